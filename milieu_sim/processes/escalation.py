@@ -1,0 +1,252 @@
+"""Escalation and de-escalation: agitation that self-control cannot hold becomes an incident.
+
+Rules (docs/ODD.md, "Escalation and de-escalation"):
+
+* Every present client who is not secluded (and not away) has an incident this
+  hour with probability::
+
+      P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C))) * (0.3 if asleep)
+
+  so that at A = C the chance is ``incident_rate``.
+* Its kind is drawn with weights ``w_k = base_k * exp(2 * e * (severity_k - 1))``,
+  e = max(A - C, 0), so more excess makes severe kinds likelier, but every kind,
+  physical aggression included, can happen at any excess: escalation can jump
+  steps (Bowers et al. 2013).  Self-harm weights scale with symptoms
+  (0.5 + Y) and absconding with distrust (1.5 - T).  Kinds and severities:
+  refusing_rules 1, verbal_aggression 2, absconding 2, aggression_objects 3,
+  self_harm 4, physical_aggression 5.
+* The antecedent is what staff or peers did to the client in the two hours
+  before (limit_setting, denied_request, peer_conflict, punishment) or ``none``.
+* Response: the client's observer (or, for severity >= 3, the nearest on-duty
+  staff member wherever they are) responds; an unobserved minor incident
+  discharges some agitation (A *= 0.8) and goes unanswered.  The responder
+  first talks the client down with probability ``de_escalation_first``;
+  verbal de-escalation succeeds with probability
+  ``skill_j * (0.5 + 0.5 T) * (1 - 0.15 (severity - 1))`` and then removes a
+  share ``de_escalation_calm`` of agitation and builds trust (+0.02 (1 - T)).
+  Verbal de-escalation is not containment.
+* If it was not tried or failed: self-harm and absconding lead to special
+  observation; physical aggression to restraint; then severity >=
+  ``isolation_threshold`` leads to seclusion, and otherwise aggression (against
+  objects or people) to time-out in the quiet room and refusing rules or verbal
+  aggression to PRN medication (the "minimal triangle": verbal aggression ->
+  de-escalation -> PRN, Bowers et al. 2013).
+* Containment costs trust ``containment_trust_loss * coerciveness`` and adds
+  resentment ``resentment_gain * coerciveness`` (coerciveness: PRN 0.3, special
+  observation 0.3, time-out 0.4, seclusion 1, restraint 1).
+* Staff offer PRN medication unprompted to an observed, awake client whose
+  agitation is at or above ``prn_threshold`` (probability 0.5 per hour).
+* Special observation counts as one containment event in every shift it runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from milieu_sim.processes import isolation
+from milieu_sim.processes.movement import nearest_staff, observers
+from milieu_sim.records import CONFLICT_KINDS, KIND, OUTCOME
+from milieu_sim.state import NO_ANTECEDENT
+
+if TYPE_CHECKING:
+    from milieu_sim.model import MilieuModel
+
+SEVERITY = np.array([1, 2, 2, 3, 4, 5])
+BASE_WEIGHT = np.array([0.32, 0.40, 0.07, 0.09, 0.07, 0.03])
+ABSCONDING, OBJECTS, SELF_HARM, PHYSICAL = 2, 3, 4, 5
+COERCIVENESS = {"prn_medication": 0.3, "special_observation": 0.3, "time_out": 0.4, "seclusion": 1.0, "restraint": 1.0}
+TIME_OUT_HOURS = 2
+ANTECEDENT_WINDOW = 2
+
+
+def incident_probability(model: MilieuModel) -> np.ndarray:
+    """Hourly incident chance of every slot (0 for absent, secluded or away clients)."""
+    c, h, p = model.clients, model.hour, model.p
+    excess = c.agitation - c.self_control
+    chance = np.minimum(1.0, p["incident_rate"] * 2.0 / (1.0 + np.exp(-p["incident_steepness"] * excess)))
+    if not h.awake:
+        chance *= 0.3
+    eligible = c.present & ~c.isolated & (c.cell >= 0)
+    return np.where(eligible, chance, 0.0)
+
+
+def escalate(model: MilieuModel) -> None:
+    """Incidents, their response, unprompted PRN and ongoing special observation."""
+    c, h, p, _s = model.clients, model.hour, model.p, model.staff
+    u = model.streams["escalation"].random((c.n, 2))
+    v = model.streams["de_escalation"].random((c.n, 3))
+    isolation.draw(model)
+    if h.new_shift:
+        _count_special_observation(model)
+    incident = np.flatnonzero(u[:, 0] < incident_probability(model))
+    if incident.size or h.awake:
+        observers(model)
+    for slot in incident.tolist():
+        _incident(model, slot, u[slot, 1], v[slot])
+    if h.awake:
+        prn = h.active & (h.observer >= 0) & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < 0.5)
+        prn[incident] = False
+        for slot in np.flatnonzero(prn).tolist():
+            contain(
+                model, slot, "prn_medication", int(h.observer[slot]), severity=0, antecedent=_antecedent(model, slot)
+            )
+
+
+def _antecedent(model: MilieuModel, slot: int) -> int:
+    c = model.clients
+    if model.hour.step - c.antecedent_step[slot] <= ANTECEDENT_WINDOW:
+        return int(c.antecedent[slot])
+    return NO_ANTECEDENT
+
+
+def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
+    """Index into CONFLICT_KINDS of an incident, drawn from uniform ``u``."""
+    c = model.clients
+    excess = max(c.agitation[slot] - c.self_control[slot], 0.0)
+    weights = BASE_WEIGHT * np.exp(2.0 * excess * (SEVERITY - 1))
+    weights[SELF_HARM] *= 0.5 + c.symptoms[slot]
+    weights[ABSCONDING] *= 1.5 - c.trust[slot]
+    cumulative = np.cumsum(weights)
+    return int(min(np.searchsorted(cumulative, u * cumulative[-1], side="right"), len(SEVERITY) - 1))
+
+
+def responder(model: MilieuModel, slot: int, severity: int) -> int:
+    """The staff member who responds to an incident, or -1 if nobody does."""
+    observer = int(model.hour.observer[slot])
+    if observer >= 0 or severity < 3:
+        return observer
+    return nearest_staff(model, slot)
+
+
+def _incident(model: MilieuModel, slot: int, u_kind: float, v: np.ndarray) -> None:
+    c, h, p, s = model.clients, model.hour, model.p, model.staff
+    kind = incident_kind(model, slot, u_kind)
+    severity = int(SEVERITY[kind])
+    antecedent = _antecedent(model, slot)
+    c.incidents[slot] += 1
+    if kind == PHYSICAL:
+        c.violent_incidents[slot] += 1
+    h.conflict_events += 1
+    staff = responder(model, slot, severity)
+    log = model.records.events
+    client_id = int(c.client_id[slot])
+    staff_id = int(s.staff_id[staff]) if staff >= 0 else -1
+    kind_code = KIND[CONFLICT_KINDS[kind]]
+    if staff < 0:
+        c.agitation[slot] *= 0.8
+        log.add(
+            1,
+            step=h.step,
+            client_id=client_id,
+            staff_id=-1,
+            kind=kind_code,
+            severity=severity,
+            antecedent=antecedent,
+            outcome=OUTCOME["unobserved"],
+        )
+        return
+    if v[0] < p["de_escalation_first"]:
+        chance = s.de_escalation_skill[staff] * (0.5 + 0.5 * c.trust[slot]) * (1.0 - 0.15 * (severity - 1))
+        resolved = v[1] < chance
+        log.add(
+            1,
+            step=h.step,
+            client_id=client_id,
+            staff_id=staff_id,
+            kind=KIND["verbal_de_escalation"],
+            severity=severity,
+            antecedent=antecedent,
+            outcome=OUTCOME["resolved"] if resolved else OUTCOME["failed"],
+        )
+        if resolved:
+            c.agitation[slot] *= 1.0 - p["de_escalation_calm"]
+            c.trust[slot] += 0.02 * (1.0 - c.trust[slot])
+            log.add(
+                1,
+                step=h.step,
+                client_id=client_id,
+                staff_id=staff_id,
+                kind=kind_code,
+                severity=severity,
+                antecedent=antecedent,
+                outcome=OUTCOME["resolved"],
+            )
+            return
+    log.add(
+        1,
+        step=h.step,
+        client_id=client_id,
+        staff_id=staff_id,
+        kind=kind_code,
+        severity=severity,
+        antecedent=antecedent,
+        outcome=OUTCOME["contained"],
+    )
+    if kind in (SELF_HARM, ABSCONDING):
+        contain(model, slot, "special_observation", staff, severity, antecedent)
+        return
+    if kind == PHYSICAL:
+        contain(model, slot, "restraint", staff, severity, antecedent)
+    if severity >= p["isolation_threshold"]:
+        contain(model, slot, "seclusion", staff, severity, antecedent)
+    elif kind in (OBJECTS, PHYSICAL):
+        contain(model, slot, "time_out", staff, severity, antecedent)
+    else:
+        contain(model, slot, "prn_medication", staff, severity, antecedent)
+
+
+def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int, antecedent: int) -> None:
+    """Apply one containment measure to a client and log it."""
+    c, h, p, s = model.clients, model.hour, model.p, model.staff
+    coercion = COERCIVENESS[kind]
+    c.trust[slot] = max(0.0, c.trust[slot] - p["containment_trust_loss"] * coercion)
+    c.resentment[slot] = min(1.0, c.resentment[slot] + p["resentment_gain"] * coercion)
+    c.containments[slot] += 1
+    h.containment_events += 1
+    outcome = OUTCOME["started"]
+    if kind == "prn_medication":
+        c.agitation[slot] *= 0.4
+        c.independence[slot] = max(0.0, c.independence[slot] - 0.005)
+        outcome = OUTCOME["contained"]
+    elif kind == "special_observation":
+        c.observation_until[slot] = h.step + int(p["special_observation_hours"])
+    elif kind == "time_out":
+        c.time_out_until[slot] = h.step + TIME_OUT_HOURS
+        c.agitation[slot] *= 0.7
+    elif kind == "restraint":
+        c.agitation[slot] *= 0.5
+        outcome = OUTCOME["contained"]
+    elif kind == "seclusion":
+        isolation.start_seclusion(model, slot)
+    staff_id = int(s.staff_id[staff]) if staff >= 0 else -1
+    model.records.events.add(
+        1,
+        step=h.step,
+        client_id=int(c.client_id[slot]),
+        staff_id=staff_id,
+        kind=KIND[kind],
+        severity=severity,
+        antecedent=antecedent,
+        outcome=outcome,
+    )
+
+
+def _count_special_observation(model: MilieuModel) -> None:
+    """Each shift a special observation runs into counts as one containment event."""
+    c, h = model.clients, model.hour
+    ongoing = np.flatnonzero(c.present & (c.observation_until > h.step))
+    if ongoing.size:
+        h.containment_events += ongoing.size
+        c.containments[ongoing] += 1
+        model.records.events.add(
+            ongoing.size,
+            step=h.step,
+            client_id=c.client_id[ongoing],
+            staff_id=-1,
+            kind=KIND["special_observation"],
+            severity=0,
+            antecedent=0,
+            outcome=OUTCOME["continued"],
+        )

@@ -1,0 +1,299 @@
+"""Admission, discharge and dropout: the unit's open cohort.
+
+Rules (docs/ODD.md, "Admission, discharge and dropout"):
+
+* Staff roster: ``staff_early``, ``staff_late`` and ``staff_night`` people, the
+  first half (rounded up) of each shift nurses, the rest support workers; each
+  person's de-escalation skill and role-model quality are the policy's mean plus
+  N(0, 0.1) (clipped to 0-1), with the offsets drawn once from the ``staff``
+  stream, so a policy switch changes the means but not who is better than whom.
+* Admissions: a bed that falls free is filled after G ~ Geometric(1 - exp(-1 /
+  admission_delay_hours)) hours, drawn from a generator keyed by the bed and
+  its vacancy count.  The k-th admitted client's initial
+  state is drawn from a generator keyed by k alone (common random numbers:
+  every policy run with the same seed admits the same people in the same order):
+  each goal skill ~ N(admission_skill, s), C ~ N(admission_self_control, s),
+  T ~ N(admission_trust, s), I ~ N(admission_independence, s),
+  Y ~ N(admission_symptoms, s), A ~ N(0.2 + 0.3 Y, s), s = admission_spread,
+  all clipped to [0.01, 0.99].  The unit starts full; the initial cohort's
+  clients have already spent U(0, min(14, max_stay_days)) days in treatment.
+  Under ``senior_induction`` a new client is given the present senior (else
+  primary-phase) client with the longest stay as a buddy.
+* Phases, at the daily ward round (11:00): orientation -> primary after 7 days;
+  primary -> senior after ``senior_days`` with mean skill >= 0.5.
+* Discharge at the ward round: *completed* when the stay is at least
+  ``min_stay_days``, every goal skill >= ``skill_goal`` and symptoms <=
+  ``discharge_symptoms``; *transfer* after ``max_stay_days``.  Secluded clients
+  are not discharged.
+* Dropout, decided at the ward round with probability ``1 - exp(-24 h)`` from
+  the hourly hazard::
+
+      h = dropout_per_day / 24 * (1 + dropout_early_factor * exp(-days / dropout_early_days))
+                               * exp(dropout_trust_effect * ((0.5 - T) + max(A - 0.5, 0)))
+
+* At exit each stay is closed with an estimate of how the client fares outside::
+
+      outside_functioning = S * generalisation * (1 - token_transfer_loss * E) * (0.5 + 0.5 I)
+
+  (S mean goal skill, E share kept up by external rewards, I independence:
+  on-ward skill generalises imperfectly, less so when it was kept up by
+  tokens; Dickerson et al. 2005, Glowacki et al. 2016), and
+  ``outside_gain`` = that minus the same estimate at admission (with E = 0).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from milieu_sim.agents import Client, Staff
+from milieu_sim.state import ORIENTATION, PRIMARY, REPORTED_STATES, SENIOR
+from milieu_sim.streams import stream
+
+if TYPE_CHECKING:
+    from milieu_sim.model import MilieuModel
+
+WARD_ROUND_HOUR = 11
+ORIENTATION_DAYS = 7
+
+
+# --- staff ------------------------------------------------------------------------------
+def create_staff(model: MilieuModel, staffing: tuple[int, int, int]) -> None:
+    """Create the staff roster (one Staff agent per person) and draw their attributes."""
+    s = model.staff
+    index = 0
+    for shift, count in enumerate(staffing):
+        nurses = math.ceil(count / 2)
+        for k in range(count):
+            s.shift[index] = shift
+            s.role[index] = 0 if k < nurses else 1
+            agent = Staff(model, index)
+            s.staff_id[index] = agent.unique_id
+            model.staff_agents.append(agent)
+            index += 1
+    model._staff_offsets = model.streams["staff"].normal(0.0, 0.1, size=(s.n, 2))
+    set_staff_attributes(model)
+
+
+def set_staff_attributes(model: MilieuModel) -> None:
+    """Staff attributes from the current policy's means plus each person's fixed offset."""
+    s, p = model.staff, model.p
+    offsets = model._staff_offsets
+    s.de_escalation_skill[:] = np.clip(p["de_escalation_skill"] + offsets[:, 0], 0.0, 1.0)
+    s.model_quality[:] = np.clip(p["staff_model_quality"] + offsets[:, 1], 0.0, 1.0)
+    s.observe_radius[:] = p["staff_observe_radius"]
+
+
+# --- admissions ---------------------------------------------------------------------------
+def admission_draws(model: MilieuModel, number: int) -> np.ndarray:
+    """The standard normals and uniform that define the ``number``-th admitted client."""
+    generator = stream(model.seed, "admissions", number)
+    return np.concatenate((generator.standard_normal(8), generator.random(1)))
+
+
+def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None) -> Client:
+    """Admit the next client of the admission sequence into a free bed slot."""
+    c, p = model.clients, model.p
+    number = model.admissions
+    model.admissions += 1
+    z = admission_draws(model, number)
+    spread = p["admission_spread"]
+    means = np.array(
+        [p["admission_skill"]] * 3
+        + [p["admission_self_control"], p["admission_trust"], p["admission_independence"], p["admission_symptoms"]]
+    )
+    state = np.clip(means + spread * z[:7], 0.01, 0.99)
+    c.values[:, slot] = 0.0
+    c.values[0:4, slot] = state[0:4]  # skills and self-control
+    c.trust[slot] = state[4]
+    c.independence[slot] = state[5]
+    c.symptoms[slot] = state[6]
+    c.agitation[slot] = np.clip(0.2 + 0.3 * state[6] + spread * z[7], 0.01, 0.99)
+    c.baseline_trust[slot] = state[4]
+    c.skill_goal[slot] = p["skill_goal"]
+    step = model.steps
+    if prior_days is not None:
+        prior = z[8] * min(14.0, p["max_stay_days"])
+        step -= int(prior * 24)
+    c.admitted_step[slot] = step
+    c.admission_number[slot] = number
+    c.present[slot] = True
+    c.phase[slot] = ORIENTATION
+    c.isolated[slot] = False
+    c.isolated_until[slot] = 0
+    c.time_out_until[slot] = 0
+    c.observation_until[slot] = 0
+    c.antecedent_step[slot] = -(10**9)
+    for counter in (
+        c.incidents,
+        c.violent_incidents,
+        c.times_isolated,
+        c.isolation_hours,
+        c.containments,
+        c.affirmations_received,
+        c.corrections_received,
+        c.feedback_sent,
+    ):
+        counter[slot] = 0
+    c.at_admission[:, slot] = c.reported_states()[:, slot]
+    c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
+    agent = Client(model, slot)
+    c.client_id[slot] = agent.unique_id
+    model.client_agents[slot] = agent
+    bed = int(c.bed[slot])
+    c.cell[slot] = bed
+    agent.cell = model.cells[bed]
+    model.policy.on_admission(model, agent)
+    return agent
+
+
+def _buddy(model: MilieuModel, slot: int) -> int:
+    c = model.clients
+    for phase in (SENIOR, PRIMARY):
+        candidates = np.flatnonzero(c.present & (c.phase == phase))
+        candidates = candidates[candidates != slot]
+        if candidates.size:
+            return int(candidates[np.argmin(c.admitted_step[candidates])])
+    return -1
+
+
+def admit_initial_cohort(model: MilieuModel) -> None:
+    """Fill every bed at the start; the clients have been in treatment for a while already."""
+    for slot in range(model.clients.n):
+        admit_client(model, slot, prior_days=True)
+    _update_phases(model)
+
+
+def admit(model: MilieuModel) -> None:
+    """Fill the free beds whose next admission is due."""
+    c = model.clients
+    if c.present.all():
+        return
+    for slot in np.flatnonzero(~c.present & (c.next_admission_step <= model.steps)).tolist():
+        admit_client(model, slot)
+
+
+def schedule_admission(model: MilieuModel, slot: int) -> None:
+    """When a bed falls free, draw when it is filled: after G ~ Geometric(1 - exp(-1/delay)) hours.
+
+    The draw comes from a generator keyed by the bed and how often it has
+    fallen free, so the timing does not depend on what happened elsewhere.
+    """
+    c = model.clients
+    generator = stream(model.seed, "arrivals", slot, int(c.vacancies[slot]))
+    c.vacancies[slot] += 1
+    c.next_admission_step[slot] = model.steps + int(generator.geometric(model.admission_chance))
+
+
+# --- phases, discharge and dropout ----------------------------------------------------------
+def days_in_treatment(model: MilieuModel) -> np.ndarray:
+    return (model.steps - model.clients.admitted_step) / 24.0
+
+
+def _update_phases(model: MilieuModel) -> None:
+    c, p = model.clients, model.p
+    days = days_in_treatment(model)
+    c.phase[c.present & (c.phase == ORIENTATION) & (days >= ORIENTATION_DAYS)] = PRIMARY
+    seniors = c.present & (c.phase == PRIMARY) & (days >= p["senior_days"]) & (c.skills.mean(axis=0) >= 0.5)
+    c.phase[seniors] = SENIOR
+    c.buddy[c.phase != ORIENTATION] = -1
+    c.buddy[(c.buddy >= 0) & ~c.present[np.maximum(c.buddy, 0)]] = -1
+
+
+def dropout_hazard(model: MilieuModel) -> np.ndarray:
+    """Hourly dropout hazard of every slot (rule in the module docstring)."""
+    c, p = model.clients, model.p
+    days = days_in_treatment(model)
+    early = 1.0 + p["dropout_early_factor"] * np.exp(-days / p["dropout_early_days"])
+    state = (0.5 - c.trust) + np.maximum(c.agitation - 0.5, 0.0)
+    return p["dropout_per_day"] / 24.0 * early * np.exp(p["dropout_trust_effect"] * state)
+
+
+def discharge(model: MilieuModel) -> None:
+    """At the daily ward round: dropouts, completed discharges, transfers and phase changes."""
+    c, h, p = model.clients, model.hour, model.p
+    if h.hour != WARD_ROUND_HOUR:
+        return
+    u = model.streams["dropout"].random(c.n)
+    leaving = c.present & ~c.isolated & (u < 1.0 - np.exp(-24.0 * dropout_hazard(model)))
+    for slot in np.flatnonzero(leaving).tolist():
+        exit_client(model, slot, "dropout")
+    days = days_in_treatment(model)
+    stayed = c.present & ~c.isolated
+    goals_met = np.all(c.skills >= c.skill_goal[None, :], axis=0) & (c.symptoms <= p["discharge_symptoms"])
+    for slot in np.flatnonzero(stayed & goals_met & (days >= p["min_stay_days"])).tolist():
+        exit_client(model, slot, "completed")
+    for slot in np.flatnonzero(c.present & ~c.isolated & (days >= p["max_stay_days"])).tolist():
+        exit_client(model, slot, "transfer")
+    _update_phases(model)
+
+
+def outside_functioning(model: MilieuModel, slot: int, at_admission: bool = False) -> float:
+    """Estimated functioning outside the unit (rule in the module docstring)."""
+    c, p = model.clients, model.p
+    if at_admission:
+        skill, independence, external = c.at_admission[0, slot], c.at_admission[4, slot], 0.0
+    else:
+        skill, independence = c.skills[:, slot].mean(), c.independence[slot]
+        external = c.external_share[slot]
+    return float(skill * p["generalisation"] * (1.0 - p["token_transfer_loss"] * external) * (0.5 + 0.5 * independence))
+
+
+def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
+    """The `stays` table row of the stay in a slot."""
+    c = model.clients
+    now = c.reported_states()[:, slot]
+    exit_step = model.steps
+    row: dict[str, Any] = {
+        "client_id": int(c.client_id[slot]),
+        "admission_number": int(c.admission_number[slot]),
+        "admitted_day": float(c.admitted_step[slot] / 24.0),
+        "exit_day": float(exit_step / 24.0) if reason != "still_present" else float("nan"),
+        "exit_reason": reason,
+        "length_of_stay_days": float((exit_step - c.admitted_step[slot]) / 24.0),
+    }
+    for k, name in enumerate(REPORTED_STATES):
+        row[f"{name}_at_admission"] = float(c.at_admission[k, slot])
+    for k, name in enumerate(REPORTED_STATES):
+        row[f"{name}_at_exit"] = float(now[k]) if reason != "still_present" else float("nan")
+    for name in (
+        "incidents",
+        "violent_incidents",
+        "containments",
+        "times_isolated",
+        "isolation_hours",
+        "affirmations_received",
+        "corrections_received",
+        "feedback_sent",
+    ):
+        row[name] = int(getattr(c, name)[slot])
+    row["external_share"] = float(c.external_share[slot])
+    functioning = outside_functioning(model, slot)
+    row["outside_functioning"] = functioning if reason != "still_present" else float("nan")
+    row["outside_gain"] = (
+        functioning - outside_functioning(model, slot, at_admission=True) if reason != "still_present" else float("nan")
+    )
+    return row
+
+
+def exit_client(model: MilieuModel, slot: int, reason: str) -> None:
+    """Close a stay: record it, take the agent off the grid and free the bed."""
+    c = model.clients
+    model.records.stays.append(stay_row(model, slot, reason))
+    agent = model.client_agents[slot]
+    if agent is not None:
+        agent.remove()
+    model.client_agents[slot] = None
+    c.present[slot] = False
+    c.isolated[slot] = False
+    c.cell[slot] = -1
+    c.client_id[slot] = -1
+    c.buddy[c.buddy == slot] = -1
+    schedule_admission(model, slot)
+
+
+def still_present_rows(model: MilieuModel) -> list[dict[str, Any]]:
+    """Rows for the stays still open at the end of the run."""
+    return [stay_row(model, slot, "still_present") for slot in np.flatnonzero(model.clients.present).tolist()]

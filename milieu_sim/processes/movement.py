@@ -1,0 +1,221 @@
+"""Routine and movement: where each person is this hour.
+
+Rules (docs/ODD.md, "Routine and movement"):
+
+* At the start of each routine block (and at every shift change) each client
+  goes to a cell of the block's zone: their own bed for sleep and bedroom
+  hygiene, the activity's room for meals, and for a structured activity with
+  probability ``P(attend) = structure * (0.6 + 0.4 * trust)``; a client who does
+  not attend, and every client in free time, picks a free-time zone (day room
+  0.55, corridor 0.15, quiet room 0.10, own bed 0.20).  Clients in time-out are
+  in the quiet room, secluded clients in the seclusion room, and in a day
+  programme's ``away`` hours clients are off the grid.
+* Within a block an awake client moves to a random neighbouring cell of the
+  same zone with probability 0.3 per hour.
+* On-duty staff: the first on duty is at the nurses' station; the others go
+  to the activity's zone (at night: the nurses' station and corridor).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from milieu_sim.ward import ZONE_CODE
+
+if TYPE_CHECKING:
+    from milieu_sim.model import MilieuModel
+
+WANDER = 0.3
+FREE_ZONES = (("day_room", 0.55), ("corridor", 0.15), ("quiet_room", 0.10), ("bedroom", 0.20))
+BEDROOM = ZONE_CODE["bedroom"]
+NURSES = ZONE_CODE["nurses_station"]
+CORRIDOR = ZONE_CODE["corridor"]
+QUIET = ZONE_CODE["quiet_room"]
+SECLUSION = ZONE_CODE["seclusion_room"]
+DAY_ROOM = ZONE_CODE["day_room"]
+
+
+def zone_table(model: MilieuModel) -> tuple[np.ndarray, np.ndarray]:
+    """(padded cell table per zone code, number of cells per zone)."""
+    cache = model._cell_cache
+    if "zone_table" not in cache:
+        plan = model.plan
+        n_zones = max(ZONE_CODE.values()) + 1
+        width = max(len(cells) for cells in plan.zone_cells.values())
+        table = np.zeros((n_zones, width), dtype=np.int64)
+        sizes = np.ones(n_zones, dtype=np.int64)
+        for code, cells in plan.zone_cells.items():
+            table[code, : len(cells)] = cells
+            sizes[code] = len(cells)
+        cache["zone_table"], cache["zone_sizes"] = table, sizes
+        free = [(ZONE_CODE[z], share) for z, share in FREE_ZONES if ZONE_CODE[z] in plan.zone_cells]
+        codes = np.array([code for code, _ in free])
+        shares = np.array([share for _, share in free])
+        cache["free_codes"], cache["free_cum"] = codes, np.cumsum(shares) / shares.sum()
+    return cache["zone_table"], cache["zone_sizes"]
+
+
+def random_cells(model: MilieuModel, zones: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A uniformly random cell of each given zone, from uniforms ``u``."""
+    table, sizes = zone_table(model)
+    return table[zones, (u * sizes[zones]).astype(np.int64)]
+
+
+def change_shift(model: MilieuModel) -> None:
+    """Hand over to the staff of the new shift: only they are on the grid."""
+    s = model.staff
+    s.on_duty[:] = s.shift == model.hour.shift
+    s.cell[~s.on_duty] = -1
+
+
+def move(model: MilieuModel) -> None:
+    """Place clients and staff for this hour (rules in the module docstring)."""
+    h = model.hour
+    c = model.clients
+    s = model.staff
+    p = model.p
+    n = c.n
+    if not h.new_block and not h.awake:
+        return  # asleep, nobody moves
+    u = model.streams["movement"].random((n + s.n, 4))
+    uc, us = u[:n], u[n:]
+    table, sizes = zone_table(model)
+    old_client_cells = c.cell.copy()
+    old_staff_cells = s.cell.copy()
+    free_codes, free_cum = model._cell_cache["free_codes"], model._cell_cache["free_cum"]
+    mobile = c.present & ~c.isolated
+    in_time_out = mobile & (c.time_out_until > h.step)
+    if h.away:
+        c.cell[mobile] = -1
+    elif h.new_block:
+        if h.kind in ("sleep",) or (h.kind == "hygiene" and h.zone == BEDROOM):
+            target = c.bed.copy()
+            c.attending[:] = mobile & (h.kind == "hygiene")
+        else:
+            if h.structured:
+                attend = uc[:, 0] < p["structure"] * (0.6 + 0.4 * c.trust)
+            elif h.kind in ("meal", "hygiene", "community_meeting", "therapy_group", "recreation"):
+                attend = np.ones(n, dtype=bool)
+            else:
+                attend = np.zeros(n, dtype=bool)
+            c.attending[:] = attend & mobile
+            choice = np.minimum(np.searchsorted(free_cum, uc[:, 1], side="right"), len(free_codes) - 1)
+            free_zone = free_codes[choice]
+            zones = np.where(attend, h.zone, free_zone)
+            target = table[zones, (uc[:, 2] * sizes[zones]).astype(np.int64)]
+            target = np.where(zones == BEDROOM, c.bed, target)
+        c.cell[mobile] = target[mobile]
+    else:
+        awake = mobile & h.awake
+        wander = awake & (uc[:, 3] < WANDER) & (c.cell >= 0)
+        if wander.any():
+            idx = np.flatnonzero(wander)
+            k = (uc[idx, 2] * 8).astype(np.int64)
+            c.cell[idx] = model.plan.same_zone_neighbours[c.cell[idx], k]
+    if in_time_out.any() and not h.away:
+        idx = np.flatnonzero(in_time_out & (model.plan.zone_of(np.maximum(c.cell, 0)) != QUIET))
+        if idx.size:
+            zone = QUIET if QUIET in model.plan.zone_cells else BEDROOM
+            c.cell[idx] = random_cells(model, np.full(idx.size, zone), uc[idx, 2])
+    _place_staff(model, us, table, sizes)
+    sync_cells(model, old_client_cells, old_staff_cells)
+
+
+def _place_staff(model: MilieuModel, us: np.ndarray, table: np.ndarray, sizes: np.ndarray) -> None:
+    h = model.hour
+    s = model.staff
+    on = np.flatnonzero(s.on_duty)
+    if on.size == 0:
+        return
+    if h.new_block:
+        if h.awake:
+            zones = np.full(on.size, h.zone if h.zone != BEDROOM else CORRIDOR)
+        else:
+            zones = np.where(us[on, 0] < 0.5, NURSES, CORRIDOR)
+        zones[0] = NURSES
+        zones = np.where(sizes[zones] > 0, zones, CORRIDOR)
+        s.cell[on] = table[zones, (us[on, 1] * sizes[zones]).astype(np.int64)]
+    else:
+        wander = on[(us[on, 2] < WANDER) & (s.cell[on] >= 0)]
+        wander = wander[wander != on[0]]
+        if wander.size:
+            k = (us[wander, 3] * 8).astype(np.int64)
+            s.cell[wander] = model.plan.same_zone_neighbours[s.cell[wander], k]
+
+
+def sync_cells(model: MilieuModel, old_client_cells: np.ndarray, old_staff_cells: np.ndarray) -> None:
+    """Move the Mesa agents whose cell index changed (only those)."""
+    cells = model.cells
+    c, s = model.clients, model.staff
+    for slot in np.flatnonzero(c.cell != old_client_cells).tolist():
+        agent = model.client_agents[slot]
+        if agent is not None:
+            index = c.cell[slot]
+            agent.cell = cells[index] if index >= 0 else None
+    for i in np.flatnonzero(s.cell != old_staff_cells).tolist():
+        index = s.cell[i]
+        model.staff_agents[i].cell = cells[index] if index >= 0 else None
+
+
+def observers(model: MilieuModel) -> np.ndarray:
+    """For each client, the on-duty staff member who sees them, else -1.
+
+    observer_i = the on-duty staff member j with the smallest slack d(i, j) - radius_j
+    among those with slack <= 0 (ties: lowest staff index), d = Chebyshev distance
+    in cells.  Computed at most once per hour, when a process first asks, by
+    stamping each staff member's field of view onto a raster of the ward.
+    """
+    c, s, h = model.clients, model.staff, model.hour
+    if h.observer_step == h.step:
+        return h.observer
+    observer = np.full(c.n, -1, dtype=np.int64)
+    on = np.flatnonzero(s.on_duty & (s.cell >= 0))
+    if on.size:
+        plan = model.plan
+        width, height = plan.width, plan.height
+        radius = s.observe_radius[on]
+        reach = int(radius.max())
+        dx, dy, ring = _stamp(model, reach)
+        sx, sy = np.divmod(s.cell[on], height)
+        x = sx[:, None] + dx[None, :]
+        y = sy[:, None] + dy[None, :]
+        slack = ring[None, :] - radius[:, None]
+        ok = (x >= 0) & (x < width) & (y >= 0) & (y < height) & (slack <= 0)
+        key = (slack + reach) * s.n + on[:, None]
+        cover = np.full(width * height, _NOBODY, dtype=np.int64)
+        np.minimum.at(cover, (x * height + y)[ok], key[ok])
+        seen = c.present & (c.cell >= 0)
+        best = np.where(seen, cover[np.maximum(c.cell, 0)], _NOBODY)
+        hit = best < _NOBODY
+        observer[hit] = best[hit] % s.n
+    h.observer = observer
+    h.observer_step = h.step
+    return observer
+
+
+_NOBODY = np.iinfo(np.int64).max
+
+
+def _stamp(model: MilieuModel, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets (dx, dy) of the square of Chebyshev radius ``reach`` and their distance."""
+    key = f"stamp{reach}"
+    if key not in model._cell_cache:
+        dx, dy = np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1), indexing="ij")
+        dx, dy = dx.reshape(-1), dy.reshape(-1)
+        model._cell_cache[key] = (dx, dy, np.maximum(np.abs(dx), np.abs(dy)))
+    return model._cell_cache[key]
+
+
+def nearest_staff(model: MilieuModel, slot: int) -> int:
+    """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
+    s = model.staff
+    on = np.flatnonzero(s.on_duty & (s.cell >= 0))
+    cell = model.clients.cell[slot]
+    if on.size == 0 or cell < 0:
+        return -1
+    height = model.plan.height
+    cx, cy = divmod(int(cell), height)
+    sx, sy = np.divmod(s.cell[on], height)
+    return int(on[np.argmin(np.maximum(np.abs(sx - cx), np.abs(sy - cy)))])
