@@ -143,7 +143,7 @@ _PARAMS: tuple[Param, ...] = (
         "ward_map",
         str,
         "default",
-        "floor plan: 'default', 'auto' (sized to n_clients) or the path of a text map",
+        "floor plan: 'default' (20 beds), 'community' (30 beds), 'auto' (sized to n_clients) or a text map's path",
         group="ward",
     ),
     _p("n_clients", int, 20, "beds in use: clients on the unit when it is full", "clients", 1, 5000, group="ward"),
@@ -812,6 +812,7 @@ SCHEMA: dict[str, Param] = {p.name: p for p in _PARAMS}
 SETTINGS: dict[str, dict[str, Any]] = {
     "acute_ward": {},
     "residential_tc": {
+        "ward_map": "community",
         "n_clients": 30,
         "staff_early": 4,
         "staff_late": 3,
@@ -831,6 +832,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "senior_days": 45.0,
     },
     "day_program": {
+        "ward_map": "community",
         "n_clients": 25,
         "staff_early": 4,
         "staff_late": 1,

@@ -167,8 +167,8 @@ def load_policy_file(path: str | Path) -> Policy:
     values = dict(PRESETS[base])
     try:
         values.update(check_values(overrides, where=f"policy file '{path}': "))
-    except MilieuInputError:
-        raise
+    except MilieuInputError as exc:
+        raise PolicyError(str(exc)) from None
     return Policy(
         name=str(data.get("name", path.stem)),
         parameters=values,

@@ -141,6 +141,9 @@ def _same_zone_neighbours(zone: np.ndarray) -> np.ndarray:
     return table
 
 
+BUILTIN_MAPS: tuple[str, ...] = ("default", "community")  # files data/wards/NAME.txt
+
+
 def builtin_map_text(name: str = "default") -> str:
     """The text of a floor plan shipped with the package."""
     return resources.files("milieu_sim.data.wards").joinpath(f"{name}.txt").read_text(encoding="utf-8")
@@ -186,8 +189,8 @@ def generated_map_text(n_beds: int) -> str:
 
 def load_floor_plan(ward_map: str, n_clients: int) -> FloorPlan:
     """The floor plan named by the ``ward_map`` parameter, checked against ``n_clients``."""
-    if ward_map == "default":
-        plan = parse_floor_plan(builtin_map_text("default"), "default")
+    if ward_map in BUILTIN_MAPS:
+        plan = parse_floor_plan(builtin_map_text(ward_map), ward_map)
     elif ward_map == "auto":
         plan = parse_floor_plan(generated_map_text(n_clients), f"auto({n_clients} beds)")
     else:

@@ -83,8 +83,10 @@ def escalate(model: MilieuModel) -> None:
     incident = np.flatnonzero(u[:, 0] < incident_probability(model))
     if incident.size or h.awake:
         observers(model)
-    for slot in incident.tolist():
-        _incident(model, slot, u[slot, 1], v[slot])
+    if incident.size:
+        kinds = incident_kinds(model, incident, u[incident, 1])
+        for slot, kind in zip(incident.tolist(), kinds.tolist(), strict=True):
+            _incident(model, slot, kind, v[slot])
     if h.awake:
         prn = h.active & (h.observer >= 0) & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < 0.5)
         prn[incident] = False
@@ -101,15 +103,21 @@ def _antecedent(model: MilieuModel, slot: int) -> int:
     return NO_ANTECEDENT
 
 
-def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
-    """Index into CONFLICT_KINDS of an incident, drawn from uniform ``u``."""
+def incident_kinds(model: MilieuModel, slots: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Indices into CONFLICT_KINDS of incidents of clients ``slots``, drawn from uniforms ``u``."""
     c = model.clients
-    excess = max(c.agitation[slot] - c.self_control[slot], 0.0)
-    weights = BASE_WEIGHT * np.exp(2.0 * excess * (SEVERITY - 1))
-    weights[SELF_HARM] *= 0.5 + c.symptoms[slot]
-    weights[ABSCONDING] *= 1.5 - c.trust[slot]
-    cumulative = np.cumsum(weights)
-    return int(min(np.searchsorted(cumulative, u * cumulative[-1], side="right"), len(SEVERITY) - 1))
+    excess = np.maximum(c.agitation[slots] - c.self_control[slots], 0.0)
+    weights = BASE_WEIGHT[None, :] * np.exp(2.0 * excess[:, None] * (SEVERITY[None, :] - 1))
+    weights[:, SELF_HARM] *= 0.5 + c.symptoms[slots]
+    weights[:, ABSCONDING] *= 1.5 - c.trust[slots]
+    cumulative = np.cumsum(weights, axis=1)
+    kinds = (cumulative <= (u * cumulative[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(kinds, len(SEVERITY) - 1)
+
+
+def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
+    """Index into CONFLICT_KINDS of one client's incident, drawn from uniform ``u``."""
+    return int(incident_kinds(model, np.array([slot]), np.array([u]))[0])
 
 
 def responder(model: MilieuModel, slot: int, severity: int) -> int:
@@ -120,9 +128,8 @@ def responder(model: MilieuModel, slot: int, severity: int) -> int:
     return nearest_staff(model, slot)
 
 
-def _incident(model: MilieuModel, slot: int, u_kind: float, v: np.ndarray) -> None:
+def _incident(model: MilieuModel, slot: int, kind: int, v: np.ndarray) -> None:
     c, h, p, s = model.clients, model.hour, model.p, model.staff
-    kind = incident_kind(model, slot, u_kind)
     severity = int(SEVERITY[kind])
     antecedent = _antecedent(model, slot)
     c.incidents[slot] += 1

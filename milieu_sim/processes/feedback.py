@@ -43,13 +43,14 @@ def give_feedback(model: MilieuModel) -> None:
     seen = (h.behaviour != 0) & (h.partner_kind != 0)
     if not seen.any():
         return
-    j = np.maximum(h.partner, 0)
     peer = seen & (h.partner_kind == CLIENT_PARTNER)
     staff = seen & (h.partner_kind == STAFF_PARTNER)
+    j = np.maximum(h.partner, 0)  # a client slot for peers, a staff index for staff
+    jc = np.where(peer, j, 0)
     propensity = (
         1.0
-        + p["affirmation_sending_boost"] * c.affirmation_memory[j]
-        + p["correction_sending_boost"] * c.correction_memory[j]
+        + p["affirmation_sending_boost"] * c.affirmation_memory[jc]
+        + p["correction_sending_boost"] * c.correction_memory[jc]
     )
     chance = np.where(
         peer,
@@ -87,7 +88,9 @@ def give_feedback(model: MilieuModel) -> None:
     senders = j[receivers]
     np.add.at(c.feedback_sent, senders[by_peer], 1)
 
-    sender_ids = np.where(by_peer, c.client_id[senders], s.staff_id[np.where(by_peer, 0, senders)])
+    sender_ids = np.where(
+        by_peer, c.client_id[np.where(by_peer, senders, 0)], s.staff_id[np.where(by_peer, 0, senders)]
+    )
     model.records.feedback.add(
         receivers.size,
         step=h.step,

@@ -94,9 +94,9 @@ def interact(model: MilieuModel) -> None:
 
     h.partner_kind, h.partner = partner_kind, partner
     A, C = c.agitation, c.self_control
-    j = np.maximum(partner, 0)
     with_client = partner_kind == CLIENT_PARTNER
     with_staff = partner_kind == STAFF_PARTNER
+    j = np.where(with_client, partner, 0)  # client partners only (staff indices are another roster)
     A_j = np.where(with_client, A[j], 0.0)
     C_j = np.where(with_client, C[j], 1.0)
     p_conflict = p["conflict_rate"] * (A + A_j) * (1.0 - (C + C_j) / 2.0)

@@ -3,17 +3,20 @@
 Rules (docs/ODD.md, "Routine and movement"):
 
 * At the start of each routine block (and at every shift change) each client
-  goes to a cell of the block's zone: their own bed for sleep and bedroom
+  who is not already in the block's zone goes to a cell of it: their own bed for sleep and bedroom
   hygiene, the activity's room for meals, and for a structured activity with
   probability ``P(attend) = structure * (0.6 + 0.4 * trust)``; a client who does
   not attend, and every client in free time, picks a free-time zone (day room
   0.55, corridor 0.15, quiet room 0.10, own bed 0.20).  Clients in time-out are
   in the quiet room, secluded clients in the seclusion room, and in a day
   programme's ``away`` hours clients are off the grid.
-* Within a block an awake client moves to a random neighbouring cell of the
-  same zone with probability 0.3 per hour.
+* Within a block an awake client who is not attending a meal or activity
+  moves to a random neighbouring cell of the same zone with probability 0.3
+  per hour; so do on-duty staff (but the one at the nurses' station) outside
+  structured activities.
 * On-duty staff: the first on duty is at the nurses' station; the others go
-  to the activity's zone (at night: the nurses' station and corridor).
+  to the activity's zone (at night: the nurses' station and corridor), unless
+  they are in that zone already.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
 
 WANDER = 0.3
+
+
+def _nonzero(mask: np.ndarray) -> np.ndarray:
+    return mask.nonzero()[0]
+
+
 FREE_ZONES = (("day_room", 0.55), ("corridor", 0.15), ("quiet_room", 0.10), ("bedroom", 0.20))
 BEDROOM = ZONE_CODE["bedroom"]
 NURSES = ZONE_CODE["nurses_station"]
@@ -50,11 +59,17 @@ def zone_table(model: MilieuModel) -> tuple[np.ndarray, np.ndarray]:
             table[code, : len(cells)] = cells
             sizes[code] = len(cells)
         cache["zone_table"], cache["zone_sizes"] = table, sizes
+        cache["has_zone"] = np.isin(np.arange(n_zones), list(plan.zone_cells))
         free = [(ZONE_CODE[z], share) for z, share in FREE_ZONES if ZONE_CODE[z] in plan.zone_cells]
         codes = np.array([code for code, _ in free])
         shares = np.array([share for _, share in free])
         cache["free_codes"], cache["free_cum"] = codes, np.cumsum(shares) / shares.sum()
     return cache["zone_table"], cache["zone_sizes"]
+
+
+def zones_of(model: MilieuModel, cells: np.ndarray) -> np.ndarray:
+    """Zone codes of cell indices."""
+    return model.plan.zone_of(cells)
 
 
 def random_cells(model: MilieuModel, zones: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -67,7 +82,9 @@ def change_shift(model: MilieuModel) -> None:
     """Hand over to the staff of the new shift: only they are on the grid."""
     s = model.staff
     s.on_duty[:] = s.shift == model.hour.shift
-    s.cell[~s.on_duty] = -1
+    for i in _nonzero(~s.on_duty & (s.cell >= 0)).tolist():
+        s.cell[i] = -1
+        model.staff_agents[i].cell = None
 
 
 def move(model: MilieuModel) -> None:
@@ -106,16 +123,21 @@ def move(model: MilieuModel) -> None:
             zones = np.where(attend, h.zone, free_zone)
             target = table[zones, (uc[:, 2] * sizes[zones]).astype(np.int64)]
             target = np.where(zones == BEDROOM, c.bed, target)
-        c.cell[mobile] = target[mobile]
+        # only those not already where they should be move (a new block in the same room keeps people put)
+        zone_now = model.plan.zone_of(np.maximum(c.cell, 0))
+        misplaced = mobile & (
+            (c.cell < 0) | np.where(target == c.bed, c.cell != c.bed, zone_now != zones_of(model, target))
+        )
+        c.cell[misplaced] = target[misplaced]
     else:
-        awake = mobile & h.awake
-        wander = awake & (uc[:, 3] < WANDER) & (c.cell >= 0)
+        # people sit through meals and structured activities; the others wander within their zone
+        wander = mobile & ~c.attending & (uc[:, 3] < WANDER) & (c.cell >= 0)
         if wander.any():
-            idx = np.flatnonzero(wander)
+            idx = wander.nonzero()[0]
             k = (uc[idx, 2] * 8).astype(np.int64)
             c.cell[idx] = model.plan.same_zone_neighbours[c.cell[idx], k]
     if in_time_out.any() and not h.away:
-        idx = np.flatnonzero(in_time_out & (model.plan.zone_of(np.maximum(c.cell, 0)) != QUIET))
+        idx = _nonzero(in_time_out & (model.plan.zone_of(np.maximum(c.cell, 0)) != QUIET))
         if idx.size:
             zone = QUIET if QUIET in model.plan.zone_cells else BEDROOM
             c.cell[idx] = random_cells(model, np.full(idx.size, zone), uc[idx, 2])
@@ -126,7 +148,7 @@ def move(model: MilieuModel) -> None:
 def _place_staff(model: MilieuModel, us: np.ndarray, table: np.ndarray, sizes: np.ndarray) -> None:
     h = model.hour
     s = model.staff
-    on = np.flatnonzero(s.on_duty)
+    on = _nonzero(s.on_duty)
     if on.size == 0:
         return
     if h.new_block:
@@ -135,9 +157,12 @@ def _place_staff(model: MilieuModel, us: np.ndarray, table: np.ndarray, sizes: n
         else:
             zones = np.where(us[on, 0] < 0.5, NURSES, CORRIDOR)
         zones[0] = NURSES
-        zones = np.where(sizes[zones] > 0, zones, CORRIDOR)
-        s.cell[on] = table[zones, (us[on, 1] * sizes[zones]).astype(np.int64)]
-    else:
+        zones = np.where(model._cell_cache["has_zone"][zones], zones, CORRIDOR)
+        target = table[zones, (us[on, 1] * sizes[zones]).astype(np.int64)]
+        cells = s.cell[on]
+        misplaced = (cells < 0) | (model.plan.zone_of(np.maximum(cells, 0)) != zones)
+        s.cell[on[misplaced]] = target[misplaced]
+    elif not h.structured:
         wander = on[(us[on, 2] < WANDER) & (s.cell[on] >= 0)]
         wander = wander[wander != on[0]]
         if wander.size:
@@ -149,12 +174,12 @@ def sync_cells(model: MilieuModel, old_client_cells: np.ndarray, old_staff_cells
     """Move the Mesa agents whose cell index changed (only those)."""
     cells = model.cells
     c, s = model.clients, model.staff
-    for slot in np.flatnonzero(c.cell != old_client_cells).tolist():
+    for slot in _nonzero(c.cell != old_client_cells).tolist():
         agent = model.client_agents[slot]
         if agent is not None:
             index = c.cell[slot]
             agent.cell = cells[index] if index >= 0 else None
-    for i in np.flatnonzero(s.cell != old_staff_cells).tolist():
+    for i in _nonzero(s.cell != old_staff_cells).tolist():
         index = s.cell[i]
         model.staff_agents[i].cell = cells[index] if index >= 0 else None
 
@@ -164,38 +189,60 @@ def observers(model: MilieuModel) -> np.ndarray:
 
     observer_i = the on-duty staff member j with the smallest slack d(i, j) - radius_j
     among those with slack <= 0 (ties: lowest staff index), d = Chebyshev distance
-    in cells.  Computed at most once per hour, when a process first asks, by
-    stamping each staff member's field of view onto a raster of the ward.
+    in cells.  Computed at most once per hour, when a process first asks: by a
+    distance matrix on small wards, by stamping each staff member's field of view
+    onto a raster of the ward on large ones (the two give identical answers).
     """
     c, s, h = model.clients, model.staff, model.hour
     if h.observer_step == h.step:
         return h.observer
-    observer = np.full(c.n, -1, dtype=np.int64)
-    on = np.flatnonzero(s.on_duty & (s.cell >= 0))
-    if on.size:
-        plan = model.plan
-        width, height = plan.width, plan.height
-        radius = s.observe_radius[on]
-        reach = int(radius.max())
-        dx, dy, ring = _stamp(model, reach)
-        sx, sy = np.divmod(s.cell[on], height)
-        x = sx[:, None] + dx[None, :]
-        y = sy[:, None] + dy[None, :]
-        slack = ring[None, :] - radius[:, None]
-        ok = (x >= 0) & (x < width) & (y >= 0) & (y < height) & (slack <= 0)
-        key = (slack + reach) * s.n + on[:, None]
-        cover = np.full(width * height, _NOBODY, dtype=np.int64)
-        np.minimum.at(cover, (x * height + y)[ok], key[ok])
-        seen = c.present & (c.cell >= 0)
-        best = np.where(seen, cover[np.maximum(c.cell, 0)], _NOBODY)
-        hit = best < _NOBODY
-        observer[hit] = best[hit] % s.n
+    on = _nonzero(s.on_duty & (s.cell >= 0))
+    if on.size == 0:
+        observer = np.full(c.n, -1, dtype=np.int64)
+    elif c.n * on.size <= SMALL_WARD:
+        observer = _observers_by_distance(model, on)
+    else:
+        observer = _observers_by_raster(model, on)
     h.observer = observer
     h.observer_step = h.step
     return observer
 
 
 _NOBODY = np.iinfo(np.int64).max
+SMALL_WARD = 2048  # clients x staff on duty below which a distance matrix is cheaper than the raster
+
+
+def _observers_by_distance(model: MilieuModel, on: np.ndarray) -> np.ndarray:
+    """The observer rule by a clients x staff distance matrix (small wards)."""
+    c, s = model.clients, model.staff
+    height = model.plan.height
+    cx, cy = np.divmod(c.cell, height)
+    sx, sy = np.divmod(s.cell[on], height)
+    slack = np.maximum(np.abs(cx[:, None] - sx), np.abs(cy[:, None] - sy)) - s.observe_radius[on]
+    best = slack.argmin(axis=1)
+    seen = (slack[np.arange(c.n), best] <= 0) & c.present & (c.cell >= 0)
+    return np.where(seen, on[best], -1)
+
+
+def _observers_by_raster(model: MilieuModel, on: np.ndarray) -> np.ndarray:
+    """The observer rule by stamping each staff member's field of view onto the ward (large wards)."""
+    c, s = model.clients, model.staff
+    plan = model.plan
+    width, height = plan.width, plan.height
+    radius = s.observe_radius[on]
+    reach = int(radius.max())
+    dx, dy, ring = _stamp(model, reach)
+    sx, sy = np.divmod(s.cell[on], height)
+    x = sx[:, None] + dx[None, :]
+    y = sy[:, None] + dy[None, :]
+    slack = ring[None, :] - radius[:, None]
+    ok = (x >= 0) & (x < width) & (y >= 0) & (y < height) & (slack <= 0)
+    key = (slack + reach) * s.n + on[:, None]
+    cover = np.full(width * height, _NOBODY, dtype=np.int64)
+    np.minimum.at(cover, (x * height + y)[ok], key[ok])
+    seen = c.present & (c.cell >= 0)
+    best = np.where(seen, cover[np.maximum(c.cell, 0)], _NOBODY)
+    return np.where(best < _NOBODY, best % s.n, -1)
 
 
 def _stamp(model: MilieuModel, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -211,7 +258,7 @@ def _stamp(model: MilieuModel, reach: int) -> tuple[np.ndarray, np.ndarray, np.n
 def nearest_staff(model: MilieuModel, slot: int) -> int:
     """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
     s = model.staff
-    on = np.flatnonzero(s.on_duty & (s.cell >= 0))
+    on = _nonzero(s.on_duty & (s.cell >= 0))
     cell = model.clients.cell[slot]
     if on.size == 0 or cell < 0:
         return -1

@@ -1,0 +1,165 @@
+"""Whole-model behaviour: invariants, determinism, common random numbers, the data contract, Mesa tools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from milieu_sim import MilieuModel, Policy
+from milieu_sim.agents import Client, Staff
+from milieu_sim.processes.flow import admission_draws
+from milieu_sim.records import TABLE_COLUMNS
+from milieu_sim.state import SHIFTS
+from milieu_sim.ward import ZONE_CODE
+
+
+def test_invariants_hold_every_hour():
+    model = MilieuModel(policy="restrictive", rng=5, days=10)
+    staffing = {0: model.p["staff_early"], 1: model.p["staff_late"], 2: model.p["staff_night"]}
+    seclusion = ZONE_CODE["seclusion_room"]
+    for _ in range(24 * 10):
+        model.step()
+        c = model.clients
+        assert model.census <= model.plan.n_beds and model.census == c.present.sum()
+        isolated = np.flatnonzero(c.isolated)
+        assert np.all(c.present[isolated])
+        assert np.all(model.plan.zone_of(c.cell[isolated]) == seclusion)
+        assert model.staff_on_duty == staffing[model.hour.shift]
+        clients = model.agents_by_type.get(Client, [])
+        assert len(clients) == model.census
+        assert len(model.agents_by_type[Staff]) == model.staff.n
+        for agent in clients:
+            index = c.cell[agent.slot]
+            assert (agent.cell is None) if index < 0 else (agent.cell is model.cells[index])
+        on_grid_staff = [a for a in model.agents_by_type[Staff] if a.cell is not None]
+        assert len(on_grid_staff) == model.staff_on_duty
+        assert np.all((c.values[:8, c.present] >= 0) & (c.values[:8, c.present] <= 1))
+    assert model.running is False
+    assert model.records.events.rows > 0
+
+
+def test_same_seed_gives_identical_tables_and_other_seeds_differ():
+    first = MilieuModel(rng=11, days=6).run().tables()
+    second = MilieuModel(rng=11, days=6).run().tables()
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name], check_exact=True)
+    other = MilieuModel(rng=12, days=6).run().tables()
+    assert not first["steps"]["mean_agitation"].equals(other["steps"]["mean_agitation"])
+
+
+def test_changing_a_policy_lever_leaves_the_admission_stream_untouched():
+    """Common random numbers: the same clients arrive, whatever the policy."""
+    lenient = MilieuModel(rng=3, days=40, punishment_rate=0.0).run().tables()["stays"]
+    harsh = MilieuModel(rng=3, days=40, punishment_rate=1.0).run().tables()["stays"]
+    admission_columns = [c for c in TABLE_COLUMNS["stays"] if c.endswith("_at_admission")]
+    both = lenient.merge(harsh, on="admission_number", suffixes=("_lenient", "_harsh"))
+    assert len(both) >= 25  # the initial cohort and many later admissions
+    for column in admission_columns:
+        assert np.array_equal(both[f"{column}_lenient"], both[f"{column}_harsh"]), column
+    # and the draws behind an admission depend only on the seed and the admission number
+    one, two = MilieuModel(rng=3, n_clients=1), MilieuModel(rng=3, n_clients=2, policy="custodial")
+    assert np.array_equal(admission_draws(one, 7), admission_draws(two, 7))
+
+
+def test_other_streams_are_not_shifted_by_a_lever_they_do_not_use():
+    """Fixed-size draws: the movement stream gives the same numbers whatever the reinforcement policy."""
+    a = MilieuModel(rng=4, reinforcement_rate=0.0)
+    b = MilieuModel(rng=4, reinforcement_rate=1.0)
+    for _ in range(30):
+        a.step()
+        b.step()
+    assert a.streams["movement"].random() == b.streams["movement"].random()
+
+
+def test_tables_follow_the_data_contract():
+    model = MilieuModel(policy="therapeutic_milieu", rng=1, days=4).run()
+    tables = model.tables()
+    assert set(tables) == set(TABLE_COLUMNS)
+    for name, frame in tables.items():
+        assert tuple(frame.columns) == TABLE_COLUMNS[name]
+    steps, shifts, events = tables["steps"], tables["shifts"], tables["events"]
+    assert len(steps) == 4 * 24 and steps["step"].is_monotonic_increasing
+    assert len(shifts) == 4 * 3 and list(shifts["shift"][:3]) == list(SHIFTS)
+    assert shifts["conflict_events"].sum() == steps["conflict_events"].sum()
+    assert shifts["containment_events"].sum() == steps["containment_events"].sum()
+    kinds = [c for c in shifts.columns if c.startswith("conflict_") and c != "conflict_events"]
+    assert (shifts[kinds].sum(axis=1) == shifts["conflict_events"]).all()
+    conflicts = events[events["category"] == "conflict"]
+    assert len(conflicts) == steps["conflict_events"].sum()
+    assert set(events["antecedent"].astype(str)) <= {
+        "none",
+        "limit_setting",
+        "denied_request",
+        "peer_conflict",
+        "punishment",
+    }
+    stays = tables["stays"]
+    assert stays["client_id"].is_unique
+    assert (stays["exit_reason"] == "still_present").sum() == model.census
+
+
+def test_mesa_tools_see_the_model():
+    model = MilieuModel(rng=2, days=2).run()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert len(frame) == 48
+    assert frame["census"].iloc[-1] == model.census
+    assert np.isclose(frame["mean_agitation"].iloc[-1], model.tables()["steps"]["mean_agitation"].iloc[-1])
+    clients = model.agents_by_type[Client]
+    calm = clients.select(lambda a: a.agitation < 0.5)
+    assert len(calm) <= len(clients)
+    assert all(isinstance(v, float) for v in clients.get("trust"))
+    on_grid = model.grid.agents
+    assert len(on_grid) == sum(a.cell is not None for a in model.agents)
+
+
+def test_policy_switch_mid_run_changes_levers_not_people():
+    model = MilieuModel(policy="restrictive", rng=8)
+    for _ in range(24):
+        model.step()
+    people = set(model.clients.client_id[model.clients.present])
+    model.set_policy("therapeutic_milieu")
+    assert model.policy.name == "therapeutic_milieu" and model.p["punishment_rate"] == 0.05
+    assert set(model.clients.client_id[model.clients.present]) == people
+    assert model.staff.de_escalation_skill.mean() > 0.6
+    model.step()
+
+
+def test_policy_hooks_are_called():
+    class Counting(Policy):
+        def __post_init__(self):
+            super().__post_init__()
+            self.hours = 0
+            self.admitted = 0
+
+        def before_hour(self, model):
+            self.hours += 1
+
+        def on_admission(self, model, client):
+            self.admitted += 1
+
+    policy = Counting(name="counting", parameters={"punishment_rate": 0.0})
+    model = MilieuModel(policy=policy, rng=0, n_clients=5)
+    assert policy.admitted == 5
+    for _ in range(10):
+        model.step()
+    assert policy.hours == 10 and model.p["punishment_rate"] == 0.0
+
+
+def test_day_programme_clients_leave_the_grid_outside_programme_hours():
+    model = MilieuModel(setting="day_program", rng=1)
+    for _ in range(24):
+        model.step()
+        present = model.clients.present
+        if model.routine.activities[model.hour.activity] == "away":
+            assert np.all(model.clients.cell[present] == -1)
+            assert all(a.cell is None for a in model.clients_present)
+        elif 10 <= model.hour.hour < 12:
+            assert np.any(model.clients.cell[present] >= 0)
+
+
+def test_residential_community_has_seniors_and_peer_feedback():
+    model = MilieuModel(setting="residential_tc", rng=1, days=60).run()
+    tables = model.tables()
+    assert (model.clients.phase[model.clients.present] == 2).any()
+    feedback = tables["feedback"]
+    assert (feedback["sender_role"] == "client").mean() > 0.5

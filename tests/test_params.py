@@ -1,0 +1,128 @@
+"""The parameter schema, policies and every bad-input case of the Python API."""
+
+from __future__ import annotations
+
+import pytest
+
+from milieu_sim import MilieuModel
+from milieu_sim.errors import MilieuInputError, ParameterError, PolicyError, WardMapError
+from milieu_sim.params import SCHEMA, SETTINGS, check_values, defaults, schema_table
+from milieu_sim.policies import POLICY_LEVERS, PRESETS, Policy, load_policy_file, presets_table
+
+
+def test_every_parameter_documents_itself():
+    for param in SCHEMA.values():
+        assert param.meaning and param.group and param.source
+        assert param.check(param.default) == param.default, param.name
+    table = schema_table()
+    assert list(table["name"]) == list(SCHEMA)
+
+
+def test_settings_and_presets_obey_the_schema():
+    for name, values in SETTINGS.items():
+        assert check_values(values) == values, name
+    for name, values in PRESETS.items():
+        assert set(values) <= set(POLICY_LEVERS), name
+    table = presets_table()
+    assert list(table.columns) == list(PRESETS)
+    assert table.loc["punishment_rate", "restrictive"] > table.loc["punishment_rate", "therapeutic_milieu"]
+
+
+def test_resolution_order_schema_setting_policy_keyword():
+    model = MilieuModel(setting="residential_tc", policy="restrictive", rng=0, punishment_rate=0.01)
+    assert model.p["n_clients"] == SETTINGS["residential_tc"]["n_clients"]  # setting over schema
+    assert model.p["limit_setting_rate"] == PRESETS["restrictive"]["limit_setting_rate"]  # policy over schema
+    assert model.p["punishment_rate"] == 0.01  # keyword over policy
+    assert model.p["reinforcement_rate"] != defaults()["reinforcement_rate"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"punishmnt_rate": 0.1}, ["unknown parameter 'punishmnt_rate'", "did you mean 'punishment_rate'"]),
+        ({"punishment_rate": 1.5}, ["'punishment_rate' = 1.5", "out of range", "from 0 to 1"]),
+        ({"punishment_rate": "a lot"}, ["'punishment_rate' = 'a lot'", "a number"]),
+        ({"n_clients": 2.5}, ["'n_clients' = 2.5", "an integer"]),
+        ({"n_clients": True}, ["'n_clients' = True", "an integer"]),
+        ({"peer_feedback": "maybe"}, ["'peer_feedback' = 'maybe'", "true or false"]),
+        ({"setting": "prison"}, ["'setting' = 'prison'", "acute_ward, residential_tc, day_program"]),
+        ({"policy": "kind_care"}, ["'policy' = 'kind_care'", "usual_care"]),
+        ({"n_clients": 25}, ["'n_clients' = 25", "20 beds", "at most 20"]),
+        ({"ward_map": "/no/such/map.txt"}, ["'ward_map'", "no such file"]),
+        ({"rng": -3}, ["'rng' = -3", "non-negative integer"]),
+        ({"rng": "seven"}, ["'rng' = 'seven'"]),
+        ({"days": 0}, ["'days' = 0", "from 1"]),
+    ],
+)
+def test_bad_input_is_refused_in_one_line_naming_parameter_value_and_allowed(kwargs, words):
+    with pytest.raises(MilieuInputError) as caught:
+        MilieuModel(**kwargs)
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_policy_file_is_a_preset_plus_overrides(tmp_path):
+    path = tmp_path / "gentle.toml"
+    path.write_text('base = "therapeutic_milieu"\ndescription = "x"\n[parameters]\npunishment_rate = 0.0\n')
+    policy = load_policy_file(path)
+    assert policy.name == "gentle"
+    assert policy.parameters["punishment_rate"] == 0.0
+    assert policy.parameters["peer_feedback"] is True  # from the base preset
+    model = MilieuModel(policy=str(path), rng=0)
+    assert model.policy.name == "gentle" and model.p["punishment_rate"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('base = "strict"\n', ["'base' = 'strict'", "not a preset"]),
+        ("[parameters]\npunish = 0.1\n", ["unknown parameter 'punish'"]),
+        ("[parameters]\npunishment_rate = 7\n", ["'punishment_rate' = 7", "out of range"]),
+        ("colour = 1\n", ["unknown key 'colour'"]),
+        ("[parameters\n", ["not valid TOML"]),
+    ],
+)
+def test_bad_policy_files_name_the_file_and_key(tmp_path, text, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError) as caught:
+        MilieuModel(policy=str(path))
+    message = str(caught.value)
+    assert str(path) in message and "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_policy_object_cannot_set_the_setting():
+    with pytest.raises(PolicyError):
+        Policy(name="odd", parameters={"setting": "acute_ward"})
+
+
+@pytest.mark.parametrize(
+    ("ward", "words"),
+    [
+        ("#####\n#bDS#\n#####\n#####\n", ["fewer", "beds"]),
+        ("#####\n#DDS#\n#####\n", ["no beds"]),
+        ("#####\n#bDD#\n#####\n", ["no seclusion room"]),
+        ("#####\n#bDX#\n#####\n", ["unknown character 'X'", "row 2, column 4"]),
+        ("#####\n#bDS\n#####\n", ["row 2 has 4 cells"]),
+    ],
+)
+def test_bad_ward_maps_are_refused(tmp_path, ward, words):
+    path = tmp_path / "ward.txt"
+    path.write_text(ward)
+    with pytest.raises(WardMapError) as caught:
+        MilieuModel(ward_map=str(path), n_clients=2)
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word.replace("fewer", "more than") in message or word in message
+
+
+def test_a_ward_missing_a_routine_zone_is_refused(tmp_path):
+    path = tmp_path / "ward.txt"
+    path.write_text("#######\n#bbDS.#\n#######\n")
+    with pytest.raises(ParameterError, match="group_room"):
+        MilieuModel(ward_map=str(path), n_clients=2)

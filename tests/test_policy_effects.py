@@ -1,0 +1,50 @@
+"""Statistical claims about policies, tested over seeded paired replicates with tolerances in standard errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from milieu_sim.experiment import run_experiment
+
+SEEDS = range(8)
+DAYS = 30
+
+
+def paired(outcome: str, a: dict, b: dict) -> tuple[float, float]:
+    """Mean and standard error of the paired difference b - a over SEEDS."""
+    diffs = []
+    for seed in SEEDS:
+        first = run_experiment({**a, "seed": seed, "days": DAYS})[outcome]
+        second = run_experiment({**b, "seed": seed, "days": DAYS})[outcome]
+        diffs.append(second - first)
+    diffs = np.asarray(diffs)
+    return float(diffs.mean()), float(diffs.std(ddof=1) / np.sqrt(diffs.size))
+
+
+@pytest.mark.slow
+def test_therapeutic_milieu_contains_less_than_usual_care():
+    mean, se = paired("containment_per_shift", {"policy": "usual_care"}, {"policy": "therapeutic_milieu"})
+    assert mean < -2 * se
+
+
+@pytest.mark.slow
+def test_restrictive_policy_secludes_more_than_the_therapeutic_milieu():
+    mean, se = paired("isolation_hours_per_day", {"policy": "therapeutic_milieu"}, {"policy": "restrictive"})
+    assert mean > 2 * se
+
+
+@pytest.mark.slow
+def test_custodial_care_breeds_dependence():
+    mean, se = paired("mean_independence", {"policy": "usual_care"}, {"policy": "custodial"})
+    assert mean < -2 * se
+
+
+@pytest.mark.slow
+def test_tokens_keep_skill_on_the_ward_but_it_transfers_less():
+    mean, se = paired(
+        "outside_functioning",
+        {"policy": "usual_care", "token_rewards": 0.0},
+        {"policy": "usual_care", "token_rewards": 1.0, "reinforcement_rate": 0.25},
+    )
+    assert mean < -2 * se

@@ -1,0 +1,380 @@
+"""Each process does what its docstring says, on small hand-built states."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import FixedStream, set_clock
+
+from milieu_sim import MilieuModel
+from milieu_sim.processes import escalation, feedback, flow, isolation, modeling, recovery, staff_response
+from milieu_sim.records import CONFLICT_KINDS
+from milieu_sim.state import (
+    CLIENT_PARTNER,
+    LIMIT_SETTING,
+    PROSOCIAL,
+    PUNISHMENT,
+    SENIOR,
+    STAFF_PARTNER,
+    TRANSGRESSION,
+)
+from milieu_sim.ward import ZONE_CODE
+
+THERAPY_STEP = 4  # Monday 10:00, therapy group (trains coping)
+NIGHT_STEP = 21  # Tuesday 03:00, asleep
+WARD_ROUND_STEP = 5  # Monday 11:00
+
+
+def ward(n: int = 3, **kwargs) -> MilieuModel:
+    model = MilieuModel(rng=2, n_clients=n, **kwargs)
+    return model
+
+
+def encounter(model, kinds, partners, behaviour=None):
+    h = model.hour
+    h.partner_kind = np.array(kinds)
+    h.partner = np.array(partners)
+    h.conflictual = np.zeros(len(kinds), dtype=bool)
+    h.behaviour = np.array(behaviour if behaviour is not None else [0] * len(kinds))
+    h.active = np.ones(len(kinds), dtype=bool)
+
+
+def test_modeling_moves_towards_the_partner_weighted_by_prestige_and_trust():
+    model = ward(3, modeling_rate=0.1, staff_prestige=1.0, peer_prestige=0.5, senior_prestige=1.5)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.values[0:4, :] = np.array([[0.2], [0.3], [0.4], [0.5]])
+    c.values[0:4, 2] = 0.9  # a skilled peer
+    c.trust[:] = [0.5, 1.0, 0.8]
+    model.staff.model_quality[0] = 0.8
+    encounter(model, [STAFF_PARTNER, CLIENT_PARTNER, 0], [0, 2, -1])
+    before = c.values[0:4].copy()
+    modeling.learn_by_modeling(model)
+    expected_staff = before[:, 0] + 0.1 * 1.0 * 0.5 * (0.8 - before[:, 0])
+    expected_peer = before[:, 1] + 0.1 * 0.5 * 1.0 * (0.9 - before[:, 1])
+    assert np.allclose(c.values[0:4, 0], expected_staff)
+    assert np.allclose(c.values[0:4, 1], expected_peer)
+    assert np.allclose(c.values[0:4, 2], before[:, 2])  # no encounter, no learning
+    # a senior peer has more prestige than an ordinary one
+    c.values[0:4, 1] = before[:, 1]
+    c.phase[2] = SENIOR
+    modeling.learn_by_modeling(model)
+    assert np.all(c.values[0:4, 1] - before[:, 1] > expected_peer - before[:, 1])
+
+
+def test_peer_feedback_weighs_more_than_staff_feedback():
+    model = ward(3, peer_feedback=True, peer_feedback_rate=1.0, staff_feedback_rate=1.0, feedback_learning=0.1)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.values[0:3] = 0.3
+    c.trust[:] = 0.6
+    model.streams["feedback"] = FixedStream(0.0)
+    encounter(model, [CLIENT_PARTNER, STAFF_PARTNER, 0], [2, 0, -1], behaviour=[PROSOCIAL, PROSOCIAL, 0])
+    feedback.give_feedback(model)
+    peer_gain = c.coping_skill[0] - 0.3
+    staff_gain = c.coping_skill[1] - 0.3
+    assert peer_gain == pytest.approx(0.1 * model.p["peer_feedback_weight"] * 0.7)
+    assert staff_gain == pytest.approx(0.1 * model.p["staff_feedback_weight"] * 0.7)
+    assert peer_gain > staff_gain
+    rows = model.records.feedback_frame()
+    assert list(rows["sender_role"]) == ["client", "staff"]
+    assert list(rows["kind"]) == ["affirmation", "affirmation"]
+    assert c.affirmation_memory[0] == 1.0 and c.feedback_sent[2] == 1
+
+
+def test_receiving_affirmations_raises_ones_own_sending():
+    model = ward(2, peer_feedback=True, peer_feedback_rate=0.3, affirmation_sending_boost=0.15)
+    set_clock(model, THERAPY_STEP)
+    model.streams["feedback"] = FixedStream(0.35)
+    encounter(model, [CLIENT_PARTNER, 0], [1, -1], behaviour=[PROSOCIAL, 0])
+    feedback.give_feedback(model)
+    assert model.records.feedback.rows == 0  # chance 0.3 < 0.35
+    model.clients.affirmation_memory[1] = 2.0  # the sender has been affirmed twice recently
+    feedback.give_feedback(model)
+    assert model.records.feedback.rows == 1  # chance 0.3 * (1 + 0.15 * 2) = 0.39 > 0.35
+
+
+def test_memories_of_affirmations_outlast_corrections():
+    model = ward(1)
+    assert model.decay["affirmation"] > model.decay["correction"]
+    weeks_8 = model.decay["affirmation"] ** (8 * 7 * 24)
+    assert weeks_8 == pytest.approx(math.exp(-1.0))
+
+
+def test_no_peer_feedback_when_the_policy_has_none():
+    model = ward(2, peer_feedback=False, peer_feedback_rate=1.0)
+    set_clock(model, THERAPY_STEP)
+    model.streams["feedback"] = FixedStream(0.0)
+    encounter(model, [CLIENT_PARTNER, 0], [1, -1], behaviour=[TRANSGRESSION, 0])
+    feedback.give_feedback(model)
+    assert model.records.feedback.rows == 0
+
+
+def _observed(model):
+    h = model.hour
+    h.observer = np.zeros(model.clients.n, dtype=np.int64)
+    h.observer_step = h.step
+
+
+def test_limit_setting_raises_agitation_more_when_trust_is_low():
+    lam = 0.2
+    model = ward(2, limit_setting_agitation=lam, punishment_rate=0.0, limit_setting_rate=1.0, request_rate=0.0)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.agitation[:] = 0.3
+    c.trust[:] = [0.2, 0.9]
+    _observed(model)
+    encounter(model, [0, 0], [-1, -1], behaviour=[TRANSGRESSION, TRANSGRESSION])
+    model.streams["staff_response"] = FixedStream(0.5)
+    staff_response.respond(model)
+    assert c.agitation[0] == pytest.approx(0.3 + lam * (1 - 0.2 / 2))
+    assert c.agitation[1] == pytest.approx(0.3 + lam * (1 - 0.9 / 2))
+    assert c.antecedent[0] == LIMIT_SETTING
+    assert list(model.records.events_frame()["kind"]) == ["limit_setting", "limit_setting"]
+
+
+def test_punishment_suppresses_now_erodes_trust_and_feeds_agitation():
+    lam, loss = 0.1, 0.05
+    model = ward(
+        2, limit_setting_agitation=lam, punishment_rate=1.0, punishment_trust_loss=loss, punishment_suppression=0.6
+    )
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.agitation[:] = 0.3
+    c.trust[:] = 0.6
+    c.resentment[:] = 0.0
+    _observed(model)
+    encounter(model, [0, 0], [-1, -1], behaviour=[TRANSGRESSION, 0])
+    model.streams["staff_response"] = FixedStream(table=np.array([0.5, 0.5, 0.99, 0.99]))
+    staff_response.respond(model)
+    assert c.agitation[0] == pytest.approx(0.3 + 2 * lam * (1 - 0.6 / 2))  # punitive: twice the limit's
+    assert c.trust[0] == pytest.approx(0.6 - loss)
+    assert c.suppression[0] == 0.6 and c.resentment[0] == model.p["resentment_gain"]
+    assert c.antecedent[0] == PUNISHMENT
+    assert c.agitation[1] == 0.3 and c.trust[1] == 0.6  # nothing happened to the other client
+
+
+def test_reinforcement_by_tokens_builds_external_share_and_praise_does_not():
+    model = ward(2, reinforcement_rate=1.0, token_rewards=0.5, reinforcement_learning=0.1)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.coping_skill[:] = 0.4
+    c.external_share[:] = 0.0
+    _observed(model)
+    encounter(model, [0, 0], [-1, -1], behaviour=[PROSOCIAL, PROSOCIAL])
+    model.streams["staff_response"] = FixedStream(table=np.array([[0.0, 0.1, 0.99, 0.99], [0.0, 0.9, 0.99, 0.99]]))
+    staff_response.respond(model)
+    assert np.allclose(c.coping_skill, 0.4 + 0.1 * 0.6)
+    assert c.external_share[0] == pytest.approx(0.1) and c.external_share[1] == 0.0
+    assert list(model.records.events_frame()["kind"]) == ["token_reward", "praise"]
+
+
+def test_incident_chance_is_the_rate_when_agitation_equals_self_control():
+    model = ward(3, incident_rate=0.05)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.agitation[:] = [0.4, 0.8, 0.1]
+    c.self_control[:] = 0.4
+    chance = escalation.incident_probability(model)
+    assert chance[0] == pytest.approx(0.05)
+    assert chance[1] > chance[0] > chance[2]
+    set_clock(model, NIGHT_STEP)
+    assert escalation.incident_probability(model)[0] == pytest.approx(0.05 * 0.3)
+
+
+def test_more_excess_makes_severe_incidents_likelier_but_any_can_happen():
+    model = ward(1)
+    c = model.clients
+    grid = (np.arange(2000) + 0.5) / 2000
+
+    def shares(agitation):
+        c.agitation[0], c.self_control[0] = agitation, 0.3
+        kinds = np.array([escalation.incident_kind(model, 0, u) for u in grid])
+        return np.bincount(kinds, minlength=len(CONFLICT_KINDS)) / grid.size
+
+    calm, furious = shares(0.3), shares(0.9)
+    physical = CONFLICT_KINDS.index("physical_aggression")
+    assert calm[physical] > 0  # escalation can jump straight to physical aggression
+    assert furious[physical] > 2 * calm[physical]
+
+
+@pytest.fixture
+def incident_ward():
+    def build(kind: str, **kwargs):
+        model = ward(2, **kwargs)
+        set_clock(model, THERAPY_STEP)
+        _observed(model)
+        isolation.draw(model)
+        return model, CONFLICT_KINDS.index(kind)
+
+    return build
+
+
+def test_successful_de_escalation_calms_without_containment(incident_ward):
+    model, model_kind = incident_ward("verbal_aggression", de_escalation_first=1.0, de_escalation_calm=0.5)
+    model.staff.de_escalation_skill[0] = 1.0
+    model.clients.trust[0] = 1.0
+    model.clients.agitation[0] = 0.8
+    escalation._incident(model, 0, model_kind, np.array([0.0, 0.5, 0.9]))  # success chance 0.85 > 0.5
+    events = model.records.events_frame()
+    assert list(events["kind"]) == ["verbal_de_escalation", "verbal_aggression"]
+    assert list(events["outcome"]) == ["resolved", "resolved"]
+    assert model.clients.agitation[0] == pytest.approx(0.4)
+    assert model.hour.containment_events == 0 and model.hour.conflict_events == 1
+
+
+def test_failed_de_escalation_of_verbal_aggression_ends_in_prn(incident_ward):
+    model, model_kind = incident_ward("verbal_aggression", de_escalation_first=1.0)
+    escalation._incident(model, 0, model_kind, np.array([0.0, 0.999, 0.9]))
+    kinds = list(model.records.events_frame()["kind"])
+    assert kinds == ["verbal_de_escalation", "verbal_aggression", "prn_medication"]
+    assert model.hour.containment_events == 1
+
+
+def test_physical_aggression_beyond_the_threshold_ends_in_restraint_and_seclusion(incident_ward):
+    model, model_kind = incident_ward("physical_aggression", de_escalation_first=0.0, isolation_threshold=5)
+    escalation._incident(model, 0, model_kind, np.array([0.9, 0.0, 0.9]))
+    kinds = list(model.records.events_frame()["kind"])
+    assert kinds == ["physical_aggression", "restraint", "seclusion"]
+    c = model.clients
+    assert c.isolated[0]
+    assert model.plan.zone_of(c.cell[0]) == ZONE_CODE["seclusion_room"]
+    assert model.client_agents[0].cell is model.cells[c.cell[0]]
+    assert c.violent_incidents[0] == 1 and model.hour.containment_events == 2
+
+
+def test_a_restrictive_threshold_secludes_aggression_against_objects(incident_ward):
+    lenient, lenient_kind = incident_ward("aggression_objects", de_escalation_first=0.0, isolation_threshold=5)
+    escalation._incident(lenient, 0, lenient_kind, np.array([0.9, 0.0, 0.9]))
+    strict, strict_kind = incident_ward("aggression_objects", de_escalation_first=0.0, isolation_threshold=3)
+    escalation._incident(strict, 0, strict_kind, np.array([0.9, 0.0, 0.9]))
+    assert list(lenient.records.events_frame()["kind"])[-1] == "time_out"
+    assert list(strict.records.events_frame()["kind"])[-1] == "seclusion"
+
+
+def test_self_harm_leads_to_special_observation_counted_each_shift(incident_ward):
+    model, model_kind = incident_ward("self_harm", de_escalation_first=0.0, special_observation_hours=20)
+    escalation._incident(model, 0, model_kind, np.array([0.9, 0.0, 0.9]))
+    assert model.clients.observation_until[0] == THERAPY_STEP + 20
+    set_clock(model, 9)  # 15:00, a new shift
+    model.hour.active = np.ones(2, dtype=bool)
+    model.streams["escalation"] = FixedStream(0.999)
+    escalation.escalate(model)
+    assert model.hour.containment_events >= 1
+    assert "special_observation" in set(model.records.events_frame()["kind"].astype(str))
+
+
+def test_seclusion_ends_when_due_and_calm_with_after_effects():
+    model = ward(2, seclusion_hours=4.0, resentment_gain=0.2)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    model._isolation_draws = np.full((2, 2), math.exp(-1.0))  # planned duration = 4 hours
+    isolation.start_seclusion(model, 0)
+    assert c.isolated[0] and c.isolated_until[0] == THERAPY_STEP + 4
+    c.agitation[0] = 0.9
+    c.resentment[0] = 0.0
+    for step in range(THERAPY_STEP + 1, THERAPY_STEP + 5):
+        set_clock(model, step)
+        isolation.isolate(model)
+    assert c.isolated[0]  # due, but still agitated
+    c.agitation[0] = 0.2
+    set_clock(model, THERAPY_STEP + 5)
+    isolation.isolate(model)
+    assert not c.isolated[0]
+    assert c.isolation_hours[0] == 5
+    assert c.resentment[0] == pytest.approx(0.1)
+    assert c.cell[0] == c.bed[0]
+
+
+def test_custodial_care_erodes_independence_and_autonomy_support_builds_it():
+    custodial = ward(1, custodial_care=1.0, autonomy_support=0.0, institutionalisation=0.01)
+    supportive = ward(1, custodial_care=0.0, autonomy_support=1.0, independence_gain=0.01)
+    for model in (custodial, supportive):
+        set_clock(model, THERAPY_STEP)
+        model.streams["recovery"] = FixedStream(normal=0.0)
+        model.clients.independence[0] = 0.5
+        recovery.recover(model)
+    assert custodial.clients.independence[0] == pytest.approx(0.5 - 0.01 * 0.5)
+    assert supportive.clients.independence[0] == pytest.approx(0.5 + 0.01 * 0.5)
+
+
+def test_agitation_relaxes_towards_its_symptom_baseline():
+    model = ward(1, agitation_decay=0.1, agitation_noise=0.0)
+    set_clock(model, THERAPY_STEP)
+    model.streams["recovery"] = FixedStream(normal=0.0)
+    c = model.clients
+    c.agitation[0], c.symptoms[0], c.resentment[0] = 0.9, 0.4, 0.0
+    recovery.recover(model)
+    assert c.agitation[0] == pytest.approx(0.9 + 0.1 * (0.1 + 0.25 * 0.4 - 0.9))
+
+
+def test_discharge_completes_when_goals_are_met_at_the_ward_round():
+    model = ward(2, skill_goal=0.5, discharge_symptoms=0.4, min_stay_days=3, dropout_per_day=0.0)
+    c = model.clients
+    c.admitted_step[:] = -24 * 5
+    c.skills[:, 0] = 0.6
+    c.symptoms[0] = 0.3
+    c.skills[:, 1] = 0.6
+    c.symptoms[1] = 0.5  # still too ill
+    set_clock(model, WARD_ROUND_STEP - 1)
+    flow.discharge(model)
+    assert c.present.all()  # not the ward round yet
+    set_clock(model, WARD_ROUND_STEP)
+    flow.discharge(model)
+    assert list(c.present) == [False, True]
+    stays = model.records.stays
+    assert stays[0]["exit_reason"] == "completed"
+    assert model.client_agents[0] is None
+
+
+def test_dropout_hazard_is_higher_early_and_with_low_trust():
+    model = ward(2, dropout_early_factor=5.0, dropout_early_days=7.0)
+    c = model.clients
+    c.agitation[:] = 0.2
+    c.trust[:] = [0.2, 0.8]
+    c.admitted_step[:] = 0
+    early = flow.dropout_hazard(model)
+    assert early[0] > early[1]
+    c.admitted_step[:] = -24 * 60
+    late = flow.dropout_hazard(model)
+    assert np.all(late < early)
+    base = model.p["dropout_per_day"] / 24
+    assert late[1] == pytest.approx(base * (1 + 5 * math.exp(-60 / 7)) * math.exp(3.0 * (0.5 - 0.8)))
+
+
+def test_free_beds_are_refilled_and_tokens_lower_outside_functioning():
+    model = ward(2, admission_delay_hours=0.0, token_transfer_loss=0.5)
+    c = model.clients
+    c.external_share[:] = [0.0, 1.0]
+    c.values[0:3, :] = 0.6
+    c.independence[:] = 0.8
+    assert flow.outside_functioning(model, 0) > flow.outside_functioning(model, 1)
+    assert flow.outside_functioning(model, 1) == pytest.approx(0.5 * flow.outside_functioning(model, 0))
+    first_ids = list(c.client_id)
+    set_clock(model, 2)
+    flow.exit_client(model, 0, "dropout")
+    assert not c.present[0]
+    set_clock(model, 3)
+    flow.admit(model)
+    assert c.present[0] and c.client_id[0] not in first_ids
+    assert model.admissions == 3
+
+
+def test_both_ways_of_finding_observers_agree():
+    from milieu_sim.processes import movement
+
+    seen = 0
+    for seed in range(5):
+        model = MilieuModel(rng=seed, n_clients=40, ward_map="auto", staff_early=9)
+        for _ in range(seed * 5 + 3):
+            model.step()
+        rng = np.random.default_rng(seed)
+        model.staff.observe_radius[:] = rng.integers(0, 6, size=model.staff.n)
+        on = np.flatnonzero(model.staff.on_duty & (model.staff.cell >= 0))
+        by_distance = movement._observers_by_distance(model, on)
+        by_raster = movement._observers_by_raster(model, on)
+        assert np.array_equal(by_distance, by_raster)
+        seen += int((by_distance >= 0).sum())
+    assert seen > 0
