@@ -43,6 +43,9 @@ class MilieuModel(mesa.Model):
        at 07:00, 15:00 and 23:00; the policy's ``before_hour`` hook.
     2. *admission* (``processes.flow.admit``): free beds are refilled.
     3. *routine and movement* (``processes.movement.move``).
+    Phases 4-7 run only in waking hours (not during sleep, nor in a day
+    programme's ``away`` hours).
+
     4. *interaction* (``processes.interaction.interact``): encounters between
        neighbours, each client's behaviour this hour, conflictual encounters.
     5. *modeling* (``processes.modeling.learn_by_modeling``).
@@ -219,14 +222,14 @@ class MilieuModel(mesa.Model):
         """Model-level counts of the hour, computed once after all processes acted."""
         c = self.clients
         present = c.present
-        self.census = int(present.sum())
-        self.staff_on_duty = int(self.staff.on_duty.sum())
-        self.n_isolated = int(c.isolated.sum())
+        self.census = int(np.count_nonzero(present))
+        self.staff_on_duty = int(np.count_nonzero(self.staff.on_duty))
+        self.n_isolated = int(np.count_nonzero(c.isolated))
         self.conflict_events = self.hour.conflict_events
         self.containment_events = self.hour.containment_events
         if self.census:
             x = c.values[:8, present]
-            skill = x[:3].mean(axis=0)
+            skill = (x[0] + x[1] + x[2]) / 3.0
             x[2] = skill  # reuse the copy: rows 2..7 = skill, self_control, ..., symptoms
             x = x[2:]
             means = x.sum(axis=1) / self.census

@@ -52,6 +52,7 @@ NO_PARTNER, CLIENT_PARTNER, STAFF_PARTNER = 0, 1, 2
 
 SHIFTS = ("early", "late", "night")
 STAFF_ROLES = ("nurse", "support_worker")
+ROLE_NURSE, ROLE_SUPPORT_WORKER = 0, 1
 
 
 class ClientArrays:
@@ -70,11 +71,9 @@ class ClientArrays:
         self.phase = np.zeros(n_slots, dtype=np.int64)
         self.bed = np.zeros(n_slots, dtype=np.int64)  # cell index of the slot's bed
         self.cell = np.full(n_slots, -1, dtype=np.int64)  # current cell index, -1 off the grid
-        self.buddy = np.full(n_slots, -1, dtype=np.int64)
+        self.buddy = np.full(n_slots, -1, dtype=np.int64)  # slot of the senior buddy, -1 none
         self.next_admission_step = np.zeros(n_slots, dtype=np.int64)  # when a free bed is filled
-        self.vacancies = np.zeros(
-            n_slots, dtype=np.int64
-        )  # how often the bed has fallen free  # slot of the senior buddy, -1 none
+        self.vacancies = np.zeros(n_slots, dtype=np.int64)  # how often the bed has fallen free
         self.isolated_until = np.zeros(n_slots, dtype=np.int64)  # seclusion ends at this step
         self.isolated = np.zeros(n_slots, dtype=bool)
         self.time_out_until = np.zeros(n_slots, dtype=np.int64)

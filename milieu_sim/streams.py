@@ -18,9 +18,9 @@ import numpy as np
 STREAM_NAMES: tuple[str, ...] = (
     "admissions",  # who is admitted: the k-th admitted client's initial state
     "arrivals",  # when free beds are filled (keyed by bed and vacancy count)
-    "movement",
+    "movement",  # clients' movement (one block per bed slot)
+    "staff_movement",  # staff movement (separate, so staffing levels do not shift clients' draws)
     "interaction",
-    "modeling",
     "feedback",
     "staff_response",
     "escalation",

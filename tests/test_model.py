@@ -163,3 +163,14 @@ def test_residential_community_has_seniors_and_peer_feedback():
     assert (model.clients.phase[model.clients.present] == 2).any()
     feedback = tables["feedback"]
     assert (feedback["sender_role"] == "client").mean() > 0.5
+
+
+def test_staffing_levels_do_not_shift_the_clients_random_draws():
+    """Client streams are sized by beds, not staff, so a staffing sweep keeps common random numbers."""
+    few = MilieuModel(rng=6, staff_early=2, staff_late=2, staff_night=1)
+    many = MilieuModel(rng=6, staff_early=9, staff_late=7, staff_night=4)
+    for _ in range(30):
+        few.step()
+        many.step()
+    for name in ("movement", "interaction", "escalation", "recovery", "feedback"):
+        assert few.streams[name].random() == many.streams[name].random(), name

@@ -11,14 +11,15 @@ SEEDS = range(8)
 DAYS = 30
 
 
-def paired(outcome: str, a: dict, b: dict) -> tuple[float, float]:
+def paired(outcome: str, a: dict, b: dict, days: int = DAYS) -> tuple[float, float]:
     """Mean and standard error of the paired difference b - a over SEEDS."""
     diffs = []
     for seed in SEEDS:
-        first = run_experiment({**a, "seed": seed, "days": DAYS})[outcome]
-        second = run_experiment({**b, "seed": seed, "days": DAYS})[outcome]
+        first = run_experiment({**a, "seed": seed, "days": days})[outcome]
+        second = run_experiment({**b, "seed": seed, "days": days})[outcome]
         diffs.append(second - first)
     diffs = np.asarray(diffs)
+    assert np.isfinite(diffs).all(), f"{outcome} undefined in some replicate; run longer"
     return float(diffs.mean()), float(diffs.std(ddof=1) / np.sqrt(diffs.size))
 
 
@@ -46,5 +47,6 @@ def test_tokens_keep_skill_on_the_ward_but_it_transfers_less():
         "outside_functioning",
         {"policy": "usual_care", "token_rewards": 0.0},
         {"policy": "usual_care", "token_rewards": 1.0, "reinforcement_rate": 0.25},
+        days=60,
     )
     assert mean < -2 * se

@@ -378,3 +378,48 @@ def test_both_ways_of_finding_observers_agree():
         assert np.array_equal(by_distance, by_raster)
         seen += int((by_distance >= 0).sum())
     assert seen > 0
+
+
+def test_special_observation_keeps_a_client_in_sight():
+    from milieu_sim.processes import movement
+
+    model = ward(3)
+    for _ in range(THERAPY_STEP):
+        model.step()
+    c = model.clients
+    model.staff.observe_radius[:] = 0  # nobody sees anybody unless they stand in the same cell
+    set_clock(model, THERAPY_STEP + 1)
+    c.observation_until[1] = THERAPY_STEP + 10
+    observer = movement.observers(model)
+    assert observer[1] == movement.nearest_staff(model, 1) >= 0
+    assert observer[0] == -1 or model.staff.cell[observer[0]] == c.cell[0]
+
+
+def test_only_nurses_give_unprompted_prn():
+    from milieu_sim.processes import movement
+
+    model = ward(2, prn_threshold=0.5)
+    set_clock(model, THERAPY_STEP)
+    movement.change_shift(model)
+    c, s = model.clients, model.staff
+    c.agitation[:] = 0.9
+    c.self_control[:] = 1.0
+    model.hour.active = np.ones(2, dtype=bool)
+    nurse = int(np.flatnonzero((s.role == 0) & s.on_duty)[0])
+    worker = int(np.flatnonzero((s.role == 1) & s.on_duty)[0])
+    model.hour.observer = np.array([nurse, worker])
+    model.hour.observer_step = model.hour.step
+    model.streams["escalation"] = FixedStream(0.999)  # no incidents
+    model.streams["de_escalation"] = FixedStream(0.0)
+    escalation.escalate(model)
+    events = model.records.events_frame()
+    assert list(events["kind"]) == ["prn_medication"]
+    assert list(events["client_id"]) == [c.client_id[0]]
+
+
+def test_new_clients_in_a_community_with_senior_induction_get_a_buddy():
+    model = MilieuModel(setting="residential_tc", rng=3, senior_induction=True, senior_days=5.0)
+    c = model.clients
+    orientation = np.flatnonzero(c.phase == 0)
+    assert orientation.size and np.all(c.buddy[orientation] >= 0)
+    assert np.all(c.phase[c.buddy[orientation]] > 0)

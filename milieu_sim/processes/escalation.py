@@ -15,11 +15,12 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
   (0.5 + Y) and absconding with distrust (1.5 - T).  Kinds and severities:
   refusing_rules 1, verbal_aggression 2, absconding 2, aggression_objects 3,
   self_harm 4, physical_aggression 5.
-* The antecedent is what staff or peers did to the client in the two hours
-  before (limit_setting, denied_request, peer_conflict, punishment) or ``none``.
+* The antecedent is what staff or peers did to the client in this hour or the
+  two hours before (limit_setting, denied_request, peer_conflict, punishment) or ``none``.
 * Response: the client's observer (or, for severity >= 3, the nearest on-duty
   staff member wherever they are) responds; an unobserved minor incident
-  discharges some agitation (A *= 0.8) and goes unanswered.  The responder
+  discharges some agitation (A *= 0.8) and goes unanswered (as does any
+  incident when no staff member is on the ward floor).  The responder
   first talks the client down with probability ``de_escalation_first``;
   verbal de-escalation succeeds with probability
   ``skill_j * (0.5 + 0.5 T) * (1 - 0.15 (severity - 1))`` and then removes a
@@ -33,9 +34,15 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
   de-escalation -> PRN, Bowers et al. 2013).
 * Containment costs trust ``containment_trust_loss * coerciveness`` and adds
   resentment ``resentment_gain * coerciveness`` (coerciveness: PRN 0.3, special
-  observation 0.3, time-out 0.4, seclusion 1, restraint 1).
-* Staff offer PRN medication unprompted to an observed, awake client whose
-  agitation is at or above ``prn_threshold`` (probability 0.5 per hour).
+  observation 0.3, time-out 0.4, seclusion 1, restraint 1).  Its direct
+  effects: PRN medication A *= 0.4 and I -= 0.005; time-out puts the client in
+  the quiet room for 2 hours and A *= 0.7; restraint A *= 0.5; seclusion see
+  ``processes.isolation``; special observation keeps the client in the sight
+  of the nearest on-duty staff member (see ``movement.observers``) for
+  ``special_observation_hours``.
+* A nurse offers PRN medication unprompted to an active client they observe
+  whose agitation is at or above ``prn_threshold`` and who had no incident this
+  hour (probability 0.5 per hour); support workers do not give medication.
 * Special observation counts as one containment event in every shift it runs.
 """
 
@@ -48,7 +55,7 @@ import numpy as np
 from milieu_sim.processes import isolation
 from milieu_sim.processes.movement import nearest_staff, observers
 from milieu_sim.records import CONFLICT_KINDS, KIND, OUTCOME
-from milieu_sim.state import NO_ANTECEDENT
+from milieu_sim.state import NO_ANTECEDENT, ROLE_NURSE
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
@@ -74,7 +81,7 @@ def incident_probability(model: MilieuModel) -> np.ndarray:
 
 def escalate(model: MilieuModel) -> None:
     """Incidents, their response, unprompted PRN and ongoing special observation."""
-    c, h, p, _s = model.clients, model.hour, model.p, model.staff
+    c, h, p, s = model.clients, model.hour, model.p, model.staff
     u = model.streams["escalation"].random((c.n, 2))
     v = model.streams["de_escalation"].random((c.n, 3))
     isolation.draw(model)
@@ -88,7 +95,9 @@ def escalate(model: MilieuModel) -> None:
         for slot, kind in zip(incident.tolist(), kinds.tolist(), strict=True):
             _incident(model, slot, kind, v[slot])
     if h.awake:
-        prn = h.active & (h.observer >= 0) & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < 0.5)
+        observer = h.observer
+        nurse = s.role[np.maximum(observer, 0)] == ROLE_NURSE
+        prn = h.active & (observer >= 0) & nurse & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < 0.5)
         prn[incident] = False
         for slot in np.flatnonzero(prn).tolist():
             contain(

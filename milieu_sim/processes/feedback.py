@@ -13,9 +13,10 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
   A staff partner sends feedback with probability ``staff_feedback_rate``.
 * An affirmation (after a prosocial act) with weight w (``peer_feedback_weight``
   or the smaller ``staff_feedback_weight``: Doogan & Warren 2017) raises the
-  skill the current activity trains (all three equally outside one) by
-  ``g w (1 - S)``, trust by ``g w / 2 (1 - T)``, and the receiver's affirmation
-  memory by 1, where g = ``feedback_learning``.
+  skill the current activity trains by ``g w (1 - S)`` (outside such an
+  activity each of the three skills by ``g w / 3 (1 - S_k)``), trust by
+  ``g w / 2 (1 - T)``, and the receiver's affirmation memory by 1, where
+  g = ``feedback_learning``.
 * A correction (after a transgression) raises self-control by ``g w T (1 - C)``
   (a pull-up works through trust), adds ``g w / 2 (1 - T)`` agitation, and
   raises the correction memory by 1.

@@ -125,6 +125,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.isolated_until[slot] = 0
     c.time_out_until[slot] = 0
     c.observation_until[slot] = 0
+    c.attending[slot] = False
     c.antecedent_step[slot] = -(10**9)
     for counter in (
         c.incidents,
@@ -161,9 +162,13 @@ def _buddy(model: MilieuModel, slot: int) -> int:
 
 def admit_initial_cohort(model: MilieuModel) -> None:
     """Fill every bed at the start; the clients have been in treatment for a while already."""
-    for slot in range(model.clients.n):
+    c = model.clients
+    for slot in range(c.n):
         admit_client(model, slot, prior_days=True)
     _update_phases(model)
+    if model.p["senior_induction"]:  # buddies once everyone's phase is known
+        for slot in np.flatnonzero(c.phase == ORIENTATION).tolist():
+            c.buddy[slot] = _buddy(model, slot)
 
 
 def admit(model: MilieuModel) -> None:
@@ -196,7 +201,12 @@ def _update_phases(model: MilieuModel) -> None:
     c, p = model.clients, model.p
     days = days_in_treatment(model)
     c.phase[c.present & (c.phase == ORIENTATION) & (days >= ORIENTATION_DAYS)] = PRIMARY
-    seniors = c.present & (c.phase == PRIMARY) & (days >= p["senior_days"]) & (c.skills.mean(axis=0) >= 0.5)
+    seniors = (
+        c.present
+        & (c.phase == PRIMARY)
+        & (days >= p["senior_days"])
+        & ((c.skills[0] + c.skills[1] + c.skills[2]) / 3.0 >= 0.5)
+    )
     c.phase[seniors] = SENIOR
     c.buddy[c.phase != ORIENTATION] = -1
     c.buddy[(c.buddy >= 0) & ~c.present[np.maximum(c.buddy, 0)]] = -1

@@ -16,10 +16,12 @@ awake, not secluded, not in time-out):
   as the antecedent of anything that follows within two hours.  A peaceful
   encounter practises social skill (``S_social += 0.002 (1 - S_social)``) and
   builds trust (``T += 0.002 (1 - T)``).
-* Behaviour: a prosocial act with probability
+* Behaviour, from one uniform draw u per client: a prosocial act if u < P(pro), a
+  minor transgression if u > 1 - P(tr) (so each has its own unconditional
+  probability, and they exclude each other while P(pro) + P(tr) <= 1), where
   ``P(pro) = prosocial_rate * (S_i + C_i) / 2 * (1 - A_i) * (1 + token_rewards * reinforcement_rate)``
   (tokens are an external incentive that raises on-ward adaptive behaviour,
-  Dickerson et al. 2005); otherwise a minor transgression with probability
+  Dickerson et al. 2005) and
   ``P(tr) = transgression_rate * (1 - C_i) * (A_i + Y_i) / 2 * (1 - suppression_i)``.
 """
 
@@ -114,7 +116,7 @@ def interact(model: MilieuModel) -> None:
         c.social_skill[peaceful] += 0.002 * (1.0 - c.social_skill[peaceful])
         c.trust[peaceful] += 0.002 * (1.0 - c.trust[peaceful])
 
-    skill = c.skills.mean(axis=0)
+    skill = (c.skills[0] + c.skills[1] + c.skills[2]) / 3.0
     incentive = 1.0 + p["token_rewards"] * p["reinforcement_rate"]
     p_pro = p["prosocial_rate"] * (skill + C) / 2.0 * (1.0 - A) * incentive
     p_tr = p["transgression_rate"] * (1.0 - C) * (A + c.symptoms) / 2.0 * (1.0 - c.suppression)

@@ -10,13 +10,20 @@ Rules (docs/ODD.md, "Routine and movement"):
   0.55, corridor 0.15, quiet room 0.10, own bed 0.20).  Clients in time-out are
   in the quiet room, secluded clients in the seclusion room, and in a day
   programme's ``away`` hours clients are off the grid.
+* Meals, bedroom hygiene, community meetings, therapy groups and recreation are
+  attended by everyone present (structured ones only with the probability
+  above).
 * Within a block an awake client who is not attending a meal or activity
-  moves to a random neighbouring cell of the same zone with probability 0.3
-  per hour; so do on-duty staff (but the one at the nurses' station) outside
+  tries, with probability 0.3 per hour, to step to one of the eight
+  neighbouring cells chosen at random, and stays put if that cell is a wall
+  or in another zone; so do on-duty staff (but the one at the nurses' station) outside
   structured activities.
 * On-duty staff: the first on duty is at the nurses' station; the others go
-  to the activity's zone (at night: the nurses' station and corridor), unless
-  they are in that zone already.
+  to the activity's zone (the corridor when the activity is in the bedrooms;
+  at night the nurses' station and corridor), unless they are in that zone
+  already.
+* Clients under special observation are always observed: their observer is
+  the nearest on-duty staff member, wherever they are.
 """
 
 from __future__ import annotations
@@ -96,8 +103,8 @@ def move(model: MilieuModel) -> None:
     n = c.n
     if not h.new_block and not h.awake:
         return  # asleep, nobody moves
-    u = model.streams["movement"].random((n + s.n, 4))
-    uc, us = u[:n], u[n:]
+    uc = model.streams["movement"].random((n, 4))
+    us = model.streams["staff_movement"].random((s.n, 4))
     table, sizes = zone_table(model)
     old_client_cells = c.cell.copy()
     old_staff_cells = s.cell.copy()
@@ -203,6 +210,9 @@ def observers(model: MilieuModel) -> np.ndarray:
         observer = _observers_by_distance(model, on)
     else:
         observer = _observers_by_raster(model, on)
+    watched = np.flatnonzero((c.observation_until > h.step) & c.present & (c.cell >= 0))
+    for slot in watched.tolist():  # special observation: always in someone's sight
+        observer[slot] = nearest_staff(model, slot)
     h.observer = observer
     h.observer_step = h.step
     return observer

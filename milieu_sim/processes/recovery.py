@@ -11,7 +11,7 @@ present clients (Y symptoms, R resentment, T0 trust at admission)::
     T  += trust_recovery * (T0 - T)
     I  += independence_gain * autonomy_support * (1 - I)
           - institutionalisation * custodial_care * I             when awake
-    Y  *= 1 - symptom_recovery / 24;  Y += 0.002 A
+    Y  *= 1 - symptom_recovery / 24;  Y += 0.0005 A
     S_k += therapy_learning * (0.5 + 0.5 T) * (1 - Y / 2) * (1 - S_k) * f
           for the skill k the attended activity trains, with f = 1 - custodial_care
           for daily-living practice (staff doing tasks for clients) and f = 1 otherwise

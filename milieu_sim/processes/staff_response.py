@@ -5,11 +5,13 @@ member (the client's observer: nearest staff within their observation radius):
 
 * Prosocial act: reinforced with probability ``reinforcement_rate``, as a token
   with probability ``token_rewards``, else as praise.  Reinforcement raises the
-  trained skill by ``r (1 - S)`` and trust by ``r / 2 (1 - T)`` (r =
+  skill the current activity trains by ``r (1 - S)`` (outside such an activity
+  each of the three skills by ``r / 3 (1 - S_k)``) and trust by ``r / 2 (1 - T)`` (r =
   ``reinforcement_learning``), and moves the share of skill kept up by external
   rewards towards 1 for a token and 0 for praise: ``E += 0.1 (token - E)``.
 * Transgression: punished (a restriction) with probability ``punishment_rate``,
-  else limited with probability ``limit_setting_rate``.  Both raise agitation
+  otherwise limited with probability ``limit_setting_rate`` (so a limit has
+  unconditional probability ``(1 - punishment_rate) * limit_setting_rate``).  Both raise agitation
   (Papadopoulos et al. 2012: limit-setting is a common antecedent of aggression,
   more so when punitive and when trust is low)::
 
@@ -72,9 +74,9 @@ def respond(model: MilieuModel) -> None:
 
     wrong = seen & (h.behaviour == TRANSGRESSION)
     punished = np.flatnonzero(wrong & (u[:, 0] < p["punishment_rate"]))
-    limited = np.flatnonzero(
-        wrong & (u[:, 0] >= p["punishment_rate"]) & (u[:, 0] < p["punishment_rate"] + p["limit_setting_rate"])
-    )
+    # punished with probability punishment_rate, otherwise limited with probability limit_setting_rate
+    limit_bound = p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"]
+    limited = np.flatnonzero(wrong & (u[:, 0] >= p["punishment_rate"]) & (u[:, 0] < limit_bound))
     lam = p["limit_setting_agitation"]
     if punished.size:
         c.agitation[punished] += lam * 2.0 * (1.0 - c.trust[punished] / 2.0)
