@@ -113,15 +113,6 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _progress(total_label: str):
-    from tqdm import tqdm
-
-    def wrap(iterable):
-        return tqdm(iterable, desc=total_label, unit="run", disable=None, file=sys.stderr)
-
-    return wrap
-
-
 # --- commands ------------------------------------------------------------------------------------
 def cmd_params(args: argparse.Namespace) -> int:
     from milieu_sim.params import schema_table
@@ -202,40 +193,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """A policy comparison as a one-point sweep (milieu_sim.batch): resumable, optionally parallel."""
     import pandas as pd
 
-    from milieu_sim.experiment import KEY_OUTCOMES, compare_policies
-    from milieu_sim.outcomes import OUTCOMES
+    from milieu_sim.batch.compare import comparison_spec, comparison_tables, run_comparison
+    from milieu_sim.experiment import KEY_OUTCOMES, validate
     from milieu_sim.plots import comparison
-    from milieu_sim.statistics import paired_contrasts, policy_means
 
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     if len(set(policies)) != len(policies):
         raise CliError(f"parameter 'policies' = {args.policies!r} names a policy twice; allowed: distinct policies")
+    if not policies:
+        raise CliError("parameter 'policies' is empty; allowed: a comma-separated list of policies")
     replicates = _positive("replicates", args.replicates)
     seed = _seed(args.seed)
+    workers = _positive("workers", args.workers) if getattr(args, "workers", None) is not None else 1
     base = _schema_values(args, skip=("policy",))
     warmup = int(args.warmup_days)
     if warmup < 0:
         raise CliError(f"parameter 'warmup_days' = {warmup} is not allowed; allowed: an integer >= 0")
-    if warmup:
-        base["warmup_days"] = warmup
-    from milieu_sim.experiment import validate
-
     for policy in policies:
         validate({**base, "policy": policy, "seed": seed})
     days = base.get("days")
     if days is not None and warmup >= days:
         raise CliError(f"parameter 'warmup_days' = {warmup} must be less than 'days' = {days}")
+    spec = comparison_spec(policies, replicates, seed, base, warmup)
     out = _out_dir(args.out)
-    result = compare_policies(policies, replicates, seed, base, progress=_progress("runs"))
-    runs = result.runs
+    result = run_comparison(spec, out, workers=workers)
+    tables = comparison_tables(out, policies)
+    runs, failures, means, contrasts = tables["runs"], tables["failures"], tables["means"], tables["contrasts"]
     runs.to_csv(out / "runs.csv", index=False)
-    if len(result.failures):
-        result.failures.to_csv(out / "failures.csv", index=False)
-    outcomes = list(OUTCOMES)
-    means = policy_means(runs, outcomes)
-    contrasts = paired_contrasts(runs, outcomes, reference=policies[0])
+    (out / "failures.csv").unlink(missing_ok=True)
+    if len(failures):
+        failures.to_csv(out / "failures.csv", index=False)
     means.to_csv(out / "comparison.csv", index=False)
     contrasts.to_csv(out / "contrasts.csv", index=False)
     (out / "compare.json").write_text(
@@ -244,7 +234,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "policies": policies,
                 "replicates": replicates,
                 "seed": seed,
-                "parameters": base,
+                "parameters": {**base, "warmup_days": warmup} if warmup else base,
+                "sweep": str(out / "sweep"),
+                "spec_hash": spec.hash(),
                 "versions": versions(),
                 "command": ["milieu-sim", *sys.argv[1:]],
             },
@@ -261,7 +253,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     key = means[means["outcome"].isin(KEY_OUTCOMES)].copy()
     key["value"] = key.apply(cell, axis=1)
-    wide = key.pivot(index="outcome", columns="policy", values="value").reindex(KEY_OUTCOMES)[policies]
+    wide = key.pivot(index="outcome", columns="policy", values="value").reindex(KEY_OUTCOMES)
+    wide = wide[[p for p in policies if p in wide.columns]]
     with pd.option_context("display.width", 250, "display.max_columns", None):
         print(f"\nMean and 95% CI over {replicates} paired replicates ({len(runs)} runs)")
         print(wide.to_string())
@@ -279,9 +272,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"\nPaired difference against {policies[0]} (95% CI)")
             print(wide_diff[[p for p in policies[1:] if p in wide_diff.columns]].to_string())
     print(f"\nwrote runs.csv, comparison.csv, contrasts.csv, comparison.png to {out}")
-    if len(result.failures):
+    if len(failures):
         print(
-            f"{len(result.failures)} of {len(result.failures) + len(runs)} runs failed; see {out / 'failures.csv'}",
+            f"{len(failures)} of {result.n_runs} runs failed; see {out / 'failures.csv'}",
             file=sys.stderr,
         )
         return EXIT_FAILED_RUNS
@@ -316,9 +309,25 @@ def build_parser() -> Parser:
     p_cmp.add_argument("--seed", default="0", help="seed of the first replicate (replicate r uses seed + r)")
     p_cmp.add_argument("--warmup-days", default="0", help="days left out of the rates (default 0)")
     p_cmp.add_argument("--out", default="results/compare", help="output directory (default results/compare)")
+    p_cmp.add_argument("--workers", default=None, help="local worker processes (default 1: in this process)")
     _add_schema_options(p_cmp, skip=("policy",))
     p_cmp.set_defaults(handler=cmd_compare)
+    _register_extensions(sub)
     return parser
+
+
+def _register_extensions(sub: argparse._SubParsersAction) -> None:
+    """Commands that live in their own modules (each module has ``register(sub)``)."""
+    # --- extension commands: one import and one call each ---
+    from milieu_sim.batch.cli import register as register_batch
+
+    register_batch(sub)
+    from milieu_sim.app_cli import register as register_app
+
+    register_app(sub)
+    from milieu_sim.validation_cli import register as register_validation
+
+    register_validation(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -117,6 +117,7 @@ class MilieuModel(mesa.Model):
         self.refresh_parameters()
         processes.flow.create_staff(self, staffing)
         processes.flow.admit_initial_cohort(self)
+        processes.movement.start_first_shift(self)
 
         self.datacollector = mesa.DataCollector(
             model_reporters={

@@ -58,6 +58,17 @@ OUTCOME = {name: code for code, name in enumerate(OUTCOMES)}
 FEEDBACK_KINDS = ("affirmation", "correction")
 SENDER_ROLES = ("client", "staff")
 EXIT_REASONS = ("completed", "dropout", "transfer", "still_present")
+# per-stay counters of ClientArrays, reported as they are in the `stays` table
+STAY_COUNTERS: tuple[str, ...] = (
+    "incidents",
+    "violent_incidents",
+    "containments",
+    "times_isolated",
+    "isolation_hours",
+    "affirmations_received",
+    "corrections_received",
+    "feedback_sent",
+)
 
 STEP_COLUMNS: tuple[str, ...] = (
     "step",
@@ -97,7 +108,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "antecedent",
         "outcome",
     ),
-    "feedback": ("step", "sender_id", "receiver_id", "sender_role", "kind"),
+    "feedback": ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
     "stays": (
         "client_id",
         "admission_number",
@@ -107,14 +118,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "length_of_stay_days",
         *(f"{state}_at_admission" for state in REPORTED_STATES),
         *(f"{state}_at_exit" for state in REPORTED_STATES),
-        "incidents",
-        "violent_incidents",
-        "containments",
-        "times_isolated",
-        "isolation_hours",
-        "affirmations_received",
-        "corrections_received",
-        "feedback_sent",
+        *STAY_COUNTERS,
         "external_share",
         "outside_functioning",
         "outside_gain",
@@ -131,8 +135,9 @@ class BatchLog:
     asked for, so logging costs one tuple per call in the hourly step.
     """
 
-    def __init__(self, columns: tuple[str, ...]) -> None:
+    def __init__(self, columns: tuple[str, ...], floats: tuple[str, ...] = ()) -> None:
         self.columns = columns
+        self.dtypes = {c: (np.float64 if c in floats else np.int64) for c in columns}
         self._batches: list[tuple[int, tuple[Any, ...]]] = []
         self.rows = 0
 
@@ -144,11 +149,11 @@ class BatchLog:
 
     def arrays(self) -> dict[str, np.ndarray]:
         if not self._batches:
-            return {c: np.zeros(0, dtype=np.int64) for c in self.columns}
+            return {c: np.zeros(0, dtype=self.dtypes[c]) for c in self.columns}
         out = {}
         for k, column in enumerate(self.columns):
             out[column] = np.concatenate(
-                [np.broadcast_to(np.asarray(values[k], dtype=np.int64), (n,)) for n, values in self._batches]
+                [np.broadcast_to(np.asarray(values[k], dtype=self.dtypes[column]), (n,)) for n, values in self._batches]
             )
         return out
 
@@ -191,7 +196,10 @@ class Records:
     def __init__(self) -> None:
         self.steps = StepLog()
         self.events = BatchLog(("step", "client_id", "staff_id", "kind", "severity", "antecedent", "outcome"))
-        self.feedback = BatchLog(("step", "sender_id", "receiver_id", "sender_role", "kind"))
+        self.feedback = BatchLog(
+            ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
+            floats=("behaviour_change",),
+        )
         self.stays: list[dict[str, Any]] = []
 
     # --- tables ---------------------------------------------------------------
@@ -228,6 +236,7 @@ class Records:
                 "receiver_id": a["receiver_id"],
                 "sender_role": pd.Categorical.from_codes(a["sender_role"], categories=list(SENDER_ROLES)),
                 "kind": pd.Categorical.from_codes(a["kind"], categories=list(FEEDBACK_KINDS)),
+                "behaviour_change": a["behaviour_change"],
             }
         )
 

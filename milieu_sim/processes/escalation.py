@@ -8,7 +8,9 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
       P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C))) * (0.3 if asleep)
 
   so that at A = C the chance is ``incident_rate``.
-* Its kind is drawn with weights ``w_k = base_k * exp(2 * e * (severity_k - 1))``,
+* Its kind is drawn with weights ``w_k = base_k * exp(2 * e * (severity_k - 1))``
+  (base: refusing_rules 0.32, verbal_aggression 0.40, absconding 0.07,
+  aggression_objects 0.09, self_harm 0.07, physical_aggression ``violence_weight``),
   e = max(A - C, 0), so more excess makes severe kinds likelier, but every kind,
   physical aggression included, can happen at any excess: escalation can jump
   steps (Bowers et al. 2013).  Self-harm weights scale with symptoms
@@ -42,7 +44,7 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
   ``special_observation_hours``.
 * A nurse offers PRN medication unprompted to an active client they observe
   whose agitation is at or above ``prn_threshold`` and who had no incident this
-  hour (probability 0.5 per hour); support workers do not give medication.
+  hour (probability ``prn_offer_rate`` per hour); support workers do not give medication.
 * Special observation counts as one containment event in every shift it runs.
 """
 
@@ -97,7 +99,7 @@ def escalate(model: MilieuModel) -> None:
     if h.awake:
         observer = h.observer
         nurse = s.role[np.maximum(observer, 0)] == ROLE_NURSE
-        prn = h.active & (observer >= 0) & nurse & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < 0.5)
+        prn = h.active & (observer >= 0) & nurse & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < p["prn_offer_rate"])
         prn[incident] = False
         for slot in np.flatnonzero(prn).tolist():
             contain(
@@ -116,7 +118,9 @@ def incident_kinds(model: MilieuModel, slots: np.ndarray, u: np.ndarray) -> np.n
     """Indices into CONFLICT_KINDS of incidents of clients ``slots``, drawn from uniforms ``u``."""
     c = model.clients
     excess = np.maximum(c.agitation[slots] - c.self_control[slots], 0.0)
-    weights = BASE_WEIGHT[None, :] * np.exp(2.0 * excess[:, None] * (SEVERITY[None, :] - 1))
+    base = BASE_WEIGHT.copy()
+    base[PHYSICAL] = model.p["violence_weight"]
+    weights = base[None, :] * np.exp(2.0 * excess[:, None] * (SEVERITY[None, :] - 1))
     weights[:, SELF_HARM] *= 0.5 + c.symptoms[slots]
     weights[:, ABSCONDING] *= 1.5 - c.trust[slots]
     cumulative = np.cumsum(weights, axis=1)
@@ -146,60 +150,27 @@ def _incident(model: MilieuModel, slot: int, kind: int, v: np.ndarray) -> None:
         c.violent_incidents[slot] += 1
     h.conflict_events += 1
     staff = responder(model, slot, severity)
-    log = model.records.events
-    client_id = int(c.client_id[slot])
     staff_id = int(s.staff_id[staff]) if staff >= 0 else -1
-    kind_code = KIND[CONFLICT_KINDS[kind]]
+
+    def log(event_kind: int, outcome: str) -> None:
+        model.records.events.add(1, step=h.step, client_id=int(c.client_id[slot]), staff_id=staff_id, kind=event_kind,
+                                 severity=severity, antecedent=antecedent, outcome=OUTCOME[outcome])  # fmt: skip
+
+    incident_code = KIND[CONFLICT_KINDS[kind]]
     if staff < 0:
         c.agitation[slot] *= 0.8
-        log.add(
-            1,
-            step=h.step,
-            client_id=client_id,
-            staff_id=-1,
-            kind=kind_code,
-            severity=severity,
-            antecedent=antecedent,
-            outcome=OUTCOME["unobserved"],
-        )
+        log(incident_code, "unobserved")
         return
     if v[0] < p["de_escalation_first"]:
         chance = s.de_escalation_skill[staff] * (0.5 + 0.5 * c.trust[slot]) * (1.0 - 0.15 * (severity - 1))
         resolved = v[1] < chance
-        log.add(
-            1,
-            step=h.step,
-            client_id=client_id,
-            staff_id=staff_id,
-            kind=KIND["verbal_de_escalation"],
-            severity=severity,
-            antecedent=antecedent,
-            outcome=OUTCOME["resolved"] if resolved else OUTCOME["failed"],
-        )
+        log(KIND["verbal_de_escalation"], "resolved" if resolved else "failed")
         if resolved:
             c.agitation[slot] *= 1.0 - p["de_escalation_calm"]
             c.trust[slot] += 0.02 * (1.0 - c.trust[slot])
-            log.add(
-                1,
-                step=h.step,
-                client_id=client_id,
-                staff_id=staff_id,
-                kind=kind_code,
-                severity=severity,
-                antecedent=antecedent,
-                outcome=OUTCOME["resolved"],
-            )
+            log(incident_code, "resolved")
             return
-    log.add(
-        1,
-        step=h.step,
-        client_id=client_id,
-        staff_id=staff_id,
-        kind=kind_code,
-        severity=severity,
-        antecedent=antecedent,
-        outcome=OUTCOME["contained"],
-    )
+    log(incident_code, "contained")
     if kind in (SELF_HARM, ABSCONDING):
         contain(model, slot, "special_observation", staff, severity, antecedent)
         return

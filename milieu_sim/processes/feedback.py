@@ -20,6 +20,8 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
 * A correction (after a transgression) raises self-control by ``g w T (1 - C)``
   (a pull-up works through trust), adds ``g w / 2 (1 - T)`` agitation, and
   raises the correction memory by 1.
+* The feedback table records each piece of feedback with ``behaviour_change``:
+  the gain in skill (affirmation) or self-control (correction) it caused.
 """
 
 from __future__ import annotations
@@ -68,21 +70,26 @@ def give_feedback(model: MilieuModel) -> None:
     affirm = h.behaviour[receivers] == PROSOCIAL
     correct = h.behaviour[receivers] == TRANSGRESSION
 
+    change = np.zeros(receivers.size)  # how far each piece of feedback moved the receiver's behaviour
     a = receivers[affirm]
     if a.size:
         ga = gain[affirm]
         if h.trains >= 0:
             row = c.skills[h.trains]
-            row[a] += ga * (1.0 - row[a])
+            change[affirm] = ga * (1.0 - row[a])
+            row[a] += change[affirm]
         else:
-            c.skills[:, a] += ga[None, :] / 3.0 * (1.0 - c.skills[:, a])
+            step = ga[None, :] / 3.0 * (1.0 - c.skills[:, a])
+            change[affirm] = step.sum(axis=0)
+            c.skills[:, a] += step
         c.trust[a] += ga / 2.0 * (1.0 - c.trust[a])
         c.affirmation_memory[a] += 1.0
         c.affirmations_received[a] += 1
     k = receivers[correct]
     if k.size:
         gk = gain[correct]
-        c.self_control[k] += gk * c.trust[k] * (1.0 - c.self_control[k])
+        change[correct] = gk * c.trust[k] * (1.0 - c.self_control[k])
+        c.self_control[k] += change[correct]
         c.agitation[k] += gk / 2.0 * (1.0 - c.trust[k])
         c.correction_memory[k] += 1.0
         c.corrections_received[k] += 1
@@ -99,4 +106,5 @@ def give_feedback(model: MilieuModel) -> None:
         receiver_id=c.client_id[receivers],
         sender_role=np.where(by_peer, CLIENT_SENDER, STAFF_SENDER),
         kind=np.where(affirm, AFFIRMATION, CORRECTION),
+        behaviour_change=change,
     )

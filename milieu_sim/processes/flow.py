@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milieu_sim.agents import Client, Staff
+from milieu_sim.records import STAY_COUNTERS
 from milieu_sim.state import ORIENTATION, PRIMARY, REPORTED_STATES, SENIOR
 from milieu_sim.streams import stream
 
@@ -127,17 +128,8 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.observation_until[slot] = 0
     c.attending[slot] = False
     c.antecedent_step[slot] = -(10**9)
-    for counter in (
-        c.incidents,
-        c.violent_incidents,
-        c.times_isolated,
-        c.isolation_hours,
-        c.containments,
-        c.affirmations_received,
-        c.corrections_received,
-        c.feedback_sent,
-    ):
-        counter[slot] = 0
+    for name in STAY_COUNTERS:
+        getattr(c, name)[slot] = 0
     c.at_admission[:, slot] = c.reported_states()[:, slot]
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
     agent = Client(model, slot)
@@ -268,16 +260,7 @@ def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
         row[f"{name}_at_admission"] = float(c.at_admission[k, slot])
     for k, name in enumerate(REPORTED_STATES):
         row[f"{name}_at_exit"] = float(now[k]) if reason != "still_present" else float("nan")
-    for name in (
-        "incidents",
-        "violent_incidents",
-        "containments",
-        "times_isolated",
-        "isolation_hours",
-        "affirmations_received",
-        "corrections_received",
-        "feedback_sent",
-    ):
+    for name in STAY_COUNTERS:
         row[name] = int(getattr(c, name)[slot])
     row["external_share"] = float(c.external_share[slot])
     functioning = outside_functioning(model, slot)

@@ -94,6 +94,16 @@ def change_shift(model: MilieuModel) -> None:
         model.staff_agents[i].cell = None
 
 
+def start_first_shift(model: MilieuModel) -> None:
+    """Before the first hour, the early shift is on the ward, at the nurses' station (no random draws)."""
+    s = model.staff
+    s.on_duty[:] = s.shift == 0
+    station = model.plan.zone_cells.get(NURSES, model.plan.zone_cells[CORRIDOR])
+    for k, i in enumerate(np.flatnonzero(s.on_duty).tolist()):
+        s.cell[i] = station[k % station.size]
+        model.staff_agents[i].cell = model.cells[s.cell[i]]
+
+
 def move(model: MilieuModel) -> None:
     """Place clients and staff for this hour (rules in the module docstring)."""
     h = model.hour

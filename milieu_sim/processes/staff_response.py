@@ -77,58 +77,31 @@ def respond(model: MilieuModel) -> None:
     # punished with probability punishment_rate, otherwise limited with probability limit_setting_rate
     limit_bound = p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"]
     limited = np.flatnonzero(wrong & (u[:, 0] >= p["punishment_rate"]) & (u[:, 0] < limit_bound))
-    lam = p["limit_setting_agitation"]
     if punished.size:
-        c.agitation[punished] += lam * 2.0 * (1.0 - c.trust[punished] / 2.0)
+        _limit(model, punished, 1.0, PUNISHMENT, "restriction", s.staff_id[observer[punished]])
         c.suppression[punished] = np.maximum(c.suppression[punished], p["punishment_suppression"])
         c.trust[punished] -= p["punishment_trust_loss"]
         c.resentment[punished] += p["resentment_gain"]
-        c.antecedent[punished] = PUNISHMENT
-        c.antecedent_step[punished] = step
-        log.add(
-            punished.size,
-            step=step,
-            client_id=c.client_id[punished],
-            staff_id=s.staff_id[observer[punished]],
-            kind=KIND["restriction"],
-            severity=0,
-            antecedent=0,
-            outcome=OUTCOME["none"],
-        )
     if limited.size:
-        c.agitation[limited] += lam * (1.0 - c.trust[limited] / 2.0)
-        c.antecedent[limited] = LIMIT_SETTING
-        c.antecedent_step[limited] = step
-        log.add(
-            limited.size,
-            step=step,
-            client_id=c.client_id[limited],
-            staff_id=s.staff_id[observer[limited]],
-            kind=KIND["limit_setting"],
-            severity=0,
-            antecedent=0,
-            outcome=OUTCOME["none"],
-        )
+        _limit(model, limited, 0.0, LIMIT_SETTING, "limit_setting", s.staff_id[observer[limited]])
 
     asks = h.active & (u[:, 2] < p["request_rate"])
     denied = np.flatnonzero(asks & (u[:, 3] < p["request_denial_rate"]))
     granted = asks & (u[:, 3] >= p["request_denial_rate"])
     if denied.size:
-        c.agitation[denied] += lam * (1.0 - c.trust[denied] / 2.0)
-        c.trust[denied] -= 0.005
-        c.antecedent[denied] = DENIED_REQUEST
-        c.antecedent_step[denied] = step
         staff_id = np.where(observer[denied] >= 0, s.staff_id[np.maximum(observer[denied], 0)], -1)
-        log.add(
-            denied.size,
-            step=step,
-            client_id=c.client_id[denied],
-            staff_id=staff_id,
-            kind=KIND["denied_request"],
-            severity=0,
-            antecedent=0,
-            outcome=OUTCOME["none"],
-        )
+        _limit(model, denied, 0.0, DENIED_REQUEST, "denied_request", staff_id)
+        c.trust[denied] -= 0.005
     if granted.any():
         c.trust[granted] += 0.005 * (1.0 - c.trust[granted])
         c.independence[granted] += 0.002 * (1.0 - c.independence[granted])
+
+
+def _limit(model: MilieuModel, slots: np.ndarray, punitive: float, antecedent: int, kind: str, staff_id) -> None:
+    """A limit, punishment or denied request: dA = limit_setting_agitation * (1 + punitive) * (1 - T / 2)."""
+    c = model.clients
+    c.agitation[slots] += model.p["limit_setting_agitation"] * (1.0 + punitive) * (1.0 - c.trust[slots] / 2.0)
+    c.antecedent[slots] = antecedent
+    c.antecedent_step[slots] = model.hour.step
+    model.records.events.add(slots.size, step=model.hour.step, client_id=c.client_id[slots], staff_id=staff_id,
+                             kind=KIND[kind], severity=0, antecedent=0, outcome=OUTCOME["none"])  # fmt: skip

@@ -1,0 +1,242 @@
+"""Where runs execute: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor has the same method, :meth:`Executor.map_unordered`, which keeps at most ``window``
+runs in flight (so a sweep of millions of runs never holds millions of futures) and yields each
+result as it finishes.  Results do not depend on the executor: a run's seed comes from the spec and
+its index, and each run is computed by the same function in a fresh model.
+
+A lost worker (a killed process, a worker that died) does not stop the sweep: the local-process
+executor starts a new pool and runs the runs that were in flight again, one at a time, so that a run
+that kills its worker on its own is recorded as failed and the others complete (Dask reschedules by
+itself and reports a run that keeps killing workers as ``KilledWorker``, recorded as failed).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from milieu_sim.errors import MilieuInputError
+
+Task = dict[str, Any]
+TASKS_PER_WORKER = 1000  # runs before a local worker process is replaced by a fresh one
+Result = dict[str, Any]
+
+
+class SchedulerError(MilieuInputError):
+    """The Dask scheduler given on the command line cannot be reached."""
+
+
+def failed_record(task: Task, exc: BaseException) -> Result:
+    """A failure record for a run whose worker, not the model, failed."""
+    record = {key: task[key] for key in ("run_id", "replicate", "point", "policy", "seed")}
+    record.update(
+        values=task["values"],
+        ok=False,
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+        run_seconds=0.0,
+    )
+    return record
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Executor:
+    """Runs tasks; subclasses say how."""
+
+    name = "executor"
+    workers = 1
+
+    def map_unordered(self, fn: Callable[[Task], Result], tasks: Iterable[Task], window: int) -> Iterator[Result]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers (idempotent)."""
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every task in this process, one after another."""
+
+    name = "serial"
+
+    def map_unordered(self, fn, tasks, window):
+        for task in tasks:
+            yield fn(task)
+
+
+class ProcessExecutor(Executor):
+    """Local worker processes (``spawn``: no state inherited from the parent beyond the environment).
+
+    Each worker is replaced after ``tasks_per_worker`` runs, so that memory a model run leaves behind
+    (Mesa 3.5 keeps one dynamic ``GridCell`` class per grid alive, about 12 MB per 1,000 runs) cannot
+    pile up over a long sweep.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None, tasks_per_worker: int | None = TASKS_PER_WORKER) -> None:
+        self.workers = workers or default_workers()
+        self.tasks_per_worker = tasks_per_worker
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=self.tasks_per_worker,
+        )
+
+    def map_unordered(self, fn, tasks, window):
+        self._pool = self._pool or self._new_pool()
+        source = iter(tasks)
+        in_flight: dict[Future, Task] = {}
+        unsent: list[Task] = []  # taken from the source but refused by a pool that had just broken
+        suspects: list[Task] = []  # in flight when a worker died: run again one at a time to find the culprit
+        alone = False  # the one run in flight is a suspect running alone
+
+        def submit(task: Task) -> bool:
+            try:
+                in_flight[self._pool.submit(fn, task)] = task
+            except BrokenProcessPool:
+                return False
+            return True
+
+        while True:
+            broken = False
+            if suspects:
+                if not in_flight:
+                    task = suspects.pop(0)
+                    alone = True
+                    if not submit(task):
+                        suspects.insert(0, task)
+                        broken = True
+            else:
+                alone = False
+                while len(in_flight) < window and not broken:
+                    task = unsent.pop() if unsent else next(source, None)
+                    if task is None:
+                        break
+                    if not submit(task):
+                        unsent.append(task)
+                        broken = True
+            if in_flight and not broken:
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool as exc:
+                        broken = True
+                        if alone:  # it killed its worker on its own: the run failed
+                            yield failed_record(task, exc)
+                        else:
+                            suspects.append(task)
+                    except Exception as exc:  # e.g. a result that cannot be unpickled
+                        yield failed_record(task, exc)
+            elif not in_flight and not broken:
+                return
+            if broken:  # every future of a broken pool fails: start a new pool
+                suspects.extend(in_flight.values())
+                suspects.sort(key=lambda t: t["run_id"])
+                in_flight.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """A Dask cluster: an existing scheduler (``address``) or a new ``LocalCluster`` (``address=None``)."""
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        from dask.distributed import Client, LocalCluster
+
+        self._cluster = None
+        self._client = None
+        if address is None:
+            n = workers or default_workers()
+            self._cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+            self._client = Client(self._cluster)
+            self.name = "dask local cluster"
+        else:
+            try:
+                self._client = Client(address, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SchedulerError(
+                    f"parameter 'scheduler' = {address!r}: cannot connect to a Dask scheduler there ({exc})"
+                ) from None
+            self.name = f"dask cluster at {address}"
+        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or (workers or 1))
+
+    def map_unordered(self, fn, tasks, window):
+        from dask.distributed import wait as dask_wait
+
+        source = iter(tasks)
+        in_flight: dict[Any, Task] = {}
+
+        def fill() -> None:
+            while len(in_flight) < window:
+                task = next(source, None)
+                if task is None:
+                    return
+                in_flight[self._client.submit(fn, task, pure=False)] = task
+
+        fill()
+        while in_flight:
+            done, _ = dask_wait(list(in_flight), return_when="FIRST_COMPLETED")
+            for future in done:
+                task = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except Exception as exc:  # KilledWorker, CancelledError ...: the run failed, the sweep goes on
+                    yield failed_record(task, exc)
+                finally:
+                    future.release()
+            fill()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None, cluster: str | None = None) -> Executor:
+    """The executor the command line asks for: Dask if ``scheduler`` or ``cluster``, else processes
+    (``workers`` = 1 runs serially in this process)."""
+    if scheduler:
+        return DaskExecutor(address=scheduler, workers=workers)
+    if cluster == "local":
+        return DaskExecutor(address=None, workers=workers)
+    workers = workers or default_workers()
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)

@@ -1,0 +1,279 @@
+"""The browser app without a browser: the page builds, its controls come from SCHEMA, its scenarios work."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+solara = pytest.importorskip("solara")
+
+from milieu_sim import app  # noqa: E402
+from milieu_sim.model import MilieuModel  # noqa: E402
+from milieu_sim.params import SCHEMA  # noqa: E402
+from milieu_sim.policies import PRESETS  # noqa: E402
+
+
+def test_importing_the_app_builds_no_model_and_starts_no_server():
+    code = (
+        "import sys, milieu_sim.app as a, mesa;"
+        "assert not any(isinstance(v, mesa.Model) for v in vars(a).values());"
+        "assert 'uvicorn' not in sys.modules, 'a server module was imported';"
+        "print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_page_builds_without_a_browser():
+    _box, rc = solara.render(app.Page(), handle_error=False)
+    try:
+        texts = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
+        clock = [t for t in texts if "ward-clock" in t]
+        assert clock, "the ward view with its clock was not rendered"
+        assert "Day 0, 07:00" in clock[0]
+        assert any("milieu-legend" in t and "seclusion room" in t for t in texts), "no legend"
+        assert rc.find(solara.widgets.VegaLite).widgets, "no chart was rendered"
+    finally:
+        rc.close()
+
+
+def test_controls_come_from_the_schema():
+    params = app.model_params()
+    for name in app.CONTROLS:
+        spec = params[name]
+        schema = SCHEMA[name]
+        if schema.kind is bool:
+            assert spec["type"] == "Select"
+            assert set(spec["values"]) == {app.POLICY_DECIDES, "on", "off"}
+            continue
+        assert spec["value"] == schema.default, name
+        if schema.kind in (int, float):
+            assert spec["min"] == schema.low, name
+            assert spec["max"] <= schema.high, name
+            assert spec["max"] > spec["value"], name
+    assert params["setting"]["values"] == list(SCHEMA["setting"].choices)
+    assert params["policy"]["values"] == list(PRESETS)
+    assert params["reinforcement_rate"]["type"] == "SliderFloat"
+    assert params["isolation_threshold"]["type"] == "SliderInt"
+    assert (params["isolation_threshold"]["min"], params["isolation_threshold"]["max"]) == (
+        SCHEMA["isolation_threshold"].low,
+        SCHEMA["isolation_threshold"].high,
+    )
+    # every control is accepted by the model the app builds
+    model = app.make_model()
+    assert model.policy.name == SCHEMA["policy"].default
+    assert model.seed == app.DEFAULT_SEED
+
+
+def test_untouched_controls_leave_the_policy_its_levers():
+    model = app.make_model(policy="therapeutic_milieu")
+    assert model.p["reinforcement_rate"] == PRESETS["therapeutic_milieu"]["reinforcement_rate"]
+    assert model.p["peer_feedback"] is True
+    moved = app.make_model(policy="therapeutic_milieu", reinforcement_rate=0.9, peer_feedback="off")
+    assert moved.p["reinforcement_rate"] == 0.9
+    assert moved.p["peer_feedback"] is False
+
+
+def test_app_model_matches_the_plain_model_with_the_same_seed():
+    ours = app.make_model(seed="7", policy="restrictive").run(2)
+    plain = MilieuModel(policy="restrictive", rng=7).run(2)
+    assert ours.tables()["steps"].equals(plain.tables()["steps"])
+
+
+def test_bad_seed_is_one_clear_error():
+    with pytest.raises(Exception, match="parameter 'seed' = 'abc' is not allowed"):
+        app.make_model(seed="abc")
+
+
+def test_switch_policy_now_changes_the_model_policy():
+    model = app.make_model(policy="restrictive")
+    model.run(1)
+    model.set_policy("therapeutic_milieu")
+    assert model.policy.name == "therapeutic_milieu"
+    assert model.p["punishment_rate"] == PRESETS["therapeutic_milieu"]["punishment_rate"]
+    assert model.policy_log == [(0, "restrictive"), (24, "therapeutic_milieu")]
+
+
+def test_scheduled_switch_happens_on_the_chosen_day():
+    model = app.make_model(policy="restrictive", switch_to="therapeutic_milieu", switch_day=2)
+    assert model.policy.name == "restrictive"
+    model.run(2)  # days 0 and 1
+    assert model.policy.name == "restrictive"
+    assert model.p["punishment_rate"] == PRESETS["restrictive"]["punishment_rate"]
+    model.step()  # the first hour of day 2
+    assert model.hour.day == 2
+    assert model.policy.name == "therapeutic_milieu"
+    assert model.p["punishment_rate"] == PRESETS["therapeutic_milieu"]["punishment_rate"]
+    assert model.policy_log[-1] == (49, "therapeutic_milieu")
+    rules = app._switch_rules(model)
+    assert rules["time"].tolist() == [2.0]
+
+
+def test_two_wards_share_the_seed_and_differ_in_policy():
+    base = app.make_model(seed="3", staff_early=7)
+    pair = app.Comparison.start(base, ("restrictive", "therapeutic_milieu"))
+    left, right = pair.models["restrictive"], pair.models["therapeutic_milieu"]
+    assert left.seed == right.seed == 3
+    assert left.p["staff_early"] == right.p["staff_early"] == 7
+    assert left.p["punishment_rate"] != right.p["punishment_rate"]
+    first = [a.state() for a in left.clients_present]
+    assert first == [a.state() for a in right.clients_present]  # the same clients arrive
+    for ward in (left, right):
+        ward.run(3)
+    assert not left.tables()["events"].equals(right.tables()["events"])
+    chart = app.comparison_chart(pair).to_dict()
+    assert len(chart["vconcat"]) == 3
+
+
+def test_ward_drawing_shows_every_client_and_staff_member_on_duty():
+    model = app.make_model(seed="1")
+    model.run(1)
+    clients = app.client_frame(model)
+    staff = app.staff_frame(model)
+    assert len(clients) == sum(a.cell is not None for a in model.clients_present) == model.census
+    assert len(staff) == model.staff_on_duty
+    spec = app.ward_chart(model, "trust", selected=int(clients["client_id"].iloc[0])).to_dict()
+    names = [layer.get("name") for layer in spec["layer"]]
+    assert names[:3] == ["floor", "staff", "clients"]
+    assert "selected" in names
+    floor = spec["datasets"][spec["layer"][0]["data"]["name"]]
+    assert {row["zone"] for row in floor} == set(app.ZONE_LABELS.values())
+
+
+def test_events_of_the_hour_are_placed_at_the_client():
+    model = app.make_model(seed="0", policy="restrictive")
+    found = None
+    for _ in range(24 * 7):
+        model.step()
+        events = app.events_this_hour(model)
+        if len(events):
+            found = events.iloc[0]
+            break
+    assert found is not None, "no incident, de-escalation or containment in a restrictive week"
+    agent = next(a for a in model.clients_present if a.unique_id == found["client_id"])
+    assert (found["x"], found["y"]) == agent.cell.coordinate
+    assert found["category"] in app.EVENT_MARKERS
+
+
+def test_client_history_lists_recent_events_newest_first():
+    model = app.make_model(seed="0", policy="restrictive").run(3)
+    events = model.tables()["events"]
+    recent = events[events["step"] > model.steps - app.RECENT_HOURS]
+    client_id = int(recent["client_id"].mode().iloc[0])
+    history = app.client_history(model, client_id)
+    assert len(history) >= (recent["client_id"] == client_id).sum()
+    assert history["step"].is_monotonic_decreasing
+    assert history["step"].min() > model.steps - app.RECENT_HOURS
+
+
+def test_charts_follow_the_steps_table():
+    model = app.make_model(seed="2").run(2)
+    series = app.shift_series(model)
+    shifts = model.tables()["shifts"]
+    assert len(series) == len(shifts)
+    assert series["conflict"].tolist() == shifts["conflict_events"].tolist()
+    assert series["containment"].tolist() == shifts["containment_events"].tolist()
+    assert len(app.charts(model)) == 3
+
+
+# --- the command line: `milieu-sim app` and `milieu-sim animate` ----------------------------------------
+def _run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from milieu_sim.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("app", "--port", "99999"), "parameter 'port' = '99999' is not allowed"),
+        (("app", "--port", "http"), "parameter 'port' = 'http' is not allowed"),
+        (("animate", "--days", "1", "--out", "ward.png"), "allowed: a file name ending in .gif"),
+        (("animate", "--days", "1", "--out", "ward.gif", "--seed", "-1"), "parameter 'seed' = '-1'"),
+        (("animate", "--days", "0", "--out", "ward.gif"), "parameter 'days' = '0' is out of range"),
+        (("animate", "--policy", "nice", "--days", "1", "--out", "ward.gif"), "parameter 'policy' = 'nice'"),
+        (("animate", "--days", "1"), "the following arguments are required: --out"),
+    ],
+)
+def test_cli_input_errors_are_one_line_with_exit_2(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, _out, err = _run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "ward.gif").exists()
+
+
+def test_app_refuses_a_port_in_use(capsys):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = _run_cli(capsys, "app", "--port", str(port))
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert out == ""
+
+
+def test_animate_writes_a_gif_with_one_frame_per_chosen_hour(capsys, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "slides" / "ward.gif"
+    code, stdout, err = _run_cli(
+        capsys, "animate", "--policy", "restrictive", "--days", "1", "--every", "6", "--seed", "3", "--out", str(out)
+    )
+    assert code == 0, err
+    assert f"wrote {out} (4 frames" in stdout
+    with Image.open(out) as gif:
+        assert gif.n_frames == 4
+        first = gif.convert("RGB").tobytes()
+        gif.seek(3)
+        last = gif.convert("RGB").tobytes()
+    assert first != last  # the clock and the people moved
+
+
+def test_offline_assets_answer_major_version_requests(tmp_path):
+    from milieu_sim.app_cli import bundled_assets, offline_assets
+
+    bundle = tmp_path / "bundle"
+    (bundle / "vega@5.21.0" / "build").mkdir(parents=True)
+    (bundle / "vega@5.21.0" / "build" / "vega.min.js").write_text("new")
+    (bundle / "vega@5.9.1" / "build").mkdir(parents=True)
+    (bundle / "vega@5.9.1" / "build" / "vega.min.js").write_text("old")
+    (bundle / "@scope" / "widget@2.3.4").mkdir(parents=True)
+    (bundle / "@scope" / "widget@2.3.4" / "index.js").write_text("w")
+    cache = offline_assets(bundle, tmp_path / "cache")
+    assert (cache / "vega@5" / "build" / "vega.min.js").read_text() == "new"
+    assert (cache / "vega@5.9" / "build" / "vega.min.js").read_text() == "old"
+    assert (cache / "vega@5.21.0" / "build" / "vega.min.js").read_text() == "new"
+    assert (cache / "@scope" / "widget@2" / "index.js").read_text() == "w"
+    # the real bundle (solara-assets) has what Solara's Altair widget asks for
+    real = offline_assets(bundled_assets(), tmp_path / "real")
+    for path in (
+        "vega@5/build/vega.min.js",
+        "vega-lite@5/build/vega-lite.min.js",
+        "vega-embed@6/build/vega-embed.min.js",
+    ):
+        assert (real / path).is_file(), path
+
+
+def test_switching_by_hand_cancels_the_scheduled_switch():
+    model = app.make_model(policy="restrictive", switch_to="therapeutic_milieu", switch_day=1)
+    assert isinstance(model.policy, app.ScheduledSwitch)
+    model.step()
+    model.set_policy("custodial")
+    assert not isinstance(model.policy, app.ScheduledSwitch)
+    model.run(2)
+    assert model.policy.name == "custodial"
+    assert [name for _, name in model.policy_log] == ["restrictive", "custodial"]
+
+
+def test_a_bad_scheduled_policy_fails_at_once():
+    with pytest.raises(Exception, match="parameter 'policy' = 'kind_ward'"):
+        app.make_model(switch_to="kind_ward")

@@ -1,0 +1,120 @@
+"""The sweep statistics on synthetic data with known answers (tolerances in standard errors)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from milieu_sim.batch.stats import (
+    contrast_table,
+    negative_binomial_rate_ratios,
+    rate_ratios,
+    replicate_check,
+    summary_table,
+)
+
+
+def nb_counts(rng: np.random.Generator, mean: np.ndarray, alpha: float) -> np.ndarray:
+    """Negative binomial (NB2: variance = mean + alpha mean^2) as a gamma-Poisson mixture."""
+    return rng.poisson(rng.gamma(1.0 / alpha, alpha * mean))
+
+
+def test_negative_binomial_recovers_a_known_rate_ratio():
+    rng = np.random.default_rng(20150101)
+    n, exposure = 150, np.full(300, 180.0)
+    groups = np.array(["usual_care"] * n + ["therapeutic_milieu"] * n)
+    rate = np.where(groups == "usual_care", 0.5, 0.5 * 0.7)
+    counts = nb_counts(rng, rate * exposure, alpha=0.3)
+    table = negative_binomial_rate_ratios(counts, exposure, groups, "usual_care")
+    row = table.iloc[0]
+    assert row["group"] == "therapeutic_milieu" and row["model"].startswith("negative binomial")
+    assert row["ci_low"] < 0.7 < row["ci_high"]
+    assert row["ci_high"] / row["ci_low"] < 1.5  # informative, not a vacuous interval
+    assert abs(row["alpha"] - 0.3) < 0.15
+
+
+def test_rate_ratio_interval_coverage_is_close_to_95_percent():
+    rng = np.random.default_rng(7)
+    repetitions, covered = 150, 0
+    for _ in range(repetitions):
+        exposure = rng.integers(100, 200, size=60).astype(float)
+        groups = np.repeat(["a", "b", "c"], 20)
+        rate = np.select([groups == "a", groups == "b"], [1.0, 1.5], 0.8)
+        counts = nb_counts(rng, rate * exposure, alpha=0.2)
+        table = negative_binomial_rate_ratios(counts, exposure, groups, "a").set_index("group")
+        covered += table.loc["b", "ci_low"] < 1.5 < table.loc["b", "ci_high"]
+    share, se = covered / repetitions, math.sqrt(0.95 * 0.05 / repetitions)
+    assert abs(share - 0.95) < 3.5 * se
+
+
+def test_rate_ratios_of_runs_use_counts_and_shifts_per_point():
+    rng = np.random.default_rng(3)
+    rows = []
+    for point, effect in ((0, 0.5), (1, 1.0)):
+        for replicate in range(40):
+            for policy, ratio in (("ref", 1.0), ("new", effect)):
+                shifts = 150
+                rows.append(
+                    {
+                        "point": point,
+                        "replicate": replicate,
+                        "policy": policy,
+                        "shifts": shifts,
+                        "conflict_events": nb_counts(rng, np.array(2.0 * ratio * shifts), 0.1),
+                        "containment_events": rng.poisson(0.5 * ratio * shifts),
+                    }
+                )
+    runs = pd.DataFrame(rows)
+    table = rate_ratios(runs, "policy", "ref", within="point").set_index(["point", "event"])
+    assert set(table.index) == {(0, "conflict"), (0, "containment"), (1, "conflict"), (1, "containment")}
+    assert table.loc[(0, "conflict"), "ci_high"] < 1 and table.loc[(0, "conflict"), "ci_low"] < 0.5
+    assert table.loc[(0, "containment"), "ci_low"] < 0.5 < table.loc[(0, "containment"), "ci_high"]
+    assert table.loc[(1, "conflict"), "ci_low"] < 1 < table.loc[(1, "conflict"), "ci_high"]
+    assert abs(table.loc[(0, "conflict"), "rate"] - 1.0) < 0.1
+
+
+def test_mean_intervals_cover_the_true_mean():
+    rng = np.random.default_rng(11)
+    runs = pd.DataFrame(
+        {
+            "policy": np.repeat(np.arange(400), 10),
+            "replicate": np.tile(np.arange(10), 400),
+            "outcome": rng.normal(3.0, 2.0, 4000),
+        }
+    )
+    table = summary_table(runs, ["outcome"], ["policy"])
+    share = ((table["ci_low"] < 3.0) & (table["ci_high"] > 3.0)).mean()
+    assert abs(share - 0.95) < 3 * math.sqrt(0.95 * 0.05 / 400)
+    assert (table["n"] == 10).all()
+
+
+def test_paired_contrasts_recover_a_known_difference_with_common_random_numbers():
+    rng = np.random.default_rng(5)
+    shared = rng.normal(0, 5, 30)  # what a seed does to every policy (common random numbers)
+    runs = pd.DataFrame(
+        {
+            "policy": ["ref"] * 30 + ["new"] * 30,
+            "replicate": list(range(30)) * 2,
+            "outcome": np.concatenate([shared + rng.normal(0, 0.3, 30), shared - 1.0 + rng.normal(0, 0.3, 30)]),
+        }
+    )
+    table = contrast_table(runs, ["outcome"], "policy", "ref")
+    row = table.iloc[0]
+    assert row["ci_low"] < -1.0 < row["ci_high"]
+    assert row["ci_high"] - row["ci_low"] < 0.6  # the pairing removes the shared variance (sd 5)
+    assert row["n_pairs"] == 30
+
+
+def test_replicate_check_advises_on_the_number_of_replicates():
+    rng = np.random.default_rng(2)
+
+    def runs(n):
+        return pd.DataFrame({"policy": "p", "replicate": np.arange(n), "y": rng.normal(10.0, 2.0, n)})
+
+    many = replicate_check(runs(200), ["y"], ["policy"], precision=0.05).iloc[0]
+    assert bool(many["enough"]) and many["advice"].startswith("enough")
+    # (1.96 * 2 / (0.05 * 10))^2 = 61.5 replicates for a half-width of 5% of the mean
+    assert 40 <= many["replicates_needed"] <= 90
+    few = replicate_check(runs(8), ["y"], ["policy"], precision=0.05).iloc[0]
+    assert not few["enough"] and "more replicates" in few["advice"]
+    assert few["rel_half_width"] > 0.05
