@@ -123,9 +123,9 @@ Every value is checked against the schema's type and range; unknown names are re
 
 The `source` column says where a default comes from: a published source (the full
 references are in [ODD.md](ODD.md), "References"), a *policy lever* (a choice of how
-the unit is run, set by the policy presets below), a *free parameter* still to be
-calibrated against the output targets, or a *modelling assumption*. All defaults are
-provisional until calibration.
+the unit is run, set by the policy presets below), *calibrated* to published patterns
+(see [validation.md](validation.md) and the records in `docs/calibration/`), a *free
+parameter* with a provisional value not yet calibrated, or a *modelling assumption*.
 
 {source_lines}
 

@@ -56,6 +56,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(shown[columns].to_string(index=False))
     passed = int(table["within_tolerance"].sum())
     print(f"\n{passed} of {len(table)} patterns within tolerance ({replicates} replicates, seeds {seed}..)")
+    for _, row in table[~table["within_tolerance"]].iterrows():
+        print(f"  {row['pattern']}: {row['note']}")
     print(f"wrote validation.csv, validation.png to {out}")
     return 1 if args.strict and passed < len(table) else 0
 
