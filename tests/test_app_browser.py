@@ -151,19 +151,21 @@ def _expected(**values):
     return app.make_model(**values)
 
 
-def test_page_loads_and_draws_every_client_and_no_staff_before_the_first_hour(session):
+def test_page_loads_and_draws_every_client_and_the_early_shift(session):
     model = _expected()
     expect(session.markers("clients")).to_have_count(len(app.client_frame(model)), timeout=UI_TIMEOUT_MS)
     assert len(app.client_frame(model)) == model.census == 20
     expect(session.markers("floor")).to_have_count(model.plan.width * model.plan.height)
-    expect(session.markers("staff")).to_have_count(0)  # the first shift starts with the first hour
+    on_duty = int(model.staff.on_duty.sum())
+    assert on_duty == model.p["staff_early"]  # the early shift is on the ward before the first hour
+    expect(session.markers("staff")).to_have_count(on_duty)
     expect(session.page.locator(".ward-policy")).to_have_text(f"policy: {model.policy.name}")
     legend = session.page.locator(".milieu-legend")
     for label in app.ZONE_LABELS.values():
         expect(legend).to_contain_text(label)
 
 
-def test_step_advances_the_clock_and_brings_the_early_shift(session):
+def test_step_advances_the_clock_with_the_early_shift_on_duty(session):
     model = _expected()
     model.step()
     session.button("Step").click()

@@ -57,3 +57,19 @@ def test_patterns_known_not_to_be_reproduced_are_real_patterns():
 def test_the_figure_has_a_panel_per_pattern(table):
     figure = validation_figure(table)
     assert sum(ax.get_visible() for ax in figure.axes) == len(table)
+
+
+def test_validate_command_writes_the_table_and_figure_and_strict_fails_on_a_failing_row(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "milieu_sim.cli", "validate", "--patterns", "seclusion_duration,containment_rate",
+         "--replicates", "2", "--strict", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    written = pd.read_csv(tmp_path / "validation.csv")
+    assert list(written["pattern"]) == ["containment_rate", "seclusion_duration"]
+    assert (tmp_path / "validation.png").stat().st_size > 10_000
+    assert "containment_rate: containment comes only from" in result.stdout
