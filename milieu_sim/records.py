@@ -147,6 +147,11 @@ class BatchLog:
         self._batches.append((n, tuple(values[c] for c in self.columns)))
         self.rows += n
 
+    def add_row(self, *values: Any) -> None:
+        """Append one row, values in column order (the fast path for single events)."""
+        self._batches.append((1, values))
+        self.rows += 1
+
     def arrays(self) -> dict[str, np.ndarray]:
         if not self._batches:
             return {c: np.zeros(0, dtype=self.dtypes[c]) for c in self.columns}

@@ -217,7 +217,9 @@ def test_successful_de_escalation_calms_without_containment(incident_ward):
     model.staff.de_escalation_skill[0] = 1.0
     model.clients.trust[0] = 1.0
     model.clients.agitation[0] = 0.8
-    escalation._incident(model, 0, model_kind, np.array([0.0, 0.5, 0.9]))  # success chance 0.85 > 0.5
+    escalation._incidents(
+        model, np.array([0]), np.array([model_kind]), np.array([0.0, 0.5, 0.9])[None, :]
+    )  # success chance 0.85 > 0.5
     events = model.records.events_frame()
     assert list(events["kind"]) == ["verbal_de_escalation", "verbal_aggression"]
     assert list(events["outcome"]) == ["resolved", "resolved"]
@@ -227,7 +229,7 @@ def test_successful_de_escalation_calms_without_containment(incident_ward):
 
 def test_failed_de_escalation_of_verbal_aggression_ends_in_prn(incident_ward):
     model, model_kind = incident_ward("verbal_aggression", de_escalation_first=1.0)
-    escalation._incident(model, 0, model_kind, np.array([0.0, 0.999, 0.9]))
+    escalation._incidents(model, np.array([0]), np.array([model_kind]), np.array([0.0, 0.999, 0.9])[None, :])
     kinds = list(model.records.events_frame()["kind"])
     assert kinds == ["verbal_de_escalation", "verbal_aggression", "prn_medication"]
     assert model.hour.containment_events == 1
@@ -235,7 +237,7 @@ def test_failed_de_escalation_of_verbal_aggression_ends_in_prn(incident_ward):
 
 def test_physical_aggression_beyond_the_threshold_ends_in_restraint_and_seclusion(incident_ward):
     model, model_kind = incident_ward("physical_aggression", de_escalation_first=0.0, isolation_threshold=5)
-    escalation._incident(model, 0, model_kind, np.array([0.9, 0.0, 0.9]))
+    escalation._incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     kinds = list(model.records.events_frame()["kind"])
     assert kinds == ["physical_aggression", "restraint", "seclusion"]
     c = model.clients
@@ -247,16 +249,16 @@ def test_physical_aggression_beyond_the_threshold_ends_in_restraint_and_seclusio
 
 def test_a_restrictive_threshold_secludes_aggression_against_objects(incident_ward):
     lenient, lenient_kind = incident_ward("aggression_objects", de_escalation_first=0.0, isolation_threshold=5)
-    escalation._incident(lenient, 0, lenient_kind, np.array([0.9, 0.0, 0.9]))
+    escalation._incidents(lenient, np.array([0]), np.array([lenient_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     strict, strict_kind = incident_ward("aggression_objects", de_escalation_first=0.0, isolation_threshold=3)
-    escalation._incident(strict, 0, strict_kind, np.array([0.9, 0.0, 0.9]))
+    escalation._incidents(strict, np.array([0]), np.array([strict_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     assert list(lenient.records.events_frame()["kind"])[-1] == "time_out"
     assert list(strict.records.events_frame()["kind"])[-1] == "seclusion"
 
 
 def test_self_harm_leads_to_special_observation_counted_each_shift(incident_ward):
     model, model_kind = incident_ward("self_harm", de_escalation_first=0.0, special_observation_hours=20)
-    escalation._incident(model, 0, model_kind, np.array([0.9, 0.0, 0.9]))
+    escalation._incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     assert model.clients.observation_until[0] == THERAPY_STEP + 20
     set_clock(model, 9)  # 15:00, a new shift
     model.hour.active = np.ones(2, dtype=bool)

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from milieu_sim.processes import isolation
-from milieu_sim.processes.movement import nearest_staff, observers
+from milieu_sim.processes.movement import nearest_staff_of, observers
 from milieu_sim.records import CONFLICT_KINDS, KIND, OUTCOME
 from milieu_sim.state import NO_ANTECEDENT, ROLE_NURSE
 
@@ -67,6 +67,9 @@ BASE_WEIGHT = np.array([0.32, 0.40, 0.07, 0.09, 0.07, 0.03])
 ABSCONDING, OBJECTS, SELF_HARM, PHYSICAL = 2, 3, 4, 5
 COERCIVENESS = {"prn_medication": 0.3, "special_observation": 0.3, "time_out": 0.4, "seclusion": 1.0, "restraint": 1.0}
 TIME_OUT_HOURS = 2
+INCIDENT_CODES = [KIND[kind] for kind in CONFLICT_KINDS]
+DE_ESCALATION = KIND["verbal_de_escalation"]
+UNOBSERVED, RESOLVED, FAILED, CONTAINED = (OUTCOME[o] for o in ("unobserved", "resolved", "failed", "contained"))
 ANTECEDENT_WINDOW = 2
 
 
@@ -93,18 +96,14 @@ def escalate(model: MilieuModel) -> None:
     if incident.size or h.awake:
         observers(model)
     if incident.size:
-        kinds = incident_kinds(model, incident, u[incident, 1])
-        for slot, kind in zip(incident.tolist(), kinds.tolist(), strict=True):
-            _incident(model, slot, kind, v[slot])
+        _incidents(model, incident, incident_kinds(model, incident, u[incident, 1]), v[incident])
     if h.awake:
         observer = h.observer
         nurse = s.role[np.maximum(observer, 0)] == ROLE_NURSE
         prn = h.active & (observer >= 0) & nurse & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < p["prn_offer_rate"])
         prn[incident] = False
-        for slot in np.flatnonzero(prn).tolist():
-            contain(
-                model, slot, "prn_medication", int(h.observer[slot]), severity=0, antecedent=_antecedent(model, slot)
-            )
+        if prn.any():
+            _offer_prn(model, np.flatnonzero(prn))
 
 
 def _antecedent(model: MilieuModel, slot: int) -> int:
@@ -133,55 +132,62 @@ def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
     return int(incident_kinds(model, np.array([slot]), np.array([u]))[0])
 
 
-def responder(model: MilieuModel, slot: int, severity: int) -> int:
-    """The staff member who responds to an incident, or -1 if nobody does."""
-    observer = int(model.hour.observer[slot])
-    if observer >= 0 or severity < 3:
-        return observer
-    return nearest_staff(model, slot)
+def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.ndarray) -> None:
+    """This hour's incidents (clients ``slots``, kinds ``kinds``, de-escalation uniforms ``v``): response and log.
 
-
-def _incident(model: MilieuModel, slot: int, kind: int, v: np.ndarray) -> None:
+    Everything an incident's response depends on is computed for all incidents at once (each client
+    has at most one incident an hour, so no incident changes what another one sees); the events are
+    then logged incident by incident, in the order de-escalation, incident, containment.
+    """
     c, h, p, s = model.clients, model.hour, model.p, model.staff
-    severity = int(SEVERITY[kind])
-    antecedent = _antecedent(model, slot)
-    c.incidents[slot] += 1
-    if kind == PHYSICAL:
-        c.violent_incidents[slot] += 1
-    h.conflict_events += 1
-    staff = responder(model, slot, severity)
-    staff_id = int(s.staff_id[staff]) if staff >= 0 else -1
+    severity = SEVERITY[kinds]
+    recent = h.step - c.antecedent_step[slots] <= ANTECEDENT_WINDOW
+    antecedent = np.where(recent, c.antecedent[slots], NO_ANTECEDENT)
+    c.incidents[slots] += 1
+    c.violent_incidents[slots] += kinds == PHYSICAL
+    h.conflict_events += slots.size
+    staff = h.observer[slots].copy()
+    called = (staff < 0) & (severity >= 3)  # a severe incident brings the nearest staff member
+    if called.any():
+        staff[called] = nearest_staff_of(model, slots[called])
+    seen = staff >= 0
+    member = np.maximum(staff, 0)
+    staff_id = np.where(seen, s.staff_id[member], -1)
+    chance = s.de_escalation_skill[member] * (0.5 + 0.5 * c.trust[slots]) * (1.0 - 0.15 * (severity - 1))
+    tried = seen & (v[:, 0] < p["de_escalation_first"])
+    resolved = tried & (v[:, 1] < chance)
+    c.agitation[slots[~seen]] *= 0.8
+    calmed = slots[resolved]
+    c.agitation[calmed] *= 1.0 - p["de_escalation_calm"]
+    c.trust[calmed] += 0.02 * (1.0 - c.trust[calmed])
 
-    def log(event_kind: int, outcome: str) -> None:
-        model.records.events.add(1, step=h.step, client_id=int(c.client_id[slot]), staff_id=staff_id, kind=event_kind,
-                                 severity=severity, antecedent=antecedent, outcome=OUTCOME[outcome])  # fmt: skip
-
-    incident_code = KIND[CONFLICT_KINDS[kind]]
-    if staff < 0:
-        c.agitation[slot] *= 0.8
-        log(incident_code, "unobserved")
-        return
-    if v[0] < p["de_escalation_first"]:
-        chance = s.de_escalation_skill[staff] * (0.5 + 0.5 * c.trust[slot]) * (1.0 - 0.15 * (severity - 1))
-        resolved = v[1] < chance
-        log(KIND["verbal_de_escalation"], "resolved" if resolved else "failed")
-        if resolved:
-            c.agitation[slot] *= 1.0 - p["de_escalation_calm"]
-            c.trust[slot] += 0.02 * (1.0 - c.trust[slot])
-            log(incident_code, "resolved")
-            return
-    log(incident_code, "contained")
-    if kind in (SELF_HARM, ABSCONDING):
-        contain(model, slot, "special_observation", staff, severity, antecedent)
-        return
-    if kind == PHYSICAL:
-        contain(model, slot, "restraint", staff, severity, antecedent)
-    if severity >= p["isolation_threshold"]:
-        contain(model, slot, "seclusion", staff, severity, antecedent)
-    elif kind in (OBJECTS, PHYSICAL):
-        contain(model, slot, "time_out", staff, severity, antecedent)
-    else:
-        contain(model, slot, "prn_medication", staff, severity, antecedent)
+    add = model.records.events.add_row
+    step = h.step
+    columns = (slots, kinds, severity, antecedent, staff, staff_id, c.client_id[slots], seen, tried, resolved)
+    for slot, kind, sev, ante, member_, sid, cid, is_seen, is_tried, is_resolved in zip(
+        *(column.tolist() for column in columns), strict=True
+    ):
+        code = INCIDENT_CODES[kind]
+        if not is_seen:
+            add(step, cid, -1, code, sev, ante, UNOBSERVED)
+            continue
+        if is_tried:
+            add(step, cid, sid, DE_ESCALATION, sev, ante, RESOLVED if is_resolved else FAILED)
+            if is_resolved:
+                add(step, cid, sid, code, sev, ante, RESOLVED)
+                continue
+        add(step, cid, sid, code, sev, ante, CONTAINED)
+        if kind in (SELF_HARM, ABSCONDING):
+            contain(model, slot, "special_observation", member_, sev, ante)
+            continue
+        if kind == PHYSICAL:
+            contain(model, slot, "restraint", member_, sev, ante)
+        if sev >= p["isolation_threshold"]:
+            contain(model, slot, "seclusion", member_, sev, ante)
+        elif kind in (OBJECTS, PHYSICAL):
+            contain(model, slot, "time_out", member_, sev, ante)
+        else:
+            contain(model, slot, "prn_medication", member_, sev, ante)
 
 
 def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int, antecedent: int) -> None:
@@ -208,16 +214,24 @@ def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int,
     elif kind == "seclusion":
         isolation.start_seclusion(model, slot)
     staff_id = int(s.staff_id[staff]) if staff >= 0 else -1
-    model.records.events.add(
-        1,
-        step=h.step,
-        client_id=int(c.client_id[slot]),
-        staff_id=staff_id,
-        kind=KIND[kind],
-        severity=severity,
-        antecedent=antecedent,
-        outcome=outcome,
-    )
+    model.records.events.add_row(h.step, int(c.client_id[slot]), staff_id, KIND[kind], severity, antecedent, outcome)
+
+
+def _offer_prn(model: MilieuModel, slots: np.ndarray) -> None:
+    """Unprompted PRN medication for many clients at once (the same effects as ``contain``)."""
+    c, h, p, s = model.clients, model.hour, model.p, model.staff
+    coercion = COERCIVENESS["prn_medication"]
+    c.trust[slots] = np.maximum(0.0, c.trust[slots] - p["containment_trust_loss"] * coercion)
+    c.resentment[slots] = np.minimum(1.0, c.resentment[slots] + p["resentment_gain"] * coercion)
+    c.containments[slots] += 1
+    h.containment_events += slots.size
+    c.agitation[slots] *= 0.4
+    c.independence[slots] = np.maximum(0.0, c.independence[slots] - 0.005)
+    recent = h.step - c.antecedent_step[slots] <= ANTECEDENT_WINDOW
+    model.records.events.add(slots.size, step=h.step, client_id=c.client_id[slots],
+                             staff_id=s.staff_id[h.observer[slots]], kind=KIND["prn_medication"], severity=0,
+                             antecedent=np.where(recent, c.antecedent[slots], NO_ANTECEDENT),
+                             outcome=OUTCOME["contained"])  # fmt: skip
 
 
 def _count_special_observation(model: MilieuModel) -> None:

@@ -191,13 +191,14 @@ def sync_cells(model: MilieuModel, old_client_cells: np.ndarray, old_staff_cells
     """Move the Mesa agents whose cell index changed (only those)."""
     cells = model.cells
     c, s = model.clients, model.staff
-    for slot in _nonzero(c.cell != old_client_cells).tolist():
-        agent = model.client_agents[slot]
+    moved = _nonzero(c.cell != old_client_cells)
+    agents = model.client_agents
+    for slot, index in zip(moved.tolist(), c.cell[moved].tolist(), strict=True):
+        agent = agents[slot]
         if agent is not None:
-            index = c.cell[slot]
             agent.cell = cells[index] if index >= 0 else None
-    for i in _nonzero(s.cell != old_staff_cells).tolist():
-        index = s.cell[i]
+    moved = _nonzero(s.cell != old_staff_cells)
+    for i, index in zip(moved.tolist(), s.cell[moved].tolist(), strict=True):
         model.staff_agents[i].cell = cells[index] if index >= 0 else None
 
 
@@ -221,8 +222,8 @@ def observers(model: MilieuModel) -> np.ndarray:
     else:
         observer = _observers_by_raster(model, on)
     watched = np.flatnonzero((c.observation_until > h.step) & c.present & (c.cell >= 0))
-    for slot in watched.tolist():  # special observation: always in someone's sight
-        observer[slot] = nearest_staff(model, slot)
+    if watched.size:  # special observation: always in someone's sight
+        observer[watched] = nearest_staff_of(model, watched)
     h.observer = observer
     h.observer_step = h.step
     return observer
@@ -277,12 +278,18 @@ def _stamp(model: MilieuModel, reach: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 def nearest_staff(model: MilieuModel, slot: int) -> int:
     """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
+    return int(nearest_staff_of(model, np.array([slot]))[0])
+
+
+def nearest_staff_of(model: MilieuModel, slots: np.ndarray) -> np.ndarray:
+    """For each client slot, the nearest on-duty staff member (ties: lowest index), or -1 (off the grid)."""
     s = model.staff
     on = _nonzero(s.on_duty & (s.cell >= 0))
-    cell = model.clients.cell[slot]
-    if on.size == 0 or cell < 0:
-        return -1
+    cells = model.clients.cell[slots]
+    if on.size == 0:
+        return np.full(slots.size, -1, dtype=np.int64)
     height = model.plan.height
-    cx, cy = divmod(int(cell), height)
+    cx, cy = np.divmod(cells, height)
     sx, sy = np.divmod(s.cell[on], height)
-    return int(on[np.argmin(np.maximum(np.abs(sx - cx), np.abs(sy - cy)))])
+    nearest = on[np.argmin(np.maximum(np.abs(sx - cx[:, None]), np.abs(sy - cy[:, None])), axis=1)]
+    return np.where(cells >= 0, nearest, -1)
