@@ -207,7 +207,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise CliError("parameter 'policies' is empty; allowed: a comma-separated list of policies")
     replicates = _positive("replicates", args.replicates)
     seed = _seed(args.seed)
-    workers = _positive("workers", args.workers) if getattr(args, "workers", None) is not None else 1
+    from milieu_sim.batch.executors import default_workers
+
+    workers = _positive("workers", args.workers) if args.workers is not None else default_workers()
     base = _schema_values(args, skip=("policy",))
     warmup = int(args.warmup_days)
     if warmup < 0:
@@ -309,7 +311,9 @@ def build_parser() -> Parser:
     p_cmp.add_argument("--seed", default="0", help="seed of the first replicate (replicate r uses seed + r)")
     p_cmp.add_argument("--warmup-days", default="0", help="days left out of the rates (default 0)")
     p_cmp.add_argument("--out", default="results/compare", help="output directory (default results/compare)")
-    p_cmp.add_argument("--workers", default=None, help="local worker processes (default 1: in this process)")
+    p_cmp.add_argument(
+        "--workers", default=None, help="local worker processes (default: all cores; 1 runs in this process)"
+    )
     _add_schema_options(p_cmp, skip=("policy",))
     p_cmp.set_defaults(handler=cmd_compare)
     _register_extensions(sub)

@@ -109,18 +109,8 @@ def analyse_sensitivity(spec: Spec, out: str | Path, outcomes: list[str] | None 
                     conf_level=0.95,
                     seed=spec.seed,
                 )
+                rows += _index_rows(policy, outcome, problem["names"], result, ("S1", "S1_conf", "ST", "ST_conf"))
                 for k, name in enumerate(problem["names"]):
-                    rows.append(
-                        {
-                            "policy": policy,
-                            "outcome": outcome,
-                            "parameter": name,
-                            "S1": result["S1"][k],
-                            "S1_conf": result["S1_conf"][k],
-                            "ST": result["ST"][k],
-                            "ST_conf": result["ST_conf"][k],
-                        }
-                    )
                     if spec.second_order:
                         for j, other in enumerate(problem["names"]):
                             if j > k:
@@ -144,18 +134,9 @@ def analyse_sensitivity(spec: Spec, out: str | Path, outcomes: list[str] | None 
                     num_levels=spec.levels,
                     seed=spec.seed,
                 )
-                for k, name in enumerate(problem["names"]):
-                    rows.append(
-                        {
-                            "policy": policy,
-                            "outcome": outcome,
-                            "parameter": name,
-                            "mu": result["mu"][k],
-                            "mu_star": result["mu_star"][k],
-                            "sigma": result["sigma"][k],
-                            "mu_star_conf": result["mu_star_conf"][k],
-                        }
-                    )
+                rows += _index_rows(
+                    policy, outcome, problem["names"], result, ("mu", "mu_star", "sigma", "mu_star_conf")
+                )
     indices = pd.DataFrame(rows)
     indices.to_csv(folder / "indices.csv", index=False)
     if second:
@@ -183,3 +164,11 @@ def _write_markdown(spec: Spec, folder: Path, indices: pd.DataFrame, notes: list
         lines += [f"## {outcome} ({policy})", "", markdown_table(frame.drop(columns=["policy", "outcome"])), ""]
         lines += [f"![{outcome}]({name})", ""]
     (folder / "sensitivity.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _index_rows(policy, outcome: str, names: list[str], result, keys: tuple[str, ...]) -> list[dict]:
+    """One tidy row per parameter with the SALib result's ``keys``."""
+    return [
+        {"policy": policy, "outcome": outcome, "parameter": name, **{key: result[key][k] for key in keys}}
+        for k, name in enumerate(names)
+    ]
