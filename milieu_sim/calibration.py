@@ -161,7 +161,7 @@ def calibrate(
 
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def mapper(function, candidates):
+    def mapper(_function, candidates):  # SciPy passes the objective; candidates are scored here
         candidates = list(candidates)
         if pool is not None:
             jobs = [(setting, names, seeds, run_days, c) for c in candidates]

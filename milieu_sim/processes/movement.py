@@ -74,11 +74,6 @@ def zone_table(model: MilieuModel) -> tuple[np.ndarray, np.ndarray]:
     return cache["zone_table"], cache["zone_sizes"]
 
 
-def zones_of(model: MilieuModel, cells: np.ndarray) -> np.ndarray:
-    """Zone codes of cell indices."""
-    return model.plan.zone_of(cells)
-
-
 def random_cells(model: MilieuModel, zones: np.ndarray, u: np.ndarray) -> np.ndarray:
     """A uniformly random cell of each given zone, from uniforms ``u``."""
     table, sizes = zone_table(model)
@@ -143,7 +138,7 @@ def move(model: MilieuModel) -> None:
         # only those not already where they should be move (a new block in the same room keeps people put)
         zone_now = model.plan.zone_of(np.maximum(c.cell, 0))
         misplaced = mobile & (
-            (c.cell < 0) | np.where(target == c.bed, c.cell != c.bed, zone_now != zones_of(model, target))
+            (c.cell < 0) | np.where(target == c.bed, c.cell != c.bed, zone_now != model.plan.zone_of(target))
         )
         c.cell[misplaced] = target[misplaced]
     else:
