@@ -192,6 +192,9 @@ def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.n
 
 def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int, antecedent: int) -> None:
     """Apply one containment measure to a client and log it."""
+    if kind == "prn_medication":
+        give_prn(model, np.array([slot]), staff, severity, antecedent)
+        return
     c, h, p, s = model.clients, model.hour, model.p, model.staff
     coercion = COERCIVENESS[kind]
     c.trust[slot] = max(0.0, c.trust[slot] - p["containment_trust_loss"] * coercion)
@@ -199,11 +202,7 @@ def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int,
     c.containments[slot] += 1
     h.containment_events += 1
     outcome = OUTCOME["started"]
-    if kind == "prn_medication":
-        c.agitation[slot] *= 0.4
-        c.independence[slot] = max(0.0, c.independence[slot] - 0.005)
-        outcome = OUTCOME["contained"]
-    elif kind == "special_observation":
+    if kind == "special_observation":
         c.observation_until[slot] = h.step + int(p["special_observation_hours"])
     elif kind == "time_out":
         c.time_out_until[slot] = h.step + TIME_OUT_HOURS
@@ -218,7 +217,14 @@ def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int,
 
 
 def _offer_prn(model: MilieuModel, slots: np.ndarray) -> None:
-    """Unprompted PRN medication for many clients at once (the same effects as ``contain``)."""
+    """Unprompted PRN medication for many clients at once, from their observers."""
+    c, h = model.clients, model.hour
+    recent = h.step - c.antecedent_step[slots] <= ANTECEDENT_WINDOW
+    give_prn(model, slots, h.observer[slots], 0, np.where(recent, c.antecedent[slots], NO_ANTECEDENT))
+
+
+def give_prn(model: MilieuModel, slots: np.ndarray, staff, severity, antecedent) -> None:
+    """PRN medication (containment, coerciveness 0.3): A *= 0.4, I -= 0.005, trust and resentment costs, logged."""
     c, h, p, s = model.clients, model.hour, model.p, model.staff
     coercion = COERCIVENESS["prn_medication"]
     c.trust[slots] = np.maximum(0.0, c.trust[slots] - p["containment_trust_loss"] * coercion)
@@ -227,10 +233,10 @@ def _offer_prn(model: MilieuModel, slots: np.ndarray) -> None:
     h.containment_events += slots.size
     c.agitation[slots] *= 0.4
     c.independence[slots] = np.maximum(0.0, c.independence[slots] - 0.005)
-    recent = h.step - c.antecedent_step[slots] <= ANTECEDENT_WINDOW
-    model.records.events.add(slots.size, step=h.step, client_id=c.client_id[slots],
-                             staff_id=s.staff_id[h.observer[slots]], kind=KIND["prn_medication"], severity=0,
-                             antecedent=np.where(recent, c.antecedent[slots], NO_ANTECEDENT),
+    staff = np.asarray(staff)
+    staff_id = np.where(staff >= 0, s.staff_id[np.maximum(staff, 0)], -1)
+    model.records.events.add(slots.size, step=h.step, client_id=c.client_id[slots], staff_id=staff_id,
+                             kind=KIND["prn_medication"], severity=severity, antecedent=antecedent,
                              outcome=OUTCOME["contained"])  # fmt: skip
 
 
