@@ -13,6 +13,7 @@ from mesa.discrete_space import OrthogonalMooreGrid
 
 from milieu_sim import processes
 from milieu_sim.agents import Client, Staff
+from milieu_sim.compiled import kernel
 from milieu_sim.errors import ParameterError
 from milieu_sim.params import SCHEMA, SETTING_ROUTINE, check_values, setting_defaults
 from milieu_sim.policies import POLICY_LEVERS, Policy, resolve_policy
@@ -23,6 +24,9 @@ from milieu_sim.streams import make_streams, root_entropy
 from milieu_sim.ward import ZONE_CODE, load_floor_plan
 
 START_HOUR = 7  # the run starts on day 0 (a Monday) at 07:00, the start of the early shift
+SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
+# the `steps` row layout _summarise writes: 7 clock and census columns, (mean, sd) per reported state, 3 counts
+assert STEP_COLUMNS[7:9] == ("mean_skill", "sd_skill") and len(STEP_COLUMNS) == 7 + 2 * len(REPORTED_STATES) + 3
 
 
 class MilieuModel(mesa.Model):
@@ -85,6 +89,12 @@ class MilieuModel(mesa.Model):
         self.p: dict[str, Any] = values
         self.plan = load_floor_plan(values["ward_map"], values["n_clients"])
         self.routine = load_routine(SETTING_ROUTINE[self.setting])
+        r = self.routine
+        # the routine of each hour of the week: (activity, kind, zone, structured, trained skill)
+        self._week = [
+            (int(r.activity[k]), KINDS[r.kind[k]], int(r.zone[k]), bool(r.structured[k]), int(r.trains[k]))
+            for k in range(len(r.activity))
+        ]
         missing = [z for z in self.routine.zones_used() if z not in self.plan.zone_cells]
         if missing:
             from milieu_sim.ward import ZONES
@@ -110,8 +120,9 @@ class MilieuModel(mesa.Model):
         self.staff = StaffArrays(sum(staffing))
         self.staff_agents: list[Staff] = []
         self.records = Records()
-        self.hour = Hour()
+        self.hour = Hour.for_slots(n)
         self.admissions = 0
+        self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
         self._previous_activity = -1
         self._cell_cache: dict[str, np.ndarray] = {}
         self.refresh_parameters()
@@ -131,7 +142,6 @@ class MilieuModel(mesa.Model):
             }
         )
         self._summary = np.zeros(len(STEP_COLUMNS))
-        self._nobody = np.zeros(n, dtype=bool)
         self._update_counts()
         self.running = True
 
@@ -197,58 +207,36 @@ class MilieuModel(mesa.Model):
         h.day = (step - 1) // 24
         h.hour = hour_abs % 24
         h.weekday = (hour_abs // 24) % 7
-        week_hour = h.weekday * 24 + h.hour
-        r = self.routine
-        shift = shift_of_hour(h.hour)
+        activity, h.kind, h.zone, h.structured, h.trains = self._week[h.weekday * 24 + h.hour]
+        shift = SHIFT_OF_HOUR[h.hour]
         h.new_shift = shift != h.shift or step == 1
         h.shift = shift
-        activity = int(r.activity[week_hour])
         h.new_block = activity != self._previous_activity or h.new_shift
         self._previous_activity = activity
         h.activity = activity
-        h.kind = KINDS[r.kind[week_hour]]
-        h.zone = int(r.zone[week_hour])
-        h.structured = bool(r.structured[week_hour])
-        h.trains = int(r.trains[week_hour])
         h.away = h.kind == "away"
         h.awake = h.kind != "sleep" and not h.away
         h.conflict_events = 0
         h.containment_events = 0
         if not h.awake:
-            h.active = self._nobody
+            h.active.fill(False)
         if h.new_shift:
             processes.movement.change_shift(self)
 
     def _update_counts(self) -> None:
         """Model-level counts of the hour, computed once after all processes acted."""
-        c = self.clients
-        present = c.present
-        self.census = int(np.count_nonzero(present))
-        self.staff_on_duty = int(np.count_nonzero(self.staff.on_duty))
-        self.n_isolated = int(np.count_nonzero(c.isolated))
-        self.conflict_events = self.hour.conflict_events
-        self.containment_events = self.hour.containment_events
-        if self.census:
-            x = c.values[:8, present]
-            skill = (x[0] + x[1] + x[2]) / 3.0
-            x[2] = skill  # reuse the copy: rows 2..7 = skill, self_control, ..., symptoms
-            x = x[2:]
-            means = x.sum(axis=1) / self.census
-            sds = np.sqrt(np.maximum((x * x).sum(axis=1) / self.census - means * means, 0.0))
-        else:
-            means = sds = np.zeros(len(REPORTED_STATES))
-        (self.mean_skill, self.mean_self_control, self.mean_agitation, self.mean_trust, self.mean_independence, _) = (
-            means.tolist()
-        )
-        if self.steps == 0:
-            return
-        h = self.hour
+        c, h = self.clients, self.hour
         row = self._summary
-        row[:7] = (h.step, h.day, h.hour, h.shift, h.activity, self.census, self.staff_on_duty)
-        row[7 : 7 + 2 * len(REPORTED_STATES) : 2] = means
-        row[8 : 8 + 2 * len(REPORTED_STATES) : 2] = sds
-        row[-3:] = (self.n_isolated, self.conflict_events, self.containment_events)
-        self.records.steps.add(row)
+        _summarise(c.values, c.present, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour, h.shift,
+                   h.activity, h.conflict_events, h.containment_events)  # fmt: skip
+        values = row.tolist()
+        self.census, self.staff_on_duty, self.n_isolated = int(values[5]), int(values[6]), int(values[-3])
+        self.conflict_events, self.containment_events = h.conflict_events, h.containment_events
+        self.mean_skill, self.mean_self_control, self.mean_agitation, self.mean_trust, self.mean_independence = values[
+            7:17:2
+        ]
+        if self.steps:
+            self.records.steps.add(row)
 
     # --- convenience ------------------------------------------------------------------
     @property
@@ -290,3 +278,25 @@ class MilieuModel(mesa.Model):
 
 
 __all__ = ["SHIFTS", "ZONE_CODE", "MilieuModel"]
+
+
+@kernel
+def _summarise(x, present, isolated, on_duty, row, step, day, hour, shift, activity, conflicts, containments):
+    """Fill a `steps` row: the clock, census, staff on duty, mean and SD of each reported state (sums in
+    slot order), n_isolated and the hour's conflict and containment events."""
+    census = np.count_nonzero(present)
+    row[0], row[1], row[2], row[3], row[4] = step, day, hour, shift, activity
+    row[5] = census
+    row[6] = np.count_nonzero(on_duty)
+    for k in range(6):  # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
+        total = squares = 0.0
+        for i in range(present.size):
+            if present[i]:
+                value = (x[0, i] + x[1, i] + x[2, i]) / 3.0 if k == 0 else x[k + 2, i]
+                total += value
+                squares += value * value
+        mean = total / census if census else 0.0
+        sd = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
+        row[7 + 2 * k] = mean
+        row[8 + 2 * k] = sd
+    row[-3], row[-2], row[-1] = np.count_nonzero(isolated), conflicts, containments

@@ -55,6 +55,8 @@ OUTCOMES: tuple[str, ...] = (
     "ended",
 )
 OUTCOME = {name: code for code, name in enumerate(OUTCOMES)}
+# the columns of the events log (the `events` table adds day, shift and category)
+EVENT_COLUMNS: tuple[str, ...] = ("step", "client_id", "staff_id", "kind", "severity", "antecedent", "outcome")
 FEEDBACK_KINDS = ("affirmation", "correction")
 SENDER_ROLES = ("client", "staff")
 EXIT_REASONS = ("completed", "dropout", "transfer", "still_present")
@@ -147,6 +149,12 @@ class BatchLog:
         self._batches.append((n, tuple(values[c] for c in self.columns)))
         self.rows += n
 
+    def add_rows(self, rows: np.ndarray) -> None:
+        """Append a (rows x columns) integer matrix, columns in column order (from a compiled kernel)."""
+        if len(rows):
+            self._batches.append((len(rows), rows.T))
+            self.rows += len(rows)
+
     def add_row(self, *values: Any) -> None:
         """Append one row, values in column order (the fast path for single events)."""
         self._batches.append((1, values))
@@ -200,7 +208,7 @@ class Records:
 
     def __init__(self) -> None:
         self.steps = StepLog()
-        self.events = BatchLog(("step", "client_id", "staff_id", "kind", "severity", "antecedent", "outcome"))
+        self.events = BatchLog(EVENT_COLUMNS)
         self.feedback = BatchLog(
             ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
             floats=("behaviour_change",),

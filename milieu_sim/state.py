@@ -36,6 +36,14 @@ STATE_VARIABLES: tuple[str, ...] = (
     "skill_goal",  # the treatment plan's goal for each skill
 )
 SKILL_ROWS = slice(0, 3)
+#: Row of each state variable in ``ClientArrays.values`` (compiled kernels index the matrix by these).
+ROW: dict[str, int] = {name: row for row, name in enumerate(STATE_VARIABLES)}
+COPING, SOCIAL, DAILY_LIVING = ROW["coping_skill"], ROW["social_skill"], ROW["daily_living_skill"]
+SELF_CONTROL, AGITATION, TRUST = ROW["self_control"], ROW["agitation"], ROW["trust"]
+INDEPENDENCE, SYMPTOMS, RESENTMENT = ROW["independence"], ROW["symptoms"], ROW["resentment"]
+SUPPRESSION, EXTERNAL_SHARE = ROW["suppression"], ROW["external_share"]
+AFFIRMATION_MEMORY, CORRECTION_MEMORY = ROW["affirmation_memory"], ROW["correction_memory"]
+BASELINE_TRUST, SKILL_GOAL = ROW["baseline_trust"], ROW["skill_goal"]
 # The client states summarised in the `steps` table (skill = mean of the three goal skills).
 REPORTED_STATES: tuple[str, ...] = ("skill", "self_control", "agitation", "trust", "independence", "symptoms")
 
@@ -145,3 +153,15 @@ class Hour:
     observer_step: int = -1  # the step for which `observer` was computed
     conflict_events: int = 0
     containment_events: int = 0
+
+    @classmethod
+    def for_slots(cls, n_slots: int) -> Hour:
+        """An Hour whose per-client arrays have one entry per bed slot (the processes fill them in place)."""
+        return cls(
+            active=np.zeros(n_slots, dtype=bool),
+            behaviour=np.zeros(n_slots, dtype=np.int64),
+            partner_kind=np.zeros(n_slots, dtype=np.int64),
+            partner=np.full(n_slots, -1, dtype=np.int64),
+            conflictual=np.zeros(n_slots, dtype=bool),
+            observer=np.full(n_slots, -1, dtype=np.int64),
+        )

@@ -76,6 +76,11 @@ class FloorPlan:
         """Grid coordinates of cell indices."""
         return np.divmod(index, self.height)
 
+    @property
+    def zone_flat(self) -> np.ndarray:
+        """Zone code of every cell index (a flat view of ``zone``)."""
+        return self.zone.reshape(-1)
+
     def zone_of(self, index: np.ndarray) -> np.ndarray:
         """Zone code of cell indices."""
         return self.zone.reshape(-1)[index]

@@ -364,7 +364,20 @@ def test_free_beds_are_refilled_and_tokens_lower_outside_functioning():
     assert model.admissions == 3
 
 
-def test_both_ways_of_finding_observers_agree():
+def _observers_by_distance_matrix(model: MilieuModel) -> np.ndarray:
+    """The observer rule written directly: the on-duty staff member with the smallest d - radius <= 0
+    (Chebyshev d; ties to the lowest index), by a clients x staff matrix."""
+    c, s = model.clients, model.staff
+    on = np.flatnonzero(s.on_duty & (s.cell >= 0))
+    cx, cy = np.divmod(c.cell, model.plan.height)
+    sx, sy = np.divmod(s.cell[on], model.plan.height)
+    slack = np.maximum(np.abs(cx[:, None] - sx), np.abs(cy[:, None] - sy)) - s.observe_radius[on]
+    best = slack.argmin(axis=1)
+    seen = (slack[np.arange(c.n), best] <= 0) & c.present & (c.cell >= 0)
+    return np.where(seen, on[best], -1)
+
+
+def test_observers_follow_the_sight_rule():
     from milieu_sim.processes import movement
 
     seen = 0
@@ -374,11 +387,11 @@ def test_both_ways_of_finding_observers_agree():
             model.step()
         rng = np.random.default_rng(seed)
         model.staff.observe_radius[:] = rng.integers(0, 6, size=model.staff.n)
-        on = np.flatnonzero(model.staff.on_duty & (model.staff.cell >= 0))
-        by_distance = movement._observers_by_distance(model, on)
-        by_raster = movement._observers_by_raster(model, on)
-        assert np.array_equal(by_distance, by_raster)
-        seen += int((by_distance >= 0).sum())
+        model.clients.observation_until[:] = 0
+        model.hour.observer_step = -1  # recompute
+        observer = movement.observers(model)
+        assert np.array_equal(observer, _observers_by_distance_matrix(model))
+        seen += int((observer >= 0).sum())
     assert seen > 0
 
 

@@ -54,10 +54,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from milieu_sim.compiled import kernel
 from milieu_sim.processes import isolation
 from milieu_sim.processes.movement import nearest_staff_of, observers
-from milieu_sim.records import CONFLICT_KINDS, KIND, OUTCOME
-from milieu_sim.state import NO_ANTECEDENT, ROLE_NURSE
+from milieu_sim.records import CONFLICT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
+from milieu_sim.state import (
+    AGITATION,
+    INDEPENDENCE,
+    NO_ANTECEDENT,
+    RESENTMENT,
+    ROLE_NURSE,
+    SELF_CONTROL,
+    SYMPTOMS,
+    TRUST,
+)
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
@@ -67,21 +77,51 @@ BASE_WEIGHT = np.array([0.32, 0.40, 0.07, 0.09, 0.07, 0.03])
 ABSCONDING, OBJECTS, SELF_HARM, PHYSICAL = 2, 3, 4, 5
 COERCIVENESS = {"prn_medication": 0.3, "special_observation": 0.3, "time_out": 0.4, "seclusion": 1.0, "restraint": 1.0}
 TIME_OUT_HOURS = 2
-INCIDENT_CODES = [KIND[kind] for kind in CONFLICT_KINDS]
-DE_ESCALATION = KIND["verbal_de_escalation"]
-UNOBSERVED, RESOLVED, FAILED, CONTAINED = (OUTCOME[o] for o in ("unobserved", "resolved", "failed", "contained"))
 ANTECEDENT_WINDOW = 2
+# codes the kernels write into event rows
+INCIDENT_CODES = np.array([KIND[kind] for kind in CONFLICT_KINDS])
+DE_ESCALATION = KIND["verbal_de_escalation"]
+PRN, OBSERVATION, TIME_OUT, SECLUSION, RESTRAINT = (
+    KIND[k] for k in ("prn_medication", "special_observation", "time_out", "seclusion", "restraint")
+)
+NONE, UNOBSERVED, RESOLVED, FAILED, CONTAINED, STARTED = (
+    OUTCOME[o] for o in ("none", "unobserved", "resolved", "failed", "contained", "started")
+)
+PRN_COERCION, OBSERVATION_COERCION, TIME_OUT_COERCION, SECLUSION_COERCION, RESTRAINT_COERCION = (
+    COERCIVENESS[k] for k in ("prn_medication", "special_observation", "time_out", "seclusion", "restraint")
+)
+ROWS_PER_INCIDENT = 4  # at most: de-escalation, the incident, restraint, seclusion
 
 
 def incident_probability(model: MilieuModel) -> np.ndarray:
     """Hourly incident chance of every slot (0 for absent, secluded or away clients)."""
     c, h, p = model.clients, model.hour, model.p
-    excess = c.agitation - c.self_control
-    chance = np.minimum(1.0, p["incident_rate"] * 2.0 / (1.0 + np.exp(-p["incident_steepness"] * excess)))
-    if not h.awake:
+    chance = np.zeros(c.n)
+    for i in range(c.n):
+        chance[i] = _chance(c.values, i, c.present, c.isolated, c.cell, h.awake, p["incident_rate"],
+                            p["incident_steepness"])  # fmt: skip
+    return chance
+
+
+@kernel
+def _chance(x, i, present, isolated, cell, awake, incident_rate, steepness):
+    """P(incident) = min(1, incident_rate * 2 * logistic(steepness * (A - C))) * (0.3 if asleep)."""
+    if not present[i] or isolated[i] or cell[i] < 0:
+        return 0.0
+    excess = x[AGITATION, i] - x[SELF_CONTROL, i]
+    chance = min(1.0, incident_rate * 2.0 / (1.0 + np.exp(-steepness * excess)))
+    if not awake:
         chance *= 0.3
-    eligible = c.present & ~c.isolated & (c.cell >= 0)
-    return np.where(eligible, chance, 0.0)
+    return chance
+
+
+@kernel
+def _incident_slots(u, x, present, isolated, cell, awake, incident_rate, steepness):
+    """The clients with an incident this hour: u_i < P(incident)_i."""
+    incident = np.zeros(u.size, dtype=np.bool_)
+    for i in range(u.size):
+        incident[i] = u[i] < _chance(x, i, present, isolated, cell, awake, incident_rate, steepness)
+    return np.flatnonzero(incident)
 
 
 def escalate(model: MilieuModel) -> None:
@@ -92,39 +132,72 @@ def escalate(model: MilieuModel) -> None:
     isolation.draw(model)
     if h.new_shift:
         _count_special_observation(model)
-    incident = np.flatnonzero(u[:, 0] < incident_probability(model))
+    incident = _incident_slots(u[:, 0], c.values, c.present, c.isolated, c.cell, h.awake, p["incident_rate"],
+                               p["incident_steepness"])  # fmt: skip
     if incident.size or h.awake:
         observers(model)
     if incident.size:
         _incidents(model, incident, incident_kinds(model, incident, u[incident, 1]), v[incident])
     if h.awake:
-        observer = h.observer
-        nurse = s.role[np.maximum(observer, 0)] == ROLE_NURSE
-        prn = h.active & (observer >= 0) & nurse & (c.agitation >= p["prn_threshold"]) & (v[:, 2] < p["prn_offer_rate"])
-        prn[incident] = False
-        if prn.any():
-            _offer_prn(model, np.flatnonzero(prn))
+        events = _unprompted_prn(v[:, 2], c.values, h.active, h.observer, s.role, incident, c.antecedent,
+                                 c.antecedent_step, c.containments, c.client_id, s.staff_id, h.step,
+                                 p["prn_threshold"], p["prn_offer_rate"], p["containment_trust_loss"],
+                                 p["resentment_gain"])  # fmt: skip
+        h.containment_events += len(events)
+        model.records.events.add_rows(events)
 
 
-def _antecedent(model: MilieuModel, slot: int) -> int:
-    c = model.clients
-    if model.hour.step - c.antecedent_step[slot] <= ANTECEDENT_WINDOW:
-        return int(c.antecedent[slot])
-    return NO_ANTECEDENT
+@kernel
+def _unprompted_prn(v, x, active, observer, role, incident, antecedent, antecedent_step, containments, client_id,
+                    staff_id, step, prn_threshold, prn_offer_rate, trust_loss, resentment_gain):  # fmt: skip
+    """A nurse offers PRN to an active client they observe with A >= prn_threshold and no incident this hour
+    (probability prn_offer_rate); returns the event rows (containment, outcome contained)."""
+    offered = active.copy()
+    offered[incident] = False
+    for i in range(v.size):
+        if offered[i]:
+            offered[i] = (
+                observer[i] >= 0
+                and role[observer[i]] == ROLE_NURSE
+                and x[AGITATION, i] >= prn_threshold
+                and v[i] < prn_offer_rate
+            )
+    slots = np.flatnonzero(offered)
+    events = np.zeros((slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    for a in range(slots.size):
+        i = slots[a]
+        ante = antecedent[i] if step - antecedent_step[i] <= ANTECEDENT_WINDOW else NO_ANTECEDENT
+        _prn(x, i, trust_loss, resentment_gain, containments)
+        _row(events, a, step, client_id[i], staff_id[observer[i]], PRN, 0, ante, CONTAINED)
+    return events
 
 
 def incident_kinds(model: MilieuModel, slots: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Indices into CONFLICT_KINDS of incidents of clients ``slots``, drawn from uniforms ``u``."""
-    c = model.clients
-    excess = np.maximum(c.agitation[slots] - c.self_control[slots], 0.0)
     base = BASE_WEIGHT.copy()
     base[PHYSICAL] = model.p["violence_weight"]
-    weights = base[None, :] * np.exp(2.0 * excess[:, None] * (SEVERITY[None, :] - 1))
-    weights[:, SELF_HARM] *= 0.5 + c.symptoms[slots]
-    weights[:, ABSCONDING] *= 1.5 - c.trust[slots]
-    cumulative = np.cumsum(weights, axis=1)
-    kinds = (cumulative <= (u * cumulative[:, -1])[:, None]).sum(axis=1)
-    return np.minimum(kinds, len(SEVERITY) - 1)
+    return _incident_kinds(model.clients.values, slots, u, base)
+
+
+@kernel
+def _incident_kinds(x, slots, u, base):
+    """w_k = base_k exp(2 e (severity_k - 1)), self-harm x (0.5 + Y), absconding x (1.5 - T); kind by inversion."""
+    kinds = np.empty(slots.size, dtype=np.int64)
+    weights = np.empty(SEVERITY.size)
+    for a in range(slots.size):
+        i = slots[a]
+        excess = max(x[AGITATION, i] - x[SELF_CONTROL, i], 0.0)
+        for k in range(SEVERITY.size):
+            weights[k] = base[k] * np.exp(2.0 * excess * (SEVERITY[k] - 1))
+        weights[SELF_HARM] *= 0.5 + x[SYMPTOMS, i]
+        weights[ABSCONDING] *= 1.5 - x[TRUST, i]
+        cumulative = np.cumsum(weights)
+        threshold = u[a] * cumulative[-1]
+        kind = 0
+        for k in range(SEVERITY.size):
+            kind += cumulative[k] <= threshold
+        kinds[a] = min(kind, SEVERITY.size - 1)
+    return kinds
 
 
 def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
@@ -135,109 +208,137 @@ def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
 def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.ndarray) -> None:
     """This hour's incidents (clients ``slots``, kinds ``kinds``, de-escalation uniforms ``v``): response and log.
 
-    Everything an incident's response depends on is computed for all incidents at once (each client
-    has at most one incident an hour, so no incident changes what another one sees); the events are
-    then logged incident by incident, in the order de-escalation, incident, containment.
+    Each client has at most one incident an hour and every response depends only on that client's
+    state, so incidents are handled one after another; the events are logged incident by incident,
+    in the order de-escalation, incident, containment.
     """
     c, h, p, s = model.clients, model.hour, model.p, model.staff
-    severity = SEVERITY[kinds]
-    recent = h.step - c.antecedent_step[slots] <= ANTECEDENT_WINDOW
-    antecedent = np.where(recent, c.antecedent[slots], NO_ANTECEDENT)
-    c.incidents[slots] += 1
-    c.violent_incidents[slots] += kinds == PHYSICAL
+    events, secluded, contained = _respond_to_incidents(
+        slots,
+        kinds,
+        v,
+        h.observer[slots],
+        nearest_staff_of(model, slots),
+        c.values,
+        c.client_id,
+        c.antecedent,
+        c.antecedent_step,
+        c.incidents,
+        c.violent_incidents,
+        c.containments,
+        c.observation_until,
+        c.time_out_until,
+        s.staff_id,
+        s.de_escalation_skill,
+        h.step,
+        p["de_escalation_first"],
+        p["de_escalation_calm"],
+        p["isolation_threshold"],
+        p["containment_trust_loss"],
+        p["resentment_gain"],
+        int(p["special_observation_hours"]),
+    )
     h.conflict_events += slots.size
-    staff = h.observer[slots].copy()
-    called = (staff < 0) & (severity >= 3)  # a severe incident brings the nearest staff member
-    if called.any():
-        staff[called] = nearest_staff_of(model, slots[called])
-    seen = staff >= 0
-    member = np.maximum(staff, 0)
-    staff_id = np.where(seen, s.staff_id[member], -1)
-    chance = s.de_escalation_skill[member] * (0.5 + 0.5 * c.trust[slots]) * (1.0 - 0.15 * (severity - 1))
-    tried = seen & (v[:, 0] < p["de_escalation_first"])
-    resolved = tried & (v[:, 1] < chance)
-    c.agitation[slots[~seen]] *= 0.8
-    calmed = slots[resolved]
-    c.agitation[calmed] *= 1.0 - p["de_escalation_calm"]
-    c.trust[calmed] += 0.02 * (1.0 - c.trust[calmed])
+    h.containment_events += contained
+    model.records.events.add_rows(events)
+    for slot in secluded.tolist():
+        isolation.start_seclusion(model, slot)
 
-    add = model.records.events.add_row
-    step = h.step
-    columns = (slots, kinds, severity, antecedent, staff, staff_id, c.client_id[slots], seen, tried, resolved)
-    for slot, kind, sev, ante, member_, sid, cid, is_seen, is_tried, is_resolved in zip(
-        *(column.tolist() for column in columns), strict=True
-    ):
+
+@kernel
+def _contain(x, i, coercion, trust_loss, resentment_gain, containments):
+    """The cost of any containment: T -= containment_trust_loss * c, R += resentment_gain * c (c: coerciveness)."""
+    x[TRUST, i] = max(0.0, x[TRUST, i] - trust_loss * coercion)
+    x[RESENTMENT, i] = min(1.0, x[RESENTMENT, i] + resentment_gain * coercion)
+    containments[i] += 1
+
+
+@kernel
+def _prn(x, i, trust_loss, resentment_gain, containments):
+    """PRN medication (coerciveness 0.3): A *= 0.4, I -= 0.005, plus the containment cost."""
+    _contain(x, i, PRN_COERCION, trust_loss, resentment_gain, containments)
+    x[AGITATION, i] *= 0.4
+    x[INDEPENDENCE, i] = max(0.0, x[INDEPENDENCE, i] - 0.005)
+
+
+@kernel
+def _row(events, row, step, client, staff, kind, severity, antecedent, outcome):
+    """Write one event row (EVENT_COLUMNS order)."""
+    events[row, 0], events[row, 1], events[row, 2], events[row, 3] = step, client, staff, kind
+    events[row, 4], events[row, 5], events[row, 6] = severity, antecedent, outcome
+
+
+@kernel
+def _respond_to_incidents(slots, kinds, v, observer, nearest, x, client_id, antecedent, antecedent_step, incidents,
+                          violent_incidents, containments, observation_until, time_out_until, staff_id,
+                          de_escalation_skill, step, de_escalation_first, de_escalation_calm, isolation_threshold,
+                          trust_loss, resentment_gain, observation_hours):  # fmt: skip
+    """Respond to each incident (rules in the module docstring).
+
+    Returns (event rows in EVENT_COLUMNS order, slots to seclude, number of containments).
+    """
+    events = np.zeros((ROWS_PER_INCIDENT * slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    secluded = np.zeros(slots.size, dtype=np.int64)
+    rows = n_secluded = contained = 0
+    T = x[TRUST]
+    A = x[AGITATION]
+    for a in range(slots.size):
+        i, kind = slots[a], kinds[a]
+        severity = SEVERITY[kind]
+        ante = antecedent[i] if step - antecedent_step[i] <= ANTECEDENT_WINDOW else NO_ANTECEDENT
+        incidents[i] += 1
+        violent_incidents[i] += kind == PHYSICAL
+        j = observer[a]
+        if j < 0 and severity >= 3:  # a severe incident brings the nearest staff member
+            j = nearest[a]
         code = INCIDENT_CODES[kind]
-        if not is_seen:
-            add(step, cid, -1, code, sev, ante, UNOBSERVED)
+        if j < 0:  # unobserved: some agitation discharges, nobody answers
+            A[i] *= 0.8
+            _row(events, rows, step, client_id[i], -1, code, severity, ante, UNOBSERVED)
+            rows += 1
             continue
-        if is_tried:
-            add(step, cid, sid, DE_ESCALATION, sev, ante, RESOLVED if is_resolved else FAILED)
-            if is_resolved:
-                add(step, cid, sid, code, sev, ante, RESOLVED)
+        sid = staff_id[j]
+        if v[a, 0] < de_escalation_first:
+            chance = de_escalation_skill[j] * (0.5 + 0.5 * T[i]) * (1.0 - 0.15 * (severity - 1))
+            resolved = v[a, 1] < chance
+            _row(events, rows, step, client_id[i], sid, DE_ESCALATION, severity, ante, RESOLVED if resolved else FAILED)
+            rows += 1
+            if resolved:
+                A[i] *= 1.0 - de_escalation_calm
+                T[i] += 0.02 * (1.0 - T[i])
+                _row(events, rows, step, client_id[i], sid, code, severity, ante, RESOLVED)
+                rows += 1
                 continue
-        add(step, cid, sid, code, sev, ante, CONTAINED)
+        _row(events, rows, step, client_id[i], sid, code, severity, ante, CONTAINED)
+        rows += 1
+        contained += 1  # one containment measure follows (two for physical aggression)
         if kind in (SELF_HARM, ABSCONDING):
-            contain(model, slot, "special_observation", member_, sev, ante)
+            _contain(x, i, OBSERVATION_COERCION, trust_loss, resentment_gain, containments)
+            observation_until[i] = step + observation_hours
+            _row(events, rows, step, client_id[i], sid, OBSERVATION, severity, ante, STARTED)
+            rows += 1
             continue
         if kind == PHYSICAL:
-            contain(model, slot, "restraint", member_, sev, ante)
-        if sev >= p["isolation_threshold"]:
-            contain(model, slot, "seclusion", member_, sev, ante)
+            _contain(x, i, RESTRAINT_COERCION, trust_loss, resentment_gain, containments)
+            A[i] *= 0.5
+            _row(events, rows, step, client_id[i], sid, RESTRAINT, severity, ante, CONTAINED)
+            rows += 1
+            contained += 1
+        if severity >= isolation_threshold:
+            _contain(x, i, SECLUSION_COERCION, trust_loss, resentment_gain, containments)
+            secluded[n_secluded] = i
+            n_secluded += 1
+            _row(events, rows, step, client_id[i], sid, SECLUSION, severity, ante, STARTED)
         elif kind in (OBJECTS, PHYSICAL):
-            contain(model, slot, "time_out", member_, sev, ante)
+            _contain(x, i, TIME_OUT_COERCION, trust_loss, resentment_gain, containments)
+            time_out_until[i] = step + TIME_OUT_HOURS
+            A[i] *= 0.7
+            _row(events, rows, step, client_id[i], sid, TIME_OUT, severity, ante, STARTED)
         else:
-            contain(model, slot, "prn_medication", member_, sev, ante)
-
-
-def contain(model: MilieuModel, slot: int, kind: str, staff: int, severity: int, antecedent: int) -> None:
-    """Apply one containment measure to a client and log it."""
-    if kind == "prn_medication":
-        give_prn(model, np.array([slot]), staff, severity, antecedent)
-        return
-    c, h, p, s = model.clients, model.hour, model.p, model.staff
-    coercion = COERCIVENESS[kind]
-    c.trust[slot] = max(0.0, c.trust[slot] - p["containment_trust_loss"] * coercion)
-    c.resentment[slot] = min(1.0, c.resentment[slot] + p["resentment_gain"] * coercion)
-    c.containments[slot] += 1
-    h.containment_events += 1
-    outcome = OUTCOME["started"]
-    if kind == "special_observation":
-        c.observation_until[slot] = h.step + int(p["special_observation_hours"])
-    elif kind == "time_out":
-        c.time_out_until[slot] = h.step + TIME_OUT_HOURS
-        c.agitation[slot] *= 0.7
-    elif kind == "restraint":
-        c.agitation[slot] *= 0.5
-        outcome = OUTCOME["contained"]
-    elif kind == "seclusion":
-        isolation.start_seclusion(model, slot)
-    staff_id = int(s.staff_id[staff]) if staff >= 0 else -1
-    model.records.events.add_row(h.step, int(c.client_id[slot]), staff_id, KIND[kind], severity, antecedent, outcome)
-
-
-def _offer_prn(model: MilieuModel, slots: np.ndarray) -> None:
-    """Unprompted PRN medication for many clients at once, from their observers."""
-    c, h = model.clients, model.hour
-    recent = h.step - c.antecedent_step[slots] <= ANTECEDENT_WINDOW
-    give_prn(model, slots, h.observer[slots], 0, np.where(recent, c.antecedent[slots], NO_ANTECEDENT))
-
-
-def give_prn(model: MilieuModel, slots: np.ndarray, staff, severity, antecedent) -> None:
-    """PRN medication (containment, coerciveness 0.3): A *= 0.4, I -= 0.005, trust and resentment costs, logged."""
-    c, h, p, s = model.clients, model.hour, model.p, model.staff
-    coercion = COERCIVENESS["prn_medication"]
-    c.trust[slots] = np.maximum(0.0, c.trust[slots] - p["containment_trust_loss"] * coercion)
-    c.resentment[slots] = np.minimum(1.0, c.resentment[slots] + p["resentment_gain"] * coercion)
-    c.containments[slots] += 1
-    h.containment_events += slots.size
-    c.agitation[slots] *= 0.4
-    c.independence[slots] = np.maximum(0.0, c.independence[slots] - 0.005)
-    staff = np.asarray(staff)
-    staff_id = np.where(staff >= 0, s.staff_id[np.maximum(staff, 0)], -1)
-    model.records.events.add(slots.size, step=h.step, client_id=c.client_id[slots], staff_id=staff_id,
-                             kind=KIND["prn_medication"], severity=severity, antecedent=antecedent,
-                             outcome=OUTCOME["contained"])  # fmt: skip
+            _prn(x, i, trust_loss, resentment_gain, containments)
+            _row(events, rows, step, client_id[i], sid, PRN, severity, ante, CONTAINED)
+        rows += 1
+    return events[:rows], secluded[:n_secluded], contained
 
 
 def _count_special_observation(model: MilieuModel) -> None:

@@ -30,7 +30,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from milieu_sim.state import CLIENT_PARTNER, PROSOCIAL, STAFF_PARTNER, TRANSGRESSION
+from milieu_sim.compiled import kernel
+from milieu_sim.state import (
+    AFFIRMATION_MEMORY,
+    AGITATION,
+    CLIENT_PARTNER,
+    CORRECTION_MEMORY,
+    NO_ACT,
+    NO_PARTNER,
+    PROSOCIAL,
+    SELF_CONTROL,
+    STAFF_PARTNER,
+    TRANSGRESSION,
+    TRUST,
+)
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
@@ -43,68 +56,90 @@ def give_feedback(model: MilieuModel) -> None:
     """Send and receive affirmations and corrections for this hour's acts."""
     c, h, p, s = model.clients, model.hour, model.p, model.staff
     u = model.streams["feedback"].random(c.n)
-    seen = (h.behaviour != 0) & (h.partner_kind != 0)
-    if not seen.any():
-        return
-    peer = seen & (h.partner_kind == CLIENT_PARTNER)
-    staff = seen & (h.partner_kind == STAFF_PARTNER)
-    j = np.maximum(h.partner, 0)  # a client slot for peers, a staff index for staff
-    jc = np.where(peer, j, 0)
-    propensity = (
-        1.0
-        + p["affirmation_sending_boost"] * c.affirmation_memory[jc]
-        + p["correction_sending_boost"] * c.correction_memory[jc]
+    rows, change = _feedback(
+        u,
+        c.values,
+        h.behaviour,
+        h.partner_kind,
+        h.partner,
+        h.trains,
+        c.affirmations_received,
+        c.corrections_received,
+        c.feedback_sent,
+        c.client_id,
+        s.staff_id,
+        p["peer_feedback"],
+        p["peer_feedback_rate"],
+        p["affirmation_sending_boost"],
+        p["correction_sending_boost"],
+        p["staff_feedback_rate"],
+        p["feedback_learning"] * p["peer_feedback_weight"],
+        p["feedback_learning"] * p["staff_feedback_weight"],
     )
-    chance = np.where(
-        peer,
-        np.minimum(1.0, p["peer_feedback_rate"] * propensity) if p["peer_feedback"] else 0.0,
-        np.where(staff, p["staff_feedback_rate"], 0.0),
-    )
-    sent = seen & (u < chance)
-    if not sent.any():
-        return
+    if change.size:
+        model.records.feedback.add(change.size, step=h.step, sender_id=rows[:, 0], receiver_id=rows[:, 1],
+                                   sender_role=rows[:, 2], kind=rows[:, 3], behaviour_change=change)  # fmt: skip
+
+
+@kernel
+def _feedback(u, x, behaviour, partner_kind, partner, trains, affirmations_received, corrections_received,
+              feedback_sent, client_id, staff_id, peer_feedback, peer_rate, affirmation_boost, correction_boost,
+              staff_rate, peer_gain, staff_gain):  # fmt: skip
+    """Who sends feedback (every chance read before anyone receives), then its effects.
+
+    Returns (rows of sender_id, receiver_id, sender_role, kind; behaviour_change), receivers in slot order.
+    """
+    n = u.size
+    sent = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if behaviour[i] == NO_ACT or partner_kind[i] == NO_PARTNER:
+            continue
+        chance = 0.0
+        if partner_kind[i] == CLIENT_PARTNER:
+            if peer_feedback:
+                j = partner[i]
+                propensity = (
+                    1.0 + affirmation_boost * x[AFFIRMATION_MEMORY, j] + correction_boost * x[CORRECTION_MEMORY, j]
+                )
+                chance = min(1.0, peer_rate * propensity)
+        elif partner_kind[i] == STAFF_PARTNER:
+            chance = staff_rate
+        sent[i] = u[i] < chance
     receivers = np.flatnonzero(sent)
-    by_peer = peer[receivers]
-    weight = np.where(by_peer, p["peer_feedback_weight"], p["staff_feedback_weight"])
-    gain = p["feedback_learning"] * weight
-    affirm = h.behaviour[receivers] == PROSOCIAL
-    correct = h.behaviour[receivers] == TRANSGRESSION
-
-    change = np.zeros(receivers.size)  # how far each piece of feedback moved the receiver's behaviour
-    a = receivers[affirm]
-    if a.size:
-        ga = gain[affirm]
-        if h.trains >= 0:
-            row = c.skills[h.trains]
-            change[affirm] = ga * (1.0 - row[a])
-            row[a] += change[affirm]
-        else:
-            step = ga[None, :] / 3.0 * (1.0 - c.skills[:, a])
-            change[affirm] = step.sum(axis=0)
-            c.skills[:, a] += step
-        c.trust[a] += ga / 2.0 * (1.0 - c.trust[a])
-        c.affirmation_memory[a] += 1.0
-        c.affirmations_received[a] += 1
-    k = receivers[correct]
-    if k.size:
-        gk = gain[correct]
-        change[correct] = gk * c.trust[k] * (1.0 - c.self_control[k])
-        c.self_control[k] += change[correct]
-        c.agitation[k] += gk / 2.0 * (1.0 - c.trust[k])
-        c.correction_memory[k] += 1.0
-        c.corrections_received[k] += 1
-    senders = j[receivers]
-    np.add.at(c.feedback_sent, senders[by_peer], 1)
-
-    sender_ids = np.where(
-        by_peer, c.client_id[np.where(by_peer, senders, 0)], s.staff_id[np.where(by_peer, 0, senders)]
-    )
-    model.records.feedback.add(
-        receivers.size,
-        step=h.step,
-        sender_id=sender_ids,
-        receiver_id=c.client_id[receivers],
-        sender_role=np.where(by_peer, CLIENT_SENDER, STAFF_SENDER),
-        kind=np.where(affirm, AFFIRMATION, CORRECTION),
-        behaviour_change=change,
-    )
+    rows = np.zeros((receivers.size, 4), dtype=np.int64)
+    change = np.zeros(receivers.size)
+    T = x[TRUST]
+    for a in range(receivers.size):
+        i = receivers[a]
+        j = partner[i]
+        by_peer = partner_kind[i] == CLIENT_PARTNER
+        gain = peer_gain if by_peer else staff_gain
+        affirm = behaviour[i] == PROSOCIAL
+        rows[a, 0] = client_id[j] if by_peer else staff_id[j]
+        rows[a, 1] = client_id[i]
+        rows[a, 2] = CLIENT_SENDER if by_peer else STAFF_SENDER
+        rows[a, 3] = AFFIRMATION if affirm else CORRECTION
+        if affirm:
+            if trains >= 0:
+                change[a] = gain * (1.0 - x[trains, i])
+                x[trains, i] += change[a]
+            else:
+                s0 = gain / 3.0 * (1.0 - x[0, i])
+                s1 = gain / 3.0 * (1.0 - x[1, i])
+                s2 = gain / 3.0 * (1.0 - x[2, i])
+                change[a] = s0 + s1 + s2
+                x[0, i] += s0
+                x[1, i] += s1
+                x[2, i] += s2
+            T[i] += gain / 2.0 * (1.0 - T[i])
+            x[AFFIRMATION_MEMORY, i] += 1.0
+            affirmations_received[i] += 1
+        elif behaviour[i] == TRANSGRESSION:
+            change[a] = gain * T[i] * (1.0 - x[SELF_CONTROL, i])
+            x[SELF_CONTROL, i] += change[a]
+            x[AGITATION, i] += gain / 2.0 * (1.0 - T[i])
+            x[CORRECTION_MEMORY, i] += 1.0
+            corrections_received[i] += 1
+        if by_peer:
+            feedback_sent[j] += 1
+    return rows, change

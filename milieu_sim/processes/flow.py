@@ -49,14 +49,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milieu_sim.agents import Client, Staff
+from milieu_sim.compiled import kernel
 from milieu_sim.records import STAY_COUNTERS
-from milieu_sim.state import ORIENTATION, PRIMARY, REPORTED_STATES, SENIOR
+from milieu_sim.state import (
+    AGITATION,
+    ORIENTATION,
+    PRIMARY,
+    REPORTED_STATES,
+    SENIOR,
+    SKILL_GOAL,
+    SYMPTOMS,
+    TRUST,
+)
 from milieu_sim.streams import stream
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
 
 WARD_ROUND_HOUR = 11
+NEVER = 2**62  # `next_admission_due` while every bed is taken
 ORIENTATION_DAYS = 7
 
 
@@ -166,10 +177,12 @@ def admit_initial_cohort(model: MilieuModel) -> None:
 def admit(model: MilieuModel) -> None:
     """Fill the free beds whose next admission is due."""
     c = model.clients
-    if c.present.all():
+    if model.steps < model.next_admission_due:
         return
     for slot in np.flatnonzero(~c.present & (c.next_admission_step <= model.steps)).tolist():
         admit_client(model, slot)
+    free = ~c.present
+    model.next_admission_due = int(c.next_admission_step[free].min()) if free.any() else NEVER
 
 
 def schedule_admission(model: MilieuModel, slot: int) -> None:
@@ -182,35 +195,72 @@ def schedule_admission(model: MilieuModel, slot: int) -> None:
     generator = stream(model.seed, "arrivals", slot, int(c.vacancies[slot]))
     c.vacancies[slot] += 1
     c.next_admission_step[slot] = model.steps + int(generator.geometric(model.admission_chance))
+    model.next_admission_due = min(model.next_admission_due, int(c.next_admission_step[slot]))
 
 
 # --- phases, discharge and dropout ----------------------------------------------------------
-def days_in_treatment(model: MilieuModel) -> np.ndarray:
-    return (model.steps - model.clients.admitted_step) / 24.0
-
-
 def _update_phases(model: MilieuModel) -> None:
-    c, p = model.clients, model.p
-    days = days_in_treatment(model)
-    c.phase[c.present & (c.phase == ORIENTATION) & (days >= ORIENTATION_DAYS)] = PRIMARY
-    seniors = (
-        c.present
-        & (c.phase == PRIMARY)
-        & (days >= p["senior_days"])
-        & ((c.skills[0] + c.skills[1] + c.skills[2]) / 3.0 >= 0.5)
-    )
-    c.phase[seniors] = SENIOR
-    c.buddy[c.phase != ORIENTATION] = -1
-    c.buddy[(c.buddy >= 0) & ~c.present[np.maximum(c.buddy, 0)]] = -1
+    c = model.clients
+    _phases(c.values, c.present, c.phase, c.buddy, c.admitted_step, model.steps, model.p["senior_days"])
+
+
+@kernel
+def _phases(x, present, phase, buddy, admitted_step, step, senior_days):
+    """orientation -> primary after ORIENTATION_DAYS; primary -> senior after senior_days with mean skill >= 0.5;
+    buddies only for clients in orientation, and only while the buddy is present."""
+    for i in range(present.size):
+        days = (step - admitted_step[i]) / 24.0
+        if present[i] and phase[i] == ORIENTATION and days >= ORIENTATION_DAYS:
+            phase[i] = PRIMARY
+        if present[i] and phase[i] == PRIMARY and days >= senior_days and (x[0, i] + x[1, i] + x[2, i]) / 3.0 >= 0.5:
+            phase[i] = SENIOR
+        if phase[i] != ORIENTATION:
+            buddy[i] = -1
+    for i in range(present.size):
+        if buddy[i] >= 0 and not present[buddy[i]]:
+            buddy[i] = -1
 
 
 def dropout_hazard(model: MilieuModel) -> np.ndarray:
     """Hourly dropout hazard of every slot (rule in the module docstring)."""
     c, p = model.clients, model.p
-    days = days_in_treatment(model)
-    early = 1.0 + p["dropout_early_factor"] * np.exp(-days / p["dropout_early_days"])
-    state = (0.5 - c.trust) + np.maximum(c.agitation - 0.5, 0.0)
-    return p["dropout_per_day"] / 24.0 * early * np.exp(p["dropout_trust_effect"] * state)
+    return np.array([_hazard(c.values, i, c.admitted_step, model.steps, p["dropout_per_day"], p["dropout_early_factor"],
+                             p["dropout_early_days"], p["dropout_trust_effect"]) for i in range(c.n)])  # fmt: skip
+
+
+@kernel
+def _hazard(x, i, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect):
+    days = (step - admitted_step[i]) / 24.0
+    early = 1.0 + early_factor * np.exp(-days / early_days)
+    state = (0.5 - x[TRUST, i]) + max(x[AGITATION, i] - 0.5, 0.0)
+    return dropout_per_day / 24.0 * early * np.exp(trust_effect * state)
+
+
+@kernel
+def _leavers(u, x, present, isolated, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect,
+             discharge_symptoms, min_stay_days, max_stay_days):  # fmt: skip
+    """Who leaves at this ward round: (dropouts, completed, transfers), each in slot order, each client at most once.
+
+    Secluded clients stay.  Dropout with probability 1 - exp(-24 h); then completion when every goal skill
+    is met, symptoms <= discharge_symptoms and the stay is >= min_stay_days; then transfer after max_stay_days.
+    """
+    n = present.size
+    reason = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if not present[i] or isolated[i]:
+            continue
+        hazard = _hazard(x, i, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect)
+        days = (step - admitted_step[i]) / 24.0
+        goals_met = x[SYMPTOMS, i] <= discharge_symptoms
+        for k in range(3):
+            goals_met = goals_met and x[k, i] >= x[SKILL_GOAL, i]
+        if u[i] < 1.0 - np.exp(-24.0 * hazard):
+            reason[i] = 0
+        elif goals_met and days >= min_stay_days:
+            reason[i] = 1
+        elif days >= max_stay_days:
+            reason[i] = 2
+    return np.flatnonzero(reason == 0), np.flatnonzero(reason == 1), np.flatnonzero(reason == 2)
 
 
 def discharge(model: MilieuModel) -> None:
@@ -219,16 +269,24 @@ def discharge(model: MilieuModel) -> None:
     if h.hour != WARD_ROUND_HOUR:
         return
     u = model.streams["dropout"].random(c.n)
-    leaving = c.present & ~c.isolated & (u < 1.0 - np.exp(-24.0 * dropout_hazard(model)))
-    for slot in np.flatnonzero(leaving).tolist():
-        exit_client(model, slot, "dropout")
-    days = days_in_treatment(model)
-    stayed = c.present & ~c.isolated
-    goals_met = np.all(c.skills >= c.skill_goal[None, :], axis=0) & (c.symptoms <= p["discharge_symptoms"])
-    for slot in np.flatnonzero(stayed & goals_met & (days >= p["min_stay_days"])).tolist():
-        exit_client(model, slot, "completed")
-    for slot in np.flatnonzero(c.present & ~c.isolated & (days >= p["max_stay_days"])).tolist():
-        exit_client(model, slot, "transfer")
+    dropouts, completed, transfers = _leavers(
+        u,
+        c.values,
+        c.present,
+        c.isolated,
+        c.admitted_step,
+        model.steps,
+        p["dropout_per_day"],
+        p["dropout_early_factor"],
+        p["dropout_early_days"],
+        p["dropout_trust_effect"],
+        p["discharge_symptoms"],
+        p["min_stay_days"],
+        p["max_stay_days"],
+    )
+    for slots, reason in ((dropouts, "dropout"), (completed, "completed"), (transfers, "transfer")):
+        for slot in slots.tolist():
+            exit_client(model, slot, reason)
     _update_phases(model)
 
 

@@ -31,15 +31,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from milieu_sim.compiled import kernel
 from milieu_sim.state import (
+    AGITATION,
     CLIENT_PARTNER,
+    COPING,
+    DAILY_LIVING,
     NO_ACT,
     NO_PARTNER,
     ORIENTATION,
     PEER_CONFLICT,
     PROSOCIAL,
+    SELF_CONTROL,
+    SOCIAL,
     STAFF_PARTNER,
+    SUPPRESSION,
+    SYMPTOMS,
     TRANSGRESSION,
+    TRUST,
 )
 
 if TYPE_CHECKING:
@@ -57,68 +66,117 @@ def active_clients(model: MilieuModel) -> np.ndarray:
 def interact(model: MilieuModel) -> None:
     """Form encounters, decide which are conflictual, and draw each client's behaviour."""
     c, s, h, p = model.clients, model.staff, model.hour, model.p
-    n = c.n
-    u = model.streams["interaction"].random((n, 5))
-    active = active_clients(model)
-    h.active = active
-    partner_kind = np.zeros(n, dtype=np.int64)
-    partner = np.full(n, -1, dtype=np.int64)
+    u = model.streams["interaction"].random((c.n, 5))
+    _interact(
+        u,
+        h.active,
+        h.partner_kind,
+        h.partner,
+        h.conflictual,
+        h.behaviour,
+        c.values,
+        c.present,
+        c.isolated,
+        c.time_out_until,
+        c.cell,
+        c.phase,
+        c.buddy,
+        c.antecedent,
+        c.antecedent_step,
+        s.on_duty,
+        s.cell,
+        model.plan.zone_flat,
+        model.plan.height,
+        h.step,
+        p["interaction_rate"],
+        p["interaction_radius"],
+        p["senior_induction"],
+        p["conflict_rate"],
+        p["conflict_agitation"],
+        p["prosocial_rate"],
+        1.0 + p["token_rewards"] * p["reinforcement_rate"],
+        p["transgression_rate"],
+    )
 
-    on = np.flatnonzero(s.on_duty & (s.cell >= 0))
+
+@kernel
+def _interact(
+    u, active, partner_kind, partner, conflictual, behaviour, x, present, isolated, time_out_until, cell, phase,
+    buddy, antecedent, antecedent_step, on_duty, staff_cell, zone, height, step, interaction_rate, radius,
+    senior_induction, conflict_rate, conflict_agitation, prosocial_rate, incentive, transgression_rate,
+):  # fmt: skip
+    """The rules of the module docstring; fills active, partner_kind, partner, conflictual and behaviour."""
+    n = present.size
+    for i in range(n):
+        active[i] = present[i] and not isolated[i] and time_out_until[i] <= step and cell[i] >= 0
+        partner_kind[i] = NO_PARTNER
+        partner[i] = -1
     act = np.flatnonzero(active)
+    on = np.flatnonzero(on_duty & (staff_cell >= 0))
     k = act.size
     people = k + on.size
-    if k and people > 1:
+    if k > 0 and people > 1:
         # each active client looks at one other person (active client or on-duty staff) at random;
         # they meet if that person is in the same zone and within reach
-        ua = u[act]
-        other = (ua[:, 1] * (people - 1)).astype(np.int64)
-        other += other >= np.arange(k)
-        cells = np.concatenate((c.cell[act], s.cell[on]))
-        height = model.plan.height
-        x, y = np.divmod(cells, height)
-        zone = model.plan.zone.reshape(-1)[cells]
-        met = (
-            (ua[:, 0] < p["interaction_rate"])
-            & (zone[:k] == zone[other])
-            & (np.maximum(np.abs(x[:k] - x[other]), np.abs(y[:k] - y[other])) <= p["interaction_radius"])
-        )
-        is_staff = other >= k
-        partner_kind[act] = np.where(met, np.where(is_staff, STAFF_PARTNER, CLIENT_PARTNER), NO_PARTNER)
-        partner[act] = np.where(met, np.concatenate((act, on))[other], -1)
-        # senior induction: a new client meets their buddy
-        if p["senior_induction"]:
-            buddy = c.buddy[act]
-            with_buddy = (c.phase[act] == ORIENTATION) & (buddy >= 0)
-            with_buddy &= active[np.maximum(buddy, 0)] & (ua[:, 4] < 0.5)
-            partner_kind[act[with_buddy]] = CLIENT_PARTNER
-            partner[act[with_buddy]] = buddy[with_buddy]
+        for a in range(k):
+            i = act[a]
+            other = int(u[i, 1] * (people - 1))
+            if other >= a:
+                other += 1
+            here = cell[i]
+            there = cell[act[other]] if other < k else staff_cell[on[other - k]]
+            near = max(abs(here // height - there // height), abs(here % height - there % height)) <= radius
+            if u[i, 0] < interaction_rate and zone[here] == zone[there] and near:
+                if other < k:
+                    partner_kind[i] = CLIENT_PARTNER
+                    partner[i] = act[other]
+                else:
+                    partner_kind[i] = STAFF_PARTNER
+                    partner[i] = on[other - k]
+            # senior induction: a new client meets their buddy
+            b = buddy[i]
+            if senior_induction and phase[i] == ORIENTATION and b >= 0 and active[b] and u[i, 4] < 0.5:
+                partner_kind[i] = CLIENT_PARTNER
+                partner[i] = b
 
-    h.partner_kind, h.partner = partner_kind, partner
-    A, C = c.agitation, c.self_control
-    with_client = partner_kind == CLIENT_PARTNER
-    with_staff = partner_kind == STAFF_PARTNER
-    j = np.where(with_client, partner, 0)  # client partners only (staff indices are another roster)
-    A_j = np.where(with_client, A[j], 0.0)
-    C_j = np.where(with_client, C[j], 1.0)
-    p_conflict = p["conflict_rate"] * (A + A_j) * (1.0 - (C + C_j) / 2.0)
-    conflictual = (with_client | with_staff) & (u[:, 2] < p_conflict)
-    h.conflictual = conflictual
-    if conflictual.any():
-        hit = np.flatnonzero(conflictual)
-        both = np.concatenate((hit, partner[hit][with_client[hit]]))
-        np.add.at(A, both, p["conflict_agitation"])
-        c.trust[both] -= 0.01 * c.trust[both]
-        c.antecedent[both] = PEER_CONFLICT
-        c.antecedent_step[both] = h.step
-    peaceful = (with_client | with_staff) & ~conflictual
-    if peaceful.any():
-        c.social_skill[peaceful] += 0.002 * (1.0 - c.social_skill[peaceful])
-        c.trust[peaceful] += 0.002 * (1.0 - c.trust[peaceful])
+    A, C = x[AGITATION], x[SELF_CONTROL]
+    for i in range(n):
+        conflictual[i] = False
+        if partner_kind[i] == NO_PARTNER:
+            continue
+        A_j, C_j = 0.0, 1.0  # staff
+        if partner_kind[i] == CLIENT_PARTNER:
+            A_j, C_j = A[partner[i]], C[partner[i]]
+        conflictual[i] = u[i, 2] < conflict_rate * (A[i] + A_j) * (1.0 - (C[i] + C_j) / 2.0)
+    # both parties of a conflict: agitation rises once per conflict, trust falls once per hour
+    in_conflict = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if conflictual[i]:
+            A[i] += conflict_agitation
+            in_conflict[i] = True
+            if partner_kind[i] == CLIENT_PARTNER:
+                A[partner[i]] += conflict_agitation
+                in_conflict[partner[i]] = True
+    T = x[TRUST]
+    for i in range(n):
+        if in_conflict[i]:
+            T[i] -= 0.01 * T[i]
+            antecedent[i] = PEER_CONFLICT
+            antecedent_step[i] = step
+    S = x[SOCIAL]
+    for i in range(n):
+        if partner_kind[i] != NO_PARTNER and not conflictual[i]:
+            S[i] += 0.002 * (1.0 - S[i])
+            T[i] += 0.002 * (1.0 - T[i])
 
-    skill = (c.skills[0] + c.skills[1] + c.skills[2]) / 3.0
-    incentive = 1.0 + p["token_rewards"] * p["reinforcement_rate"]
-    p_pro = p["prosocial_rate"] * (skill + C) / 2.0 * (1.0 - A) * incentive
-    p_tr = p["transgression_rate"] * (1.0 - C) * (A + c.symptoms) / 2.0 * (1.0 - c.suppression)
-    behaviour = np.where(u[:, 3] < p_pro, PROSOCIAL, np.where(u[:, 3] > 1.0 - p_tr, TRANSGRESSION, NO_ACT))
-    h.behaviour = np.where(active, behaviour, NO_ACT)
+    for i in range(n):
+        behaviour[i] = NO_ACT
+        if not active[i]:
+            continue
+        skill = (x[COPING, i] + x[SOCIAL, i] + x[DAILY_LIVING, i]) / 3.0
+        p_pro = prosocial_rate * (skill + C[i]) / 2.0 * (1.0 - A[i]) * incentive
+        p_tr = transgression_rate * (1.0 - C[i]) * (A[i] + x[SYMPTOMS, i]) / 2.0 * (1.0 - x[SUPPRESSION, i])
+        if u[i, 3] < p_pro:
+            behaviour[i] = PROSOCIAL
+        elif u[i, 3] > 1.0 - p_tr:
+            behaviour[i] = TRANSGRESSION

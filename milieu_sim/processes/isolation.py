@@ -78,9 +78,9 @@ def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
 def isolate(model: MilieuModel) -> None:
     """Count seclusion hours and release those whose seclusion is over."""
     c, h, p = model.clients, model.hour, model.p
-    secluded = np.flatnonzero(c.isolated)
-    if secluded.size == 0:
+    if not c.isolated.any():
         return
+    secluded = np.flatnonzero(c.isolated)
     c.isolation_hours[secluded] += 1
     due = secluded[c.isolated_until[secluded] <= h.step]
     calm = c.agitation[due] < RELEASE_AGITATION

@@ -18,27 +18,51 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from milieu_sim.state import CLIENT_PARTNER, SENIOR, STAFF_PARTNER
+from milieu_sim.compiled import kernel
+from milieu_sim.state import CLIENT_PARTNER, NO_PARTNER, SENIOR, STAFF_PARTNER, TRUST
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
 
-MODELED_ROWS = slice(0, 4)  # the three skills and self-control
+MODELED_ROWS = 4  # rows 0-3: the three skills and self-control
 
 
 def learn_by_modeling(model: MilieuModel) -> None:
     """Move each observer's skills and self-control towards their partner's."""
     c, h, p, s = model.clients, model.hour, model.p, model.staff
-    learners = np.flatnonzero((h.partner_kind != 0) & ~h.conflictual)
-    if learners.size == 0:
-        return
-    j = h.partner[learners]
-    staff = h.partner_kind[learners] == STAFF_PARTNER
-    peer_j = np.where(staff, 0, j)
-    staff_j = np.where(staff, j, 0)
-    displayed = np.where(staff[None, :], s.model_quality[staff_j][None, :], c.values[MODELED_ROWS][:, peer_j])
-    senior = (h.partner_kind[learners] == CLIENT_PARTNER) & (c.phase[peer_j] == SENIOR)
-    prestige = np.where(staff, p["staff_prestige"], np.where(senior, p["senior_prestige"], p["peer_prestige"]))
-    rate = p["modeling_rate"] * prestige * c.trust[learners]
-    block = c.values[MODELED_ROWS]
-    block[:, learners] += rate[None, :] * (displayed - block[:, learners])
+    _learn(
+        c.values,
+        c.phase,
+        h.partner_kind,
+        h.partner,
+        h.conflictual,
+        s.model_quality,
+        p["modeling_rate"],
+        p["staff_prestige"],
+        p["senior_prestige"],
+        p["peer_prestige"],
+    )
+
+
+@kernel
+def _learn(x, phase, partner_kind, partner, conflictual, model_quality, rate, staff_prestige, senior_prestige,
+           peer_prestige):  # fmt: skip
+    """dX_i = rate * prestige_j * T_i * (M_j - X_i), every M_j read before anyone learns."""
+    learners = np.flatnonzero((partner_kind != NO_PARTNER) & ~conflictual)
+    displayed = np.empty((MODELED_ROWS, learners.size))
+    for a in range(learners.size):
+        j = partner[learners[a]]
+        for row in range(MODELED_ROWS):
+            displayed[row, a] = model_quality[j] if partner_kind[learners[a]] == STAFF_PARTNER else x[row, j]
+    for a in range(learners.size):
+        i = learners[a]
+        j = partner[i]
+        if partner_kind[i] == STAFF_PARTNER:
+            prestige = staff_prestige
+        elif partner_kind[i] == CLIENT_PARTNER and phase[j] == SENIOR:
+            prestige = senior_prestige
+        else:
+            prestige = peer_prestige
+        step = rate * prestige * x[TRUST, i]
+        for row in range(MODELED_ROWS):
+            x[row, i] += step * (displayed[row, a] - x[row, i])

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from milieu_sim.compiled import kernel
+from milieu_sim.state import TRUST
 from milieu_sim.ward import ZONE_CODE
 
 if TYPE_CHECKING:
@@ -99,101 +101,139 @@ def start_first_shift(model: MilieuModel) -> None:
         model.staff_agents[i].cell = model.cells[s.cell[i]]
 
 
+# how a block moves clients (see ``move``)
+AWAY, TO_BED, NEW_BLOCK, WITHIN_BLOCK = 0, 1, 2, 3
+# who attends a new block's activity
+STRUCTURED, EVERYONE, NOBODY = 0, 1, 2
+GATHERINGS = ("meal", "hygiene", "community_meeting", "therapy_group", "recreation")
+
+
 def move(model: MilieuModel) -> None:
     """Place clients and staff for this hour (rules in the module docstring)."""
-    h = model.hour
-    c = model.clients
-    s = model.staff
-    p = model.p
-    n = c.n
+    h, c, s, p = model.hour, model.clients, model.staff, model.p
     if not h.new_block and not h.awake:
         return  # asleep, nobody moves
-    uc = model.streams["movement"].random((n, 4))
+    uc = model.streams["movement"].random((c.n, 4))
     us = model.streams["staff_movement"].random((s.n, 4))
     table, sizes = zone_table(model)
-    old_client_cells = c.cell.copy()
-    old_staff_cells = s.cell.copy()
-    free_codes, free_cum = model._cell_cache["free_codes"], model._cell_cache["free_cum"]
-    mobile = c.present & ~c.isolated
-    in_time_out = mobile & (c.time_out_until > h.step)
+    cache = model._cell_cache
     if h.away:
-        c.cell[mobile] = -1
-    elif h.new_block:
-        if h.kind in ("sleep",) or (h.kind == "hygiene" and h.zone == BEDROOM):
-            target = c.bed.copy()
-            c.attending[:] = mobile & (h.kind == "hygiene")
-        else:
-            if h.structured:
-                attend = uc[:, 0] < p["structure"] * (0.6 + 0.4 * c.trust)
-            elif h.kind in ("meal", "hygiene", "community_meeting", "therapy_group", "recreation"):
-                attend = np.ones(n, dtype=bool)
-            else:
-                attend = np.zeros(n, dtype=bool)
-            c.attending[:] = attend & mobile
-            choice = np.minimum(np.searchsorted(free_cum, uc[:, 1], side="right"), len(free_codes) - 1)
-            free_zone = free_codes[choice]
-            zones = np.where(attend, h.zone, free_zone)
-            target = table[zones, (uc[:, 2] * sizes[zones]).astype(np.int64)]
-            target = np.where(zones == BEDROOM, c.bed, target)
-        # only those not already where they should be move (a new block in the same room keeps people put)
-        zone_now = model.plan.zone_of(np.maximum(c.cell, 0))
-        misplaced = mobile & (
-            (c.cell < 0) | np.where(target == c.bed, c.cell != c.bed, zone_now != model.plan.zone_of(target))
-        )
-        c.cell[misplaced] = target[misplaced]
+        mode = AWAY
+    elif not h.new_block:
+        mode = WITHIN_BLOCK
+    elif h.kind == "sleep" or (h.kind == "hygiene" and h.zone == BEDROOM):
+        mode = TO_BED
     else:
-        # people sit through meals and structured activities; the others wander within their zone
-        wander = mobile & ~c.attending & (uc[:, 3] < WANDER) & (c.cell >= 0)
-        if wander.any():
-            idx = wander.nonzero()[0]
-            k = (uc[idx, 2] * 8).astype(np.int64)
-            c.cell[idx] = model.plan.same_zone_neighbours[c.cell[idx], k]
-    if in_time_out.any() and not h.away:
-        idx = _nonzero(in_time_out & (model.plan.zone_of(np.maximum(c.cell, 0)) != QUIET))
-        if idx.size:
-            zone = QUIET if QUIET in model.plan.zone_cells else BEDROOM
-            c.cell[idx] = random_cells(model, np.full(idx.size, zone), uc[idx, 2])
-    _place_staff(model, us, table, sizes)
-    sync_cells(model, old_client_cells, old_staff_cells)
+        mode = NEW_BLOCK
+    attendance = STRUCTURED if h.structured else EVERYONE if h.kind in GATHERINGS else NOBODY
+    plan = model.plan
+    moved_clients, moved_staff = _move(
+        uc,
+        us,
+        mode,
+        attendance,
+        h.kind == "hygiene",
+        h.zone,
+        h.new_block,
+        h.awake,
+        h.structured,
+        h.step,
+        p["structure"],
+        c.values,
+        c.present,
+        c.isolated,
+        c.time_out_until,
+        c.attending,
+        c.bed,
+        c.cell,
+        s.on_duty,
+        s.cell,
+        table,
+        sizes,
+        cache["has_zone"],
+        cache["free_codes"],
+        cache["free_cum"],
+        plan.zone_flat,
+        plan.same_zone_neighbours,
+        QUIET if QUIET in plan.zone_cells else BEDROOM,
+    )
+    sync_cells(model, moved_clients, moved_staff)
 
 
-def _place_staff(model: MilieuModel, us: np.ndarray, table: np.ndarray, sizes: np.ndarray) -> None:
-    h = model.hour
-    s = model.staff
-    on = _nonzero(s.on_duty)
-    if on.size == 0:
-        return
-    if h.new_block:
-        if h.awake:
-            zones = np.full(on.size, h.zone if h.zone != BEDROOM else CORRIDOR)
+@kernel
+def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, structured, step, structure, x, present,
+          isolated, time_out_until, attending, bed, cell, on_duty, staff_cell, table, sizes, has_zone, free_codes,
+          free_cum, zone, neighbours, time_out_zone):  # fmt: skip
+    """The movement rules of the module docstring; returns (moved client slots, moved staff indices)."""
+    n = present.size
+    old_cell = cell.copy()
+    for i in range(n):
+        mobile = present[i] and not isolated[i]
+        in_time_out = mobile and time_out_until[i] > step
+        if mode == AWAY:
+            if mobile:
+                cell[i] = -1
+            continue
+        if mode == WITHIN_BLOCK:
+            # people sit through meals and structured activities; the others wander within their zone
+            if mobile and not attending[i] and uc[i, 3] < WANDER and cell[i] >= 0:
+                cell[i] = neighbours[cell[i], int(uc[i, 2] * 8)]
         else:
-            zones = np.where(us[on, 0] < 0.5, NURSES, CORRIDOR)
-        zones[0] = NURSES
-        zones = np.where(model._cell_cache["has_zone"][zones], zones, CORRIDOR)
-        target = table[zones, (us[on, 1] * sizes[zones]).astype(np.int64)]
-        cells = s.cell[on]
-        misplaced = (cells < 0) | (model.plan.zone_of(np.maximum(cells, 0)) != zones)
-        s.cell[on[misplaced]] = target[misplaced]
-    elif not h.structured:
-        wander = on[(us[on, 2] < WANDER) & (s.cell[on] >= 0)]
-        wander = wander[wander != on[0]]
-        if wander.size:
-            k = (us[wander, 3] * 8).astype(np.int64)
-            s.cell[wander] = model.plan.same_zone_neighbours[s.cell[wander], k]
+            if mode == TO_BED:
+                target = bed[i]
+                attending[i] = mobile and hygiene
+            else:
+                if attendance == STRUCTURED:
+                    attend = uc[i, 0] < structure * (0.6 + 0.4 * x[TRUST, i])
+                else:
+                    attend = attendance == EVERYONE
+                attending[i] = attend and mobile
+                if attend:
+                    z = block_zone
+                else:
+                    choice = 0  # the free-time zone: searchsorted(free_cum, u, side="right")
+                    while choice < free_cum.size and free_cum[choice] <= uc[i, 1]:
+                        choice += 1
+                    z = free_codes[min(choice, free_codes.size - 1)]
+                target = bed[i] if z == BEDROOM else table[z, int(uc[i, 2] * sizes[z])]
+            # only those not already where they should be move (a new block in the same room keeps people put)
+            if mobile and (cell[i] < 0 or target == bed[i] or zone[cell[i]] != zone[target]):
+                cell[i] = target
+        if in_time_out and zone[max(cell[i], 0)] != QUIET:
+            cell[i] = table[time_out_zone, int(uc[i, 2] * sizes[time_out_zone])]
+
+    old_staff = staff_cell.copy()
+    on = np.flatnonzero(on_duty)
+    for a in range(on.size):
+        j = on[a]
+        if new_block:
+            if not awake:
+                z = NURSES if us[j, 0] < 0.5 else CORRIDOR
+            elif block_zone == BEDROOM:
+                z = CORRIDOR
+            else:
+                z = block_zone
+            if a == 0:
+                z = NURSES  # the first on duty holds the nurses' station
+            if not has_zone[z]:
+                z = CORRIDOR
+            if staff_cell[j] < 0 or zone[max(staff_cell[j], 0)] != z:
+                staff_cell[j] = table[z, int(us[j, 1] * sizes[z])]
+        elif not structured and a > 0 and us[j, 2] < WANDER and staff_cell[j] >= 0:
+            staff_cell[j] = neighbours[staff_cell[j], int(us[j, 3] * 8)]
+    return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
 
 
-def sync_cells(model: MilieuModel, old_client_cells: np.ndarray, old_staff_cells: np.ndarray) -> None:
-    """Move the Mesa agents whose cell index changed (only those)."""
+def sync_cells(model: MilieuModel, moved_clients: np.ndarray, moved_staff: np.ndarray) -> None:
+    """Move the Mesa agents of the clients and staff whose cell index changed (only those)."""
     cells = model.cells
     c, s = model.clients, model.staff
-    moved = _nonzero(c.cell != old_client_cells)
     agents = model.client_agents
-    for slot, index in zip(moved.tolist(), c.cell[moved].tolist(), strict=True):
+    for slot, index in zip(moved_clients.tolist(), c.cell[moved_clients].tolist(), strict=True):
         agent = agents[slot]
         if agent is not None:
             agent.cell = cells[index] if index >= 0 else None
-    moved = _nonzero(s.cell != old_staff_cells)
-    for i, index in zip(moved.tolist(), s.cell[moved].tolist(), strict=True):
+    for i, index in zip(moved_staff.tolist(), s.cell[moved_staff].tolist(), strict=True):
         model.staff_agents[i].cell = cells[index] if index >= 0 else None
 
 
@@ -202,89 +242,72 @@ def observers(model: MilieuModel) -> np.ndarray:
 
     observer_i = the on-duty staff member j with the smallest slack d(i, j) - radius_j
     among those with slack <= 0 (ties: lowest staff index), d = Chebyshev distance
-    in cells.  Computed at most once per hour, when a process first asks: by a
-    distance matrix on small wards, by stamping each staff member's field of view
-    onto a raster of the ward on large ones (the two give identical answers).
+    in cells.  Computed at most once per hour, when a process first asks, by
+    stamping each staff member's field of view onto a raster of the ward.
     """
     c, s, h = model.clients, model.staff, model.hour
-    if h.observer_step == h.step:
-        return h.observer
-    on = _nonzero(s.on_duty & (s.cell >= 0))
-    if on.size == 0:
-        observer = np.full(c.n, -1, dtype=np.int64)
-    elif c.n * on.size <= SMALL_WARD:
-        observer = _observers_by_distance(model, on)
-    else:
-        observer = _observers_by_raster(model, on)
-    watched = np.flatnonzero((c.observation_until > h.step) & c.present & (c.cell >= 0))
-    if watched.size:  # special observation: always in someone's sight
-        observer[watched] = nearest_staff_of(model, watched)
-    h.observer = observer
-    h.observer_step = h.step
-    return observer
+    if h.observer_step != h.step:
+        plan = model.plan
+        _observers(h.observer, c.present, c.cell, c.observation_until, h.step, s.on_duty, s.cell, s.observe_radius,
+                   plan.width, plan.height)  # fmt: skip
+        h.observer_step = h.step
+    return h.observer
 
 
-_NOBODY = np.iinfo(np.int64).max
-SMALL_WARD = 2048  # clients x staff on duty below which a distance matrix is cheaper than the raster
+@kernel
+def _observers(observer, present, cell, observation_until, step, on_duty, staff_cell, radius, width, height):
+    """Fill ``observer`` by the sight rule (see ``observers``); special observation: the nearest staff member."""
+    best_slack = np.full(width * height, np.iinfo(np.int64).max, dtype=np.int64)
+    best_staff = np.full(width * height, -1, dtype=np.int64)
+    for j in range(on_duty.size):  # in staff order, so ties go to the lowest index
+        if not on_duty[j] or staff_cell[j] < 0:
+            continue
+        r = radius[j]
+        sx, sy = staff_cell[j] // height, staff_cell[j] % height
+        for x in range(max(0, sx - r), min(width, sx + r + 1)):
+            for y in range(max(0, sy - r), min(height, sy + r + 1)):
+                slack = max(abs(x - sx), abs(y - sy)) - r
+                if slack < best_slack[x * height + y]:
+                    best_slack[x * height + y] = slack
+                    best_staff[x * height + y] = j
+    for i in range(present.size):
+        observer[i] = -1
+        if present[i] and cell[i] >= 0:
+            observer[i] = best_staff[cell[i]]
+            if observation_until[i] > step:  # special observation: always in someone's sight
+                observer[i] = _nearest(cell[i], on_duty, staff_cell, height)
 
 
-def _observers_by_distance(model: MilieuModel, on: np.ndarray) -> np.ndarray:
-    """The observer rule by a clients x staff distance matrix (small wards)."""
-    c, s = model.clients, model.staff
-    height = model.plan.height
-    cx, cy = np.divmod(c.cell, height)
-    sx, sy = np.divmod(s.cell[on], height)
-    slack = np.maximum(np.abs(cx[:, None] - sx), np.abs(cy[:, None] - sy)) - s.observe_radius[on]
-    best = slack.argmin(axis=1)
-    seen = (slack[np.arange(c.n), best] <= 0) & c.present & (c.cell >= 0)
-    return np.where(seen, on[best], -1)
-
-
-def _observers_by_raster(model: MilieuModel, on: np.ndarray) -> np.ndarray:
-    """The observer rule by stamping each staff member's field of view onto the ward (large wards)."""
-    c, s = model.clients, model.staff
-    plan = model.plan
-    width, height = plan.width, plan.height
-    radius = s.observe_radius[on]
-    reach = int(radius.max())
-    dx, dy, ring = _stamp(model, reach)
-    sx, sy = np.divmod(s.cell[on], height)
-    x = sx[:, None] + dx[None, :]
-    y = sy[:, None] + dy[None, :]
-    slack = ring[None, :] - radius[:, None]
-    ok = (x >= 0) & (x < width) & (y >= 0) & (y < height) & (slack <= 0)
-    key = (slack + reach) * s.n + on[:, None]
-    cover = np.full(width * height, _NOBODY, dtype=np.int64)
-    np.minimum.at(cover, (x * height + y)[ok], key[ok])
-    seen = c.present & (c.cell >= 0)
-    best = np.where(seen, cover[np.maximum(c.cell, 0)], _NOBODY)
-    return np.where(best < _NOBODY, best % s.n, -1)
-
-
-def _stamp(model: MilieuModel, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offsets (dx, dy) of the square of Chebyshev radius ``reach`` and their distance."""
-    key = f"stamp{reach}"
-    if key not in model._cell_cache:
-        dx, dy = np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1), indexing="ij")
-        dx, dy = dx.reshape(-1), dy.reshape(-1)
-        model._cell_cache[key] = (dx, dy, np.maximum(np.abs(dx), np.abs(dy)))
-    return model._cell_cache[key]
+@kernel
+def _nearest(cell, on_duty, staff_cell, height):
+    """The on-duty staff member nearest to a cell (Chebyshev; ties: lowest index), or -1."""
+    best, nearest = np.iinfo(np.int64).max, -1
+    if cell < 0:
+        return -1
+    x, y = cell // height, cell % height
+    for j in range(on_duty.size):
+        if on_duty[j] and staff_cell[j] >= 0:
+            d = max(abs(staff_cell[j] // height - x), abs(staff_cell[j] % height - y))
+            if d < best:
+                best, nearest = d, j
+    return nearest
 
 
 def nearest_staff(model: MilieuModel, slot: int) -> int:
     """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
-    return int(nearest_staff_of(model, np.array([slot]))[0])
+    s = model.staff
+    return int(_nearest(model.clients.cell[slot], s.on_duty, s.cell, model.plan.height))
 
 
 def nearest_staff_of(model: MilieuModel, slots: np.ndarray) -> np.ndarray:
     """For each client slot, the nearest on-duty staff member (ties: lowest index), or -1 (off the grid)."""
     s = model.staff
-    on = _nonzero(s.on_duty & (s.cell >= 0))
-    cells = model.clients.cell[slots]
-    if on.size == 0:
-        return np.full(slots.size, -1, dtype=np.int64)
-    height = model.plan.height
-    cx, cy = np.divmod(cells, height)
-    sx, sy = np.divmod(s.cell[on], height)
-    nearest = on[np.argmin(np.maximum(np.abs(sx - cx[:, None]), np.abs(sy - cy[:, None])), axis=1)]
-    return np.where(cells >= 0, nearest, -1)
+    return _nearest_of(model.clients.cell[slots], s.on_duty, s.cell, model.plan.height)
+
+
+@kernel
+def _nearest_of(cells, on_duty, staff_cell, height):
+    nearest = np.empty(cells.size, dtype=np.int64)
+    for a in range(cells.size):
+        nearest[a] = _nearest(cells[a], on_duty, staff_cell, height)
+    return nearest

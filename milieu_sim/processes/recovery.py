@@ -24,52 +24,81 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
+from milieu_sim.compiled import kernel
+from milieu_sim.state import (
+    AFFIRMATION_MEMORY,
+    AGITATION,
+    BASELINE_TRUST,
+    CORRECTION_MEMORY,
+    DAILY_LIVING,
+    INDEPENDENCE,
+    RESENTMENT,
+    SELF_CONTROL,
+    SUPPRESSION,
+    SYMPTOMS,
+    TRUST,
+)
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
 
-DAILY_LIVING = 2
+CLIPPED_ROWS = 10  # rows 0-9 (skills ... suppression) are kept in [0, 1]
 
 
 def recover(model: MilieuModel) -> None:
     """Advance the slow state variables by one hour."""
     c, h, p = model.clients, model.hour, model.p
     eps = model.streams["recovery"].standard_normal(c.n)
-    here = c.present  # the state of empty bed slots is never read, so updates need no mask
-    A, T = c.agitation, c.trust
-    decay = p["agitation_decay"] * (1.0 if h.awake else 2.0)
-    A += decay * (0.1 + 0.25 * c.symptoms - A) + 0.02 * c.resentment + p["agitation_noise"] * eps
     d = model.decay
-    c.resentment *= d["resentment"]
-    c.suppression *= d["suppression"]
-    c.affirmation_memory *= d["affirmation"]
-    c.correction_memory *= d["correction"]
-    attending = c.attending & here & ~c.isolated & h.structured
-    if attending.any():
-        C = c.self_control
-        C[attending] += p["self_control_learning"] * (0.5 + 0.5 * T[attending]) * (1.0 - C[attending])
-    T += p["trust_recovery"] * (c.baseline_trust - T)
-    if h.awake:
-        I = c.independence
-        I += (
-            p["independence_gain"] * p["autonomy_support"] * (1.0 - I)
-            - p["institutionalisation"] * p["custodial_care"] * I
-        )
-    Y = c.symptoms
-    Y *= 1.0 - p["symptom_recovery"] / 24.0
-    Y += 0.0005 * A
-    if h.trains >= 0 and h.awake:
-        practising = c.attending & here & ~c.isolated
-        if practising.any():
-            factor = 1.0 - p["custodial_care"] if h.trains == DAILY_LIVING else 1.0
-            S = c.skills[h.trains]
-            S[practising] += (
-                p["therapy_learning"]
-                * factor
-                * (0.5 + 0.5 * T[practising])
-                * (1.0 - Y[practising] / 2.0)
-                * (1.0 - S[practising])
-            )
-    # the one clip of the hour: every process before this one may leave states slightly outside [0, 1]
-    np.clip(c.values[:10], 0.0, 1.0, out=c.values[:10])
+    trains = h.trains if h.awake else -1
+    _recover(
+        c.values,
+        eps,
+        c.present,
+        c.attending,
+        c.isolated,
+        h.awake,
+        h.structured,
+        trains,
+        p["agitation_decay"] * (1.0 if h.awake else 2.0),
+        p["agitation_noise"],
+        d["resentment"],
+        d["suppression"],
+        d["affirmation"],
+        d["correction"],
+        p["self_control_learning"],
+        p["trust_recovery"],
+        p["independence_gain"] * p["autonomy_support"],
+        p["institutionalisation"] * p["custodial_care"],
+        1.0 - p["symptom_recovery"] / 24.0,
+        p["therapy_learning"] * (1.0 - p["custodial_care"] if trains == DAILY_LIVING else 1.0),
+    )
+
+
+@kernel
+def _recover(x, eps, present, attending, isolated, awake, structured, trains, decay, noise, resentment_decay,
+             suppression_decay, affirmation_decay, correction_decay, self_control_learning, trust_recovery,
+             independence_gain, institutionalisation, symptom_persistence, practice_learning):  # fmt: skip
+    """The equations of the module docstring for every bed slot (the state of empty slots is never read)."""
+    A, T, Y = x[AGITATION], x[TRUST], x[SYMPTOMS]
+    C, I = x[SELF_CONTROL], x[INDEPENDENCE]
+    for i in range(present.size):
+        A[i] += decay * (0.1 + 0.25 * Y[i] - A[i]) + 0.02 * x[RESENTMENT, i] + noise * eps[i]
+        x[RESENTMENT, i] *= resentment_decay
+        x[SUPPRESSION, i] *= suppression_decay
+        x[AFFIRMATION_MEMORY, i] *= affirmation_decay
+        x[CORRECTION_MEMORY, i] *= correction_decay
+        practising = attending[i] and present[i] and not isolated[i]
+        if practising and structured:
+            C[i] += self_control_learning * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
+        T[i] += trust_recovery * (x[BASELINE_TRUST, i] - T[i])
+        if awake:
+            I[i] += independence_gain * (1.0 - I[i]) - institutionalisation * I[i]
+        Y[i] *= symptom_persistence
+        Y[i] += 0.0005 * A[i]
+        if trains >= 0 and practising:
+            S = x[trains]
+            S[i] += practice_learning * (0.5 + 0.5 * T[i]) * (1.0 - Y[i] / 2.0) * (1.0 - S[i])
+        # the one clip of the hour: every process before this one may leave states slightly outside [0, 1]
+        for row in range(CLIPPED_ROWS):
+            x[row, i] = min(max(x[row, i], 0.0), 1.0)

@@ -33,75 +33,134 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from milieu_sim.compiled import kernel
 from milieu_sim.processes.movement import observers
-from milieu_sim.records import KIND, OUTCOME
-from milieu_sim.state import DENIED_REQUEST, LIMIT_SETTING, PROSOCIAL, PUNISHMENT, TRANSGRESSION
+from milieu_sim.records import EVENT_COLUMNS, KIND, OUTCOME
+from milieu_sim.state import (
+    AGITATION,
+    DENIED_REQUEST,
+    EXTERNAL_SHARE,
+    INDEPENDENCE,
+    LIMIT_SETTING,
+    PROSOCIAL,
+    PUNISHMENT,
+    RESENTMENT,
+    SUPPRESSION,
+    TRANSGRESSION,
+    TRUST,
+)
 
 if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
+
+PUNITIVE = 1.0  # a punishment raises agitation (1 + 1) times a limit's
+PRAISE, TOKEN = KIND["praise"], KIND["token_reward"]
+# event kind of each response group (the first, reinforcement, is praise or token per event)
+RESPONSE_KINDS = np.array([PRAISE, KIND["restriction"], KIND["limit_setting"], KIND["denied_request"]])
+NO_OUTCOME = OUTCOME["none"]
 
 
 def respond(model: MilieuModel) -> None:
     """Staff answer what they see this hour."""
     c, h, p, s = model.clients, model.hour, model.p, model.staff
     u = model.streams["staff_response"].random((c.n, 4))
-    observer = observers(model)
-    seen = observer >= 0
-    log = model.records.events
-    step = h.step
-
-    reinforced = np.flatnonzero(seen & (h.behaviour == PROSOCIAL) & (u[:, 0] < p["reinforcement_rate"]))
-    if reinforced.size:
-        r = p["reinforcement_learning"]
-        token = u[reinforced, 1] < p["token_rewards"]
-        if h.trains >= 0:
-            row = c.skills[h.trains]
-            row[reinforced] += r * (1.0 - row[reinforced])
-        else:
-            c.skills[:, reinforced] += r / 3.0 * (1.0 - c.skills[:, reinforced])
-        c.trust[reinforced] += r / 2.0 * (1.0 - c.trust[reinforced])
-        c.external_share[reinforced] += 0.1 * (token - c.external_share[reinforced])
-        log.add(
-            reinforced.size,
-            step=step,
-            client_id=c.client_id[reinforced],
-            staff_id=s.staff_id[observer[reinforced]],
-            kind=np.where(token, KIND["token_reward"], KIND["praise"]),
-            severity=0,
-            antecedent=0,
-            outcome=OUTCOME["none"],
-        )
-
-    wrong = seen & (h.behaviour == TRANSGRESSION)
-    punished = np.flatnonzero(wrong & (u[:, 0] < p["punishment_rate"]))
-    # punished with probability punishment_rate, otherwise limited with probability limit_setting_rate
-    limit_bound = p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"]
-    limited = np.flatnonzero(wrong & (u[:, 0] >= p["punishment_rate"]) & (u[:, 0] < limit_bound))
-    if punished.size:
-        _limit(model, punished, 1.0, PUNISHMENT, "restriction", s.staff_id[observer[punished]])
-        c.suppression[punished] = np.maximum(c.suppression[punished], p["punishment_suppression"])
-        c.trust[punished] -= p["punishment_trust_loss"]
-        c.resentment[punished] += p["resentment_gain"]
-    if limited.size:
-        _limit(model, limited, 0.0, LIMIT_SETTING, "limit_setting", s.staff_id[observer[limited]])
-
-    asks = h.active & (u[:, 2] < p["request_rate"])
-    denied = np.flatnonzero(asks & (u[:, 3] < p["request_denial_rate"]))
-    granted = asks & (u[:, 3] >= p["request_denial_rate"])
-    if denied.size:
-        staff_id = np.where(observer[denied] >= 0, s.staff_id[np.maximum(observer[denied], 0)], -1)
-        _limit(model, denied, 0.0, DENIED_REQUEST, "denied_request", staff_id)
-        c.trust[denied] -= 0.005
-    if granted.any():
-        c.trust[granted] += 0.005 * (1.0 - c.trust[granted])
-        c.independence[granted] += 0.002 * (1.0 - c.independence[granted])
+    events = _respond(
+        u,
+        c.values,
+        observers(model),
+        h.behaviour,
+        h.active,
+        h.trains,
+        h.step,
+        c.antecedent,
+        c.antecedent_step,
+        c.client_id,
+        s.staff_id,
+        p["reinforcement_rate"],
+        p["reinforcement_learning"],
+        p["token_rewards"],
+        p["punishment_rate"],
+        p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"],
+        p["limit_setting_agitation"],
+        p["punishment_suppression"],
+        p["punishment_trust_loss"],
+        p["resentment_gain"],
+        p["request_rate"],
+        p["request_denial_rate"],
+    )
+    model.records.events.add_rows(events)
 
 
-def _limit(model: MilieuModel, slots: np.ndarray, punitive: float, antecedent: int, kind: str, staff_id) -> None:
+@kernel
+def _limit(x, i, punitive, limit_setting_agitation):
     """A limit, punishment or denied request: dA = limit_setting_agitation * (1 + punitive) * (1 - T / 2)."""
-    c = model.clients
-    c.agitation[slots] += model.p["limit_setting_agitation"] * (1.0 + punitive) * (1.0 - c.trust[slots] / 2.0)
-    c.antecedent[slots] = antecedent
-    c.antecedent_step[slots] = model.hour.step
-    model.records.events.add(slots.size, step=model.hour.step, client_id=c.client_id[slots], staff_id=staff_id,
-                             kind=KIND[kind], severity=0, antecedent=0, outcome=OUTCOME["none"])  # fmt: skip
+    x[AGITATION, i] += limit_setting_agitation * (1.0 + punitive) * (1.0 - x[TRUST, i] / 2.0)
+
+
+@kernel
+def _respond(u, x, observer, behaviour, active, trains, step, antecedent, antecedent_step, client_id, staff_id,
+             reinforcement_rate, reinforcement_learning, token_rewards, punishment_rate, limit_bound,
+             limit_setting_agitation, punishment_suppression, punishment_trust_loss, resentment_gain, request_rate,
+             request_denial_rate):  # fmt: skip
+    """The rules of the module docstring.
+
+    Returns the hour's event rows (EVENT_COLUMNS order): reinforcements (praise or token), then
+    restrictions, limits and denied requests, each in slot order.
+    """
+    n = u.shape[0]
+    slots = np.zeros((4, n), dtype=np.int64)  # reinforced, punished, limited, denied
+    kinds = np.zeros(n, dtype=np.int64)  # praise or token, per reinforcement
+    counts = np.zeros(4, dtype=np.int64)
+    r = reinforcement_learning
+    T = x[TRUST]
+    for i in range(n):
+        seen = observer[i] >= 0
+        if seen and behaviour[i] == PROSOCIAL and u[i, 0] < reinforcement_rate:
+            token = 1.0 if u[i, 1] < token_rewards else 0.0
+            if trains >= 0:
+                x[trains, i] += r * (1.0 - x[trains, i])
+            else:
+                for k in range(3):
+                    x[k, i] += r / 3.0 * (1.0 - x[k, i])
+            T[i] += r / 2.0 * (1.0 - T[i])
+            x[EXTERNAL_SHARE, i] += 0.1 * (token - x[EXTERNAL_SHARE, i])
+            kinds[counts[0]] = TOKEN if token else PRAISE
+            slots[0, counts[0]] = i
+            counts[0] += 1
+        if seen and behaviour[i] == TRANSGRESSION:
+            # punished with probability punishment_rate, otherwise limited with probability limit_setting_rate
+            if u[i, 0] < punishment_rate:
+                _limit(x, i, PUNITIVE, limit_setting_agitation)
+                antecedent[i], antecedent_step[i] = PUNISHMENT, step
+                x[SUPPRESSION, i] = max(x[SUPPRESSION, i], punishment_suppression)
+                T[i] -= punishment_trust_loss
+                x[RESENTMENT, i] += resentment_gain
+                slots[1, counts[1]] = i
+                counts[1] += 1
+            elif u[i, 0] < limit_bound:
+                _limit(x, i, 0.0, limit_setting_agitation)
+                antecedent[i], antecedent_step[i] = LIMIT_SETTING, step
+                slots[2, counts[2]] = i
+                counts[2] += 1
+        if active[i] and u[i, 2] < request_rate:
+            if u[i, 3] < request_denial_rate:
+                _limit(x, i, 0.0, limit_setting_agitation)
+                antecedent[i], antecedent_step[i] = DENIED_REQUEST, step
+                T[i] -= 0.005
+                slots[3, counts[3]] = i
+                counts[3] += 1
+            else:
+                T[i] += 0.005 * (1.0 - T[i])
+                x[INDEPENDENCE, i] += 0.002 * (1.0 - x[INDEPENDENCE, i])
+    events = np.zeros((counts.sum(), len(EVENT_COLUMNS)), dtype=np.int64)
+    row = 0
+    for group in range(4):
+        for a in range(counts[group]):
+            i = slots[group, a]
+            events[row, 0] = step
+            events[row, 1] = client_id[i]
+            events[row, 2] = staff_id[observer[i]] if observer[i] >= 0 else -1
+            events[row, 3] = kinds[a] if group == 0 else RESPONSE_KINDS[group]
+            events[row, 6] = NO_OUTCOME  # severity and antecedent 0
+            row += 1
+    return events
