@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numba
@@ -45,19 +46,29 @@ def _fingerprint() -> str:
 
 
 def _cache_dir() -> Path:
-    """Where compiled kernels are cached: under NUMBA_CACHE_DIR if set, else next to the package (or in the
-    user's cache directory when the package directory is read-only); older fingerprints are removed."""
+    """Where compiled kernels are cached: under NUMBA_CACHE_DIR if set, else next to the package, else in the
+    user's cache directory, else in the temporary directory (the first of these that is writable), in a
+    subdirectory named by the fingerprint; other fingerprints' subdirectories are removed."""
     if os.environ.get("NUMBA_CACHE_DIR"):
-        base = Path(os.environ["NUMBA_CACHE_DIR"]) / "milieu-sim"
-    elif os.access(PACKAGE, os.W_OK):
-        base = PACKAGE / "__pycache__" / "kernels"
+        bases = [Path(os.environ["NUMBA_CACHE_DIR"]) / "milieu-sim"]
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "milieu-sim" / "kernels"
-    here = base / _fingerprint()
-    if base.is_dir():
-        for old in base.iterdir():
-            if old != here:
-                shutil.rmtree(old, ignore_errors=True)
+        bases = [
+            PACKAGE / "__pycache__" / "kernels",
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "milieu-sim" / "kernels",
+        ]
+    bases.append(Path(tempfile.gettempdir()) / "milieu-sim-kernels")
+    fingerprint = _fingerprint()
+    for base in bases:
+        here = base / fingerprint
+        try:
+            here.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(here, os.W_OK):
+            for old in base.iterdir():
+                if old != here:
+                    shutil.rmtree(old, ignore_errors=True)
+            return here
     return here
 
 

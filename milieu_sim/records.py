@@ -44,6 +44,8 @@ EVENT_KINDS: dict[str, str] = {
 }
 KIND_NAMES: tuple[str, ...] = tuple(EVENT_KINDS)
 KIND = {name: code for code, name in enumerate(KIND_NAMES)}
+CATEGORIES: tuple[str, ...] = tuple(sorted(set(EVENT_KINDS.values())))
+CATEGORY_CODE = np.array([CATEGORIES.index(EVENT_KINDS[kind]) for kind in KIND_NAMES])  # by kind code
 OUTCOMES: tuple[str, ...] = (
     "none",
     "resolved",
@@ -128,47 +130,63 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _N_STATE_COLS = 2 * len(REPORTED_STATES)
+HOURS_PER_SHIFT = 8
+# the `shifts` table's count columns, and for each event kind code its column there (-1: not counted)
+SHIFT_COUNT_COLUMNS: tuple[str, ...] = TABLE_COLUMNS["shifts"][6:]
+SHIFT_COUNT_COLUMN = np.array(
+    [
+        SHIFT_COUNT_COLUMNS.index(f"{category}_{kind}") if f"{category}_{kind}" in SHIFT_COUNT_COLUMNS else -1
+        for kind, category in EVENT_KINDS.items()
+    ]
+)
 
 
 class BatchLog:
-    """A column store that takes whole arrays (or scalars, broadcast) per append.
+    """A column store that takes whole blocks of rows per append.
 
-    Appends are kept as tuples and only turned into columns when a table is
-    asked for, so logging costs one tuple per call in the hourly step.
+    Appends are kept as blocks (one integer matrix, and one float matrix when
+    the log has float columns) and joined into one matrix only when the columns
+    are asked for, so logging costs one list append per call in the hourly step
+    and reading the columns again costs only the blocks added since.
     """
 
     def __init__(self, columns: tuple[str, ...], floats: tuple[str, ...] = ()) -> None:
         self.columns = columns
-        self.dtypes = {c: (np.float64 if c in floats else np.int64) for c in columns}
-        self._batches: list[tuple[int, tuple[Any, ...]]] = []
+        self.int_columns = tuple(c for c in columns if c not in floats)
+        self.float_columns = tuple(c for c in columns if c in floats)
+        self._ints = np.zeros((len(self.int_columns), 0), dtype=np.int64)
+        self._floats = np.zeros((len(self.float_columns), 0))
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []
         self.rows = 0
 
+    def add_rows(self, ints: np.ndarray, floats: np.ndarray | None = None) -> None:
+        """Append rows: ``ints`` (rows x integer columns, in column order), ``floats`` (rows x float columns)."""
+        if len(ints):
+            self._pending.append((ints.T, None if floats is None else floats.reshape(len(ints), -1).T))
+            self.rows += len(ints)
+
     def add(self, n: int, **values: Any) -> None:
+        """Append ``n`` rows given column by column (arrays of length n, or scalars repeated)."""
         if n == 0:
             return
-        self._batches.append((n, tuple(values[c] for c in self.columns)))
-        self.rows += n
-
-    def add_rows(self, rows: np.ndarray) -> None:
-        """Append a (rows x columns) integer matrix, columns in column order (from a compiled kernel)."""
-        if len(rows):
-            self._batches.append((len(rows), rows.T))
-            self.rows += len(rows)
-
-    def add_row(self, *values: Any) -> None:
-        """Append one row, values in column order (the fast path for single events)."""
-        self._batches.append((1, values))
-        self.rows += 1
+        ints = np.empty((n, len(self.int_columns)), dtype=np.int64)
+        for k, column in enumerate(self.int_columns):
+            ints[:, k] = values[column]
+        floats = np.empty((n, len(self.float_columns)))
+        for k, column in enumerate(self.float_columns):
+            floats[:, k] = values[column]
+        self.add_rows(ints, floats)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        if not self._batches:
-            return {c: np.zeros(0, dtype=self.dtypes[c]) for c in self.columns}
-        out = {}
-        for k, column in enumerate(self.columns):
-            out[column] = np.concatenate(
-                [np.broadcast_to(np.asarray(values[k], dtype=self.dtypes[column]), (n,)) for n, values in self._batches]
-            )
-        return out
+        """Every column as one array (read-only views; valid until the next append)."""
+        if self._pending:
+            self._ints = np.concatenate([self._ints, *(ints for ints, _ in self._pending)], axis=1)
+            if self.float_columns:
+                self._floats = np.concatenate([self._floats, *(floats for _, floats in self._pending)], axis=1)
+            self._pending = []
+        out = {c: self._ints[k] for k, c in enumerate(self.int_columns)}
+        out.update({c: self._floats[k] for k, c in enumerate(self.float_columns)})
+        return {c: out[c] for c in self.columns}
 
 
 class StepLog:
@@ -220,25 +238,21 @@ class Records:
         a = self.events.arrays()
         hour_abs = a["step"] - 1 + 7
         shift = _shift_of_hour(hour_abs % 24)
-        frame = pd.DataFrame(
+        staff = a["staff_id"]
+        return pd.DataFrame(
             {
                 "step": a["step"],
                 "day": (a["step"] - 1) // 24,
                 "shift": pd.Categorical.from_codes(shift, categories=list(SHIFTS)),
                 "client_id": a["client_id"],
-                "staff_id": pd.array(np.where(a["staff_id"] >= 0, a["staff_id"], 0), dtype="Int64"),
+                "staff_id": pd.arrays.IntegerArray(np.where(staff >= 0, staff, 0), staff < 0),
                 "kind": pd.Categorical.from_codes(a["kind"], categories=list(KIND_NAMES)),
-                "category": pd.Categorical(
-                    [EVENT_KINDS[KIND_NAMES[k]] for k in a["kind"]],
-                    categories=sorted(set(EVENT_KINDS.values())),
-                ),
+                "category": pd.Categorical.from_codes(CATEGORY_CODE[a["kind"]], categories=list(CATEGORIES)),
                 "severity": a["severity"],
                 "antecedent": pd.Categorical.from_codes(a["antecedent"], categories=list(ANTECEDENTS)),
                 "outcome": pd.Categorical.from_codes(a["outcome"], categories=list(OUTCOMES)),
             }
         )
-        frame.loc[a["staff_id"] < 0, "staff_id"] = pd.NA
-        return frame
 
     def feedback_frame(self) -> pd.DataFrame:
         a = self.feedback.arrays()
@@ -254,30 +268,28 @@ class Records:
         )
 
     def shifts_frame(self, steps: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-        """One row per nursing shift; the 'day' of a night shift is the day it started."""
-        keys = ["day", "shift"]
+        """One row per nursing shift; the 'day' of a night shift is the day it started.
+
+        Step s (1 = Monday 07:00) falls in the run's shift number (s - 1) // 8: early, late and
+        night of day 0, then of day 1, and so on.
+        """
         if steps.empty:
             return pd.DataFrame(columns=list(TABLE_COLUMNS["shifts"]))
-        grouped = steps.groupby(keys, observed=True, sort=False)
-        frame = grouped.agg(
-            census=("census", "max"),
-            staff_on_duty=("staff_on_duty", "max"),
-            conflict_events=("conflict_events", "sum"),
-            containment_events=("containment_events", "sum"),
-        )
-        counted = events[events["category"].isin(["conflict", "containment"])]
-        counts = (
-            counted.assign(column=counted["category"].astype(str) + "_" + counted["kind"].astype(str))
-            .groupby(["day", "shift", "column"], observed=True)
-            .size()
-            .unstack("column", fill_value=0)
-        )
-        frame = frame.join(counts, how="left")
-        for column in TABLE_COLUMNS["shifts"][6:]:
-            frame[column] = frame[column].fillna(0).astype(np.int64) if column in frame else 0
-        frame = frame.reset_index()
-        frame["shift"] = pd.Categorical(frame["shift"].astype(str), categories=list(SHIFTS))
-        return frame[list(TABLE_COLUMNS["shifts"])].sort_values(["day", "shift"], kind="stable").reset_index(drop=True)
+        block = (steps["step"].to_numpy() - 1) // HOURS_PER_SHIFT
+        starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        first = block[starts]
+        columns: dict[str, Any] = {"day": first // 3, "shift": pd.Categorical.from_codes(first % 3, list(SHIFTS))}
+        for column, reduce in (("census", np.maximum), ("staff_on_duty", np.maximum)):
+            columns[column] = reduce.reduceat(steps[column].to_numpy(), starts)
+        for column in ("conflict_events", "containment_events"):
+            columns[column] = np.add.reduceat(steps[column].to_numpy(), starts)
+        counts = np.zeros((len(starts), len(SHIFT_COUNT_COLUMNS)), dtype=np.int64)
+        column = SHIFT_COUNT_COLUMN[events["kind"].cat.codes.to_numpy()]
+        counted = column >= 0
+        row = np.searchsorted(first, (events["step"].to_numpy()[counted] - 1) // HOURS_PER_SHIFT)
+        np.add.at(counts, (row, column[counted]), 1)
+        columns.update({name: counts[:, k] for k, name in enumerate(SHIFT_COUNT_COLUMNS)})
+        return pd.DataFrame(columns)[list(TABLE_COLUMNS["shifts"])]
 
     def stays_frame(self, still_present: list[dict[str, Any]]) -> pd.DataFrame:
         rows = self.stays + still_present

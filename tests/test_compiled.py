@@ -78,3 +78,14 @@ def test_an_old_cache_directory_is_removed(tmp_path, monkeypatch):
     here = compiled._cache_dir()
     assert here.parent == tmp_path / "milieu-sim" and here.name == compiled._fingerprint()
     assert not stale.exists()
+
+
+def test_an_unwritable_cache_location_falls_back_to_a_writable_one(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    real_access = os.access
+    monkeypatch.setattr(
+        compiled.os, "access", lambda path, mode: not str(path).startswith(str(locked)) and real_access(path, mode)
+    )
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(locked))
+    monkeypatch.setattr(compiled.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    assert compiled._cache_dir() == tmp_path / "tmp" / "milieu-sim-kernels" / compiled._fingerprint()

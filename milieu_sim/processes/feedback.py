@@ -63,6 +63,7 @@ def give_feedback(model: MilieuModel) -> None:
         h.partner_kind,
         h.partner,
         h.trains,
+        h.step,
         c.affirmations_received,
         c.corrections_received,
         c.feedback_sent,
@@ -76,18 +77,16 @@ def give_feedback(model: MilieuModel) -> None:
         p["feedback_learning"] * p["peer_feedback_weight"],
         p["feedback_learning"] * p["staff_feedback_weight"],
     )
-    if change.size:
-        model.records.feedback.add(change.size, step=h.step, sender_id=rows[:, 0], receiver_id=rows[:, 1],
-                                   sender_role=rows[:, 2], kind=rows[:, 3], behaviour_change=change)  # fmt: skip
+    model.records.feedback.add_rows(rows, change)
 
 
 @kernel
-def _feedback(u, x, behaviour, partner_kind, partner, trains, affirmations_received, corrections_received,
+def _feedback(u, x, behaviour, partner_kind, partner, trains, step, affirmations_received, corrections_received,
               feedback_sent, client_id, staff_id, peer_feedback, peer_rate, affirmation_boost, correction_boost,
               staff_rate, peer_gain, staff_gain):  # fmt: skip
     """Who sends feedback (every chance read before anyone receives), then its effects.
 
-    Returns (rows of sender_id, receiver_id, sender_role, kind; behaviour_change), receivers in slot order.
+    Returns (rows of step, sender_id, receiver_id, sender_role, kind; behaviour_change), receivers in slot order.
     """
     n = u.size
     sent = np.zeros(n, dtype=np.bool_)
@@ -106,7 +105,7 @@ def _feedback(u, x, behaviour, partner_kind, partner, trains, affirmations_recei
             chance = staff_rate
         sent[i] = u[i] < chance
     receivers = np.flatnonzero(sent)
-    rows = np.zeros((receivers.size, 4), dtype=np.int64)
+    rows = np.zeros((receivers.size, 5), dtype=np.int64)
     change = np.zeros(receivers.size)
     T = x[TRUST]
     for a in range(receivers.size):
@@ -115,10 +114,11 @@ def _feedback(u, x, behaviour, partner_kind, partner, trains, affirmations_recei
         by_peer = partner_kind[i] == CLIENT_PARTNER
         gain = peer_gain if by_peer else staff_gain
         affirm = behaviour[i] == PROSOCIAL
-        rows[a, 0] = client_id[j] if by_peer else staff_id[j]
-        rows[a, 1] = client_id[i]
-        rows[a, 2] = CLIENT_SENDER if by_peer else STAFF_SENDER
-        rows[a, 3] = AFFIRMATION if affirm else CORRECTION
+        rows[a, 0] = step
+        rows[a, 1] = client_id[j] if by_peer else staff_id[j]
+        rows[a, 2] = client_id[i]
+        rows[a, 3] = CLIENT_SENDER if by_peer else STAFF_SENDER
+        rows[a, 4] = AFFIRMATION if affirm else CORRECTION
         if affirm:
             if trains >= 0:
                 change[a] = gain * (1.0 - x[trains, i])
