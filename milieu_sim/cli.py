@@ -151,11 +151,12 @@ def cmd_policies(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from milieu_sim.model import MilieuModel
     from milieu_sim.outcomes import finite, summarise
-    from milieu_sim.plots import run_overview
 
     params = _schema_values(args)
     seed = _seed(args.seed)
     model = MilieuModel(rng=seed, **params)  # validates everything before any work
+    from milieu_sim.plots import run_overview  # (matplotlib: only once the input is known to be good)
+
     out = _out_dir(args.out)
     started = time.perf_counter()
     days = model.p["days"]

@@ -26,6 +26,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numba
@@ -72,10 +73,19 @@ def _cache_dir() -> Path:
     return here
 
 
-numba.config.CACHE_DIR = str(_cache_dir())
+CACHE_DIR = str(_cache_dir())
+_compile = njit(cache=True, nogil=True, error_model="numpy")
 
-#: Decorator for a compiled kernel: cached, no Python objects, numpy's division semantics.
-kernel = njit(cache=True, nogil=True, error_model="numpy")
+
+def kernel(function: Callable) -> Callable:
+    """Decorator for a compiled kernel: cached (in CACHE_DIR, for this package's kernels only), no Python
+    objects, NumPy's division semantics (x / 0 gives inf or nan, not an exception)."""
+    previous = numba.config.CACHE_DIR  # numba reads it when the kernel is decorated
+    numba.config.CACHE_DIR = CACHE_DIR
+    try:
+        return _compile(function)
+    finally:
+        numba.config.CACHE_DIR = previous
 
 
 def warm_up() -> None:

@@ -32,9 +32,7 @@ with open(sys.argv[2], "wb") as f:
 def test_compiled_and_plain_python_kernels_give_identical_tables(tmp_path):
     out = tmp_path / "plain.pkl"
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    subprocess.run(
-        [sys.executable, "-c", SCRIPT, pickle.dumps(RUNS).hex(), str(out)], env=env, check=True, timeout=600
-    )
+    subprocess.run([sys.executable, "-c", SCRIPT, pickle.dumps(RUNS).hex(), str(out)], env=env, check=True, timeout=600)
     plain = pickle.loads(out.read_bytes())
     events = 0
     for name, kw in RUNS.items():
@@ -89,3 +87,14 @@ def test_an_unwritable_cache_location_falls_back_to_a_writable_one(tmp_path, mon
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(locked))
     monkeypatch.setattr(compiled.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
     assert compiled._cache_dir() == tmp_path / "tmp" / "milieu-sim-kernels" / compiled._fingerprint()
+
+
+def test_kernels_are_cached_in_the_fingerprinted_directory_without_changing_numba_settings():
+    import numba
+
+    from milieu_sim.processes import interaction, recovery
+
+    assert os.environ.get("NUMBA_CACHE_DIR", "") == numba.config.CACHE_DIR
+    for dispatcher in (recovery._recover, interaction._interact):
+        assert Path(dispatcher._cache._cache_path).is_relative_to(compiled.CACHE_DIR)
+    assert Path(compiled.CACHE_DIR).name == compiled._fingerprint()
