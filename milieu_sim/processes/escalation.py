@@ -56,7 +56,8 @@ import numpy as np
 
 from milieu_sim.compiled import kernel
 from milieu_sim.processes import isolation
-from milieu_sim.processes.movement import nearest_staff_of, observers
+from milieu_sim.processes.isolation import _seclude
+from milieu_sim.processes.movement import _nearest, nearest_staff_of, observers
 from milieu_sim.records import CONFLICT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.state import (
     AGITATION,
@@ -84,8 +85,8 @@ DE_ESCALATION = KIND["verbal_de_escalation"]
 PRN, OBSERVATION, TIME_OUT, SECLUSION, RESTRAINT = (
     KIND[k] for k in ("prn_medication", "special_observation", "time_out", "seclusion", "restraint")
 )
-NONE, UNOBSERVED, RESOLVED, FAILED, CONTAINED, STARTED = (
-    OUTCOME[o] for o in ("none", "unobserved", "resolved", "failed", "contained", "started")
+UNOBSERVED, RESOLVED, FAILED, CONTAINED, STARTED, CONTINUED = (
+    OUTCOME[o] for o in ("unobserved", "resolved", "failed", "contained", "started", "continued")
 )
 PRN_COERCION, OBSERVATION_COERCION, TIME_OUT_COERCION, SECLUSION_COERCION, RESTRAINT_COERCION = (
     COERCIVENESS[k] for k in ("prn_medication", "special_observation", "time_out", "seclusion", "restraint")
@@ -115,36 +116,111 @@ def _chance(x, i, present, isolated, cell, awake, incident_rate, steepness):
     return chance
 
 
-@kernel
-def _incident_slots(u, x, present, isolated, cell, awake, incident_rate, steepness):
-    """The clients with an incident this hour: u_i < P(incident)_i."""
-    incident = np.zeros(u.size, dtype=np.bool_)
-    for i in range(u.size):
-        incident[i] = u[i] < _chance(x, i, present, isolated, cell, awake, incident_rate, steepness)
-    return np.flatnonzero(incident)
-
-
 def escalate(model: MilieuModel) -> None:
     """Incidents, their response, unprompted PRN and ongoing special observation."""
     c, h, p, s = model.clients, model.hour, model.p, model.staff
     u = model.streams["escalation"].random((c.n, 2))
     v = model.streams["de_escalation"].random((c.n, 3))
     isolation.draw(model)
-    if h.new_shift:
-        _count_special_observation(model)
-    incident = _incident_slots(u[:, 0], c.values, c.present, c.isolated, c.cell, h.awake, p["incident_rate"],
-                               p["incident_steepness"])  # fmt: skip
-    if incident.size or h.awake:
-        observers(model)
-    if incident.size:
-        _incidents(model, incident, incident_kinds(model, incident, u[incident, 1]), v[incident])
-    if h.awake:
-        events = _unprompted_prn(v[:, 2], c.values, h.active, h.observer, s.role, incident, c.antecedent,
-                                 c.antecedent_step, c.containments, c.client_id, s.staff_id, h.step,
-                                 p["prn_threshold"], p["prn_offer_rate"], p["containment_trust_loss"],
-                                 p["resentment_gain"])  # fmt: skip
-        h.containment_events += len(events)
-        model.records.events.add_rows(events)
+    base = BASE_WEIGHT.copy()
+    base[PHYSICAL] = p["violence_weight"]
+    events, secluded, conflicts, containments = _escalate(
+        u,
+        v,
+        model._isolation_draws,
+        c.values,
+        c.present,
+        c.isolated,
+        c.cell,
+        c.client_id,
+        c.antecedent,
+        c.antecedent_step,
+        c.incidents,
+        c.violent_incidents,
+        c.containments,
+        c.observation_until,
+        c.time_out_until,
+        c.isolated_until,
+        c.times_isolated,
+        h.active,
+        observers(model),
+        s.on_duty,
+        s.cell,
+        s.role,
+        s.staff_id,
+        s.de_escalation_skill,
+        model.plan.height,
+        model.plan.zone_cells[isolation.SECLUSION],
+        base,
+        h.step,
+        h.awake,
+        h.new_shift,
+        p["incident_rate"],
+        p["incident_steepness"],
+        p["de_escalation_first"],
+        p["de_escalation_calm"],
+        p["isolation_threshold"],
+        p["containment_trust_loss"],
+        p["resentment_gain"],
+        int(p["special_observation_hours"]),
+        p["seclusion_hours"],
+        p["prn_threshold"],
+        p["prn_offer_rate"],
+    )
+    h.conflict_events += conflicts
+    h.containment_events += containments
+    model.records.events.add_rows(events)
+    _move_secluded(model, secluded)
+
+
+def _move_secluded(model: MilieuModel, secluded: np.ndarray) -> None:
+    """Put the Mesa agents of newly secluded clients in their seclusion-room cell."""
+    for slot in secluded.tolist():
+        agent = model.client_agents[slot]
+        if agent is not None:
+            agent.cell = model.cells[model.clients.cell[slot]]
+
+
+@kernel
+def _escalate(u, v, w, x, present, isolated, cell, client_id, antecedent, antecedent_step, incidents,
+              violent_incidents, containments, observation_until, time_out_until, isolated_until, times_isolated,
+              active, observer, on_duty, staff_cell, role, staff_id, de_escalation_skill, height, seclusion_cells,
+              base, step, awake, new_shift, incident_rate, steepness, de_escalation_first, de_escalation_calm,
+              isolation_threshold, trust_loss, resentment_gain, observation_hours, seclusion_hours, prn_threshold,
+              prn_offer_rate):  # fmt: skip
+    """The hour of the module docstring, in this order: special observations running into a new shift,
+    incidents (chance, kind, response, containment), unprompted PRN.
+
+    Returns (event rows, slots newly secluded, conflict events, containment events).
+    """
+    ongoing = np.zeros(0, dtype=np.int64)
+    if new_shift:  # each shift a special observation runs into counts as one containment event
+        ongoing = np.flatnonzero(present & (observation_until > step))
+    continued = np.zeros((ongoing.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    for a in range(ongoing.size):
+        containments[ongoing[a]] += 1
+        _row(continued, a, step, client_id[ongoing[a]], -1, OBSERVATION, 0, 0, CONTINUED)
+    chance = np.zeros(present.size)
+    for i in range(present.size):
+        chance[i] = _chance(x, i, present, isolated, cell, awake, incident_rate, steepness)
+    slots = np.flatnonzero(u[:, 0] < chance)
+    kinds = _incident_kinds(x, slots, u[slots, 1], base)
+    nearest = np.empty(slots.size, dtype=np.int64)
+    for a in range(slots.size):
+        nearest[a] = _nearest(cell[slots[a]], on_duty, staff_cell, height)
+    responses, secluded, contained = _respond_to_incidents(
+        slots, kinds, v[slots], observer[slots], nearest, w, x, client_id, antecedent, antecedent_step, incidents,
+        violent_incidents, containments, observation_until, time_out_until, isolated, isolated_until, times_isolated,
+        cell, seclusion_cells, staff_id, de_escalation_skill, step, de_escalation_first, de_escalation_calm,
+        isolation_threshold, trust_loss, resentment_gain, observation_hours, seclusion_hours,
+    )  # fmt: skip
+    prn = np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
+    if awake:
+        prn = _unprompted_prn(v[:, 2], x, active, observer, role, slots, antecedent, antecedent_step, containments,
+                              client_id, staff_id, step, prn_threshold, prn_offer_rate, trust_loss,
+                              resentment_gain)  # fmt: skip
+    events = np.concatenate((continued, responses, prn))
+    return events, secluded, slots.size, ongoing.size + contained + len(prn)
 
 
 @kernel
@@ -219,6 +295,7 @@ def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.n
         v,
         h.observer[slots],
         nearest_staff_of(model, slots),
+        model._isolation_draws,
         c.values,
         c.client_id,
         c.antecedent,
@@ -228,6 +305,11 @@ def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.n
         c.containments,
         c.observation_until,
         c.time_out_until,
+        c.isolated,
+        c.isolated_until,
+        c.times_isolated,
+        c.cell,
+        model.plan.zone_cells[isolation.SECLUSION],
         s.staff_id,
         s.de_escalation_skill,
         h.step,
@@ -237,12 +319,12 @@ def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.n
         p["containment_trust_loss"],
         p["resentment_gain"],
         int(p["special_observation_hours"]),
+        p["seclusion_hours"],
     )
     h.conflict_events += slots.size
     h.containment_events += contained
     model.records.events.add_rows(events)
-    for slot in secluded.tolist():
-        isolation.start_seclusion(model, slot)
+    _move_secluded(model, secluded)
 
 
 @kernel
@@ -269,13 +351,14 @@ def _row(events, row, step, client, staff, kind, severity, antecedent, outcome):
 
 
 @kernel
-def _respond_to_incidents(slots, kinds, v, observer, nearest, x, client_id, antecedent, antecedent_step, incidents,
-                          violent_incidents, containments, observation_until, time_out_until, staff_id,
-                          de_escalation_skill, step, de_escalation_first, de_escalation_calm, isolation_threshold,
-                          trust_loss, resentment_gain, observation_hours):  # fmt: skip
+def _respond_to_incidents(slots, kinds, v, observer, nearest, w, x, client_id, antecedent, antecedent_step, incidents,
+                          violent_incidents, containments, observation_until, time_out_until, isolated, isolated_until,
+                          times_isolated, cell, seclusion_cells, staff_id, de_escalation_skill, step,
+                          de_escalation_first, de_escalation_calm, isolation_threshold, trust_loss, resentment_gain,
+                          observation_hours, seclusion_hours):  # fmt: skip
     """Respond to each incident (rules in the module docstring).
 
-    Returns (event rows in EVENT_COLUMNS order, slots to seclude, number of containments).
+    Returns (event rows in EVENT_COLUMNS order, slots newly secluded, number of containments).
     """
     events = np.zeros((ROWS_PER_INCIDENT * slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
     secluded = np.zeros(slots.size, dtype=np.int64)
@@ -326,6 +409,8 @@ def _respond_to_incidents(slots, kinds, v, observer, nearest, x, client_id, ante
             contained += 1
         if severity >= isolation_threshold:
             _contain(x, i, SECLUSION_COERCION, trust_loss, resentment_gain, containments)
+            _seclude(i, w[i], isolated, isolated_until, times_isolated, time_out_until, cell, seclusion_cells, step,
+                     seclusion_hours)  # fmt: skip
             secluded[n_secluded] = i
             n_secluded += 1
             _row(events, rows, step, client_id[i], sid, SECLUSION, severity, ante, STARTED)
@@ -339,22 +424,3 @@ def _respond_to_incidents(slots, kinds, v, observer, nearest, x, client_id, ante
             _row(events, rows, step, client_id[i], sid, PRN, severity, ante, CONTAINED)
         rows += 1
     return events[:rows], secluded[:n_secluded], contained
-
-
-def _count_special_observation(model: MilieuModel) -> None:
-    """Each shift a special observation runs into counts as one containment event."""
-    c, h = model.clients, model.hour
-    ongoing = np.flatnonzero(c.present & (c.observation_until > h.step))
-    if ongoing.size:
-        h.containment_events += ongoing.size
-        c.containments[ongoing] += 1
-        model.records.events.add(
-            ongoing.size,
-            step=h.step,
-            client_id=c.client_id[ongoing],
-            staff_id=-1,
-            kind=KIND["special_observation"],
-            severity=0,
-            antecedent=0,
-            outcome=OUTCOME["continued"],
-        )

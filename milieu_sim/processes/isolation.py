@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from milieu_sim.compiled import kernel
 from milieu_sim.records import KIND, OUTCOME
 from milieu_sim.ward import ZONE_CODE
 
@@ -36,20 +37,24 @@ def draw(model: MilieuModel) -> None:
 
 def start_seclusion(model: MilieuModel, slot: int) -> None:
     """Put a client in the seclusion room for a planned duration."""
-    from milieu_sim.processes.movement import random_cells
-
     c, h, p = model.clients, model.hour, model.p
-    u = model._isolation_draws[slot]
-    duration = max(1, round(-p["seclusion_hours"] * np.log(max(u[0], 1e-12))))
-    c.isolated[slot] = True
-    c.isolated_until[slot] = h.step + duration
-    c.times_isolated[slot] += 1
-    c.time_out_until[slot] = 0
-    cell = int(random_cells(model, np.array([SECLUSION]), u[1:2])[0])
-    c.cell[slot] = cell
+    _seclude(slot, model._isolation_draws[slot], c.isolated, c.isolated_until, c.times_isolated, c.time_out_until,
+             c.cell, model.plan.zone_cells[SECLUSION], h.step, p["seclusion_hours"])  # fmt: skip
     agent = model.client_agents[slot]
     if agent is not None:
-        agent.cell = model.cells[cell]
+        agent.cell = model.cells[c.cell[slot]]
+
+
+@kernel
+def _seclude(i, u, isolated, isolated_until, times_isolated, time_out_until, cell, seclusion_cells, step, hours):
+    """Seclusion of client i from its two isolation uniforms u: D = max(1, round(-hours ln u0)) hours, in
+    seclusion cell number floor(u1 * cells).  (Moving the Mesa agent is the caller's job.)"""
+    duration = max(1, int(np.rint(-hours * np.log(max(u[0], 1e-12)))))
+    isolated[i] = True
+    isolated_until[i] = step + duration
+    times_isolated[i] += 1
+    time_out_until[i] = 0
+    cell[i] = seclusion_cells[int(u[1] * seclusion_cells.size)]
 
 
 def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
