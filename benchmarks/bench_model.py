@@ -7,8 +7,9 @@ year takes), for a 1,000-client ward, and agent-steps per second for the
 1,000-client ward and for Mesa's Boltzmann wealth example with 1,000 agents
 (as shipped: its step activates every agent and collects its Gini coefficient;
 a 32 x 32 grid keeps the example's density of one agent per cell), and their
-ratio.  Each measurement is repeated, interleaved, and the median reported, so
-that a noisy machine affects both sides alike.  Targets (issue 2): one year of
+ratio.  Each measurement is repeated, interleaved, and the median and the best
+repeat reported (the median ratio is taken over repeats, each measured back to
+back), so that a noisy machine affects both sides alike.  Targets (issue 2): one year of
 the default ward in under 1 s, and at least 2x the Boltzmann agent-steps per
 second at 1,000 agents.
 
@@ -78,16 +79,23 @@ def main() -> None:
         default.append(default_ward_steps_per_second(year))
         big.append(big_ward_steps_per_second(big_hours))
         boltz.append(boltzmann_steps_per_second(boltz_steps))
-    d, b, z = statistics.median(default), statistics.median(big), statistics.median(boltz)
-    print(f"median of {args.repeats} interleaved repeats")
-    print(f"{'measure':55s} {'value':>12s}")
-    print(f"{'first runs in this process (kernels loaded once), s':55s} {load:12.2f}")
-    print(f"{'default ward (20 clients): hourly steps / s':55s} {d:12.0f}")
-    print(f"{'default ward: seconds per simulated year':55s} {24 * 365 / d:12.2f}")
-    print(f"{'1,000-client ward: hourly steps / s':55s} {b:12.1f}")
-    print(f"{'1,000-client ward: client-steps / s':55s} {b * 1000:12.0f}")
-    print(f"{'Mesa Boltzmann wealth, 1,000 agents: agent-steps / s':55s} {z * 1000:12.0f}")
-    print(f"{'ratio: 1,000-client ward / Boltzmann (target >= 2)':55s} {b / z:12.2f}")
+    print(f"{args.repeats} interleaved repeats: the median, and the best (fastest) repeat of each, least disturbed")
+    print(f"{'measure':55s} {'median':>10s} {'best':>10s}")
+    print(f"{'first runs in this process (kernels loaded once), s':55s} {load:10.2f}")
+    best_default, best_big, best_boltz = max(default), max(big), max(boltz)
+    rows = (
+        ("default ward (20 clients): hourly steps / s", statistics.median(default), best_default, "{:10.0f}"),
+        ("default ward: seconds per simulated year (target < 1)", 8760 / statistics.median(default),
+         8760 / best_default, "{:10.2f}"),
+        ("1,000-client ward: hourly steps / s", statistics.median(big), best_big, "{:10.1f}"),
+        ("1,000-client ward: client-steps / s", 1000 * statistics.median(big), 1000 * best_big, "{:10.0f}"),
+        ("Mesa Boltzmann wealth, 1,000 agents: agent-steps / s", 1000 * statistics.median(boltz), 1000 * best_boltz,
+         "{:10.0f}"),
+        ("ratio: 1,000-client ward / Boltzmann (target >= 2)",
+         statistics.median([b / z for b, z in zip(big, boltz, strict=True)]), best_big / best_boltz, "{:10.2f}"),
+    )  # fmt: skip
+    for label, median, best, form in rows:
+        print(f"{label:55s} {form.format(median)} {form.format(best)}")
 
 
 if __name__ == "__main__":
