@@ -19,14 +19,12 @@ from milieu_sim.params import SCHEMA, SETTING_ROUTINE, check_values, setting_def
 from milieu_sim.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.routine import KINDS, load_routine
-from milieu_sim.state import REPORTED_STATES, SHIFTS, ClientArrays, Hour, StaffArrays
+from milieu_sim.state import SHIFTS, ClientArrays, Hour, StaffArrays
 from milieu_sim.streams import make_streams, root_entropy
 from milieu_sim.ward import ZONE_CODE, load_floor_plan
 
 START_HOUR = 7  # the run starts on day 0 (a Monday) at 07:00, the start of the early shift
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
-# the `steps` row layout _summarise writes: 7 clock and census columns, (mean, sd) per reported state, 3 counts
-assert STEP_COLUMNS[7:9] == ("mean_skill", "sd_skill") and len(STEP_COLUMNS) == 7 + 2 * len(REPORTED_STATES) + 3
 
 
 class MilieuModel(mesa.Model):

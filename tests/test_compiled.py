@@ -98,3 +98,21 @@ def test_kernels_are_cached_in_the_fingerprinted_directory_without_changing_numb
     for dispatcher in (recovery._recover, interaction._interact):
         assert Path(dispatcher._cache._cache_path).is_relative_to(compiled.CACHE_DIR)
     assert Path(compiled.CACHE_DIR).name == compiled._fingerprint()
+
+
+def test_the_steps_row_holds_the_census_means_and_sds_of_the_present_clients():
+
+    model = MilieuModel(rng=3, policy="restrictive", days=2).run()
+    last = model.tables()["steps"].iloc[-1]
+    c = model.clients
+    here = c.present
+    states = {
+        "skill": c.skills[:, here].mean(axis=0),
+        **{name: getattr(c, name)[here] for name in ("self_control", "agitation", "trust", "independence", "symptoms")},
+    }
+    assert last["census"] == here.sum() and last["n_isolated"] == c.isolated.sum()
+    assert last["staff_on_duty"] == model.staff.on_duty.sum()
+    for name, values in states.items():
+        assert last[f"mean_{name}"] == pytest.approx(values.mean(), rel=1e-12)
+        assert last[f"sd_{name}"] == pytest.approx(values.std(), rel=1e-9, abs=1e-12)
+    assert model.mean_trust == last["mean_trust"] and model.census == last["census"]

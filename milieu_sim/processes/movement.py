@@ -42,10 +42,6 @@ if TYPE_CHECKING:
 WANDER = 0.3
 
 
-def _nonzero(mask: np.ndarray) -> np.ndarray:
-    return mask.nonzero()[0]
-
-
 FREE_ZONES = (("day_room", 0.55), ("corridor", 0.15), ("quiet_room", 0.10), ("bedroom", 0.20))
 BEDROOM = ZONE_CODE["bedroom"]
 NURSES = ZONE_CODE["nurses_station"]
@@ -76,17 +72,11 @@ def zone_table(model: MilieuModel) -> tuple[np.ndarray, np.ndarray]:
     return cache["zone_table"], cache["zone_sizes"]
 
 
-def random_cells(model: MilieuModel, zones: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """A uniformly random cell of each given zone, from uniforms ``u``."""
-    table, sizes = zone_table(model)
-    return table[zones, (u * sizes[zones]).astype(np.int64)]
-
-
 def change_shift(model: MilieuModel) -> None:
     """Hand over to the staff of the new shift: only they are on the grid."""
     s = model.staff
     s.on_duty[:] = s.shift == model.hour.shift
-    for i in _nonzero(~s.on_duty & (s.cell >= 0)).tolist():
+    for i in np.flatnonzero(~s.on_duty & (s.cell >= 0)).tolist():
         s.cell[i] = -1
         model.staff_agents[i].cell = None
 
