@@ -1,0 +1,43 @@
+"""The speed benchmark runs and prints every figure it promises (its timings are not asserted here)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_model.py"), "--quick", "--repeats", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    rows = {}
+    for line in done.stdout.splitlines():
+        match = re.match(r"^(.+?)\s+([0-9.]+)(?:\s+([0-9.]+))?$", line)
+        if match:
+            rows[match.group(1).strip()] = [float(v) for v in match.groups()[1:] if v is not None]
+    expected = [
+        "first runs in this process (kernels loaded once), s",
+        "default ward (20 clients): hourly steps / s",
+        "default ward: seconds per simulated year (target < 1)",
+        "1,000-client ward: hourly steps / s",
+        "1,000-client ward: client-steps / s",
+        "Mesa Boltzmann wealth, 1,000 agents: agent-steps / s",
+        "ratio: 1,000-client ward / Boltzmann (target >= 2)",
+    ]
+    assert list(rows) == expected, done.stdout
+    assert all(value > 0 for values in rows.values() for value in values)
+    assert all(len(values) == 2 for label, values in rows.items() if not label.startswith("first"))
+    median_steps, best_steps = rows["default ward (20 clients): hourly steps / s"]
+    assert best_steps >= median_steps
+    year_median, _ = rows["default ward: seconds per simulated year (target < 1)"]
+    assert abs(year_median * median_steps - 24 * 365) < 0.01 * 24 * 365  # the two rows agree
+    client_steps, _ = rows["1,000-client ward: client-steps / s"]
+    assert abs(client_steps - 1000 * rows["1,000-client ward: hourly steps / s"][0]) < 0.01 * client_steps
