@@ -97,22 +97,19 @@ ROWS_PER_INCIDENT = 4  # at most: de-escalation, the incident, restraint, seclus
 def incident_probability(model: MilieuModel) -> np.ndarray:
     """Hourly incident chance of every slot (0 for absent, secluded or away clients)."""
     c, h, p = model.clients, model.hour, model.p
-    chance = np.zeros(c.n)
-    for i in range(c.n):
-        chance[i] = _chance(c.values, i, c.present, c.isolated, c.cell, h.awake, p["incident_rate"],
-                            p["incident_steepness"])  # fmt: skip
-    return chance
+    return _chances(c.values, c.present, c.isolated, c.cell, h.awake, p["incident_rate"], p["incident_steepness"])
 
 
 @kernel
-def _chance(x, i, present, isolated, cell, awake, incident_rate, steepness):
-    """P(incident) = min(1, incident_rate * 2 * logistic(steepness * (A - C))) * (0.3 if asleep)."""
-    if not present[i] or isolated[i] or cell[i] < 0:
-        return 0.0
-    excess = x[AGITATION, i] - x[SELF_CONTROL, i]
-    chance = min(1.0, incident_rate * 2.0 / (1.0 + np.exp(-steepness * excess)))
-    if not awake:
-        chance *= 0.3
+def _chances(x, present, isolated, cell, awake, incident_rate, steepness):
+    """P(incident) = min(1, incident_rate * 2 * logistic(steepness * (A - C))) * (0.3 if asleep), per slot."""
+    chance = np.zeros(present.size)
+    for i in range(present.size):
+        if present[i] and not isolated[i] and cell[i] >= 0:
+            excess = x[AGITATION, i] - x[SELF_CONTROL, i]
+            chance[i] = min(1.0, incident_rate * 2.0 / (1.0 + np.exp(-steepness * excess)))
+            if not awake:
+                chance[i] *= 0.3
     return chance
 
 
@@ -200,10 +197,7 @@ def _escalate(u, v, w, x, present, isolated, cell, client_id, antecedent, antece
     for a in range(ongoing.size):
         containments[ongoing[a]] += 1
         _row(continued, a, step, client_id[ongoing[a]], -1, OBSERVATION, 0, 0, CONTINUED)
-    chance = np.zeros(present.size)
-    for i in range(present.size):
-        chance[i] = _chance(x, i, present, isolated, cell, awake, incident_rate, steepness)
-    slots = np.flatnonzero(u[:, 0] < chance)
+    slots = np.flatnonzero(u[:, 0] < _chances(x, present, isolated, cell, awake, incident_rate, steepness))
     kinds = _incident_kinds(x, slots, u[slots, 1], base)
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
