@@ -124,7 +124,6 @@ def escalate(model: MilieuModel) -> None:
     events, secluded, conflicts, containments = _escalate(
         u,
         v,
-        model._isolation_draws,
         c.values,
         c.present,
         c.isolated,
@@ -132,37 +131,26 @@ def escalate(model: MilieuModel) -> None:
         c.client_id,
         c.antecedent,
         c.antecedent_step,
-        c.incidents,
-        c.violent_incidents,
         c.containments,
         c.observation_until,
-        c.time_out_until,
-        c.isolated_until,
-        c.times_isolated,
         h.active,
         observers(model),
         s.on_duty,
         s.cell,
         s.role,
         s.staff_id,
-        s.de_escalation_skill,
         model.plan.height,
-        model.plan.zone_cells[isolation.SECLUSION],
         base,
         h.step,
         h.awake,
         h.new_shift,
         p["incident_rate"],
         p["incident_steepness"],
-        p["de_escalation_first"],
-        p["de_escalation_calm"],
-        p["isolation_threshold"],
         p["containment_trust_loss"],
         p["resentment_gain"],
-        int(p["special_observation_hours"]),
-        p["seclusion_hours"],
         p["prn_threshold"],
         p["prn_offer_rate"],
+        _response_state(model),
     )
     h.conflict_events += conflicts
     h.containment_events += containments
@@ -179,12 +167,10 @@ def _move_secluded(model: MilieuModel, secluded: np.ndarray) -> None:
 
 
 @kernel
-def _escalate(u, v, w, x, present, isolated, cell, client_id, antecedent, antecedent_step, incidents,
-              violent_incidents, containments, observation_until, time_out_until, isolated_until, times_isolated,
-              active, observer, on_duty, staff_cell, role, staff_id, de_escalation_skill, height, seclusion_cells,
-              base, step, awake, new_shift, incident_rate, steepness, de_escalation_first, de_escalation_calm,
-              isolation_threshold, trust_loss, resentment_gain, observation_hours, seclusion_hours, prn_threshold,
-              prn_offer_rate):  # fmt: skip
+def _escalate(u, v, x, present, isolated, cell, client_id, antecedent, antecedent_step, containments,
+              observation_until, active, observer, on_duty, staff_cell, role, staff_id, height, base, step, awake,
+              new_shift, incident_rate, steepness, trust_loss, resentment_gain, prn_threshold, prn_offer_rate,
+              response):  # fmt: skip
     """The hour of the module docstring, in this order: special observations running into a new shift,
     incidents (chance, kind, response, containment), unprompted PRN.
 
@@ -202,12 +188,7 @@ def _escalate(u, v, w, x, present, isolated, cell, client_id, antecedent, antece
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
         nearest[a] = _nearest(cell[slots[a]], on_duty, staff_cell, height)
-    responses, secluded, contained = _respond_to_incidents(
-        slots, kinds, v[slots], observer[slots], nearest, w, x, client_id, antecedent, antecedent_step, incidents,
-        violent_incidents, containments, observation_until, time_out_until, isolated, isolated_until, times_isolated,
-        cell, seclusion_cells, staff_id, de_escalation_skill, step, de_escalation_first, de_escalation_calm,
-        isolation_threshold, trust_loss, resentment_gain, observation_hours, seclusion_hours,
-    )  # fmt: skip
+    responses, secluded, contained = _respond_to_incidents(slots, kinds, v[slots], observer[slots], nearest, *response)
     prn = np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
     if awake:
         prn = _unprompted_prn(v[:, 2], x, active, observer, role, slots, antecedent, antecedent_step, containments,
@@ -282,13 +263,20 @@ def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.n
     state, so incidents are handled one after another; the events are logged incident by incident,
     in the order de-escalation, incident, containment.
     """
-    c, h, p, s = model.clients, model.hour, model.p, model.staff
+    h = model.hour
     events, secluded, contained = _respond_to_incidents(
-        slots,
-        kinds,
-        v,
-        h.observer[slots],
-        nearest_staff_of(model, slots),
+        slots, kinds, v, h.observer[slots], nearest_staff_of(model, slots), *_response_state(model)
+    )
+    h.conflict_events += slots.size
+    h.containment_events += contained
+    model.records.events.add_rows(events)
+    _move_secluded(model, secluded)
+
+
+def _response_state(model: MilieuModel) -> tuple:
+    """What ``_respond_to_incidents`` takes after the incidents themselves (in its argument order)."""
+    c, h, p, s = model.clients, model.hour, model.p, model.staff
+    return (
         model._isolation_draws,
         c.values,
         c.client_id,
@@ -315,10 +303,6 @@ def _incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.n
         int(p["special_observation_hours"]),
         p["seclusion_hours"],
     )
-    h.conflict_events += slots.size
-    h.containment_events += contained
-    model.records.events.add_rows(events)
-    _move_secluded(model, secluded)
 
 
 @kernel

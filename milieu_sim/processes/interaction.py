@@ -55,14 +55,6 @@ if TYPE_CHECKING:
     from milieu_sim.model import MilieuModel
 
 
-def active_clients(model: MilieuModel) -> np.ndarray:
-    """Clients who take part in ward life this hour."""
-    c, h = model.clients, model.hour
-    if not h.awake:
-        return np.zeros(c.n, dtype=bool)
-    return c.present & ~c.isolated & (c.time_out_until <= h.step) & (c.cell >= 0)
-
-
 def interact(model: MilieuModel) -> None:
     """Form encounters, decide which are conflictual, and draw each client's behaviour."""
     c, s, h, p = model.clients, model.staff, model.hour, model.p
