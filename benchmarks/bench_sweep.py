@@ -51,8 +51,8 @@ def cpu_times() -> tuple[float, float]:
 
 def timed_sweep(spec, out: Path, executor, workers: int) -> dict[str, float]:
     """Rate of one sweep, how busy its workers were, and how busy the whole machine was meanwhile."""
-    from milieu_sim.batch.storage import read_runs
-    from milieu_sim.batch.sweep import run_sweep
+    from milieu_sim.experiments.storage import read_runs
+    from milieu_sim.experiments.sweep import run_sweep
 
     busy0, total0 = cpu_times()
     own0 = os.times()
@@ -73,9 +73,9 @@ def timed_sweep(spec, out: Path, executor, workers: int) -> dict[str, float]:
 
 
 def throughput(runs: int, days: int) -> dict[str, dict[str, float]]:
-    from milieu_sim.batch.executors import ProcessExecutor, SerialExecutor
-    from milieu_sim.batch.spec import load_spec
-    from milieu_sim.batch.sweep import run_sweep
+    from milieu_sim.experiments.executors import ProcessExecutor, SerialExecutor
+    from milieu_sim.experiments.spec import load_spec
+    from milieu_sim.experiments.sweep import run_sweep
 
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +96,8 @@ def memory_child(runs: int) -> None:
 
     import psutil
 
-    from milieu_sim.batch.spec import load_spec
-    from milieu_sim.batch.sweep import run_sweep
+    from milieu_sim.experiments.spec import load_spec
+    from milieu_sim.experiments.sweep import run_sweep
 
     me = psutil.Process()
     worker_peak = [0]

@@ -8,8 +8,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0+unknown"
 
 from milieu_sim.errors import MilieuInputError, ParameterError, PolicyError, WardMapError
-from milieu_sim.model import MilieuModel
-from milieu_sim.policies import PRESETS, Policy
+from milieu_sim.model.model import MilieuModel
+from milieu_sim.model.policies import PRESETS, Policy
 
 __all__ = [
     "PRESETS",

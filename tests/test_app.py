@@ -10,15 +10,15 @@ import pytest
 
 solara = pytest.importorskip("solara")
 
-from milieu_sim import app  # noqa: E402
-from milieu_sim.model import MilieuModel  # noqa: E402
-from milieu_sim.params import SCHEMA  # noqa: E402
-from milieu_sim.policies import PRESETS  # noqa: E402
+from milieu_sim.app import page as app  # noqa: E402
+from milieu_sim.model.model import MilieuModel  # noqa: E402
+from milieu_sim.model.params import SCHEMA  # noqa: E402
+from milieu_sim.model.policies import PRESETS  # noqa: E402
 
 
 def test_importing_the_app_builds_no_model_and_starts_no_server():
     code = (
-        "import sys, milieu_sim.app as a, mesa;"
+        "import sys, milieu_sim.app.page as a, mesa;"
         "assert not any(isinstance(v, mesa.Model) for v in vars(a).values());"
         "assert 'uvicorn' not in sys.modules, 'a server module was imported';"
         "print('ok')"
@@ -182,7 +182,7 @@ def test_charts_follow_the_steps_table():
 
 # --- the command line: `milieu-sim app` and `milieu-sim animate` ----------------------------------------
 def _run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    from milieu_sim.cli import main
+    from milieu_sim.cli.main import main
 
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -239,7 +239,7 @@ def test_animate_writes_a_gif_with_one_frame_per_chosen_hour(capsys, tmp_path):
 
 
 def test_offline_assets_answer_major_version_requests(tmp_path):
-    from milieu_sim.app_cli import bundled_assets, offline_assets
+    from milieu_sim.cli.app import bundled_assets, offline_assets
 
     bundle = tmp_path / "bundle"
     (bundle / "vega@5.21.0" / "build").mkdir(parents=True)

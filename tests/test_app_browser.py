@@ -25,7 +25,7 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from milieu_sim import app  # noqa: E402
+from milieu_sim.app import page as app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -56,7 +56,7 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "milieu_sim.cli", "app", "--port", str(port)],
+            [sys.executable, "-m", "milieu_sim.cli.main", "app", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

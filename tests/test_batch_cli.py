@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from milieu_sim.batch.report import analyse
-from milieu_sim.batch.storage import read_runs
-from milieu_sim.cli import main
-from milieu_sim.experiment import compare_policies
+from milieu_sim.analysis.report import analyse
+from milieu_sim.cli.main import main
+from milieu_sim.experiments.experiment import compare_policies
+from milieu_sim.experiments.storage import read_runs
 
 COMPARISON = """
 name = "tiny_policies"

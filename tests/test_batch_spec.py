@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from milieu_sim.batch.spec import SpecError, load_spec
-from milieu_sim.batch.storage import SweepDirError
-from milieu_sim.batch.sweep import run_sweep
-from milieu_sim.cli import main
-from milieu_sim.params import SCHEMA
+from milieu_sim.cli.main import main
+from milieu_sim.experiments.spec import SpecError, load_spec
+from milieu_sim.experiments.storage import SweepDirError
+from milieu_sim.experiments.sweep import run_sweep
+from milieu_sim.model.params import SCHEMA
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 

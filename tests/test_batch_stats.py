@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from milieu_sim.batch.stats import (
+from milieu_sim.analysis.stats import (
     contrast_table,
     negative_binomial_rate_ratios,
     rate_ratios,

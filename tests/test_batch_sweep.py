@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from milieu_sim.batch.executors import ProcessExecutor, SerialExecutor
-from milieu_sim.batch.runner import FAIL_RUNS_ENV, KILL_RUNS_ENV
-from milieu_sim.batch.spec import load_spec
-from milieu_sim.batch.storage import read_failures, read_manifest, read_runs, read_series
-from milieu_sim.batch.sweep import run_sweep
-from milieu_sim.cli import main
-from milieu_sim.experiment import run_experiment
+from milieu_sim.cli.main import main
+from milieu_sim.experiments.executors import ProcessExecutor, SerialExecutor
+from milieu_sim.experiments.experiment import run_experiment
+from milieu_sim.experiments.runner import FAIL_RUNS_ENV, KILL_RUNS_ENV
+from milieu_sim.experiments.spec import load_spec
+from milieu_sim.experiments.storage import read_failures, read_manifest, read_runs, read_series
+from milieu_sim.experiments.sweep import run_sweep
 
 SPEC = """
 name = "tiny_sweep"
@@ -135,7 +135,7 @@ def test_sweep_killed_with_sigkill_resumes_to_the_same_rows(tmp_path, workers):
     big = SPEC.replace("replicates = 3", "replicates = 8").replace("batch_size = 4", "batch_size = 2")
     path = spec_file(tmp_path, big)
     target = tmp_path / "killed"
-    command = [sys.executable, "-m", "milieu_sim.cli", "sweep", str(path), "--out", str(target)]
+    command = [sys.executable, "-m", "milieu_sim.cli.main", "sweep", str(path), "--out", str(target)]
     command += ["--workers", workers, "--no-progress"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
@@ -166,7 +166,7 @@ def test_sweep_killed_with_sigkill_resumes_to_the_same_rows(tmp_path, workers):
 def test_results_stream_to_disk_in_bounded_batches(tmp_path, monkeypatch):
     """The store never holds more than one batch, and the executor never more than the window."""
     spec = load_spec(spec_file(tmp_path, SPEC.replace("batch_size = 4", "batch_size = 5")))
-    from milieu_sim.batch import storage
+    from milieu_sim.experiments import storage
 
     largest = {"buffer": 0, "in_flight": 0}
     original_add = storage.SweepStore.add
@@ -210,7 +210,7 @@ def test_a_lost_worker_process_is_replaced_and_its_run_recorded(serial_sweep, tm
 
 
 def test_resuming_after_the_model_changed_warns(tmp_path, monkeypatch, capsys):
-    from milieu_sim.batch import storage
+    from milieu_sim.experiments import storage
 
     spec = load_spec(spec_file(tmp_path, SPEC.replace("replicates = 3", "replicates = 1")))
     run_sweep(spec, tmp_path / "out", workers=1, progress=False)
@@ -225,7 +225,7 @@ def test_resuming_after_the_model_changed_warns(tmp_path, monkeypatch, capsys):
 def test_a_full_disk_stops_the_sweep_and_the_same_command_finishes_it(serial_sweep, tmp_path, monkeypatch):
     import errno
 
-    from milieu_sim.batch import storage
+    from milieu_sim.experiments import storage
 
     spec, out, _ = serial_sweep
     original = storage.pq.write_table

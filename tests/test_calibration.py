@@ -8,10 +8,10 @@ import tomllib
 import numpy as np
 import pytest
 
-from milieu_sim.calibration import FREE_PARAMETERS, Objective, calibrate, write_result
+from milieu_sim.analysis.calibration import FREE_PARAMETERS, Objective, calibrate, write_result
+from milieu_sim.analysis.validation import PATTERNS
 from milieu_sim.errors import ParameterError
-from milieu_sim.params import CALIBRATED, SCHEMA
-from milieu_sim.validation import PATTERNS
+from milieu_sim.model.params import CALIBRATED, SCHEMA
 
 TINY = {"replicates": 2, "maxiter": 1, "popsize": 1, "progress": False, "run_days": (2, 6)}
 

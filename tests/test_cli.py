@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from milieu_sim import MilieuModel, __version__
-from milieu_sim.params import SCHEMA
-from milieu_sim.policies import PRESETS
+from milieu_sim.model.params import SCHEMA
+from milieu_sim.model.policies import PRESETS
 
-CLI = [sys.executable, "-m", "milieu_sim.cli"]
+CLI = [sys.executable, "-m", "milieu_sim.cli.main"]
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:

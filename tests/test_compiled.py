@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from milieu_sim import MilieuModel, compiled
+from milieu_sim import MilieuModel
+from milieu_sim.model import kernels as compiled
 
 RUNS = {
     "restrictive": {"rng": 11, "policy": "restrictive", "days": 4},
@@ -92,7 +93,7 @@ def test_an_unwritable_cache_location_falls_back_to_a_writable_one(tmp_path, mon
 def test_kernels_are_cached_in_the_fingerprinted_directory_without_changing_numba_settings():
     import numba
 
-    from milieu_sim.processes import interaction, recovery
+    from milieu_sim.model.processes import interaction, recovery
 
     assert os.environ.get("NUMBA_CACHE_DIR", "") == numba.config.CACHE_DIR
     for dispatcher in (recovery._recover, interaction._interact):

@@ -6,16 +6,16 @@ import pkgutil
 import re
 from pathlib import Path
 
-import milieu_sim.processes
-from milieu_sim.docs import DEFAULT_OUTPUT, parameters_markdown
-from milieu_sim.model import MilieuModel
-from milieu_sim.outcomes import OUTCOMES as SUMMARY_OUTCOMES
-from milieu_sim.params import SCHEMA, SETTINGS
-from milieu_sim.policies import PRESETS
-from milieu_sim.records import ANTECEDENTS, EVENT_KINDS, OUTCOMES, TABLE_COLUMNS
+import milieu_sim.model.processes
+from milieu_sim.experiments.outcomes import OUTCOMES as SUMMARY_OUTCOMES
+from milieu_sim.model.docs import DEFAULT_OUTPUT, parameters_markdown
+from milieu_sim.model.model import MilieuModel
+from milieu_sim.model.params import SCHEMA, SETTINGS
+from milieu_sim.model.policies import PRESETS
+from milieu_sim.model.records import ANTECEDENTS, EVENT_KINDS, OUTCOMES, TABLE_COLUMNS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-REGENERATE = "run 'python -m milieu_sim.docs' to regenerate docs/parameters.md"
+REGENERATE = "run 'python -m milieu_sim.model.docs' to regenerate docs/parameters.md"
 
 
 def _read(name: str) -> str:
@@ -75,7 +75,7 @@ def test_every_event_kind_outcome_and_antecedent_is_in_outputs_md():
 def test_every_process_module_and_phase_is_described_in_odd():
     text = _read("ODD.md")
     lowered = text.lower()
-    modules = [m.name for m in pkgutil.iter_modules(milieu_sim.processes.__path__)]
+    modules = [m.name for m in pkgutil.iter_modules(milieu_sim.model.processes.__path__)]
     assert modules, "no process modules found"
     for module in modules:
         assert f"processes/{module}.py" in text, module

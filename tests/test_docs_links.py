@@ -1,11 +1,11 @@
 """Every file, notebook and command that README.md and docs/*.md name exists and runs.
 
 - Markdown links to local files resolve (relative to the page).
-- Repository paths named in code (``milieu_sim/ward.py``, ``experiments/sensitivity.toml``,
+- Repository paths named in code (``milieu_sim/model/ward.py``, ``experiments/sensitivity.toml``,
   ``notebooks/01_quick_start.ipynb``, ``processes/flow.py`` inside the package, ...) exist.
   Output locations (``results/...``) and placeholders (``<setting>``, ``*``) are not checked.
 - Every ``milieu-sim <command>`` named in code answers ``<command> --help`` with exit status 0
-  (run as ``python -m milieu_sim.cli``); every ``./milieu X`` names a command, ``test`` or ``compare``,
+  (run as ``python -m milieu_sim.cli.main``); every ``./milieu X`` names a command, ``test`` or ``compare``,
   and answers ``--help`` too unless it is ``test``.
 - Python code blocks compile, and the names they import from milieu_sim exist.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from milieu_sim.cli import build_parser
+from milieu_sim.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -155,7 +155,7 @@ def test_every_named_milieu_sim_command_answers_help():
             assert word in known, f"'milieu-sim {word}' is named in the docs but is not a command; known: {known}"
             args = [word, "--help"]
         done = subprocess.run(
-            [sys.executable, "-m", "milieu_sim.cli", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
+            [sys.executable, "-m", "milieu_sim.cli.main", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
         )
         assert done.returncode == 0, f"milieu-sim {' '.join(args)} exited {done.returncode}: {done.stderr[-500:]}"
 

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 
 from milieu_sim import MilieuModel, Policy
-from milieu_sim.agents import Client, Staff
-from milieu_sim.processes.flow import admission_draws
-from milieu_sim.records import TABLE_COLUMNS
-from milieu_sim.state import SHIFTS
-from milieu_sim.ward import ZONE_CODE
+from milieu_sim.model.agents import Client, Staff
+from milieu_sim.model.processes.flow import admission_draws
+from milieu_sim.model.records import TABLE_COLUMNS
+from milieu_sim.model.state import SHIFTS
+from milieu_sim.model.ward import ZONE_CODE
 
 
 def test_invariants_hold_every_hour():

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from milieu_sim import MilieuModel, network
+from milieu_sim import MilieuModel
+from milieu_sim.analysis import network
 
 
 def _feedback(rows: list[tuple[int, int, int, str, str]]) -> pd.DataFrame:

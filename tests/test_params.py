@@ -6,8 +6,8 @@ import pytest
 
 from milieu_sim import MilieuModel
 from milieu_sim.errors import MilieuInputError, ParameterError, PolicyError, WardMapError
-from milieu_sim.params import SCHEMA, SETTINGS, check_values, defaults, schema_table
-from milieu_sim.policies import POLICY_LEVERS, PRESETS, Policy, load_policy_file, presets_table
+from milieu_sim.model.params import SCHEMA, SETTINGS, check_values, defaults, schema_table
+from milieu_sim.model.policies import POLICY_LEVERS, PRESETS, Policy, load_policy_file, presets_table
 
 
 def test_every_parameter_documents_itself():

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from milieu_sim import MilieuModel, network, plots
-from milieu_sim.agents import Client
-from milieu_sim.ward import builtin_map_text, parse_floor_plan
+from milieu_sim import MilieuModel
+from milieu_sim.analysis import network, plots
+from milieu_sim.model.agents import Client
+from milieu_sim.model.ward import builtin_map_text, parse_floor_plan
 
 
 @pytest.fixture(scope="module")

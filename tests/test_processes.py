@@ -9,9 +9,9 @@ import pytest
 from conftest import FixedStream, set_clock
 
 from milieu_sim import MilieuModel
-from milieu_sim.processes import escalation, feedback, flow, isolation, modeling, recovery, staff_response
-from milieu_sim.records import CONFLICT_KINDS
-from milieu_sim.state import (
+from milieu_sim.model.processes import escalation, feedback, flow, isolation, modeling, recovery, staff_response
+from milieu_sim.model.records import CONFLICT_KINDS
+from milieu_sim.model.state import (
     CLIENT_PARTNER,
     LIMIT_SETTING,
     PROSOCIAL,
@@ -20,7 +20,7 @@ from milieu_sim.state import (
     STAFF_PARTNER,
     TRANSGRESSION,
 )
-from milieu_sim.ward import ZONE_CODE
+from milieu_sim.model.ward import ZONE_CODE
 
 THERAPY_STEP = 4  # Monday 10:00, therapy group (trains coping)
 NIGHT_STEP = 21  # Tuesday 03:00, asleep
@@ -378,7 +378,7 @@ def _observers_by_distance_matrix(model: MilieuModel) -> np.ndarray:
 
 
 def test_observers_follow_the_sight_rule():
-    from milieu_sim.processes import movement
+    from milieu_sim.model.processes import movement
 
     seen = 0
     for seed in range(5):
@@ -396,7 +396,7 @@ def test_observers_follow_the_sight_rule():
 
 
 def test_special_observation_keeps_a_client_in_sight():
-    from milieu_sim.processes import movement
+    from milieu_sim.model.processes import movement
 
     model = ward(3)
     for _ in range(THERAPY_STEP):
@@ -411,7 +411,7 @@ def test_special_observation_keeps_a_client_in_sight():
 
 
 def test_only_nurses_give_unprompted_prn():
-    from milieu_sim.processes import movement
+    from milieu_sim.model.processes import movement
 
     model = ward(2, prn_threshold=0.5)
     set_clock(model, THERAPY_STEP)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from milieu_sim.statistics import mean_ci, paired_contrasts, policy_means
+from milieu_sim.analysis.statistics import mean_ci, paired_contrasts, policy_means
 
 
 def test_mean_ci_covers_the_true_mean_about_95_percent_of_the_time():

@@ -3,7 +3,7 @@
 Fewer replicates than `milieu-sim validate` (4 instead of 10), and wider but stated tolerances:
 each pattern's tolerance band is widened by half its width on each side (a band that is open on
 one side stays open).  Patterns that the shipped defaults do not reproduce (listed with their
-reasons in milieu_sim.validation.WHY_NOT_REPRODUCED and docs/validation.md) must still be
+reasons in milieu_sim.analysis.validation.WHY_NOT_REPRODUCED and docs/validation.md) must still be
 reported, as failing rows with a reason.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from milieu_sim.validation import PATTERN_KEYS, PATTERNS, WHY_NOT_REPRODUCED, validate, validation_figure
+from milieu_sim.analysis.validation import PATTERN_KEYS, PATTERNS, WHY_NOT_REPRODUCED, validate, validation_figure
 
 REPLICATES = 4
 WIDEN = 0.5  # of the band's width, on each side
@@ -64,7 +64,7 @@ def test_validate_command_writes_the_table_and_figure_and_strict_fails_on_a_fail
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "milieu_sim.cli", "validate", "--patterns", "seclusion_duration,containment_rate",
+        [sys.executable, "-m", "milieu_sim.cli.main", "validate", "--patterns", "seclusion_duration,containment_rate",
          "--replicates", "2", "--strict", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

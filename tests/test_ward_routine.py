@@ -7,8 +7,8 @@ import pytest
 
 from milieu_sim import MilieuModel
 from milieu_sim.errors import RoutineError
-from milieu_sim.routine import HOURS_PER_WEEK, KINDS, load_routine, parse_routine
-from milieu_sim.ward import (
+from milieu_sim.model.routine import HOURS_PER_WEEK, KINDS, load_routine, parse_routine
+from milieu_sim.model.ward import (
     BUILTIN_MAPS,
     ZONE_CODE,
     ZONES,

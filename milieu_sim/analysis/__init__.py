@@ -1,0 +1,1 @@
+"""The analysis layer: statistics, validation, calibration, reports and figures."""

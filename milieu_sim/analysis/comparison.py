@@ -1,0 +1,64 @@
+"""``milieu-sim compare`` over the sweep machinery: a policy comparison is a one-point sweep.
+
+The comparison's runs go to ``OUT/sweep`` (a sweep directory: re-running the same command resumes,
+a different comparison replaces it); replicate r of every policy uses seed ``seed + r`` as before.
+The familiar outputs are then derived from that directory: ``runs.csv``, ``failures.csv``,
+``comparison.csv`` (means with 95% CIs) and ``contrasts.csv`` (paired differences against the first
+policy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from milieu_sim.analysis.statistics import paired_contrasts, policy_means
+from milieu_sim.experiments.outcomes import OUTCOMES
+from milieu_sim.experiments.spec import Spec, spec_from_dict
+from milieu_sim.experiments.storage import read_failures, read_runs
+from milieu_sim.experiments.sweep import SweepResult, run_sweep
+from milieu_sim.model.params import SCHEMA, setting_defaults
+
+RUN_COLUMNS = ["policy", "replicate", "seed", *OUTCOMES, "seconds", "conflict_events", "containment_events", "shifts"]
+FAILURE_COLUMNS = ["policy", "replicate", "seed", "error", "traceback"]
+
+
+def comparison_spec(policies: list[str], replicates: int, seed: int, base: dict[str, Any], warmup_days: int) -> Spec:
+    """The spec of a policy comparison (schema values in ``base``; ``setting`` and ``days`` may be among them)."""
+    base = dict(base)
+    setting = base.pop("setting", SCHEMA["setting"].default)
+    days = base.pop("days", setting_defaults(setting)["days"])
+    base.pop("warmup_days", None)
+    data = {
+        "name": "compare",
+        "setting": setting,
+        "policies": list(policies),
+        "replicates": replicates,
+        "days": days,
+        "warmup_days": warmup_days,
+        "seed": seed,
+        "seeds": "sequential",
+        "parameters": base,
+    }
+    return spec_from_dict(data, path="", default_name="compare")
+
+
+def run_comparison(spec: Spec, out: Path, workers: int | None = 1, progress: bool = True) -> SweepResult:
+    """Run (or finish) the comparison's sweep in ``out/sweep``."""
+    return run_sweep(spec, out / "sweep", workers=workers, progress=progress, replace_other_spec=True)
+
+
+def comparison_tables(out: Path, policies: list[str]) -> dict[str, pd.DataFrame]:
+    """runs, failures, means (comparison.csv) and contrasts of a finished comparison."""
+    runs = read_runs(out / "sweep").rename(columns={"run_seconds": "seconds"})
+    runs = runs[[c for c in RUN_COLUMNS if c in runs.columns]]
+    failures = read_failures(out / "sweep")
+    failures = failures[[c for c in FAILURE_COLUMNS if c in failures.columns]] if len(failures) else failures
+    outcomes = [o for o in OUTCOMES if o in runs.columns]
+    order = {p: k for k, p in enumerate(policies)}
+    ordered = runs.sort_values(["replicate", "policy"], key=lambda s: s.map(order) if s.name == "policy" else s)
+    means = policy_means(ordered.sort_values("policy", key=lambda s: s.map(order), kind="stable"), outcomes)
+    contrasts = paired_contrasts(ordered, outcomes, reference=policies[0])
+    return {"runs": ordered.reset_index(drop=True), "failures": failures, "means": means, "contrasts": contrasts}

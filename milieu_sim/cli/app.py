@@ -1,0 +1,281 @@
+"""Command-line entry points for the browser app and for animations.
+
+    milieu-sim app [--host 127.0.0.1] [--port 8765]
+    milieu-sim animate --policy P --days D --out FILE.gif [--seed N]
+
+``register(sub)`` adds both commands to the ``milieu-sim`` parser
+(:func:`milieu_sim.cli.main._register_extensions`).  Bad input is reported in one
+line with exit status 2, like every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from pathlib import Path
+
+from milieu_sim.cli.main import CliError, _add_schema_options, _positive, _schema_values, _seed
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+ANIMATION_FPS = 6
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``app`` and ``animate`` commands."""
+    p_app = sub.add_parser(
+        "app", help="start the interactive ward in the browser (Mesa SolaraViz) and print its address"
+    )
+    p_app.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine)"
+    )
+    p_app.add_argument("--port", default=str(DEFAULT_PORT), help=f"port to listen on (default {DEFAULT_PORT})")
+    p_app.set_defaults(handler=cmd_app)
+
+    p_anim = sub.add_parser("animate", help="render a run of the ward as an animated GIF with clock and legend")
+    p_anim.add_argument("--out", required=True, help="the GIF file to write")
+    p_anim.add_argument("--seed", default="0", help="random seed (default 0)")
+    p_anim.add_argument("--every", default="1", help="draw one frame every N hours (default 1)")
+    _add_schema_options(p_anim)
+    p_anim.set_defaults(handler=cmd_animate)
+
+
+def _port(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 < value < 65536:
+        raise CliError(f"parameter 'port' = {raw!r} is not allowed; allowed: an integer from 1 to 65535")
+    return value
+
+
+def _check_bind(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise CliError(f"parameter 'host' = {host!r}: unknown address") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+def bundled_assets() -> Path:
+    """Where the ``solara-assets`` package put Solara's front-end files (npm packages, by version)."""
+    return Path(sys.prefix) / "share" / "solara" / "cdn"
+
+
+def offline_assets(bundle: Path, target: Path) -> Path:
+    """Lay out ``target`` as Solara's asset cache: the bundled packages plus major-version aliases.
+
+    Solara's widgets ask for some packages by major version (``vega@5/...``), which
+    a CDN resolves to the newest release; ``solara-assets`` stores exact versions
+    (``vega@5.21.0``).  Links from ``vega@5`` and ``vega@5.21`` to the newest
+    bundled release let the server answer those requests without the internet.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in [bundle, *(p for p in bundle.iterdir() if p.is_dir() and p.name.startswith("@"))]:
+        out = target / folder.relative_to(bundle)
+        out.mkdir(parents=True, exist_ok=True)
+        releases: dict[str, list[tuple[tuple[int, ...], Path]]] = {}
+        for entry in sorted(folder.iterdir()):
+            if folder == bundle and entry.name.startswith("@"):
+                continue
+            link = out / entry.name
+            if not link.exists():
+                link.symlink_to(entry, target_is_directory=entry.is_dir())
+            name, _, version = entry.name.rpartition("@")
+            parts = version.split(".")
+            if name and all(part.isdigit() for part in parts):
+                numbers = tuple(int(part) for part in parts)
+                for depth in range(1, len(numbers)):
+                    alias = f"{name}@{'.'.join(parts[:depth])}"
+                    releases.setdefault(alias, []).append((numbers, entry))
+        for alias, candidates in releases.items():
+            link = out / alias
+            if not link.exists():
+                link.symlink_to(max(candidates)[1], target_is_directory=True)
+    return target
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import tempfile
+
+    host = str(args.host)
+    port = _port(args.port)
+    _check_bind(host, port)
+    bundle = bundled_assets()
+    if not bundle.is_dir():
+        raise CliError(f"the solara-assets package is missing ({bundle} not found): pip install milieu-sim again")
+    with tempfile.TemporaryDirectory(prefix="milieu-sim-assets-") as cache:
+        # Solara's server reads these when it is imported: serve milieu_sim.app.page in production
+        # mode, its front end from the bundled assets (no CDN), and no telemetry.
+        os.environ["SOLARA_APP"] = "milieu_sim.app.page"
+        os.environ["SOLARA_MODE"] = "production"
+        os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(offline_assets(bundle, Path(cache)))
+        os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+        os.environ["SERVER_NAME"] = host
+        os.environ["SERVER_PORT"] = str(port)
+        import uvicorn
+
+        print(f"milieu-sim app: open http://{host}:{port}/ in a browser (Ctrl+C to stop)", flush=True)
+        config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning")
+        uvicorn.Server(config).run()
+    return 0
+
+
+def _every(raw: str) -> int:
+    return _positive("every", raw)
+
+
+def _gif_path(raw: str) -> Path:
+    path = Path(raw)
+    if path.suffix.lower() != ".gif":
+        raise CliError(f"parameter 'out' = {raw!r} is not allowed; allowed: a file name ending in .gif")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / ".milieu-sim-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(f"parameter 'out' = '{raw}': cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    from milieu_sim.model.model import MilieuModel
+
+    params = _schema_values(args)
+    seed = _seed(args.seed)
+    every = _every(args.every)
+    out = _gif_path(args.out)
+    model = MilieuModel(rng=seed, **params)  # validates everything before any work
+    frames = animate(model, out, every=every)
+    print(
+        f"wrote {out} ({frames} frames, {model.p['days']} days of {model.setting} / {model.policy.name}, seed {seed})"
+    )
+    return 0
+
+
+def animate(model, out: Path, every: int = 1, fps: int = ANIMATION_FPS) -> int:
+    """Run ``model`` for its ``days`` and write the ward, hour by hour, as a GIF; return the number of frames."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from milieu_sim.app.page import (
+        CLIENT_STROKE,
+        EVENT_MARKERS,
+        STAFF_COLOUR,
+        ZONE_COLOURS,
+        ZONE_LABELS,
+        client_frame,
+        events_this_hour,
+        staff_frame,
+    )
+    from milieu_sim.model.state import SHIFTS
+    from milieu_sim.model.ward import ZONES
+
+    hours = 24 * int(model.p["days"])
+    plan = model.plan
+    fig = plt.figure(figsize=(9.6, 6.4), dpi=80)
+    ax = fig.add_axes((0.02, 0.30, 0.96, 0.62))
+    ax.imshow(
+        plan.zone.T,
+        origin="lower",
+        cmap=ListedColormap([ZONE_COLOURS[z] for z in ZONES]),
+        vmin=-0.5,
+        vmax=len(ZONES) - 0.5,
+        interpolation="nearest",
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    title = fig.text(0.02, 0.95, "", fontsize=14, fontweight="bold")
+    cmap = plt.get_cmap("RdYlBu_r")
+    clients = ax.scatter([], [], s=90, c=[], cmap=cmap, vmin=0, vmax=1, edgecolors=CLIENT_STROKE, linewidths=0.8)
+    staff = ax.scatter([], [], s=80, marker="s", color=STAFF_COLOUR)
+    shapes = {"circle": "o", "diamond": "D", "square": "s"}
+    rings = {
+        cat: ax.scatter([], [], s=360, marker=shapes[shape], facecolors="none", edgecolors=colour, linewidths=2.2)
+        for cat, (colour, shape, _) in EVENT_MARKERS.items()
+    }
+    zone_handles = [Patch(facecolor=ZONE_COLOURS[z], edgecolor="#888888", label=ZONE_LABELS[z]) for z in ZONES]
+    mark_handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markerfacecolor=cmap(0.8),
+            markeredgecolor=CLIENT_STROKE,
+            label="client (colour: agitation, red = high)",
+        ),
+        Line2D([], [], marker="s", ls="", color=STAFF_COLOUR, label="staff on duty"),
+        *[
+            Line2D(
+                [],
+                [],
+                marker=shapes[shape],
+                ls="",
+                markerfacecolor="none",
+                markeredgecolor=colour,
+                markeredgewidth=2,
+                label=text,
+            )
+            for colour, shape, text in EVENT_MARKERS.values()
+        ],
+    ]
+    fig.legend(handles=zone_handles, loc="lower left", bbox_to_anchor=(0.01, 0.01), ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=mark_handles, loc="lower right", bbox_to_anchor=(0.99, 0.01), fontsize=8, frameon=False)
+
+    def draw(_frame: int):
+        for _ in range(every):
+            if model.steps < hours:
+                model.step()
+        h = model.hour
+        activity = model.routine.activities[h.activity].replace("_", " ")
+        title.set_text(
+            f"Day {h.day}, {h.hour:02d}:00 · {SHIFTS[h.shift]} shift · {activity} · policy {model.policy.name} · "
+            f"census {model.census} · in seclusion {model.n_isolated}"
+        )
+        c = client_frame(model)
+        clients.set_offsets(c[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2))
+        clients.set_array(c["agitation"].to_numpy(dtype=float))
+        s = staff_frame(model)
+        staff.set_offsets(s[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2))
+        events = events_this_hour(model)
+        for cat, ring in rings.items():
+            subset = events[events["category"] == cat]
+            ring.set_offsets(subset[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2))
+        return [title, clients, staff, *rings.values()]
+
+    n_frames = max(1, -(-hours // every))
+
+    def first():  # the first frame is drawn by draw(0); init only shows the empty ward
+        return [title, clients, staff, *rings.values()]
+
+    animation = FuncAnimation(fig, draw, frames=n_frames, init_func=first, blit=False, repeat=False)
+    try:
+        animation.save(str(out), writer=PillowWriter(fps=ANIMATION_FPS if fps is None else fps))
+    except OSError as exc:
+        plt.close(fig)
+        raise CliError(f"parameter 'out' = '{out}': cannot write there ({exc.strerror or exc})") from None
+    plt.close(fig)
+    return n_frames
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from milieu_sim.cli.main import main
+
+    sys.exit(main())

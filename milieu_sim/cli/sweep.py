@@ -1,0 +1,132 @@
+"""The ``sweep``, ``report`` and ``sensitivity`` commands (registered by :func:`register`).
+
+    milieu-sim sweep SPEC --out DIR [--workers N | --scheduler ADDRESS | --cluster local] [--retry-failed]
+    milieu-sim report DIR [--reference NAME] [--precision 0.05]
+    milieu-sim sensitivity SPEC --out DIR [--outcomes a,b] [--analyse-only] [--workers N | ...]
+
+Exit status: 0 all runs done, 1 some runs failed (the last line says how many), 2 bad input,
+130 interrupted (run the same command again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from milieu_sim.cli.main import EXIT_FAILED_RUNS, CliError, _out_dir, _positive
+
+EXIT_INTERRUPTED = 130
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="sweep directory (created; re-use it to resume)")
+    parser.add_argument("--workers", default=None, help="local worker processes (default: all cores; 1 = serial)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster")
+    where.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")
+    parser.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _sweep_options(args: argparse.Namespace) -> dict:
+    return {
+        "workers": _positive("workers", args.workers) if args.workers is not None else None,
+        "scheduler": args.scheduler,
+        "cluster": args.cluster,
+        "progress": not args.no_progress,
+        "retry_failed": args.retry_failed,
+    }
+
+
+def _final_line(name: str, result, out) -> int:
+    done = f"{result.runs_done} of {result.n_runs} runs done ({result.ran_now} this session, {result.seconds:.1f} s)"
+    if result.runs_failed:
+        print(f"sweep '{name}': {done}; {result.runs_failed} runs failed, see {out}/failures (--retry-failed)")
+        return EXIT_FAILED_RUNS
+    if result.remaining:
+        print(f"sweep '{name}': {done}; {result.remaining} remaining: run the same command again")
+        return EXIT_FAILED_RUNS
+    print(f"sweep '{name}': {done}; 0 failed; results in {out}")
+    return 0
+
+
+def _interrupted(out) -> int:
+    print(f"milieu-sim: interrupted; finished runs are saved in {out}: run the same command to resume", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from milieu_sim.experiments.spec import load_spec
+    from milieu_sim.experiments.storage import StorageError
+    from milieu_sim.experiments.sweep import run_sweep
+
+    spec = load_spec(args.spec)
+    options = _sweep_options(args)
+    out = _out_dir(args.out)
+    try:
+        result = run_sweep(spec, out, **options)
+    except KeyboardInterrupt:
+        return _interrupted(out)
+    except StorageError as exc:
+        print(f"milieu-sim: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    return _final_line(spec.name, result, out)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from milieu_sim.analysis.report import write_report
+
+    try:
+        precision = float(args.precision)
+    except ValueError:
+        precision = -1.0
+    if not 0 < precision < 1:
+        raise CliError(f"parameter 'precision' = {args.precision!r} is not allowed; allowed: a number in (0, 1)")
+    path = write_report(args.dir, reference=args.reference, precision=precision)
+    print(f"wrote {path} (tables and figures in {path.parent})")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from milieu_sim.analysis.sensitivity import run_sensitivity
+    from milieu_sim.experiments.spec import load_spec
+    from milieu_sim.experiments.storage import StorageError
+
+    spec = load_spec(args.spec)
+    outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()] if args.outcomes else None
+    options = _sweep_options(args)
+    out = _out_dir(args.out)
+    try:
+        result, indices = run_sensitivity(spec, out, outcomes=outcomes, analyse_only=args.analyse_only, **options)
+    except KeyboardInterrupt:
+        return _interrupted(out)
+    except StorageError as exc:
+        print(f"milieu-sim: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    print(f"wrote {len(indices)} indices to {out}/sensitivity/indices.csv and sensitivity.md")
+    if result is not None:
+        return _final_line(spec.name, result, out)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the sweep, report and sensitivity commands to the milieu-sim parser."""
+    p_sweep = sub.add_parser("sweep", help="run an experiment file's runs in parallel, resumably, to Parquet")
+    p_sweep.add_argument("spec", help="experiment file (experiments/*.toml)")
+    _executor_options(p_sweep)
+    p_sweep.set_defaults(handler=cmd_sweep)
+
+    p_report = sub.add_parser("report", help="statistics, figures and a Markdown report of a sweep directory")
+    p_report.add_argument("dir", help="sweep directory")
+    p_report.add_argument("--reference", default=None, help="reference policy (default: the spec's first)")
+    p_report.add_argument(
+        "--precision", default="0.05", help="target 95%% CI half-width relative to the mean (default 0.05)"
+    )
+    p_report.set_defaults(handler=cmd_report)
+
+    p_sens = sub.add_parser("sensitivity", help="Morris or Sobol sensitivity indices (SALib) of an experiment")
+    p_sens.add_argument("spec", help="experiment file with [design] method = 'sobol' or 'morris'")
+    p_sens.add_argument("--outcomes", default=None, help="comma-separated outcomes (default: the spec's outcomes)")
+    p_sens.add_argument("--analyse-only", action="store_true", help="recompute the indices from saved runs")
+    _executor_options(p_sens)
+    p_sens.set_defaults(handler=cmd_sensitivity)

@@ -1,0 +1,107 @@
+"""`milieu-sim validate` and `milieu-sim calibrate`: the credibility commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from milieu_sim.cli.main import CliError, _out_dir, _positive, _seed, versions
+
+
+def _progress(label_width: int = 28):
+    from tqdm import tqdm
+
+    def wrap(seeds, name):
+        return tqdm(seeds, desc=name.ljust(label_width), unit="run", disable=None, file=sys.stderr, leave=False)
+
+    return wrap
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from milieu_sim.analysis.validation import select_patterns, validate, validation_figure
+    from milieu_sim.model.params import SCHEMA
+
+    setting = SCHEMA["setting"].check(args.setting) if args.setting else None
+    replicates = _positive("replicates", args.replicates)
+    if replicates < 2:
+        raise CliError(f"parameter 'replicates' = {replicates} is not allowed; allowed: an integer >= 2")
+    seed = _seed(args.seed)
+    keys = [k.strip() for k in args.patterns.split(",") if k.strip()] if args.patterns else None
+    select_patterns(setting, keys)  # refuse unknown pattern names before running
+    out = _out_dir(args.out)
+    table = validate(setting, replicates, seed, keys, progress=_progress())
+    table.to_csv(out / "validation.csv", index=False)
+    validation_figure(table).savefig(out / "validation.png", dpi=110)
+    (out / "validation.json").write_text(
+        json.dumps({"setting": setting, "replicates": replicates, "seed": seed, "versions": versions()}, indent=2)
+    )
+    shown = table.assign(
+        simulated=table.apply(
+            lambda r: (
+                f"{r['simulated']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+                if pd.notna(r["ci_low"])
+                else f"{r['simulated']:.3f}"
+            ),
+            axis=1,
+        ),
+        tolerance=table.apply(lambda r: f"{r['tolerance_low']:.3g} to {r['tolerance_high']:.3g}", axis=1),
+        verdict=table["within_tolerance"].map({True: "ok", False: "FAIL"}),
+        fitted=table["fitted"].map({True: "fit", False: ""}),
+    )
+    columns = ["pattern", "source", "published", "simulated", "tolerance", "fitted", "verdict"]
+    with pd.option_context("display.width", 250, "display.max_colwidth", 60, "display.max_columns", None):
+        print(shown[columns].to_string(index=False))
+    passed = int(table["within_tolerance"].sum())
+    print(f"\n{passed} of {len(table)} patterns within tolerance ({replicates} replicates, seeds {seed}..)")
+    for _, row in table[~table["within_tolerance"]].iterrows():
+        print(f"  {row['pattern']}: {row['note']}")
+    print(f"wrote validation.csv, validation.png to {out}")
+    return 1 if args.strict and passed < len(table) else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from milieu_sim.analysis.calibration import FREE_PARAMETERS, calibrate, write_result
+
+    if args.setting not in FREE_PARAMETERS:
+        raise CliError(
+            f"parameter 'setting' = {args.setting!r} has no calibration; allowed: {', '.join(FREE_PARAMETERS)}"
+        )
+    replicates = _positive("replicates", args.replicates)
+    maxiter = _positive("maxiter", args.maxiter)
+    popsize = _positive("popsize", args.popsize)
+    workers = _positive("workers", args.workers)
+    seed = _seed(args.seed)
+    out = _out_dir(args.out)
+    result = calibrate(args.setting, replicates, seed, maxiter, popsize, workers)
+    result.record["versions"] = versions()
+    write_result(result, out)
+    print(f"calibrated {args.setting}: objective {result.objective:.3f} ({len(result.evaluations)} evaluations)")
+    for name, value in result.parameters.items():
+        print(f"  {name:28s} {value:.6g}")
+    print(result.table[["pattern", "target", "simulated", "tolerance_low", "tolerance_high"]].to_string(index=False))
+    print(f"wrote calibration.json, calibrated_parameters.toml, evaluations.csv, fitted_patterns.csv to {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p_val = sub.add_parser("validate", help="run the shipped defaults and compare them with published patterns")
+    p_val.add_argument("--setting", default=None, help="only this setting's patterns (default: all)")
+    p_val.add_argument("--replicates", default="10", help="seeded replicates per arm (default 10)")
+    p_val.add_argument("--seed", default="0", help="first seed (default 0)")
+    p_val.add_argument("--patterns", default=None, help="comma-separated pattern keys (default: all)")
+    p_val.add_argument("--strict", action="store_true", help="exit 1 if any pattern is outside its tolerance")
+    p_val.add_argument("--out", default="results/validation", help="output directory")
+    p_val.set_defaults(handler=cmd_validate)
+
+    p_cal = sub.add_parser("calibrate", help="fit the free parameters of a setting to its fitted patterns")
+    p_cal.add_argument("--setting", default="acute_ward", help="acute_ward or residential_tc")
+    p_cal.add_argument("--replicates", default="4", help="seeds per candidate (common random numbers)")
+    p_cal.add_argument("--seed", default="0", help="seed of the search and the first replicate")
+    p_cal.add_argument("--maxiter", default="8", help="differential-evolution generations")
+    p_cal.add_argument("--popsize", default="5", help="population size per free parameter")
+    p_cal.add_argument("--workers", default="1", help="worker processes (the result does not depend on it)")
+    p_cal.add_argument("--out", default="results/calibration", help="output directory")
+    p_cal.set_defaults(handler=cmd_calibrate)

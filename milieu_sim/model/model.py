@@ -1,0 +1,300 @@
+"""MilieuModel: a therapeutic milieu on a Mesa grid, one step per hour."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.discrete_space import OrthogonalMooreGrid
+
+from milieu_sim.errors import ParameterError
+from milieu_sim.model import processes
+from milieu_sim.model.agents import Client, Staff
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_values, setting_defaults
+from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
+from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
+from milieu_sim.model.routine import KINDS, load_routine
+from milieu_sim.model.state import SHIFTS, ClientArrays, Hour, StaffArrays
+from milieu_sim.model.streams import make_streams, root_entropy
+from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
+
+START_HOUR = 7  # the run starts on day 0 (a Monday) at 07:00, the start of the early shift
+SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
+
+
+class MilieuModel(mesa.Model):
+    """A psychiatric or residential treatment unit in which the community is the treatment.
+
+    Build it with flat keyword arguments from the parameter schema
+    (``milieu-sim params`` lists them)::
+
+        MilieuModel(setting="acute_ward", policy="therapeutic_milieu", rng=1, days=30)
+
+    Parameters resolve as schema defaults < setting < policy < keywords.  Bad
+    names, types, ranges and impossible combinations raise
+    :class:`~milieu_sim.errors.MilieuInputError` (one line) before anything is built.
+
+    **One step is one hour.**  ``step()`` runs these phases, always in this order:
+
+    1. *clock*: hour, ward day, shift and the routine's activity; staff change
+       at 07:00, 15:00 and 23:00; the policy's ``before_hour`` hook.
+    2. *admission* (``processes.flow.admit``): free beds are refilled.
+    3. *routine and movement* (``processes.movement.move``).
+    Phases 4-7 run only in waking hours (not during sleep, nor in a day
+    programme's ``away`` hours).
+
+    4. *interaction* (``processes.interaction.interact``): encounters between
+       neighbours, each client's behaviour this hour, conflictual encounters.
+    5. *modeling* (``processes.modeling.learn_by_modeling``).
+    6. *peer and staff feedback* (``processes.feedback.give_feedback``).
+    7. *staff response* (``processes.staff_response.respond``): reinforcement,
+       punishment, limit-setting and denied requests.
+    8. *escalation and de-escalation* (``processes.escalation.escalate``):
+       incidents, verbal de-escalation, containment.
+    9. *temporary isolation* (``processes.isolation.isolate``): seclusion
+       hours and release.
+    10. *recovery* (``processes.recovery.recover``): agitation, self-control,
+        trust, independence, symptoms and skill practice.
+    11. *discharge and dropout* (``processes.flow.discharge``).
+    12. *records*: counts of the hour (computed once, after everyone acted),
+        the DataCollector, the policy's ``after_hour`` hook.
+
+    The equations of each process are in its docstring and in ``docs/ODD.md``.
+    """
+
+    def __init__(
+        self,
+        setting: str = SCHEMA["setting"].default,
+        policy: str | Policy | Path = SCHEMA["policy"].default,
+        rng: int | None = None,
+        **parameters: Any,
+    ) -> None:
+        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
+            raise ParameterError(f"parameter 'rng' = {rng!r} is not allowed; allowed: a non-negative integer seed")
+        user = check_values(parameters)
+        self.setting = SCHEMA["setting"].check(setting)
+        self.policy = resolve_policy(policy)
+        self.user_parameters = user
+        values = setting_defaults(self.setting)
+        values.update(self.policy.parameters)
+        values.update(user)
+        values["policy"] = self.policy.name
+        self.p: dict[str, Any] = values
+        self.plan = load_floor_plan(values["ward_map"], values["n_clients"])
+        self.routine = load_routine(SETTING_ROUTINE[self.setting])
+        r = self.routine
+        # the routine of each hour of the week: (activity, kind, zone, structured, trained skill)
+        self._week = [
+            (int(r.activity[k]), KINDS[r.kind[k]], int(r.zone[k]), bool(r.structured[k]), int(r.trains[k]))
+            for k in range(len(r.activity))
+        ]
+        missing = [z for z in self.routine.zones_used() if z not in self.plan.zone_cells]
+        if missing:
+            from milieu_sim.model.ward import ZONES
+
+            raise ParameterError(
+                f"parameter 'ward_map' = {values['ward_map']!r}: the map has no "
+                f"{', '.join(ZONES[z] for z in missing)}, which the {self.setting} routine uses"
+            )
+        self.seed = root_entropy(rng)
+        super().__init__(rng=self.seed)
+        self.streams = make_streams(self.seed)
+
+        self.grid = OrthogonalMooreGrid((self.plan.width, self.plan.height), torus=False, random=self.random)
+        self.grid.create_property_layer("zone", default_value=0, dtype=int)
+        self.grid.zone.data[:] = self.plan.zone  # type: ignore[attr-defined]
+        self.cells = [self.grid[(x, y)] for x in range(self.plan.width) for y in range(self.plan.height)]
+
+        n = values["n_clients"]
+        self.clients = ClientArrays(n)
+        self.clients.bed[:] = self.plan.beds[:n]
+        self.client_agents: list[Client | None] = [None] * n
+        staffing = (values["staff_early"], values["staff_late"], values["staff_night"])
+        self.staff = StaffArrays(sum(staffing))
+        self.staff_agents: list[Staff] = []
+        self.records = Records()
+        self.hour = Hour.for_slots(n)
+        self.admissions = 0
+        self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
+        self._previous_activity = -1
+        self._cell_cache: dict[str, np.ndarray] = {}
+        self.refresh_parameters()
+        processes.flow.create_staff(self, staffing)
+        processes.flow.admit_initial_cohort(self)
+        processes.movement.start_first_shift(self)
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "census": "census",
+                "n_isolated": "n_isolated",
+                "conflict_events": "conflict_events",
+                "containment_events": "containment_events",
+                "mean_skill": "mean_skill",
+                "mean_agitation": "mean_agitation",
+                "mean_trust": "mean_trust",
+            }
+        )
+        self._summary = np.zeros(len(STEP_COLUMNS))
+        self._update_counts()
+        self.running = True
+
+    # --- parameters -----------------------------------------------------------------
+    def refresh_parameters(self) -> None:
+        """Recompute the derived per-hour constants after ``self.p`` changed."""
+        p = self.p
+        self.decay = {
+            "affirmation": math.exp(-1.0 / (24.0 * p["affirmation_memory_days"])),
+            "correction": math.exp(-1.0 / (24.0 * p["correction_memory_days"])),
+            "resentment": math.exp(-1.0 / (24.0 * p["resentment_days"])),
+            "suppression": math.exp(-1.0 / 12.0),
+        }
+        self.admission_chance = (
+            1.0 if p["admission_delay_hours"] <= 0 else 1.0 - math.exp(-1.0 / p["admission_delay_hours"])
+        )
+
+    def set_policy(self, policy: str | Policy | Path) -> None:
+        """Switch the unit's policy mid-run (the policy levers change; clients and staff stay).
+
+        The user's own keyword overrides of policy levers are dropped, since the
+        new policy decides them.  Staff attributes drawn from policy levers
+        (de-escalation skill, role-model quality, observation radius) are redrawn
+        from the new policy's means with the same staff stream offsets.
+        """
+        new = resolve_policy(policy)
+        values = setting_defaults(self.setting)
+        values.update(new.parameters)
+        values.update({k: v for k, v in self.user_parameters.items() if k not in POLICY_LEVERS})
+        values["policy"] = new.name
+        self.policy = new
+        self.p = values
+        self.refresh_parameters()
+        processes.flow.set_staff_attributes(self)
+
+    # --- the hour ---------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance the ward by one hour (phases: see the class docstring)."""
+        self._clock()
+        self.policy.before_hour(self)
+        processes.flow.admit(self)
+        processes.movement.move(self)
+        if self.hour.awake:
+            processes.interaction.interact(self)
+            processes.modeling.learn_by_modeling(self)
+            processes.feedback.give_feedback(self)
+            processes.staff_response.respond(self)
+        processes.escalation.escalate(self)
+        processes.isolation.isolate(self)
+        processes.recovery.recover(self)
+        processes.flow.discharge(self)
+        self._update_counts()
+        self.datacollector.collect(self)
+        self.policy.after_hour(self)
+        if self.steps >= 24 * self.p["days"]:
+            self.running = False
+
+    def _clock(self) -> None:
+        h = self.hour
+        step = self.steps
+        hour_abs = START_HOUR + step - 1
+        h.step = step
+        h.day = (step - 1) // 24
+        h.hour = hour_abs % 24
+        h.weekday = (hour_abs // 24) % 7
+        activity, h.kind, h.zone, h.structured, h.trains = self._week[h.weekday * 24 + h.hour]
+        shift = SHIFT_OF_HOUR[h.hour]
+        h.new_shift = shift != h.shift or step == 1
+        h.shift = shift
+        h.new_block = activity != self._previous_activity or h.new_shift
+        self._previous_activity = activity
+        h.activity = activity
+        h.away = h.kind == "away"
+        h.awake = h.kind != "sleep" and not h.away
+        h.conflict_events = 0
+        h.containment_events = 0
+        if not h.awake:
+            h.active.fill(False)
+        if h.new_shift:
+            processes.movement.change_shift(self)
+
+    def _update_counts(self) -> None:
+        """Model-level counts of the hour, computed once after all processes acted."""
+        c, h = self.clients, self.hour
+        row = self._summary
+        _summarise(c.values, c.present, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour, h.shift,
+                   h.activity, h.conflict_events, h.containment_events)  # fmt: skip
+        values = row.tolist()
+        self.census, self.staff_on_duty, self.n_isolated = int(values[5]), int(values[6]), int(values[-3])
+        self.conflict_events, self.containment_events = h.conflict_events, h.containment_events
+        self.mean_skill, self.mean_self_control, self.mean_agitation, self.mean_trust, self.mean_independence = values[
+            7:17:2
+        ]
+        if self.steps:
+            self.records.steps.add(row)
+
+    # --- convenience ------------------------------------------------------------------
+    @property
+    def clients_present(self) -> list[Client]:
+        """The Client agents now on the unit."""
+        return [a for a in self.client_agents if a is not None]
+
+    def run(self, days: int | None = None) -> MilieuModel:
+        """Run for ``days`` simulated days (default: the ``days`` parameter); return self."""
+        hours = 24 * (days if days is not None else self.p["days"])
+        for _ in range(hours):
+            self.step()
+        return self
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The run's tidy tables: steps, shifts, events, feedback, stays (see docs/outputs.md)."""
+        steps = self.records.steps.frame(self.routine.activities)
+        events = self.records.events_frame()
+        tables = {
+            "steps": steps,
+            "shifts": self.records.shifts_frame(steps, events),
+            "events": events,
+            "feedback": self.records.feedback_frame(),
+            "stays": self.records.stays_frame(processes.flow.still_present_rows(self)),
+        }
+        for name, frame in tables.items():
+            assert tuple(frame.columns) == TABLE_COLUMNS[name], name
+        return tables
+
+    def parameters(self) -> dict[str, Any]:
+        """Every resolved parameter of this run (plus the seed)."""
+        return {**self.p, "rng": self.seed, "setting": self.setting}
+
+    def __repr__(self) -> str:
+        return (
+            f"MilieuModel(setting={self.setting!r}, policy={self.policy.name!r}, rng={self.seed}, "
+            f"day={self.hour.day}, hour={self.hour.hour:02d}, census={getattr(self, 'census', 0)})"
+        )
+
+
+__all__ = ["SHIFTS", "ZONE_CODE", "MilieuModel"]
+
+
+@kernel
+def _summarise(x, present, isolated, on_duty, row, step, day, hour, shift, activity, conflicts, containments):
+    """Fill a `steps` row: the clock, census, staff on duty, mean and SD of each reported state (sums in
+    slot order), n_isolated and the hour's conflict and containment events."""
+    census = np.count_nonzero(present)
+    row[0], row[1], row[2], row[3], row[4] = step, day, hour, shift, activity
+    row[5] = census
+    row[6] = np.count_nonzero(on_duty)
+    for k in range(6):  # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
+        total = squares = 0.0
+        for i in range(present.size):
+            if present[i]:
+                value = (x[0, i] + x[1, i] + x[2, i]) / 3.0 if k == 0 else x[k + 2, i]
+                total += value
+                squares += value * value
+        mean = total / census if census else 0.0
+        sd = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
+        row[7 + 2 * k] = mean
+        row[8 + 2 * k] = sd
+    row[-3], row[-2], row[-1] = np.count_nonzero(isolated), conflicts, containments

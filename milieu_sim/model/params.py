@@ -1,0 +1,400 @@
+"""The one parameter schema of milieu-sim.
+
+Every parameter of the model is declared here once, with its type, default,
+allowed range, unit, one-line meaning and (where one exists) the published
+source of its default.  The model, the command line, policy files and the
+browser app's controls are all built from :data:`SCHEMA`; nothing else writes a
+default down.
+
+Resolution order of a run's parameters (later wins)::
+
+    schema defaults  <  setting  <  policy preset / policy file  <  user keywords
+
+Settings (:data:`SETTINGS`) describe *where* the care happens (acute ward,
+residential therapeutic community, day programme); policies
+(:mod:`milieu_sim.model.policies`) describe *how* the unit is run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from milieu_sim.errors import ParameterError
+
+# Short keys for the sources in ../shared/literature.md, written out in docs/ODD.md.
+BOWERS_2015 = "Bowers et al. 2015 (Safewards RCT)"
+DICKENS = "Dickens, Tabvuma & Frost (Safewards NSW base rates)"
+AIHW = "AIHW 2013-14 (seclusion duration)"
+DOOGAN_2017 = "Doogan & Warren 2017 (peer > staff feedback)"
+WARREN_2013 = "Warren et al. 2013; Warren, Doogan & Doherty 2021 (affirmation response ~8 weeks)"
+PAPADOPOULOS = "Papadopoulos et al. 2012 (limit-setting antecedent of aggression)"
+DICKERSON = "Dickerson et al. 2005; Glowacki et al. 2016 (token economies: little transfer)"
+DE_LEON = "De Leon et al. 2000 (senior induction)"
+DARKE = "Darke, Campbell & Popple (TC dropout)"
+CALIBRATED = "calibrated to published patterns (docs/validation.md, docs/calibration/)"
+PROVISIONAL = "free parameter, provisional value (not yet calibrated; docs/validation.md)"
+ASSUMED = "modelling assumption (docs/ODD.md)"
+POLICY = "policy lever"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One model parameter: its type, default, allowed values and meaning."""
+
+    name: str
+    kind: type  # int, float, bool or str
+    default: Any
+    meaning: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    source: str = ASSUMED
+    group: str = "behaviour"
+
+    def allowed(self) -> str:
+        """Describe the allowed values in words, for error messages and tables."""
+        if self.choices is not None:
+            return "one of " + ", ".join(self.choices)
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is str:
+            return "a string"
+        kind = "an integer" if self.kind is int else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{kind} from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"{kind} >= {self.low:g}"
+        return kind
+
+    def check(self, value: Any, where: str = "") -> Any:
+        """Return ``value`` converted to this parameter's type, or raise ParameterError."""
+        label = f"{where}parameter '{self.name}'"
+        if self.kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            raise ParameterError(f"{label} = {value!r} is not allowed; allowed: {self.allowed()}")
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise ParameterError(f"{label} = {value!r} is not allowed; allowed: {self.allowed()}")
+            if self.choices is not None and value not in self.choices:
+                raise ParameterError(f"{label} = {value!r} is not allowed; allowed: {self.allowed()}")
+            return value
+        converted = _to_number(value, self.kind)
+        if converted is None:
+            raise ParameterError(f"{label} = {value!r} is not allowed; allowed: {self.allowed()}")
+        if (self.low is not None and converted < self.low) or (self.high is not None and converted > self.high):
+            raise ParameterError(f"{label} = {value!r} is out of range; allowed: {self.allowed()}")
+        return converted
+
+
+def _to_number(value: Any, kind: type) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value) if kind is float else int(value)
+        except ValueError:
+            return None
+    if kind is int:
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:  # numpy integers
+            import numpy as np
+
+            if isinstance(value, np.integer):
+                return int(value)
+        except ImportError:  # pragma: no cover
+            pass
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    if result != result:  # NaN
+        return None
+    return result
+
+
+def _p(name, kind, default, meaning, unit="", low=None, high=None, choices=None, source=ASSUMED, group="behaviour"):
+    return Param(name, kind, default, meaning, unit, low, high, choices, source, group)
+
+
+SETTING_NAMES = ("acute_ward", "residential_tc", "day_program")
+
+# fmt: off
+_PARAMS: tuple[Param, ...] = (
+    _p("setting", str, "acute_ward",
+       "kind of unit: acute ward, residential therapeutic community or day programme", choices=SETTING_NAMES,
+       group="ward"),
+    _p("policy", str, "usual_care", "unit policy: a preset name or the path of a policy TOML file", group="ward"),
+    _p("ward_map", str, "default",
+       "floor plan: 'default' (20 beds), 'community' (30 beds), 'auto' (sized to n_clients) or a text map's path",
+       group="ward"),
+    _p("n_clients", int, 20, "beds in use: clients on the unit when it is full", "clients", 1, 5000, group="ward"),
+    _p("staff_early", int, 5, "nursing staff on the early shift (07-15)", "staff", 1, 1000, group="ward"),
+    _p("staff_late", int, 4, "nursing staff on the late shift (15-23)", "staff", 1, 1000, group="ward"),
+    _p("staff_night", int, 2, "nursing staff on the night shift (23-07)", "staff", 1, 1000, group="ward"),
+    _p("days", int, 60, "simulated days after which the model stops running", "days", 1, 36500, group="run"),
+    _p("admission_delay_hours", float, 12.0,
+       "mean hours a free bed stays empty before the next admission", "hours", 0.0, 2000.0, group="flow"),
+    _p("admission_symptoms", float, 0.6,
+       "mean symptom severity at admission (acuity)", "0-1", 0.0, 1.0, source=PROVISIONAL, group="flow"),
+    _p("admission_skill", float, 0.35,
+       "mean treatment-goal skill at admission", "0-1", 0.0, 1.0, source=PROVISIONAL, group="flow"),
+    _p("admission_self_control", float, 0.45,
+       "mean self-control at admission", "0-1", 0.0, 1.0, source=PROVISIONAL, group="flow"),
+    _p("admission_trust", float, 0.5, "mean trust in staff and community at admission", "0-1", 0.0, 1.0, group="flow"),
+    _p("admission_independence", float, 0.6, "mean independence at admission", "0-1", 0.0, 1.0, group="flow"),
+    _p("admission_spread", float, 0.12,
+       "standard deviation of each admission state around its mean", "0-1", 0.0, 0.5, group="flow"),
+    _p("skill_goal", float, 0.55,
+       "treatment-plan goal: each goal skill must reach this for a completed discharge", "0-1", 0.0, 1.0,
+       source=PROVISIONAL, group="flow"),
+    _p("discharge_symptoms", float, 0.4,
+       "symptom severity below which a client with met goals is discharged", "0-1", 0.0, 1.0, source=PROVISIONAL,
+       group="flow"),
+    _p("min_stay_days", float, 3.0, "shortest stay before a planned discharge", "days", 0.0, 3650.0, group="flow"),
+    _p("max_stay_days", float, 60.0, "stay after which a client is transferred on", "days", 1.0, 3650.0, group="flow"),
+    _p("dropout_per_day", float, 0.004,
+       "baseline daily hazard of leaving treatment early", "1/day", 0.0, 1.0, source=CALIBRATED, group="flow"),
+    _p("dropout_early_factor", float, 1.0,
+       "extra dropout hazard in the first days, as a multiple of the baseline", "x", 0.0, 100.0, source=CALIBRATED,
+       group="flow"),
+    _p("dropout_early_days", float, 7.0, "time constant of the early-dropout excess", "days", 0.1, 365.0, group="flow"),
+    _p("dropout_trust_effect", float, 3.0,
+       "how strongly low trust and high agitation raise the dropout hazard", "log-hazard", 0.0, 20.0,
+       source=CALIBRATED, group="flow"),
+    _p("senior_days", float, 30.0,
+       "days in treatment before a client can become a senior peer", "days", 0.0, 3650.0, group="flow"),
+    _p("generalisation", float, 0.7,
+       "share of on-ward skill that carries over outside", "0-1", 0.0, 1.0, source=DICKERSON, group="flow"),
+    _p("token_transfer_loss", float, 0.6,
+       "extra loss of carry-over for behaviour kept up by external rewards", "0-1", 0.0, 1.0, source=DICKERSON,
+       group="flow"),
+    _p("structure", float, 0.6,
+       "how reliably the routine's structured activities run and are attended", "0-1", 0.0, 1.0, source=POLICY,
+       group="policy"),
+    _p("reinforcement_rate", float, 0.25,
+       "chance staff reinforce an observed prosocial act", "probability", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("token_rewards", float, 0.0,
+       "share of reinforcement given as tokens or privileges (external rewards)", "0-1", 0.0, 1.0, source=POLICY,
+       group="policy"),
+    _p("punishment_rate", float, 0.3,
+       "chance staff punish or restrict after an observed transgression", "probability", 0.0, 1.0, source=POLICY,
+       group="policy"),
+    _p("limit_setting_rate", float, 0.4,
+       "chance staff set a limit on an observed transgression", "probability", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("request_denial_rate", float, 0.3,
+       "share of clients' requests that staff deny", "probability", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("peer_feedback", bool, False,
+       "whether the community practises peer feedback (affirmations, pull-ups)", source=POLICY, group="policy"),
+    _p("staff_feedback_rate", float, 0.15,
+       "chance staff give verbal feedback on an observed act", "probability", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("de_escalation_skill", float, 0.5,
+       "mean staff skill at verbal de-escalation", "0-1", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("de_escalation_first", float, 0.7,
+       "chance staff try talking down before any containment", "probability", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("isolation_threshold", int, 4,
+       "incident severity (1-5) from which a failed de-escalation ends in seclusion", "severity", 1, 6, source=POLICY,
+       group="policy"),
+    _p("seclusion_hours", float, 6.0, "mean duration of a seclusion", "hours", 1.0, 72.0, source=AIHW, group="policy"),
+    _p("prn_threshold", float, 0.6,
+       "agitation at which staff offer as-needed (PRN) medication unprompted", "0-1", 0.0, 1.01, source=POLICY,
+       group="policy"),
+    _p("custodial_care", float, 0.3,
+       "share of daily-living tasks staff do for clients", "0-1", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("autonomy_support", float, 0.3,
+       "how much clients are given responsibility and choices", "0-1", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("senior_induction", bool, False,
+       "new clients are inducted by a senior peer buddy", source=DE_LEON, group="policy"),
+    _p("staff_model_quality", float, 0.75,
+       "mean quality of staff as role models", "0-1", 0.0, 1.0, source=POLICY, group="policy"),
+    _p("staff_observe_radius", int, 4,
+       "how far (cells) a staff member notices what clients do", "cells", 0, 50, source=POLICY, group="policy"),
+    _p("interaction_radius", int, 2, "how far (cells) two people can interact", "cells", 1, 20),
+    _p("interaction_rate", float, 0.6,
+       "chance an awake client interacts with someone in an hour", "probability", 0.0, 1.0, source=PROVISIONAL),
+    _p("conflict_rate", float, 0.814,
+       "scale of the chance that an interaction turns conflictual", "probability", 0.0, 1.0, source=CALIBRATED),
+    _p("prosocial_rate", float, 0.35,
+       "scale of the hourly chance of a prosocial act", "probability", 0.0, 1.0, source=PROVISIONAL),
+    _p("transgression_rate", float, 0.2,
+       "scale of the hourly chance of a minor transgression", "probability", 0.0, 1.0, source=PROVISIONAL),
+    _p("request_rate", float, 0.15, "hourly chance an awake client asks staff for something", "probability", 0.0, 1.0),
+    _p("modeling_rate", float, 0.01,
+       "learning rate of social learning by modeling", "per encounter", 0.0, 1.0, source=PROVISIONAL),
+    _p("staff_prestige", float, 1.0, "prestige of staff as models", "weight", 0.0, 10.0),
+    _p("peer_prestige", float, 0.5, "prestige of an ordinary peer as a model", "weight", 0.0, 10.0),
+    _p("senior_prestige", float, 1.2, "prestige of a senior peer as a model", "weight", 0.0, 10.0),
+    _p("peer_feedback_rate", float, 0.3,
+       "chance a peer who sees an act gives feedback (when peer_feedback is on)", "probability", 0.0, 1.0,
+       source=PROVISIONAL),
+    _p("peer_feedback_weight", float, 1.0,
+       "effect of one piece of peer feedback", "weight", 0.0, 10.0, source=DOOGAN_2017),
+    _p("staff_feedback_weight", float, 0.5,
+       "effect of one piece of staff feedback (below the peer weight)", "weight", 0.0, 10.0, source=DOOGAN_2017),
+    _p("feedback_learning", float, 0.02,
+       "skill or self-control gain from one unit of feedback", "per feedback", 0.0, 1.0, source=PROVISIONAL),
+    _p("affirmation_memory_days", float, 56.0,
+       "how long receiving affirmations keeps raising one's sending", "days", 0.1, 3650.0, source=WARREN_2013),
+    _p("correction_memory_days", float, 14.0,
+       "how long receiving corrections keeps raising one's sending", "days", 0.1, 3650.0, source=WARREN_2013),
+    _p("affirmation_sending_boost", float, 0.15,
+       "rise in sending per affirmation remembered", "x", 0.0, 10.0, source=WARREN_2013),
+    _p("correction_sending_boost", float, 0.05,
+       "rise in sending per correction remembered (weaker)", "x", 0.0, 10.0, source=WARREN_2013),
+    _p("reinforcement_learning", float, 0.02,
+       "skill gain from one reinforcement", "per event", 0.0, 1.0, source=PROVISIONAL),
+    _p("punishment_suppression", float, 0.5,
+       "how much a punishment suppresses transgressions right after", "0-1", 0.0, 1.0),
+    _p("punishment_trust_loss", float, 0.04, "trust lost per punishment or restriction", "0-1", 0.0, 1.0),
+    _p("resentment_gain", float, 0.08, "resentment added by punishment, seclusion or restraint", "0-1", 0.0, 1.0),
+    _p("resentment_days", float, 3.0, "time constant over which resentment fades", "days", 0.01, 365.0),
+    _p("limit_setting_agitation", float, 0.15,
+       "agitation added by a limit or denied request (more if punitive, less with trust)", "0-1", 0.0, 1.0,
+       source=PAPADOPOULOS),
+    _p("conflict_agitation", float, 0.08,
+       "agitation added to both parties by a conflictual interaction", "0-1", 0.0, 1.0, source=PROVISIONAL),
+    _p("agitation_decay", float, 0.12,
+       "share of agitation above baseline that fades each hour", "1/hour", 0.0, 1.0, source=PROVISIONAL),
+    _p("agitation_noise", float, 0.109, "hourly random fluctuation of agitation", "0-1", 0.0, 1.0, source=CALIBRATED),
+    _p("incident_rate", float, 0.12,
+       "hourly chance of an incident when agitation equals self-control", "probability", 0.0, 1.0, source=CALIBRATED),
+    _p("incident_steepness", float, 8.86,
+       "how sharply the incident chance rises with agitation beyond control", "1/unit", 0.1, 100.0, source=CALIBRATED),
+    _p("prn_offer_rate", float, 0.831,
+       "hourly chance a nurse offers PRN to an observed client above prn_threshold", "probability", 0.0, 1.0,
+       source=CALIBRATED),
+    _p("violence_weight", float, 0.0038,
+       "weight of physical aggression among incident kinds at zero excess (others sum to 0.85)", "weight", 0.0, 1.0,
+       source=CALIBRATED),
+    _p("de_escalation_calm", float, 0.6, "share of agitation removed by a successful de-escalation", "0-1", 0.0, 1.0),
+    _p("containment_trust_loss", float, 0.03, "trust lost per containment (times its coerciveness)", "0-1", 0.0, 1.0),
+    _p("special_observation_hours", float, 16.0,
+       "how long special observation lasts once started", "hours", 1.0, 240.0),
+    _p("therapy_learning", float, 0.015,
+       "hourly skill gain in a therapy group (times structure and trust)", "1/hour", 0.0, 1.0, source=CALIBRATED),
+    _p("self_control_learning", float, 0.004,
+       "hourly gain of self-control in structured activity", "1/hour", 0.0, 1.0, source=PROVISIONAL),
+    _p("trust_recovery", float, 0.002, "hourly pull of trust back towards its baseline", "1/hour", 0.0, 1.0),
+    _p("institutionalisation", float, 0.002,
+       "hourly loss of independence under full custodial care", "1/hour", 0.0, 1.0),
+    _p("independence_gain", float, 0.002,
+       "hourly gain of independence under full autonomy support", "1/hour", 0.0, 1.0),
+    _p("symptom_recovery", float, 0.03,
+       "daily share of symptom severity that treatment resolves", "1/day", 0.0, 1.0, source=PROVISIONAL),
+)
+# fmt: on
+
+SCHEMA: dict[str, Param] = {p.name: p for p in _PARAMS}
+
+# Where the care happens.  Each setting overrides some schema defaults.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "acute_ward": {},
+    "residential_tc": {
+        "ward_map": "community",
+        "n_clients": 30,
+        "staff_early": 4,
+        "staff_late": 3,
+        "staff_night": 1,
+        "days": 180,
+        "admission_delay_hours": 72.0,
+        "admission_symptoms": 0.35,
+        "skill_goal": 0.7,
+        "discharge_symptoms": 0.4,
+        "min_stay_days": 28.0,
+        "max_stay_days": 365.0,
+        # calibrated (docs/calibration/residential_tc, milieu-sim calibrate --setting residential_tc)
+        "dropout_per_day": 0.0134,
+        "dropout_early_factor": 1.35,
+        "dropout_early_days": 5.0,
+        "dropout_trust_effect": 3.79,
+        "therapy_learning": 0.0143,
+        "peer_feedback": True,
+        "senior_days": 45.0,
+    },
+    "day_program": {
+        "ward_map": "community",
+        "n_clients": 25,
+        "staff_early": 4,
+        "staff_late": 1,
+        "staff_night": 1,
+        "days": 120,
+        "admission_delay_hours": 48.0,
+        "admission_symptoms": 0.4,
+        "min_stay_days": 14.0,
+        "max_stay_days": 180.0,
+        "dropout_per_day": 0.006,
+        "dropout_early_factor": 3.0,
+    },
+}
+
+# The routine file of each setting (package data under data/routines/).
+SETTING_ROUTINE = {
+    "acute_ward": "acute_ward.toml",
+    "residential_tc": "residential_tc.toml",
+    "day_program": "day_program.toml",
+}
+
+
+def suggest(name: str, options) -> str:
+    """A 'did you mean' hint for an unknown name, or an empty string."""
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_names(values: Mapping[str, Any], where: str = "") -> None:
+    """Raise ParameterError for the first name in ``values`` that the schema does not know."""
+    for name in values:
+        if name not in SCHEMA:
+            raise ParameterError(
+                f"{where}unknown parameter '{name}'{suggest(name, SCHEMA)}; see 'milieu-sim params' for the list"
+            )
+
+
+def check_values(values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """Check names, types and ranges; return the values converted to their schema types."""
+    check_names(values, where)
+    return {name: SCHEMA[name].check(value, where) for name, value in values.items()}
+
+
+def defaults() -> dict[str, Any]:
+    """The schema defaults, as a fresh dict."""
+    return {name: p.default for name, p in SCHEMA.items()}
+
+
+def setting_defaults(setting: str) -> dict[str, Any]:
+    """Schema defaults with a setting's overrides applied."""
+    SCHEMA["setting"].check(setting)
+    values = defaults()
+    values.update(SETTINGS[setting])
+    values["setting"] = setting
+    return values
+
+
+def schema_table():
+    """The schema as a pandas DataFrame (one row per parameter)."""
+    import pandas as pd
+
+    rows = [
+        {
+            "name": p.name,
+            "group": p.group,
+            "type": p.kind.__name__,
+            "default": p.default,
+            "allowed": p.allowed(),
+            "unit": p.unit,
+            "meaning": p.meaning,
+            "source": p.source,
+        }
+        for p in SCHEMA.values()
+    ]
+    return pd.DataFrame(rows)

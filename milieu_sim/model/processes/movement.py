@@ -1,0 +1,303 @@
+"""Routine and movement: where each person is this hour.
+
+Rules (docs/ODD.md, "Routine and movement"):
+
+* At the start of each routine block (and at every shift change) each client
+  who is not already in the block's zone goes to a cell of it: their own bed for sleep and bedroom
+  hygiene, the activity's room for meals, and for a structured activity with
+  probability ``P(attend) = structure * (0.6 + 0.4 * trust)``; a client who does
+  not attend, and every client in free time, picks a free-time zone (day room
+  0.55, corridor 0.15, quiet room 0.10, own bed 0.20).  Clients in time-out are
+  in the quiet room, secluded clients in the seclusion room, and in a day
+  programme's ``away`` hours clients are off the grid.
+* Meals, bedroom hygiene, community meetings, therapy groups and recreation are
+  attended by everyone present (structured ones only with the probability
+  above).
+* Within a block an awake client who is not attending a meal or activity
+  tries, with probability 0.3 per hour, to step to one of the eight
+  neighbouring cells chosen at random, and stays put if that cell is a wall
+  or in another zone; so do on-duty staff (but the one at the nurses' station) outside
+  structured activities.
+* On-duty staff: the first on duty is at the nurses' station; the others go
+  to the activity's zone (the corridor when the activity is in the bedrooms;
+  at night the nurses' station and corridor), unless they are in that zone
+  already.
+* Clients under special observation are always observed: their observer is
+  the nearest on-duty staff member, wherever they are.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.state import TRUST
+from milieu_sim.model.ward import ZONE_CODE
+
+if TYPE_CHECKING:
+    from milieu_sim.model.model import MilieuModel
+
+WANDER = 0.3
+
+
+FREE_ZONES = (("day_room", 0.55), ("corridor", 0.15), ("quiet_room", 0.10), ("bedroom", 0.20))
+BEDROOM = ZONE_CODE["bedroom"]
+NURSES = ZONE_CODE["nurses_station"]
+CORRIDOR = ZONE_CODE["corridor"]
+QUIET = ZONE_CODE["quiet_room"]
+SECLUSION = ZONE_CODE["seclusion_room"]
+DAY_ROOM = ZONE_CODE["day_room"]
+
+
+def zone_table(model: MilieuModel) -> tuple[np.ndarray, np.ndarray]:
+    """(padded cell table per zone code, number of cells per zone)."""
+    cache = model._cell_cache
+    if "zone_table" not in cache:
+        plan = model.plan
+        n_zones = max(ZONE_CODE.values()) + 1
+        width = max(len(cells) for cells in plan.zone_cells.values())
+        table = np.zeros((n_zones, width), dtype=np.int64)
+        sizes = np.ones(n_zones, dtype=np.int64)
+        for code, cells in plan.zone_cells.items():
+            table[code, : len(cells)] = cells
+            sizes[code] = len(cells)
+        cache["zone_table"], cache["zone_sizes"] = table, sizes
+        cache["has_zone"] = np.isin(np.arange(n_zones), list(plan.zone_cells))
+        free = [(ZONE_CODE[z], share) for z, share in FREE_ZONES if ZONE_CODE[z] in plan.zone_cells]
+        codes = np.array([code for code, _ in free])
+        shares = np.array([share for _, share in free])
+        cache["free_codes"], cache["free_cum"] = codes, np.cumsum(shares) / shares.sum()
+    return cache["zone_table"], cache["zone_sizes"]
+
+
+def change_shift(model: MilieuModel) -> None:
+    """Hand over to the staff of the new shift: only they are on the grid."""
+    s = model.staff
+    s.on_duty[:] = s.shift == model.hour.shift
+    for i in np.flatnonzero(~s.on_duty & (s.cell >= 0)).tolist():
+        s.cell[i] = -1
+        model.staff_agents[i].cell = None
+
+
+def start_first_shift(model: MilieuModel) -> None:
+    """Before the first hour, the early shift is on the ward, at the nurses' station (no random draws)."""
+    s = model.staff
+    s.on_duty[:] = s.shift == 0
+    station = model.plan.zone_cells.get(NURSES, model.plan.zone_cells[CORRIDOR])
+    for k, i in enumerate(np.flatnonzero(s.on_duty).tolist()):
+        s.cell[i] = station[k % station.size]
+        model.staff_agents[i].cell = model.cells[s.cell[i]]
+
+
+# how a block moves clients (see ``move``)
+AWAY, TO_BED, NEW_BLOCK, WITHIN_BLOCK = 0, 1, 2, 3
+# who attends a new block's activity
+STRUCTURED, EVERYONE, NOBODY = 0, 1, 2
+GATHERINGS = ("meal", "hygiene", "community_meeting", "therapy_group", "recreation")
+
+
+def move(model: MilieuModel) -> None:
+    """Place clients and staff for this hour (rules in the module docstring)."""
+    h, c, s, p = model.hour, model.clients, model.staff, model.p
+    if not h.new_block and not h.awake:
+        return  # asleep, nobody moves
+    uc = model.streams["movement"].random((c.n, 4))
+    us = model.streams["staff_movement"].random((s.n, 4))
+    table, sizes = zone_table(model)
+    cache = model._cell_cache
+    if h.away:
+        mode = AWAY
+    elif not h.new_block:
+        mode = WITHIN_BLOCK
+    elif h.kind == "sleep" or (h.kind == "hygiene" and h.zone == BEDROOM):
+        mode = TO_BED
+    else:
+        mode = NEW_BLOCK
+    attendance = STRUCTURED if h.structured else EVERYONE if h.kind in GATHERINGS else NOBODY
+    plan = model.plan
+    moved_clients, moved_staff = _move(
+        uc,
+        us,
+        mode,
+        attendance,
+        h.kind == "hygiene",
+        h.zone,
+        h.new_block,
+        h.awake,
+        h.structured,
+        h.step,
+        p["structure"],
+        c.values,
+        c.present,
+        c.isolated,
+        c.time_out_until,
+        c.attending,
+        c.bed,
+        c.cell,
+        s.on_duty,
+        s.cell,
+        table,
+        sizes,
+        cache["has_zone"],
+        cache["free_codes"],
+        cache["free_cum"],
+        plan.zone_flat,
+        plan.same_zone_neighbours,
+        QUIET if QUIET in plan.zone_cells else BEDROOM,
+    )
+    sync_cells(model, moved_clients, moved_staff)
+
+
+@kernel
+def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, structured, step, structure, x, present,
+          isolated, time_out_until, attending, bed, cell, on_duty, staff_cell, table, sizes, has_zone, free_codes,
+          free_cum, zone, neighbours, time_out_zone):  # fmt: skip
+    """The movement rules of the module docstring; returns (moved client slots, moved staff indices)."""
+    n = present.size
+    old_cell = cell.copy()
+    for i in range(n):
+        mobile = present[i] and not isolated[i]
+        in_time_out = mobile and time_out_until[i] > step
+        if mode == AWAY:
+            if mobile:
+                cell[i] = -1
+            continue
+        if mode == WITHIN_BLOCK:
+            # people sit through meals and structured activities; the others wander within their zone
+            if mobile and not attending[i] and uc[i, 3] < WANDER and cell[i] >= 0:
+                cell[i] = neighbours[cell[i], int(uc[i, 2] * 8)]
+        else:
+            if mode == TO_BED:
+                target = bed[i]
+                attending[i] = mobile and hygiene
+            else:
+                if attendance == STRUCTURED:
+                    attend = uc[i, 0] < structure * (0.6 + 0.4 * x[TRUST, i])
+                else:
+                    attend = attendance == EVERYONE
+                attending[i] = attend and mobile
+                if attend:
+                    z = block_zone
+                else:
+                    choice = 0  # the free-time zone: searchsorted(free_cum, u, side="right")
+                    while choice < free_cum.size and free_cum[choice] <= uc[i, 1]:
+                        choice += 1
+                    z = free_codes[min(choice, free_codes.size - 1)]
+                target = bed[i] if z == BEDROOM else table[z, int(uc[i, 2] * sizes[z])]
+            # only those not already where they should be move (a new block in the same room keeps people put)
+            if mobile and (cell[i] < 0 or target == bed[i] or zone[cell[i]] != zone[target]):
+                cell[i] = target
+        if in_time_out and zone[max(cell[i], 0)] != QUIET:
+            cell[i] = table[time_out_zone, int(uc[i, 2] * sizes[time_out_zone])]
+
+    old_staff = staff_cell.copy()
+    on = np.flatnonzero(on_duty)
+    for a in range(on.size):
+        j = on[a]
+        if new_block:
+            if not awake:
+                z = NURSES if us[j, 0] < 0.5 else CORRIDOR
+            elif block_zone == BEDROOM:
+                z = CORRIDOR
+            else:
+                z = block_zone
+            if a == 0:
+                z = NURSES  # the first on duty holds the nurses' station
+            if not has_zone[z]:
+                z = CORRIDOR
+            if staff_cell[j] < 0 or zone[max(staff_cell[j], 0)] != z:
+                staff_cell[j] = table[z, int(us[j, 1] * sizes[z])]
+        elif not structured and a > 0 and us[j, 2] < WANDER and staff_cell[j] >= 0:
+            staff_cell[j] = neighbours[staff_cell[j], int(us[j, 3] * 8)]
+    return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
+
+
+def sync_cells(model: MilieuModel, moved_clients: np.ndarray, moved_staff: np.ndarray) -> None:
+    """Move the Mesa agents of the clients and staff whose cell index changed (only those)."""
+    cells = model.cells
+    c, s = model.clients, model.staff
+    agents = model.client_agents
+    for slot, index in zip(moved_clients.tolist(), c.cell[moved_clients].tolist(), strict=True):
+        agent = agents[slot]
+        if agent is not None:
+            agent.cell = cells[index] if index >= 0 else None
+    for i, index in zip(moved_staff.tolist(), s.cell[moved_staff].tolist(), strict=True):
+        model.staff_agents[i].cell = cells[index] if index >= 0 else None
+
+
+def observers(model: MilieuModel) -> np.ndarray:
+    """For each client, the on-duty staff member who sees them, else -1.
+
+    observer_i = the on-duty staff member j with the smallest slack d(i, j) - radius_j
+    among those with slack <= 0 (ties: lowest staff index), d = Chebyshev distance
+    in cells.  Computed at most once per hour, when a process first asks, by
+    stamping each staff member's field of view onto a raster of the ward.
+    """
+    c, s, h = model.clients, model.staff, model.hour
+    if h.observer_step != h.step:
+        plan = model.plan
+        _observers(h.observer, c.present, c.cell, c.observation_until, h.step, s.on_duty, s.cell, s.observe_radius,
+                   plan.width, plan.height)  # fmt: skip
+        h.observer_step = h.step
+    return h.observer
+
+
+@kernel
+def _observers(observer, present, cell, observation_until, step, on_duty, staff_cell, radius, width, height):
+    """Fill ``observer`` by the sight rule (see ``observers``); special observation: the nearest staff member."""
+    best_slack = np.full(width * height, np.iinfo(np.int64).max, dtype=np.int64)
+    best_staff = np.full(width * height, -1, dtype=np.int64)
+    for j in range(on_duty.size):  # in staff order, so ties go to the lowest index
+        if not on_duty[j] or staff_cell[j] < 0:
+            continue
+        r = radius[j]
+        sx, sy = staff_cell[j] // height, staff_cell[j] % height
+        for x in range(max(0, sx - r), min(width, sx + r + 1)):
+            for y in range(max(0, sy - r), min(height, sy + r + 1)):
+                slack = max(abs(x - sx), abs(y - sy)) - r
+                if slack < best_slack[x * height + y]:
+                    best_slack[x * height + y] = slack
+                    best_staff[x * height + y] = j
+    for i in range(present.size):
+        observer[i] = -1
+        if present[i] and cell[i] >= 0:
+            observer[i] = best_staff[cell[i]]
+            if observation_until[i] > step:  # special observation: always in someone's sight
+                observer[i] = _nearest(cell[i], on_duty, staff_cell, height)
+
+
+@kernel
+def _nearest(cell, on_duty, staff_cell, height):
+    """The on-duty staff member nearest to a cell (Chebyshev; ties: lowest index), or -1."""
+    best, nearest = np.iinfo(np.int64).max, -1
+    if cell < 0:
+        return -1
+    x, y = cell // height, cell % height
+    for j in range(on_duty.size):
+        if on_duty[j] and staff_cell[j] >= 0:
+            d = max(abs(staff_cell[j] // height - x), abs(staff_cell[j] % height - y))
+            if d < best:
+                best, nearest = d, j
+    return nearest
+
+
+def nearest_staff(model: MilieuModel, slot: int) -> int:
+    """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
+    s = model.staff
+    return int(_nearest(model.clients.cell[slot], s.on_duty, s.cell, model.plan.height))
+
+
+def nearest_staff_of(model: MilieuModel, slots: np.ndarray) -> np.ndarray:
+    """For each client slot, the nearest on-duty staff member (ties: lowest index), or -1 (off the grid)."""
+    s = model.staff
+    return _nearest_of(model.clients.cell[slots], s.on_duty, s.cell, model.plan.height)
+
+
+@kernel
+def _nearest_of(cells, on_duty, staff_cell, height):
+    nearest = np.empty(cells.size, dtype=np.int64)
+    for a in range(cells.size):
+        nearest[a] = _nearest(cells[a], on_duty, staff_cell, height)
+    return nearest

@@ -1,0 +1,307 @@
+"""Logs of what happens on the ward, and the tidy tables built from them.
+
+The processes append to the logs in batches (numpy arrays per hour); the
+tables are built only when asked for (``MilieuModel.tables()``), so recording
+costs little in the hourly step.  Column lists are documented in
+``docs/outputs.md``; :data:`TABLE_COLUMNS` is the contract the tests check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from milieu_sim.model.state import ANTECEDENTS, REPORTED_STATES, SHIFTS
+
+CONFLICT_KINDS: tuple[str, ...] = (
+    "refusing_rules",
+    "verbal_aggression",
+    "absconding",
+    "aggression_objects",
+    "self_harm",
+    "physical_aggression",
+)
+CONTAINMENT_KINDS: tuple[str, ...] = (
+    "prn_medication",
+    "special_observation",
+    "time_out",
+    "seclusion",
+    "restraint",
+)
+# Every event kind with its category; the order is the code used in the logs.
+EVENT_KINDS: dict[str, str] = {
+    **{kind: "conflict" for kind in CONFLICT_KINDS},
+    **{kind: "containment" for kind in CONTAINMENT_KINDS},
+    "verbal_de_escalation": "de_escalation",
+    "praise": "reinforcement",
+    "token_reward": "reinforcement",
+    "restriction": "punishment",
+    "limit_setting": "limit_setting",
+    "denied_request": "restriction",
+    "seclusion_release": "isolation",
+}
+KIND_NAMES: tuple[str, ...] = tuple(EVENT_KINDS)
+KIND = {name: code for code, name in enumerate(KIND_NAMES)}
+CATEGORIES: tuple[str, ...] = tuple(sorted(set(EVENT_KINDS.values())))
+CATEGORY_CODE = np.array([CATEGORIES.index(EVENT_KINDS[kind]) for kind in KIND_NAMES])  # by kind code
+OUTCOMES: tuple[str, ...] = (
+    "none",
+    "resolved",
+    "failed",
+    "contained",
+    "unobserved",
+    "started",
+    "continued",
+    "ended",
+)
+OUTCOME = {name: code for code, name in enumerate(OUTCOMES)}
+# the columns of the events log (the `events` table adds day, shift and category)
+EVENT_COLUMNS: tuple[str, ...] = ("step", "client_id", "staff_id", "kind", "severity", "antecedent", "outcome")
+FEEDBACK_KINDS = ("affirmation", "correction")
+SENDER_ROLES = ("client", "staff")
+EXIT_REASONS = ("completed", "dropout", "transfer", "still_present")
+# per-stay counters of ClientArrays, reported as they are in the `stays` table
+STAY_COUNTERS: tuple[str, ...] = (
+    "incidents",
+    "violent_incidents",
+    "containments",
+    "times_isolated",
+    "isolation_hours",
+    "affirmations_received",
+    "corrections_received",
+    "feedback_sent",
+)
+
+STEP_COLUMNS: tuple[str, ...] = (
+    "step",
+    "day",
+    "hour",
+    "shift",
+    "activity",
+    "census",
+    "staff_on_duty",
+    *(f"{stat}_{state}" for state in REPORTED_STATES for stat in ("mean", "sd")),
+    "n_isolated",
+    "conflict_events",
+    "containment_events",
+)
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "steps": STEP_COLUMNS,
+    "shifts": (
+        "day",
+        "shift",
+        "census",
+        "staff_on_duty",
+        "conflict_events",
+        "containment_events",
+        *(f"conflict_{kind}" for kind in CONFLICT_KINDS),
+        *(f"containment_{kind}" for kind in CONTAINMENT_KINDS),
+    ),
+    "events": (
+        "step",
+        "day",
+        "shift",
+        "client_id",
+        "staff_id",
+        "kind",
+        "category",
+        "severity",
+        "antecedent",
+        "outcome",
+    ),
+    "feedback": ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
+    "stays": (
+        "client_id",
+        "admission_number",
+        "admitted_day",
+        "exit_day",
+        "exit_reason",
+        "length_of_stay_days",
+        *(f"{state}_at_admission" for state in REPORTED_STATES),
+        *(f"{state}_at_exit" for state in REPORTED_STATES),
+        *STAY_COUNTERS,
+        "external_share",
+        "outside_functioning",
+        "outside_gain",
+    ),
+}
+
+_N_STATE_COLS = 2 * len(REPORTED_STATES)
+HOURS_PER_SHIFT = 8
+# the `shifts` table's count columns, and for each event kind code its column there (-1: not counted)
+SHIFT_COUNT_COLUMNS: tuple[str, ...] = TABLE_COLUMNS["shifts"][6:]
+SHIFT_COUNT_COLUMN = np.array(
+    [
+        SHIFT_COUNT_COLUMNS.index(f"{category}_{kind}") if f"{category}_{kind}" in SHIFT_COUNT_COLUMNS else -1
+        for kind, category in EVENT_KINDS.items()
+    ]
+)
+
+
+class BatchLog:
+    """A column store that takes whole blocks of rows per append.
+
+    Appends are kept as blocks (one integer matrix, and one float matrix when
+    the log has float columns) and joined into one matrix only when the columns
+    are asked for, so logging costs one list append per call in the hourly step
+    and reading the columns again costs only the blocks added since.
+    """
+
+    def __init__(self, columns: tuple[str, ...], floats: tuple[str, ...] = ()) -> None:
+        self.columns = columns
+        self.int_columns = tuple(c for c in columns if c not in floats)
+        self.float_columns = tuple(c for c in columns if c in floats)
+        self._ints = np.zeros((len(self.int_columns), 0), dtype=np.int64)
+        self._floats = np.zeros((len(self.float_columns), 0))
+        self._pending: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self.rows = 0
+
+    def add_rows(self, ints: np.ndarray, floats: np.ndarray | None = None) -> None:
+        """Append rows: ``ints`` (rows x integer columns, in column order), ``floats`` (rows x float columns)."""
+        if len(ints):
+            self._pending.append((ints.T, None if floats is None else floats.reshape(len(ints), -1).T))
+            self.rows += len(ints)
+
+    def add(self, n: int, **values: Any) -> None:
+        """Append ``n`` rows given column by column (arrays of length n, or scalars repeated)."""
+        if n == 0:
+            return
+        ints = np.empty((n, len(self.int_columns)), dtype=np.int64)
+        for k, column in enumerate(self.int_columns):
+            ints[:, k] = values[column]
+        floats = np.empty((n, len(self.float_columns)))
+        for k, column in enumerate(self.float_columns):
+            floats[:, k] = values[column]
+        self.add_rows(ints, floats)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every column as one array (read-only views; valid until the next append)."""
+        if self._pending:
+            self._ints = np.concatenate([self._ints, *(ints for ints, _ in self._pending)], axis=1)
+            if self.float_columns:
+                self._floats = np.concatenate([self._floats, *(floats for _, floats in self._pending)], axis=1)
+            self._pending = []
+        out = {c: self._ints[k] for k, c in enumerate(self.int_columns)}
+        out.update({c: self._floats[k] for k, c in enumerate(self.float_columns)})
+        return {c: out[c] for c in self.columns}
+
+
+class StepLog:
+    """Hourly model-level series in a preallocated, growing float matrix."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._data = np.zeros((capacity, len(STEP_COLUMNS)))
+        self.rows = 0
+
+    def add(self, row: np.ndarray) -> None:
+        if self.rows == self._data.shape[0]:
+            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        self._data[self.rows] = row
+        self.rows += 1
+
+    def frame(self, activities: tuple[str, ...]) -> pd.DataFrame:
+        data = self._data[: self.rows]
+        frame = pd.DataFrame(data, columns=list(STEP_COLUMNS))
+        for column in (
+            "step",
+            "day",
+            "hour",
+            "census",
+            "staff_on_duty",
+            "n_isolated",
+            "conflict_events",
+            "containment_events",
+        ):
+            frame[column] = frame[column].astype(np.int64)
+        frame["shift"] = pd.Categorical.from_codes(data[:, 3].astype(np.int64), categories=list(SHIFTS))
+        frame["activity"] = pd.Categorical.from_codes(data[:, 4].astype(np.int64), categories=list(activities))
+        return frame
+
+
+class Records:
+    """All logs of one run."""
+
+    def __init__(self) -> None:
+        self.steps = StepLog()
+        self.events = BatchLog(EVENT_COLUMNS)
+        self.feedback = BatchLog(
+            ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
+            floats=("behaviour_change",),
+        )
+        self.stays: list[dict[str, Any]] = []
+
+    # --- tables ---------------------------------------------------------------
+    def events_frame(self) -> pd.DataFrame:
+        a = self.events.arrays()
+        hour_abs = a["step"] - 1 + 7
+        shift = _shift_of_hour(hour_abs % 24)
+        staff = a["staff_id"]
+        return pd.DataFrame(
+            {
+                "step": a["step"],
+                "day": (a["step"] - 1) // 24,
+                "shift": pd.Categorical.from_codes(shift, categories=list(SHIFTS)),
+                "client_id": a["client_id"],
+                "staff_id": pd.arrays.IntegerArray(np.where(staff >= 0, staff, 0), staff < 0),
+                "kind": pd.Categorical.from_codes(a["kind"], categories=list(KIND_NAMES)),
+                "category": pd.Categorical.from_codes(CATEGORY_CODE[a["kind"]], categories=list(CATEGORIES)),
+                "severity": a["severity"],
+                "antecedent": pd.Categorical.from_codes(a["antecedent"], categories=list(ANTECEDENTS)),
+                "outcome": pd.Categorical.from_codes(a["outcome"], categories=list(OUTCOMES)),
+            }
+        )
+
+    def feedback_frame(self) -> pd.DataFrame:
+        a = self.feedback.arrays()
+        return pd.DataFrame(
+            {
+                "step": a["step"],
+                "sender_id": a["sender_id"],
+                "receiver_id": a["receiver_id"],
+                "sender_role": pd.Categorical.from_codes(a["sender_role"], categories=list(SENDER_ROLES)),
+                "kind": pd.Categorical.from_codes(a["kind"], categories=list(FEEDBACK_KINDS)),
+                "behaviour_change": a["behaviour_change"],
+            }
+        )
+
+    def shifts_frame(self, steps: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+        """One row per nursing shift; the 'day' of a night shift is the day it started.
+
+        Step s (1 = Monday 07:00) falls in the run's shift number (s - 1) // 8: early, late and
+        night of day 0, then of day 1, and so on.
+        """
+        if steps.empty:
+            return pd.DataFrame(columns=list(TABLE_COLUMNS["shifts"]))
+        block = (steps["step"].to_numpy() - 1) // HOURS_PER_SHIFT
+        starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        first = block[starts]
+        columns: dict[str, Any] = {"day": first // 3, "shift": pd.Categorical.from_codes(first % 3, list(SHIFTS))}
+        for column, reduce in (("census", np.maximum), ("staff_on_duty", np.maximum)):
+            columns[column] = reduce.reduceat(steps[column].to_numpy(), starts)
+        for column in ("conflict_events", "containment_events"):
+            columns[column] = np.add.reduceat(steps[column].to_numpy(), starts)
+        counts = np.zeros((len(starts), len(SHIFT_COUNT_COLUMNS)), dtype=np.int64)
+        column = SHIFT_COUNT_COLUMN[events["kind"].cat.codes.to_numpy()]
+        counted = column >= 0
+        row = np.searchsorted(first, (events["step"].to_numpy()[counted] - 1) // HOURS_PER_SHIFT)
+        np.add.at(counts, (row, column[counted]), 1)
+        columns.update({name: counts[:, k] for k, name in enumerate(SHIFT_COUNT_COLUMNS)})
+        return pd.DataFrame(columns)[list(TABLE_COLUMNS["shifts"])]
+
+    def stays_frame(self, still_present: list[dict[str, Any]]) -> pd.DataFrame:
+        rows = self.stays + still_present
+        frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["stays"]))
+        frame["exit_reason"] = pd.Categorical(frame["exit_reason"], categories=list(EXIT_REASONS))
+        return frame.sort_values(["admission_number"], kind="stable").reset_index(drop=True)
+
+
+def _shift_of_hour(hour: np.ndarray) -> np.ndarray:
+    """Shift code of clock hours: early 07-15, late 15-23, night 23-07."""
+    return np.where((hour >= 7) & (hour < 15), 0, np.where((hour >= 15) & (hour < 23), 1, 2))
+
+
+def shift_of_hour(hour: int) -> int:
+    return 0 if 7 <= hour < 15 else (1 if 15 <= hour < 23 else 2)

@@ -1,0 +1,167 @@
+"""The ward's state, kept in arrays for speed.
+
+Every client occupies a *bed slot* (0 .. n_clients-1) for the length of a stay;
+all client state lives in arrays indexed by slot, and the Mesa ``Client``
+agents (:mod:`milieu_sim.model.agents`) are views into them.  Staff are a fixed
+roster indexed 0 .. n_staff-1.
+
+The continuous client state is one matrix ``ClientArrays.values`` with one row
+per state variable (:data:`STATE_VARIABLES`); the named attributes
+(``clients.agitation`` ...) are views of its rows, so processes must update
+them in place (``+=``, ``np.clip(..., out=...)``, ``a[mask] = ...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Continuous client state (rows of ClientArrays.values).  All lie in [0, 1].
+STATE_VARIABLES: tuple[str, ...] = (
+    "coping_skill",
+    "social_skill",
+    "daily_living_skill",
+    "self_control",
+    "agitation",
+    "trust",
+    "independence",
+    "symptoms",
+    "resentment",  # slow after-effect of punishment and coercion, feeds agitation
+    "suppression",  # fast after-effect of punishment, suppresses transgressions
+    "external_share",  # share of skill kept up by external rewards (tokens)
+    "affirmation_memory",  # decaying count of affirmations received
+    "correction_memory",  # decaying count of corrections received
+    "baseline_trust",  # trust at admission, towards which trust relaxes
+    "skill_goal",  # the treatment plan's goal for each skill
+)
+SKILL_ROWS = slice(0, 3)
+#: Row of each state variable in ``ClientArrays.values`` (compiled kernels index the matrix by these).
+ROW: dict[str, int] = {name: row for row, name in enumerate(STATE_VARIABLES)}
+COPING, SOCIAL, DAILY_LIVING = ROW["coping_skill"], ROW["social_skill"], ROW["daily_living_skill"]
+SELF_CONTROL, AGITATION, TRUST = ROW["self_control"], ROW["agitation"], ROW["trust"]
+INDEPENDENCE, SYMPTOMS, RESENTMENT = ROW["independence"], ROW["symptoms"], ROW["resentment"]
+SUPPRESSION, EXTERNAL_SHARE = ROW["suppression"], ROW["external_share"]
+AFFIRMATION_MEMORY, CORRECTION_MEMORY = ROW["affirmation_memory"], ROW["correction_memory"]
+BASELINE_TRUST, SKILL_GOAL = ROW["baseline_trust"], ROW["skill_goal"]
+# The client states summarised in the `steps` table (skill = mean of the three goal skills).
+REPORTED_STATES: tuple[str, ...] = ("skill", "self_control", "agitation", "trust", "independence", "symptoms")
+
+# Behaviour codes for one hour.
+NO_ACT, PROSOCIAL, TRANSGRESSION = 0, 1, 2
+# Phases of a stay (seniority).
+ORIENTATION, PRIMARY, SENIOR = 0, 1, 2
+PHASES = ("orientation", "primary", "senior")
+# Antecedent codes (what immediately preceded an incident).
+ANTECEDENTS = ("none", "limit_setting", "denied_request", "peer_conflict", "punishment")
+NO_ANTECEDENT, LIMIT_SETTING, DENIED_REQUEST, PEER_CONFLICT, PUNISHMENT = range(5)
+# Partner kinds in an encounter.
+NO_PARTNER, CLIENT_PARTNER, STAFF_PARTNER = 0, 1, 2
+
+SHIFTS = ("early", "late", "night")
+STAFF_ROLES = ("nurse", "support_worker")
+ROLE_NURSE, ROLE_SUPPORT_WORKER = 0, 1
+
+
+class ClientArrays:
+    """State of the clients, one entry per bed slot."""
+
+    def __init__(self, n_slots: int) -> None:
+        self.n = n_slots
+        self.values = np.zeros((len(STATE_VARIABLES), n_slots))
+        for row, name in enumerate(STATE_VARIABLES):
+            setattr(self, name, self.values[row])
+        self.skills = self.values[SKILL_ROWS]
+        self.present = np.zeros(n_slots, dtype=bool)
+        self.client_id = np.full(n_slots, -1, dtype=np.int64)
+        self.admission_number = np.full(n_slots, -1, dtype=np.int64)
+        self.admitted_step = np.zeros(n_slots, dtype=np.int64)
+        self.phase = np.zeros(n_slots, dtype=np.int64)
+        self.bed = np.zeros(n_slots, dtype=np.int64)  # cell index of the slot's bed
+        self.cell = np.full(n_slots, -1, dtype=np.int64)  # current cell index, -1 off the grid
+        self.buddy = np.full(n_slots, -1, dtype=np.int64)  # slot of the senior buddy, -1 none
+        self.next_admission_step = np.zeros(n_slots, dtype=np.int64)  # when a free bed is filled
+        self.vacancies = np.zeros(n_slots, dtype=np.int64)  # how often the bed has fallen free
+        self.isolated_until = np.zeros(n_slots, dtype=np.int64)  # seclusion ends at this step
+        self.isolated = np.zeros(n_slots, dtype=bool)
+        self.time_out_until = np.zeros(n_slots, dtype=np.int64)
+        self.observation_until = np.zeros(n_slots, dtype=np.int64)  # special observation ends
+        self.attending = np.zeros(n_slots, dtype=bool)  # attends the current structured activity
+        self.free_zone = np.zeros(n_slots, dtype=np.int64)  # zone chosen for free time
+        self.antecedent = np.zeros(n_slots, dtype=np.int64)
+        self.antecedent_step = np.full(n_slots, -(10**9), dtype=np.int64)
+        # per-stay counters (reported in the `stays` table)
+        self.incidents = np.zeros(n_slots, dtype=np.int64)
+        self.violent_incidents = np.zeros(n_slots, dtype=np.int64)
+        self.times_isolated = np.zeros(n_slots, dtype=np.int64)
+        self.isolation_hours = np.zeros(n_slots, dtype=np.int64)
+        self.containments = np.zeros(n_slots, dtype=np.int64)
+        self.affirmations_received = np.zeros(n_slots, dtype=np.int64)
+        self.corrections_received = np.zeros(n_slots, dtype=np.int64)
+        self.feedback_sent = np.zeros(n_slots, dtype=np.int64)
+        self.at_admission = np.zeros((len(REPORTED_STATES), n_slots))
+
+    def mean_skill(self) -> np.ndarray:
+        return self.skills.mean(axis=0)
+
+    def reported_states(self) -> np.ndarray:
+        """(len(REPORTED_STATES), n) matrix of the states summarised in the tables."""
+        v = self.values
+        return np.vstack((v[SKILL_ROWS].mean(axis=0), v[3:8]))
+
+
+class StaffArrays:
+    """State of the staff roster."""
+
+    def __init__(self, n_staff: int) -> None:
+        self.n = n_staff
+        self.staff_id = np.full(n_staff, -1, dtype=np.int64)
+        self.shift = np.zeros(n_staff, dtype=np.int64)
+        self.role = np.zeros(n_staff, dtype=np.int64)
+        self.de_escalation_skill = np.zeros(n_staff)
+        self.model_quality = np.zeros(n_staff)
+        self.observe_radius = np.zeros(n_staff, dtype=np.int64)
+        self.on_duty = np.zeros(n_staff, dtype=bool)
+        self.cell = np.full(n_staff, -1, dtype=np.int64)
+
+
+@dataclass
+class Hour:
+    """What the processes of one hour share (rebuilt every hour)."""
+
+    step: int = 0
+    day: int = 0
+    hour: int = 7
+    weekday: int = 0
+    shift: int = 0
+    shift_day: int = 0
+    activity: int = 0
+    kind: str = ""
+    zone: int = 0
+    structured: bool = False
+    trains: int = -1
+    awake: bool = True
+    away: bool = False
+    new_block: bool = True
+    new_shift: bool = True
+    active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # awake, present, not isolated
+    behaviour: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    partner_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    partner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    conflictual: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    observer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # nearest staff or -1
+    observer_step: int = -1  # the step for which `observer` was computed
+    conflict_events: int = 0
+    containment_events: int = 0
+
+    @classmethod
+    def for_slots(cls, n_slots: int) -> Hour:
+        """An Hour whose per-client arrays have one entry per bed slot (the processes fill them in place)."""
+        return cls(
+            active=np.zeros(n_slots, dtype=bool),
+            behaviour=np.zeros(n_slots, dtype=np.int64),
+            partner_kind=np.zeros(n_slots, dtype=np.int64),
+            partner=np.full(n_slots, -1, dtype=np.int64),
+            conflictual=np.zeros(n_slots, dtype=bool),
+            observer=np.full(n_slots, -1, dtype=np.int64),
+        )
