@@ -10,16 +10,17 @@ import pytest
 
 solara = pytest.importorskip("solara")
 
-from milieu_sim.app import page as app  # noqa: E402
+from milieu_sim.app import charts, clock, controls, page, ward_drawing  # noqa: E402
 from milieu_sim.model.model import MilieuModel  # noqa: E402
 from milieu_sim.model.params import SCHEMA  # noqa: E402
 from milieu_sim.model.policies import PRESETS  # noqa: E402
 
 
 def test_importing_the_app_builds_no_model_and_starts_no_server():
+    modules = ("page", "ward_drawing", "charts", "controls", "clock")
     code = (
-        "import sys, milieu_sim.app.page as a, mesa;"
-        "assert not any(isinstance(v, mesa.Model) for v in vars(a).values());"
+        f"import sys, importlib, mesa; ms = [importlib.import_module('milieu_sim.app.' + m) for m in {modules!r}];"
+        "assert not any(isinstance(v, mesa.Model) for a in ms for v in vars(a).values());"
         "assert 'uvicorn' not in sys.modules, 'a server module was imported';"
         "print('ok')"
     )
@@ -29,12 +30,12 @@ def test_importing_the_app_builds_no_model_and_starts_no_server():
 
 
 def test_page_builds_without_a_browser():
-    _box, rc = solara.render(app.Page(), handle_error=False)
+    _box, rc = solara.render(page.Page(), handle_error=False)
     try:
         texts = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets]
         clock = [t for t in texts if "ward-clock" in t]
         assert clock, "the ward view with its clock was not rendered"
-        assert "Day 0, 07:00" in clock[0]
+        assert "Day 0 · Mon 07:00 (not started" in clock[0]
         assert any("milieu-legend" in t and "seclusion room" in t for t in texts), "no legend"
         assert rc.find(solara.widgets.VegaLite).widgets, "no chart was rendered"
     finally:
@@ -42,13 +43,13 @@ def test_page_builds_without_a_browser():
 
 
 def test_controls_come_from_the_schema():
-    params = app.model_params()
-    for name in app.CONTROLS:
+    params = controls.model_params()
+    for name in controls.CONTROLS:
         spec = params[name]
         schema = SCHEMA[name]
         if schema.kind is bool:
             assert spec["type"] == "Select"
-            assert set(spec["values"]) == {app.POLICY_DECIDES, "on", "off"}
+            assert set(spec["values"]) == {controls.POLICY_DECIDES, "on", "off"}
             continue
         assert spec["value"] == schema.default, name
         if schema.kind in (int, float):
@@ -64,33 +65,33 @@ def test_controls_come_from_the_schema():
         SCHEMA["isolation_threshold"].high,
     )
     # every control is accepted by the model the app builds
-    model = app.make_model()
+    model = controls.make_model()
     assert model.policy.name == SCHEMA["policy"].default
-    assert model.seed == app.DEFAULT_SEED
+    assert model.seed == controls.DEFAULT_SEED
 
 
 def test_untouched_controls_leave_the_policy_its_levers():
-    model = app.make_model(policy="therapeutic_milieu")
+    model = controls.make_model(policy="therapeutic_milieu")
     assert model.p["reinforcement_rate"] == PRESETS["therapeutic_milieu"]["reinforcement_rate"]
     assert model.p["peer_feedback"] is True
-    moved = app.make_model(policy="therapeutic_milieu", reinforcement_rate=0.9, peer_feedback="off")
+    moved = controls.make_model(policy="therapeutic_milieu", reinforcement_rate=0.9, peer_feedback="off")
     assert moved.p["reinforcement_rate"] == 0.9
     assert moved.p["peer_feedback"] is False
 
 
 def test_app_model_matches_the_plain_model_with_the_same_seed():
-    ours = app.make_model(seed="7", policy="restrictive").run(2)
+    ours = controls.make_model(seed="7", policy="restrictive").run(2)
     plain = MilieuModel(policy="restrictive", rng=7).run(2)
     assert ours.tables()["steps"].equals(plain.tables()["steps"])
 
 
 def test_bad_seed_is_one_clear_error():
     with pytest.raises(Exception, match="parameter 'seed' = 'abc' is not allowed"):
-        app.make_model(seed="abc")
+        controls.make_model(seed="abc")
 
 
 def test_switch_policy_now_changes_the_model_policy():
-    model = app.make_model(policy="restrictive")
+    model = controls.make_model(policy="restrictive")
     model.run(1)
     model.set_policy("therapeutic_milieu")
     assert model.policy.name == "therapeutic_milieu"
@@ -99,7 +100,7 @@ def test_switch_policy_now_changes_the_model_policy():
 
 
 def test_scheduled_switch_happens_on_the_chosen_day():
-    model = app.make_model(policy="restrictive", switch_to="therapeutic_milieu", switch_day=2)
+    model = controls.make_model(policy="restrictive", switch_to="therapeutic_milieu", switch_day=2)
     assert model.policy.name == "restrictive"
     model.run(2)  # days 0 and 1
     assert model.policy.name == "restrictive"
@@ -109,13 +110,13 @@ def test_scheduled_switch_happens_on_the_chosen_day():
     assert model.policy.name == "therapeutic_milieu"
     assert model.p["punishment_rate"] == PRESETS["therapeutic_milieu"]["punishment_rate"]
     assert model.policy_log[-1] == (49, "therapeutic_milieu")
-    rules = app._switch_rules(model)
+    rules = charts._switch_rules(model)
     assert rules["time"].tolist() == [2.0]
 
 
 def test_two_wards_share_the_seed_and_differ_in_policy():
-    base = app.make_model(seed="3", staff_early=7)
-    pair = app.Comparison.start(base, ("restrictive", "therapeutic_milieu"))
+    base = controls.make_model(seed="3", staff_early=7)
+    pair = controls.Comparison.start(base, ("restrictive", "therapeutic_milieu"))
     left, right = pair.models["restrictive"], pair.models["therapeutic_milieu"]
     assert left.seed == right.seed == 3
     assert left.p["staff_early"] == right.p["staff_early"] == 7
@@ -125,59 +126,91 @@ def test_two_wards_share_the_seed_and_differ_in_policy():
     for ward in (left, right):
         ward.run(3)
     assert not left.tables()["events"].equals(right.tables()["events"])
-    chart = app.comparison_chart(pair).to_dict()
+    chart = charts.comparison_chart(pair).to_dict()
     assert len(chart["vconcat"]) == 3
 
 
 def test_ward_drawing_shows_every_client_and_staff_member_on_duty():
-    model = app.make_model(seed="1")
+    model = controls.make_model(seed="1")
     model.run(1)
-    clients = app.client_frame(model)
-    staff = app.staff_frame(model)
+    clients = ward_drawing.client_frame(model)
+    staff = ward_drawing.staff_frame(model)
     assert len(clients) == sum(a.cell is not None for a in model.clients_present) == model.census
     assert len(staff) == model.staff_on_duty
-    spec = app.ward_chart(model, "trust", selected=int(clients["client_id"].iloc[0])).to_dict()
+    spec = ward_drawing.ward_chart(model, "trust", selected=int(clients["client_id"].iloc[0])).to_dict()
     names = [layer.get("name") for layer in spec["layer"]]
     assert names[:3] == ["floor", "staff", "clients"]
     assert "selected" in names
     floor = spec["datasets"][spec["layer"][0]["data"]["name"]]
-    assert {row["zone"] for row in floor} == set(app.ZONE_LABELS.values())
+    assert {row["zone"] for row in floor} == set(ward_drawing.ZONE_LABELS.values())
 
 
 def test_events_of_the_hour_are_placed_at_the_client():
-    model = app.make_model(seed="0", policy="restrictive")
+    model = controls.make_model(seed="0", policy="restrictive")
     found = None
     for _ in range(24 * 7):
         model.step()
-        events = app.events_this_hour(model)
+        events = ward_drawing.events_this_hour(model)
         if len(events):
             found = events.iloc[0]
             break
     assert found is not None, "no incident, de-escalation or containment in a restrictive week"
     agent = next(a for a in model.clients_present if a.unique_id == found["client_id"])
     assert (found["x"], found["y"]) == agent.cell.coordinate
-    assert found["category"] in app.EVENT_MARKERS
+    assert found["category"] in ward_drawing.EVENT_MARKERS
 
 
 def test_client_history_lists_recent_events_newest_first():
-    model = app.make_model(seed="0", policy="restrictive").run(3)
+    model = controls.make_model(seed="0", policy="restrictive").run(3)
     events = model.tables()["events"]
-    recent = events[events["step"] > model.steps - app.RECENT_HOURS]
+    recent = events[events["step"] > model.steps - ward_drawing.RECENT_HOURS]
     client_id = int(recent["client_id"].mode().iloc[0])
-    history = app.client_history(model, client_id)
+    history = ward_drawing.client_history(model, client_id)
     assert len(history) >= (recent["client_id"] == client_id).sum()
     assert history["step"].is_monotonic_decreasing
-    assert history["step"].min() > model.steps - app.RECENT_HOURS
+    assert history["step"].min() > model.steps - ward_drawing.RECENT_HOURS
 
 
-def test_charts_follow_the_steps_table():
-    model = app.make_model(seed="2").run(2)
-    series = app.shift_series(model)
+def test_chart_series_are_the_shifts_table():
+    model = controls.make_model(seed="2", policy="restrictive").run(3)
+    model.step()  # and one hour into the next ward day: a shift that has begun is a row of both
+    series = charts.shift_series(model)
     shifts = model.tables()["shifts"]
-    assert len(series) == len(shifts)
+    assert len(series) == len(shifts) == 3 * 3 + 1
+    assert series["day"].tolist() == shifts["day"].tolist()
+    assert series["shift"].tolist() == shifts["shift"].astype(str).tolist()
     assert series["conflict"].tolist() == shifts["conflict_events"].tolist()
     assert series["containment"].tolist() == shifts["containment_events"].tolist()
-    assert len(app.charts(model)) == 3
+    assert series["census"].tolist() == shifts["census"].tolist()
+    assert shifts["containment_events"].sum() > 0  # a restrictive ward contains someone in three days
+    steps = model.tables()["steps"]
+    night = steps[(steps["day"] == 1) & (steps["shift"] == "night")]  # 23:00-07:00, across midnight
+    row = series[(series["day"] == 1) & (series["shift"] == "night")].iloc[0]
+    assert row["skill"] == pytest.approx(night["mean_skill"].mean())
+    assert row["isolated"] == night["n_isolated"].max()
+    assert row["time"] == pytest.approx(1 + 2 / 3)
+    assert len(charts.charts(model)) == 3
+
+
+def test_clock_names_the_ward_day_by_the_weekday_it_began():
+    model = controls.make_model(seed="0")
+    seen = {}  # ward day -> the model's weekday in the day's first hour (07:00)
+    labels = {}
+    for _ in range(24 * 8):
+        model.step()
+        h = model.hour
+        seen.setdefault(h.day, h.weekday)
+        labels[model.steps] = clock.clock_lines(model)[0]
+        day, weekday, time = labels[model.steps].removeprefix("Day ").replace(" · ", " ").split(" ")
+        assert int(day) == h.day
+        assert weekday == clock.WEEKDAYS[seen[h.day]]
+        assert time == f"{h.hour:02d}:00"
+        assert clock.step_label(model.steps) == labels[model.steps]
+    assert labels[1] == "Day 0 · Mon 07:00"  # the first hour
+    assert labels[24] == "Day 0 · Mon 06:00"  # an hour before the 07:00 turn: still Monday's ward day
+    assert labels[25] == "Day 1 · Tue 07:00"  # 24 hours after the first hour
+    assert labels[24 * 7] == "Day 6 · Sun 06:00"  # Monday 06:00 on the calendar, the end of Sunday's ward day
+    assert labels[24 * 7 + 1] == "Day 7 · Mon 07:00"
 
 
 # --- the command line: `milieu-sim app` and `milieu-sim animate` ----------------------------------------
@@ -264,11 +297,11 @@ def test_offline_assets_answer_major_version_requests(tmp_path):
 
 
 def test_switching_by_hand_cancels_the_scheduled_switch():
-    model = app.make_model(policy="restrictive", switch_to="therapeutic_milieu", switch_day=1)
-    assert isinstance(model.policy, app.ScheduledSwitch)
+    model = controls.make_model(policy="restrictive", switch_to="therapeutic_milieu", switch_day=1)
+    assert isinstance(model.policy, controls.ScheduledSwitch)
     model.step()
     model.set_policy("custodial")
-    assert not isinstance(model.policy, app.ScheduledSwitch)
+    assert not isinstance(model.policy, controls.ScheduledSwitch)
     model.run(2)
     assert model.policy.name == "custodial"
     assert [name for _, name in model.policy_log] == ["restrictive", "custodial"]
@@ -276,4 +309,4 @@ def test_switching_by_hand_cancels_the_scheduled_switch():
 
 def test_a_bad_scheduled_policy_fails_at_once():
     with pytest.raises(Exception, match="parameter 'policy' = 'kind_ward'"):
-        app.make_model(switch_to="kind_ward")
+        controls.make_model(switch_to="kind_ward")

@@ -25,7 +25,7 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from milieu_sim.app import page as app  # noqa: E402
+from milieu_sim.app import clock, controls, ward_drawing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -139,7 +139,7 @@ def session(server, browser_context):
     page = browser_context.new_page()
     s = Session(page, server)
     page.goto(server)
-    expect(s.clock()).to_contain_text("Day 0, 07:00", timeout=START_TIMEOUT_S * 1000)
+    expect(s.clock()).to_contain_text("Day 0 · Mon 07:00 (not started", timeout=START_TIMEOUT_S * 1000)
     yield s
     page.close()
     assert s.errors == [], "the browser console reported errors"
@@ -148,20 +148,20 @@ def session(server, browser_context):
 
 def _expected(**values):
     """The ward the page builds from these control values, run here with the same seed."""
-    return app.make_model(**values)
+    return controls.make_model(**values)
 
 
 def test_page_loads_and_draws_every_client_and_the_early_shift(session):
     model = _expected()
-    expect(session.markers("clients")).to_have_count(len(app.client_frame(model)), timeout=UI_TIMEOUT_MS)
-    assert len(app.client_frame(model)) == model.census == 20
+    expect(session.markers("clients")).to_have_count(len(ward_drawing.client_frame(model)), timeout=UI_TIMEOUT_MS)
+    assert len(ward_drawing.client_frame(model)) == model.census == 20
     expect(session.markers("floor")).to_have_count(model.plan.width * model.plan.height)
     on_duty = int(model.staff.on_duty.sum())
     assert on_duty == model.p["staff_early"]  # the early shift is on the ward before the first hour
     expect(session.markers("staff")).to_have_count(on_duty)
     expect(session.page.locator(".ward-policy")).to_have_text(f"policy: {model.policy.name}")
     legend = session.page.locator(".milieu-legend")
-    for label in app.ZONE_LABELS.values():
+    for label in ward_drawing.ZONE_LABELS.values():
         expect(legend).to_contain_text(label)
 
 
@@ -171,9 +171,9 @@ def test_step_advances_the_clock_with_the_early_shift_on_duty(session):
     session.button("Step").click()
     expect(session.clock()).to_have_text("Day 0 · Mon 07:00", timeout=UI_TIMEOUT_MS)
     expect(session.page.locator(".ward-shift")).to_contain_text("shift: early")
-    expect(session.markers("staff")).to_have_count(len(app.staff_frame(model)), timeout=UI_TIMEOUT_MS)
-    assert len(app.staff_frame(model)) == model.staff_on_duty > 0
-    expect(session.markers("clients")).to_have_count(len(app.client_frame(model)))
+    expect(session.markers("staff")).to_have_count(len(ward_drawing.staff_frame(model)), timeout=UI_TIMEOUT_MS)
+    assert len(ward_drawing.staff_frame(model)) == model.staff_on_duty > 0
+    expect(session.markers("clients")).to_have_count(len(ward_drawing.client_frame(model)))
     session.button("Step").click()
     expect(session.clock()).to_have_text("Day 0 · Mon 08:00", timeout=UI_TIMEOUT_MS)
 
@@ -191,11 +191,11 @@ def test_switch_now_and_scheduled_switch_change_the_policy_mid_run(session):
     page = session.page
     # switch now: the running ward keeps its clients and day, the policy changes
     session.button("Step").click()
-    expect(session.clock()).to_contain_text("Day 0 · Mon 07:00", timeout=UI_TIMEOUT_MS)
+    expect(session.clock()).to_have_text("Day 0 · Mon 07:00", timeout=UI_TIMEOUT_MS)
     session.choose("Switch policy to", "restrictive")
     session.button("Switch now").click()
     expect(page.locator(".ward-policy")).to_have_text("policy: restrictive", timeout=UI_TIMEOUT_MS)
-    expect(session.clock()).to_contain_text("Day 0 · Mon 07:00")
+    expect(session.clock()).to_have_text("Day 0 · Mon 07:00")
     # scheduled: custodial until day 1, then therapeutic milieu
     session.choose("Policy", "custodial")
     session.choose("Teaching scenario: switch to this policy mid-run", "therapeutic_milieu")
@@ -207,16 +207,16 @@ def test_switch_now_and_scheduled_switch_change_the_policy_mid_run(session):
     expect(page.locator(".ward-policy")).to_have_text("policy: custodial", timeout=UI_TIMEOUT_MS)
     expect(page.get_by_text("Scheduled: switch to therapeutic_milieu on day 1.")).to_be_visible()
     page.locator(".plus-day").click()  # 24 hours: day 0, 07:00 to day 0, 06:00 next morning
-    expect(session.clock()).to_contain_text("Day 0 · Tue 06:00", timeout=UI_TIMEOUT_MS)
+    expect(session.clock()).to_have_text("Day 0 · Mon 06:00", timeout=UI_TIMEOUT_MS)  # Monday's ward day
     expect(page.locator(".ward-policy")).to_have_text("policy: custodial")
     session.button("Step").click()  # the first hour of day 1
-    expect(session.clock()).to_contain_text("Day 1 · Tue 07:00", timeout=UI_TIMEOUT_MS)
+    expect(session.clock()).to_have_text("Day 1 · Tue 07:00", timeout=UI_TIMEOUT_MS)
     expect(page.locator(".ward-policy")).to_have_text("policy: therapeutic_milieu", timeout=UI_TIMEOUT_MS)
     # the charts mark the switch with a rule at day 1
     expected = _expected(policy="custodial", switch_to="therapeutic_milieu", switch_day=1).run(1)
     expected.step()
     assert expected.policy.name == "therapeutic_milieu"
-    expect(page.locator(".ward-counts")).to_have_text(app._clock_lines(expected)[3])
+    expect(page.locator(".ward-counts")).to_have_text(clock.clock_lines(expected)[3])
     expect(page.locator("g.role-mark.mark-rule path, g.role-mark.mark-rule line").first).to_be_attached()
     page.wait_for_timeout(500)  # let the charts finish drawing before the picture
     ARTIFACTS.mkdir(exist_ok=True)
@@ -237,12 +237,12 @@ def test_two_wards_side_by_side_with_the_same_seed(session):
         expect(wards.nth(i).locator("g.clients_marks > path")).to_have_count(20, timeout=UI_TIMEOUT_MS)
     page.locator(".both-plus-day").click()
     base = _expected()
-    pair = app.Comparison.start(base, ("restrictive", "therapeutic_milieu"))
+    pair = controls.Comparison.start(base, ("restrictive", "therapeutic_milieu"))
     for i, (name, ward) in enumerate(pair.models.items()):
         ward.run(1)
-        expect(wards.nth(i).locator(".side-clock")).to_have_text(app._clock_lines(ward)[0], timeout=UI_TIMEOUT_MS)
-        expect(wards.nth(i)).to_contain_text(app._clock_lines(ward)[3])
-        expect(wards.nth(i).locator("g.staff_marks > path")).to_have_count(len(app.staff_frame(ward)))
+        expect(wards.nth(i).locator(".side-clock")).to_have_text(clock.clock_lines(ward)[0], timeout=UI_TIMEOUT_MS)
+        expect(wards.nth(i)).to_contain_text(clock.clock_lines(ward)[3])
+        expect(wards.nth(i).locator("g.staff_marks > path")).to_have_count(len(ward_drawing.staff_frame(ward)))
         assert ward.policy.name == name
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app-two-wards.png"), full_page=True)
@@ -260,9 +260,9 @@ def test_clicking_a_client_shows_their_state_and_history(session):
     expect(details).to_be_visible(timeout=UI_TIMEOUT_MS)
     text = details.inner_text()
     client_id = int(re.search(r"Client (\d+)", text).group(1))
-    assert client_id in set(app.client_frame(model)["client_id"])
+    assert client_id in set(ward_drawing.client_frame(model)["client_id"])
     agent = next(a for a in model.clients_present if a.unique_id == client_id)
-    for state in app.CLIENT_STATES:
+    for state in ward_drawing.CLIENT_STATES:
         value = getattr(agent, state)
         expect(details.get_by_role("row", name=f"{state.replace('_', ' ')} {value:.2f}", exact=True)).to_be_visible()
-    expect(details).to_contain_text(f"Last {app.RECENT_HOURS} hours")
+    expect(details).to_contain_text(f"Last {ward_drawing.RECENT_HOURS} hours")

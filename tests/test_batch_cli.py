@@ -1,13 +1,15 @@
 """The report, sensitivity and compare commands on tiny sweeps."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from milieu_sim.analysis.comparison import compare_policies
 from milieu_sim.analysis.report import analyse
 from milieu_sim.cli.main import main
-from milieu_sim.experiments.experiment import compare_policies
+from milieu_sim.experiments.runner import run_experiment
 from milieu_sim.experiments.storage import read_runs
 
 COMPARISON = """
@@ -84,6 +86,10 @@ def test_report_of_a_policy_comparison(tmp_path, capsys):
     got = contrasts.query("policy == 'restrictive' and outcome == 'conflict_per_shift'")["difference"].item()
     assert got == pytest.approx(expected)
     assert "Are the replicates enough?" in text and (report / "replicates.csv").is_file()
+    # the advice and the table give one number of replicates (report.md once said 4 in one, 11 in the other)
+    checked = pd.read_csv(report / "replicates.csv").dropna(subset=["replicates_needed"])
+    for row in checked.itertuples():
+        assert [int(n) for n in re.findall(r"about (\d+)", row.advice)] in ([], [row.replicates_needed]), row.advice
     # another reference policy, from Python
     analysis = analyse(out, reference="restrictive")
     assert set(analysis.rate_ratios["group"]) == {"usual_care", "therapeutic_milieu"}
@@ -155,13 +161,20 @@ def test_compare_is_a_front_end_over_the_sweep(tmp_path, capsys):
     for name in ("runs.csv", "comparison.csv", "contrasts.csv", "comparison.png"):
         assert (out / name).is_file()
     runs = pd.read_csv(out / "runs.csv")
-    expected = compare_policies(["usual_care", "restrictive"], 3, 5, {"days": 3, "n_clients": 10}).runs
-    assert (
-        runs[["policy", "replicate", "seed"]].values.tolist()
-        == expected[["policy", "replicate", "seed"]].values.tolist()
+    assert runs[["policy", "replicate", "seed"]].values.tolist() == [
+        [policy, replicate, 5 + replicate] for replicate in range(3) for policy in ("usual_care", "restrictive")
+    ]
+    # each run is the Python API's run of the same parameters and seed (one way to run and measure)
+    for row in runs.itertuples():
+        expected = run_experiment({"policy": row.policy, "seed": row.seed, "days": 3, "n_clients": 10})
+        for outcome in ("conflict_per_shift", "containment_per_shift", "mean_trust", "shifts"):
+            assert getattr(row, outcome) == pytest.approx(expected[outcome], nan_ok=True)
+    # and compare_policies is the same comparison from Python
+    comparison = compare_policies(["usual_care", "restrictive"], 3, 5, {"days": 3, "n_clients": 10})
+    assert comparison.runs.drop(columns="seconds").equals(runs.drop(columns="seconds"))
+    assert comparison.means[["policy", "outcome"]].values.tolist() == (
+        pd.read_csv(out / "comparison.csv")[["policy", "outcome"]].values.tolist()
     )
-    for outcome in ("conflict_per_shift", "containment_per_shift", "mean_trust"):
-        assert runs[outcome].tolist() == pytest.approx(expected[outcome].tolist(), nan_ok=True)
     # parallel workers give the same table; another comparison in the same --out replaces the old one
     assert main([*args, "--workers", "2"]) == 0
     assert pd.read_csv(out / "runs.csv").drop(columns="seconds").equals(runs.drop(columns="seconds"))

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from milieu_sim.analysis.stats import (
+from milieu_sim.analysis.statistics import (
     contrast_table,
     negative_binomial_rate_ratios,
     rate_ratios,
@@ -118,3 +118,23 @@ def test_replicate_check_advises_on_the_number_of_replicates():
     few = replicate_check(runs(8), ["y"], ["policy"], precision=0.05).iloc[0]
     assert not few["enough"] and "more replicates" in few["advice"]
     assert few["rel_half_width"] > 0.05
+
+
+def test_the_advice_quotes_the_tables_replicates_needed_which_is_t_based():
+    """report.md once said "replicates_needed 4" beside "about 41": one number, from one computation."""
+    import re
+
+    from scipy import stats
+
+    # precise (half-width 1.6% of the mean) but not settled: the mean moved 5% over the second half
+    runs = pd.DataFrame({"policy": "p", "replicate": np.arange(40), "y": np.repeat([9.5, 10.5], 20)})
+    row = replicate_check(runs, ["y"], ["policy"], precision=0.05).iloc[0]
+    assert not row["enough"] and row["rel_half_width"] < 0.05 and row["mean_drift"] > 0.025
+    quoted = [int(n) for n in re.findall(r"about (\d+)", row["advice"])]
+    assert quoted == [row["replicates_needed"]], row["advice"]
+    assert "moved 5.0%" in row["advice"]
+    # the smallest n whose t-based half-width reaches 5% of the mean (a normal quantile would say 4)
+    sd, target = runs["y"].std(ddof=1), 0.05 * runs["y"].mean()
+    n = row["replicates_needed"]
+    assert stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) <= target < stats.t.ppf(0.975, n - 2) * sd / np.sqrt(n - 1)
+    assert n == 7

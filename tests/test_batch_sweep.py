@@ -12,8 +12,7 @@ import pytest
 
 from milieu_sim.cli.main import main
 from milieu_sim.experiments.executors import ProcessExecutor, SerialExecutor
-from milieu_sim.experiments.experiment import run_experiment
-from milieu_sim.experiments.runner import FAIL_RUNS_ENV, KILL_RUNS_ENV
+from milieu_sim.experiments.runner import FAIL_RUNS_ENV, KILL_RUNS_ENV, run_experiment
 from milieu_sim.experiments.spec import load_spec
 from milieu_sim.experiments.storage import read_failures, read_manifest, read_runs, read_series
 from milieu_sim.experiments.sweep import run_sweep

@@ -45,60 +45,112 @@ def test_compiled_and_plain_python_kernels_give_identical_tables(tmp_path):
     assert events > 50
 
 
-def _copy_sources(to: Path) -> Path:
-    package = to / "milieu_sim"
-    shutil.copytree(compiled.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    return package
+# --- the kernel cache ---------------------------------------------------------------------------------------
+@compiled.kernel
+def _twice(values):  # a tiny kernel for the cache tests (compiles in a fraction of a second)
+    total = 0.0
+    for value in values:
+        total += 2.0 * value
+    return total
 
 
-@pytest.mark.parametrize("edited", ["state.py", "records.py", "processes/recovery.py"])
-def test_the_kernel_cache_is_keyed_by_every_module_kernels_depend_on(tmp_path, monkeypatch, edited):
-    package = _copy_sources(tmp_path)
-    monkeypatch.setattr(compiled, "PACKAGE", package)
-    before = compiled._fingerprint()
-    with open(package / edited, "a") as f:
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """A fresh per-user cache location (XDG_CACHE_HOME) for this test; the real one is restored after."""
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    compiled.cache_dir.cache_clear()
+    yield tmp_path / "xdg" / "milieu-sim" / "kernels"
+    compiled.cache_dir.cache_clear()
+
+
+def _copy_model(to: Path) -> Path:
+    shutil.copytree(compiled.MODEL_SOURCES, to / "model", ignore=shutil.ignore_patterns("__pycache__"))
+    return to / "model"
+
+
+@pytest.mark.parametrize("edited", ["state.py", "records.py", "processes/recovery.py", "docs.py"])
+def test_the_cache_key_changes_with_any_model_source(tmp_path, edited):
+    sources = _copy_model(tmp_path)
+    before = compiled.fingerprint(sources)
+    assert before == compiled.fingerprint(_copy_model(tmp_path / "again"))
+    with open(sources / edited, "a") as f:
         f.write("\n# edited\n")
-    assert compiled._fingerprint() != before
+    assert compiled.fingerprint(sources) != before
+    from milieu_sim.provenance import package_version
+
+    assert compiled.cache_key() == f"{package_version()}-{compiled.fingerprint()}"
 
 
-def test_editing_a_module_kernels_do_not_use_keeps_the_cache(tmp_path, monkeypatch):
-    package = _copy_sources(tmp_path)
-    monkeypatch.setattr(compiled, "PACKAGE", package)
-    before = compiled._fingerprint()
-    with open(package / "app.py", "a") as f:
-        f.write("\n# edited\n")
-    assert compiled._fingerprint() == before
-
-
-def test_an_old_cache_directory_is_removed(tmp_path, monkeypatch):
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    stale = tmp_path / "milieu-sim" / "0123456789abcdef"
-    stale.mkdir(parents=True)
-    here = compiled._cache_dir()
-    assert here.parent == tmp_path / "milieu-sim" and here.name == compiled._fingerprint()
-    assert not stale.exists()
-
-
-def test_an_unwritable_cache_location_falls_back_to_a_writable_one(tmp_path, monkeypatch):
-    locked = tmp_path / "locked"
-    real_access = os.access
-    monkeypatch.setattr(
-        compiled.os, "access", lambda path, mode: not str(path).startswith(str(locked)) and real_access(path, mode)
-    )
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(locked))
-    monkeypatch.setattr(compiled.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
-    assert compiled._cache_dir() == tmp_path / "tmp" / "milieu-sim-kernels" / compiled._fingerprint()
-
-
-def test_kernels_are_cached_in_the_fingerprinted_directory_without_changing_numba_settings():
+def test_a_kernel_is_cached_on_first_use_in_a_private_per_user_folder(fresh_cache):
     import numba
+    import numpy as np
 
-    from milieu_sim.model.processes import interaction, recovery
+    setting = numba.config.CACHE_DIR
+    in_package = set(compiled.MODEL_SOURCES.parent.rglob("*.nb[ic]"))
+    twin = compiled.kernel(_twice.py_func)  # a new dispatcher: nothing compiled, nothing opened yet
+    assert twin._cache._cache is None and not fresh_cache.exists()
+    assert twin(np.arange(4.0)) == 12.0
+    here = fresh_cache / compiled.cache_key()
+    assert compiled.cache_dir() == here
+    assert list(here.rglob("*.nbi")) and Path(twin.stats.cache_path).is_relative_to(here)
+    for folder in (fresh_cache.parent, fresh_cache, here):
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert set(compiled.MODEL_SOURCES.parent.rglob("*.nb[ic]")) == in_package, "never written inside the package"
+    assert setting == numba.config.CACHE_DIR
 
-    assert os.environ.get("NUMBA_CACHE_DIR", "") == numba.config.CACHE_DIR
-    for dispatcher in (recovery._recover, interaction._interact):
-        assert Path(dispatcher._cache._cache_path).is_relative_to(compiled.CACHE_DIR)
-    assert Path(compiled.CACHE_DIR).name == compiled._fingerprint()
+
+def test_another_versions_cache_is_never_deleted(fresh_cache):
+    other = fresh_cache / "0.0.1-0123456789abcdef"
+    other.mkdir(parents=True, mode=0o700)
+    (other / "kernel.nbi").write_text("another version's kernel")
+    fresh_cache.chmod(0o700)
+    fresh_cache.parent.chmod(0o700)
+    assert compiled.cache_dir() == fresh_cache / compiled.cache_key()
+    assert (other / "kernel.nbi").read_text() == "another version's kernel"
+
+
+@pytest.mark.parametrize("problem", ["writable by others", "owned by someone else", "a link"])
+def test_an_unsafe_cache_folder_is_not_used(fresh_cache, monkeypatch, tmp_path, problem):
+    fresh_cache.parent.parent.mkdir(parents=True)
+    if problem == "a link":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        fresh_cache.parent.symlink_to(tmp_path / "elsewhere")
+    else:
+        fresh_cache.parent.mkdir(mode=0o700)
+        if problem == "writable by others":
+            fresh_cache.parent.chmod(0o777)
+        else:
+            owner = os.getuid()
+            monkeypatch.setattr(compiled.os, "getuid", lambda: owner + 1)
+    monkeypatch.setattr(compiled.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    first = compiled.cache_dir()
+    compiled.cache_dir.cache_clear()
+    second = compiled.cache_dir()
+    for fallback in (first, second):  # a fresh private temporary folder, never a predictable shared path
+        assert fallback.parent == tmp_path / "tmp" and fallback.name.startswith("milieu-sim-kernels-")
+        assert fallback.stat().st_mode & 0o777 == 0o700
+    assert first != second
+    assert not compiled.kernels_cached()
+
+
+def test_kernels_cached_says_whether_warm_up_has_filled_this_codes_cache(fresh_cache):
+    assert not compiled.kernels_cached()
+    compiled.mark_warmed_up()
+    assert compiled.kernels_cached()
+    assert (fresh_cache / compiled.cache_key() / compiled.WARM_MARKER).is_file()
+
+
+def test_importing_the_package_opens_no_kernel_cache():
+    script = (
+        "import milieu_sim\n"
+        "from milieu_sim.model import kernels\n"
+        "assert kernels.KERNELS and all(k._cache._cache is None for k in kernels.KERNELS)\n"
+        "assert kernels.cache_dir.cache_info().currsize == 0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)
 
 
 def test_the_steps_row_holds_the_census_means_and_sds_of_the_present_clients():

@@ -1,7 +1,8 @@
-"""The documentation cannot go stale: docs/*.md against the schema, the tables and the step's phases."""
+"""The documentation cannot go stale: docs/*.md against the schema, the tables and the schedule of the hour."""
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import re
 from pathlib import Path
@@ -9,27 +10,18 @@ from pathlib import Path
 import milieu_sim.model.processes
 from milieu_sim.experiments.outcomes import OUTCOMES as SUMMARY_OUTCOMES
 from milieu_sim.model.docs import DEFAULT_OUTPUT, parameters_markdown
-from milieu_sim.model.model import MilieuModel
 from milieu_sim.model.params import SCHEMA, SETTINGS
 from milieu_sim.model.policies import PRESETS
 from milieu_sim.model.records import ANTECEDENTS, EVENT_KINDS, OUTCOMES, TABLE_COLUMNS
+from milieu_sim.model.schedule import ODD_PATH, SCHEDULE, committed_odd_overview, odd_overview
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REGENERATE = "run 'python -m milieu_sim.model.docs' to regenerate docs/parameters.md"
+REGENERATE_ODD = "run 'python -m milieu_sim.model.docs' to regenerate docs/ODD.md's process overview"
 
 
 def _read(name: str) -> str:
     return (DOCS / name).read_text(encoding="utf-8")
-
-
-def _phases() -> list[tuple[str, list[str]]]:
-    """(phase name, [process functions]) for each numbered phase of the step's docstring."""
-    text = (MilieuModel.step.__doc__ or "") + "\n" + (MilieuModel.__doc__ or "")
-    phases = []
-    for match in re.finditer(r"^\s*\d+\.\s+\*([^*]+)\*(.*?)(?=^\s*\d+\.\s|\n\s*\n|\Z)", text, re.M | re.S):
-        functions = re.findall(r"processes\.\w+\.(\w+)", match.group(2))
-        phases.append((match.group(1).strip(), functions))
-    return phases
 
 
 def test_parameters_md_is_generated_from_the_schema():
@@ -72,19 +64,30 @@ def test_every_event_kind_outcome_and_antecedent_is_in_outputs_md():
         assert f"`{name}`" in text, name
 
 
-def test_every_process_module_and_phase_is_described_in_odd():
+def test_odd_process_overview_is_generated_from_the_schedule():
+    assert ODD_PATH == DOCS / "ODD.md"
+    assert committed_odd_overview(_read("ODD.md")) == odd_overview(), REGENERATE_ODD
+
+
+def test_every_process_module_runs_in_the_schedule_and_is_described_in_odd():
+    """No process module is left out of the hour, and each phase's rule has its ODD section naming its function."""
     text = _read("ODD.md")
-    lowered = text.lower()
     modules = [m.name for m in pkgutil.iter_modules(milieu_sim.model.processes.__path__)]
-    assert modules, "no process modules found"
-    for module in modules:
-        assert f"processes/{module}.py" in text, module
-    phases = _phases()
-    assert len(phases) == 12, phases
-    for name, functions in phases:
-        assert f"**{name.lower()}**" in lowered, f"phase '{name}' is not named (in bold) in docs/ODD.md"
-        for function in functions:
-            assert f"`{function}`" in text, f"process function '{function}' is not named in docs/ODD.md"
+    scheduled = {phase.module.rsplit(".", 1)[-1] for phase in SCHEDULE}
+    assert scheduled <= set(modules)
+    for module in set(modules) - scheduled:  # shared rules the processes call; a process (with OWNS) must run
+        declared = importlib.import_module(f"milieu_sim.model.processes.{module}")
+        assert not hasattr(declared, "OWNS"), f"process module '{module}' declares OWNS but runs in no phase"
+    headings = re.findall(r"^#### 6\.\d+ (.+?) \((.*)\)$", text, re.M)
+    sections = {title: detail for title, detail in headings}
+    for phase in SCHEDULE:  # the phase numbers live in the generated overview only
+        assert phase.section in sections, (
+            f"phase '{phase.name}': docs/ODD.md has no Submodels section '{phase.section}'"
+        )
+        detail = sections[phase.section]
+        module = phase.module.rsplit(".", 1)[-1]
+        function = phase.label.rsplit(".", 1)[-1]
+        assert f"processes/{module}.py" in detail and f"`{function}`" in detail, (phase.name, detail)
 
 
 def test_odd_links_to_the_generated_references():

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from milieu_sim import MilieuModel, Policy
+from milieu_sim.errors import ParameterError
+from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
 from milieu_sim.model.processes.flow import admission_draws
 from milieu_sim.model.records import TABLE_COLUMNS
+from milieu_sim.model.schedule import Phase
 from milieu_sim.model.state import SHIFTS
 from milieu_sim.model.ward import ZONE_CODE
 
@@ -174,3 +178,68 @@ def test_staffing_levels_do_not_shift_the_clients_random_draws():
         many.step()
     for name in ("movement", "interaction", "escalation", "recovery", "feedback"):
         assert few.streams[name].random() == many.streams[name].random(), name
+
+
+# --- agents: views a Mesa user can write to and give behaviour -------------------------------------------
+def test_writes_through_agents_reach_the_arrays_and_the_tables():
+    def settle(client):
+        client.agitation = 0.25
+
+    model = MilieuModel(rng=3, n_clients=8, days=2)
+    model.schedule.append(Phase.for_agents("settle", settle, when="every_hour"))  # after every process acted
+    model.run()
+    steps = model.tables()["steps"]
+    assert np.allclose(steps["mean_agitation"], 0.25) and np.allclose(steps["sd_agitation"], 0.0)
+    clients = model.agents_by_type[Client]
+    clients.set("trust", 0.9)  # Mesa's own tools write through too
+    assert np.all(model.clients.trust[model.clients.present] == 0.9)
+    client = next(iter(clients))
+    client.agitation -= 0.1
+    assert model.clients.agitation[client.slot] == client.agitation == 0.15
+    staff = model.staff_agents[0]
+    staff.de_escalation_skill, staff.observe_radius = 0.7, 3
+    assert model.staff.de_escalation_skill[0] == 0.7 and model.staff.observe_radius[0] == 3
+
+
+def test_agent_writes_out_of_range_are_clipped_and_bad_values_refused_in_one_line():
+    model = MilieuModel(rng=3, n_clients=4)
+    client, staff = model.client_agents[0], model.staff_agents[0]
+    client.agitation = 1.7
+    client.trust = -0.2
+    staff.model_quality = 3
+    assert (client.agitation, client.trust, staff.model_quality) == (1.0, 0.0, 1.0)
+    for write in (
+        lambda: setattr(client, "self_control", float("nan")),
+        lambda: setattr(client, "symptoms", "high"),
+        lambda: setattr(staff, "observe_radius", -1),
+        lambda: setattr(staff, "observe_radius", 1.5),
+    ):
+        with pytest.raises(ParameterError) as error:
+            write()
+        assert "\n" not in str(error.value)
+    with pytest.raises(AttributeError):
+        client.skill = 0.5  # the mean of three skills: read-only
+    processes.flow.exit_client(model, client.slot, "transfer")
+    processes.flow.admit_client(model, client.slot)  # the bed slot now holds someone else
+    with pytest.raises(ParameterError):
+        client.agitation = 0.0  # a departed client is not written through to the new occupant
+
+
+def test_a_behaviour_of_ones_own_changes_the_run():
+    """A user phase that calms every client each hour (through the agents) means fewer incidents, same seed."""
+
+    def calm(client):
+        client.agitation *= 0.5
+
+    def calming(model):
+        model.agents_by_type[Client].do(calm)
+
+    calmed = MilieuModel(rng=7, days=10)
+    calmed.schedule.insert(Phase("calming", calming, when="awake"), after="staff_response")
+    usual = MilieuModel(rng=7, days=10)
+    calm_steps, usual_steps = calmed.run().tables()["steps"], usual.run().tables()["steps"]
+    assert calm_steps["conflict_events"].sum() < usual_steps["conflict_events"].sum()
+    # Client.step is a no-op hook: a phase calling it leaves the run as it was
+    hooked = MilieuModel(rng=7, days=10)
+    hooked.schedule.insert(Phase.for_agents("own_step", "step"), after="staff_response")
+    assert hooked.run().tables()["steps"].equals(usual_steps)

@@ -126,3 +126,30 @@ def test_a_ward_missing_a_routine_zone_is_refused(tmp_path):
     path.write_text("#######\n#bbDS.#\n#######\n")
     with pytest.raises(ParameterError, match="group_room"):
         MilieuModel(ward_map=str(path), n_clients=2)
+
+
+def test_assumed_defaults_state_a_plausible_range_that_holds_the_default():
+    import re
+
+    assumed = [p for p in SCHEMA.values() if p.source.startswith("assumed")]
+    assert len(assumed) >= 25  # the numbers that used to sit inside the rules (issue 10)
+    for p in assumed:
+        low, high = map(float, re.fullmatch(r"assumed \(no source\); plausible (\S+)-(\S+)", p.source).groups())
+        assert low <= p.default <= high, p.name
+        assert (p.low is None or p.low <= low) and (p.high is None or high <= p.high), p.name
+
+
+def test_a_rule_constant_is_a_command_line_option_and_changes_the_run():
+    import argparse
+
+    from milieu_sim.cli.common import add_schema_options, schema_values
+
+    parser = argparse.ArgumentParser()
+    add_schema_options(parser)
+    args = parser.parse_args(["--conflict-trust-loss", "0.2", "--time-out-hours", "3"])
+    assert schema_values(args) == {"conflict_trust_loss": 0.2, "time_out_hours": 3}
+    with pytest.raises(ParameterError, match="conflict_trust_loss"):
+        MilieuModel(conflict_trust_loss=1.5)
+    usual = MilieuModel(rng=4).run(days=2).tables()["steps"]["mean_trust"].iloc[-1]
+    eroded = MilieuModel(rng=4, conflict_trust_loss=0.2).run(days=2).tables()["steps"]["mean_trust"].iloc[-1]
+    assert eroded < usual

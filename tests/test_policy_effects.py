@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from milieu_sim.experiments.experiment import run_experiment
+from milieu_sim.experiments.runner import run_experiment
 
 SEEDS = range(8)
 DAYS = 30

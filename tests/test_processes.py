@@ -33,12 +33,13 @@ def ward(n: int = 3, **kwargs) -> MilieuModel:
 
 
 def encounter(model, kinds, partners, behaviour=None):
+    """Set this hour's encounters (in place: kernels hold views of the hour's arrays)."""
     h = model.hour
-    h.partner_kind = np.array(kinds)
-    h.partner = np.array(partners)
-    h.conflictual = np.zeros(len(kinds), dtype=bool)
-    h.behaviour = np.array(behaviour if behaviour is not None else [0] * len(kinds))
-    h.active = np.ones(len(kinds), dtype=bool)
+    h.partner_kind[:] = kinds
+    h.partner[:] = partners
+    h.conflictual[:] = False
+    h.behaviour[:] = behaviour if behaviour is not None else 0
+    h.active[:] = True
 
 
 def test_modeling_moves_towards_the_partner_weighted_by_prestige_and_trust():
@@ -114,7 +115,7 @@ def test_no_peer_feedback_when_the_policy_has_none():
 
 def _observed(model):
     h = model.hour
-    h.observer = np.zeros(model.clients.n, dtype=np.int64)
+    h.observer[:] = 0
     h.observer_step = h.step
 
 
@@ -217,7 +218,7 @@ def test_successful_de_escalation_calms_without_containment(incident_ward):
     model.staff.de_escalation_skill[0] = 1.0
     model.clients.trust[0] = 1.0
     model.clients.agitation[0] = 0.8
-    escalation._incidents(
+    escalation.answer_incidents(
         model, np.array([0]), np.array([model_kind]), np.array([0.0, 0.5, 0.9])[None, :]
     )  # success chance 0.85 > 0.5
     events = model.records.events_frame()
@@ -229,7 +230,7 @@ def test_successful_de_escalation_calms_without_containment(incident_ward):
 
 def test_failed_de_escalation_of_verbal_aggression_ends_in_prn(incident_ward):
     model, model_kind = incident_ward("verbal_aggression", de_escalation_first=1.0)
-    escalation._incidents(model, np.array([0]), np.array([model_kind]), np.array([0.0, 0.999, 0.9])[None, :])
+    escalation.answer_incidents(model, np.array([0]), np.array([model_kind]), np.array([0.0, 0.999, 0.9])[None, :])
     kinds = list(model.records.events_frame()["kind"])
     assert kinds == ["verbal_de_escalation", "verbal_aggression", "prn_medication"]
     assert model.hour.containment_events == 1
@@ -237,7 +238,7 @@ def test_failed_de_escalation_of_verbal_aggression_ends_in_prn(incident_ward):
 
 def test_physical_aggression_beyond_the_threshold_ends_in_restraint_and_seclusion(incident_ward):
     model, model_kind = incident_ward("physical_aggression", de_escalation_first=0.0, isolation_threshold=5)
-    escalation._incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
+    escalation.answer_incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     kinds = list(model.records.events_frame()["kind"])
     assert kinds == ["physical_aggression", "restraint", "seclusion"]
     c = model.clients
@@ -249,19 +250,19 @@ def test_physical_aggression_beyond_the_threshold_ends_in_restraint_and_seclusio
 
 def test_a_restrictive_threshold_secludes_aggression_against_objects(incident_ward):
     lenient, lenient_kind = incident_ward("aggression_objects", de_escalation_first=0.0, isolation_threshold=5)
-    escalation._incidents(lenient, np.array([0]), np.array([lenient_kind]), np.array([0.9, 0.0, 0.9])[None, :])
+    escalation.answer_incidents(lenient, np.array([0]), np.array([lenient_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     strict, strict_kind = incident_ward("aggression_objects", de_escalation_first=0.0, isolation_threshold=3)
-    escalation._incidents(strict, np.array([0]), np.array([strict_kind]), np.array([0.9, 0.0, 0.9])[None, :])
+    escalation.answer_incidents(strict, np.array([0]), np.array([strict_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     assert list(lenient.records.events_frame()["kind"])[-1] == "time_out"
     assert list(strict.records.events_frame()["kind"])[-1] == "seclusion"
 
 
 def test_self_harm_leads_to_special_observation_counted_each_shift(incident_ward):
     model, model_kind = incident_ward("self_harm", de_escalation_first=0.0, special_observation_hours=20)
-    escalation._incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
+    escalation.answer_incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     assert model.clients.observation_until[0] == THERAPY_STEP + 20
     set_clock(model, 9)  # 15:00, a new shift
-    model.hour.active = np.ones(2, dtype=bool)
+    model.hour.active[:] = True
     model.streams["escalation"] = FixedStream(0.999)
     escalation.escalate(model)
     assert model.hour.containment_events >= 1
@@ -272,7 +273,7 @@ def test_seclusion_ends_when_due_and_calm_with_after_effects():
     model = ward(2, seclusion_hours=4.0, resentment_gain=0.2)
     set_clock(model, THERAPY_STEP)
     c = model.clients
-    model._isolation_draws = np.full((2, 2), math.exp(-1.0))  # planned duration = 4 hours
+    model.hour.seclusion_draws[:] = math.exp(-1.0)  # planned duration = 4 hours
     isolation.start_seclusion(model, 0)
     assert c.isolated[0] and c.isolated_until[0] == THERAPY_STEP + 4
     c.agitation[0] = 0.9
@@ -419,10 +420,10 @@ def test_only_nurses_give_unprompted_prn():
     c, s = model.clients, model.staff
     c.agitation[:] = 0.9
     c.self_control[:] = 1.0
-    model.hour.active = np.ones(2, dtype=bool)
+    model.hour.active[:] = True
     nurse = int(np.flatnonzero((s.role == 0) & s.on_duty)[0])
     worker = int(np.flatnonzero((s.role == 1) & s.on_duty)[0])
-    model.hour.observer = np.array([nurse, worker])
+    model.hour.observer[:] = [nurse, worker]
     model.hour.observer_step = model.hour.step
     model.streams["escalation"] = FixedStream(0.999)  # no incidents
     model.streams["de_escalation"] = FixedStream(0.0)
@@ -438,3 +439,230 @@ def test_new_clients_in_a_community_with_senior_induction_get_a_buddy():
     orientation = np.flatnonzero(c.phase == 0)
     assert orientation.size and np.all(c.buddy[orientation] >= 0)
     assert np.all(c.phase[c.buddy[orientation]] > 0)
+
+
+# --- what each process declares it owns (OWNS) ------------------------------------------------------------------
+PROCESS_MODULES = ("escalation", "feedback", "flow", "interaction", "isolation", "modeling", "movement", "recovery",
+                   "staff_response")  # fmt: skip
+
+
+def _parameters_read(module) -> set[str]:
+    """Schema names a process module's code reads: string constants outside its OWNS declaration (``p["..."]``,
+    record fields, name tables) and fields read from its parameter record (``q.name``)."""
+    import ast
+    import inspect
+
+    from milieu_sim.model.params import SCHEMA
+
+    tree = ast.parse(inspect.getsource(module))
+    owns = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "OWNS" for t in node.targets)
+    ]
+    assert len(owns) == 1
+    skip = {id(n) for node in owns for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in SCHEMA:
+            found.add(node.value)
+        is_record_field = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "q"
+        if is_record_field and node.attr in SCHEMA:
+            found.add(node.attr)
+    return found
+
+
+@pytest.mark.parametrize("name", PROCESS_MODULES)
+def test_each_process_declares_exactly_the_parameters_its_rule_reads(name):
+    import importlib
+
+    from milieu_sim.model.schedule import Owns
+
+    module = importlib.import_module(f"milieu_sim.model.processes.{name}")
+    assert isinstance(module.OWNS, Owns)
+    declared = set(module.OWNS.parameters)
+    assert len(declared) == len(module.OWNS.parameters)  # no name twice
+    assert _parameters_read(module) == declared
+
+
+def test_every_parameter_is_owned_by_a_process_or_sets_up_the_run():
+    import importlib
+
+    from milieu_sim.model.params import SCHEMA
+
+    owned = set()
+    for name in PROCESS_MODULES:
+        owned |= set(importlib.import_module(f"milieu_sim.model.processes.{name}").OWNS.parameters)
+    assert owned <= set(SCHEMA)
+    unowned = {name for name in SCHEMA if name not in owned}
+    assert unowned == {name for name, p in SCHEMA.items() if p.group in ("ward", "run")}
+
+
+@pytest.mark.parametrize("name", PROCESS_MODULES)
+def test_declared_streams_events_and_block_columns_exist(name):
+    import importlib
+
+    from milieu_sim.model.records import EVENT_KINDS
+    from milieu_sim.model.streams import STREAM_NAMES
+
+    module = importlib.import_module(f"milieu_sim.model.processes.{name}")
+    owns = module.OWNS
+    assert set(owns.streams) <= set(STREAM_NAMES)
+    assert set(owns.events) <= set(EVENT_KINDS)
+    for stream, columns in owns.streams.items():
+        if len(columns) > 1 and stream not in ("admissions",):  # blocks a kernel indexes by column
+            assert [getattr(module, column.upper()) for column in columns] == list(range(len(columns))), stream
+    for entry in owns.reads + owns.writes:
+        assert entry.split(".")[0] in ("clients", "staff", "hour", "model")
+
+
+def test_every_stream_is_drawn_by_exactly_one_process():
+    import importlib
+
+    from milieu_sim.model.streams import STREAM_NAMES
+
+    drawn = [
+        s
+        for name in PROCESS_MODULES
+        for s in importlib.import_module(f"milieu_sim.model.processes.{name}").OWNS.streams
+    ]
+    assert sorted(drawn) == sorted(STREAM_NAMES)
+
+
+# --- rules several processes share (processes/common.py, isolation.seclude, movement.nearest_on_duty) ----------
+def test_skill_practice_raises_the_trained_skill_or_all_three_and_saturates():
+    from milieu_sim.model.processes.common import practise_skills
+
+    x = np.zeros((3, 2))
+    x[:, 0] = [0.2, 0.4, 0.6]
+    x[:, 1] = 1.0  # nothing left to learn
+    change = practise_skills(x, 0, 1, 0.1)  # an activity that trains social skill (row 1)
+    assert x[0, 0] == 0.2 and x[2, 0] == 0.6 and x[1, 0] > 0.4
+    assert change == pytest.approx(x[1, 0] - 0.4)
+    before = x[:, 0].copy()
+    change = practise_skills(x, 0, -1, 0.3)  # outside a training activity: all three, each less
+    assert np.all(x[:, 0] > before) and change == pytest.approx((x[:, 0] - before).sum())
+    assert practise_skills(x, 1, -1, 0.5) == 0.0 and np.all(x[:, 1] == 1.0)
+
+
+def test_a_staff_reinforcement_and_a_peer_affirmation_of_equal_weight_teach_the_same():
+    staff = dict(reinforcement_rate=1.0, token_rewards=0.0, reinforcement_learning=0.05, request_rate=0.0)
+    peers = dict(peer_feedback=True, peer_feedback_rate=1.0, feedback_learning=0.05, peer_feedback_weight=1.0)
+    model = ward(2, **staff, **peers)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.values[0:3] = 0.3
+    _observed(model)
+    encounter(model, [0, 0], [-1, -1], behaviour=[PROSOCIAL, 0])
+    model.streams["staff_response"] = FixedStream(0.0)
+    staff_response.respond(model)
+    reinforced = c.values[0:3, 0].copy()
+    c.values[0:3] = 0.3
+    encounter(model, [CLIENT_PARTNER, 0], [1, -1], behaviour=[PROSOCIAL, 0])
+    model.streams["feedback"] = FixedStream(0.0)
+    feedback.give_feedback(model)
+    assert np.array_equal(c.values[0:3, 0], reinforced)
+    assert reinforced[0] > 0.3 and reinforced[1] == 0.3  # the therapy group trains coping only
+
+
+def test_the_antecedent_counts_only_within_its_window():
+    from milieu_sim.model.processes.common import recent_antecedent
+
+    antecedent = np.array([LIMIT_SETTING, PUNISHMENT])
+    when = np.array([10, 7])
+    assert recent_antecedent(antecedent, when, 0, 12, 2) == LIMIT_SETTING
+    assert recent_antecedent(antecedent, when, 1, 12, 2) == 0  # five hours ago: none
+    assert recent_antecedent(antecedent, when, 1, 12, 5) == PUNISHMENT
+
+
+@pytest.mark.parametrize("window, expected", [(2, "limit_setting"), (0, "none")])
+def test_an_incident_names_the_limit_that_preceded_it_within_the_window(incident_ward, window, expected):
+    model, kind = incident_ward("verbal_aggression", de_escalation_first=0.0, antecedent_window_hours=window)
+    model.clients.antecedent[0] = LIMIT_SETTING
+    model.clients.antecedent_step[0] = THERAPY_STEP - 1
+    escalation.answer_incidents(model, np.array([0]), np.array([kind]), np.array([[0.9, 0.0, 0.9]]))
+    assert set(model.records.events_frame()["antecedent"].astype(str)) == {expected}
+
+
+def test_an_event_row_lands_in_the_events_table_columns():
+    from milieu_sim.model.processes.common import write_event
+    from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
+
+    model = ward(1)
+    rows = np.zeros((1, len(EVENT_COLUMNS)), dtype=np.int64)
+    write_event(rows, 0, 9, 41, 7, KIND["restraint"], 5, PUNISHMENT, OUTCOME["contained"])
+    model.records.events.add_rows(rows)
+    row = model.records.events_frame().iloc[0]
+    assert (row["step"], row["client_id"], row["staff_id"], row["severity"]) == (9, 41, 7, 5)
+    assert (row["kind"], row["antecedent"], row["outcome"]) == ("restraint", "punishment", "contained")
+    assert (row["day"], row["shift"]) == (0, "late")  # step 9 is Monday 15:00
+
+
+def test_starting_a_seclusion_moves_the_client_into_the_seclusion_room_and_ends_a_time_out():
+    from milieu_sim.model.processes.isolation import SECLUSION, SeclusionClients, seclude
+
+    model = ward(2)
+    c = model.clients
+    c.time_out_until[1] = 50
+    cells = model.plan.zone_cells[SECLUSION]
+    seclude(c.view(SeclusionClients), 1, np.array([0.999, 0.999]), cells, 20, 6.0)
+    assert c.isolated[1] and not c.isolated[0]
+    assert c.isolated_until[1] == 21  # a near-certain draw still secludes for at least an hour
+    assert c.cell[1] == cells[-1] and c.time_out_until[1] == 0 and c.times_isolated[1] == 1
+
+
+def test_the_nearest_on_duty_staff_member_wherever_they_are():
+    from milieu_sim.model.processes.movement import nearest_on_duty
+
+    height = 10
+    on_duty = np.array([True, False, True, True])
+    staff_cell = np.array([5 * height + 5, 1 * height + 1, 2 * height + 2, 8 * height + 2])
+    assert nearest_on_duty(0, on_duty, staff_cell, height) == 2  # staff 1 is nearer but off duty
+    staff_cell[3] = 2 * height + 2  # a tie: the lowest index
+    assert nearest_on_duty(0, on_duty, staff_cell, height) == 2
+    assert nearest_on_duty(-1, on_duty, staff_cell, height) == -1  # off the grid
+    assert nearest_on_duty(0, np.zeros(4, dtype=bool), staff_cell, height) == -1
+
+
+def test_mean_skill_is_one_rule_for_kernels_and_arrays():
+    from milieu_sim.model.processes.common import mean_skill
+
+    model = ward(4)
+    c = model.clients
+    assert [mean_skill(c.values, i) for i in range(4)] == list(c.mean_skill())
+
+
+def test_shift_of_hour_agrees_for_hours_and_arrays_and_the_clock_starts_the_early_shift():
+    from milieu_sim.model.state import START_HOUR, clock_hour, shift_of_hour
+
+    hours = np.arange(24)
+    assert list(shift_of_hour(hours)) == [shift_of_hour(int(h)) for h in hours]
+    assert shift_of_hour(clock_hour(1)) == 0 and clock_hour(1) == START_HOUR
+    assert [shift_of_hour(h) for h in (6, 7, 14, 15, 22, 23)] == [2, 0, 0, 1, 1, 2]
+
+
+def test_free_time_weights_decide_where_clients_spend_free_time():
+    day_room, bed = ZONE_CODE["day_room"], ZONE_CODE["bedroom"]
+    only_beds = dict(free_time_day_room=0.0, free_time_corridor=0.0, free_time_quiet_room=0.0, free_time_bed=1.0)
+    for weights, zone in ((dict(free_time_day_room=1.0, free_time_corridor=0.0, free_time_quiet_room=0.0,
+                                free_time_bed=0.0), day_room), (only_beds, bed)):  # fmt: skip
+        model = ward(6, structure=0.0, **weights)
+        for _ in range(8):  # to Monday 14:00, free time
+            model.step()
+        c = model.clients
+        free = c.present & ~c.isolated & (c.time_out_until <= model.steps)
+        assert free.any() and np.all(model.plan.zone_of(c.cell[free]) == zone)
+
+
+def test_staff_keep_their_offsets_when_the_policy_changes():
+    model = ward(4, staff_spread=0.2)
+    s = model.staff
+    offsets = s.de_escalation_offset.copy()
+    assert offsets.std() > 0.05
+    model.set_policy("therapeutic_milieu")
+    assert np.array_equal(s.de_escalation_offset, offsets)
+    inside = (s.de_escalation_skill > 0) & (s.de_escalation_skill < 1)
+    expected = model.p["de_escalation_skill"] + offsets
+    assert np.allclose(s.de_escalation_skill[inside], expected[inside])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from milieu_sim.analysis.statistics import mean_ci, paired_contrasts, policy_means
+from milieu_sim.analysis.statistics import mean_ci, paired_contrasts, summary_table
 
 
 def test_mean_ci_covers_the_true_mean_about_95_percent_of_the_time():
@@ -41,13 +41,16 @@ def test_paired_contrasts_recover_a_known_difference_and_pairing_narrows_the_int
     contrast = paired_contrasts(runs, ["y"], reference="a").iloc[0]
     assert contrast["ci_low"] < -1.0 < contrast["ci_high"]
     assert contrast["p_value"] < 1e-6 and contrast["n_pairs"] == 20
-    means = policy_means(runs, ["y"]).set_index("policy")
+    means = summary_table(runs, ["y"]).set_index("policy")
     unpaired_width = means.loc["b", "ci_high"] - means.loc["b", "ci_low"]
     assert contrast["ci_high"] - contrast["ci_low"] < unpaired_width / 10
 
 
-def test_policy_means_is_tidy():
+def test_summary_table_is_tidy_with_one_or_several_group_columns():
     runs = pd.DataFrame({"policy": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, 5.0]})
-    means = policy_means(runs, ["y"])
+    means = summary_table(runs, ["y"])
     assert list(means.columns) == ["policy", "outcome", "mean", "ci_low", "ci_high", "n"]
     assert means.set_index("policy").loc["b", "mean"] == pytest.approx(4.0)
+    by_two = summary_table(runs.assign(point=[0, 1, 0, 1]), ["y"], ["policy", "point"])
+    assert list(by_two.columns) == ["policy", "point", "outcome", "mean", "ci_low", "ci_high", "n"]
+    assert len(by_two) == 4 and (by_two["n"] == 1).all()

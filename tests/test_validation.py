@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from milieu_sim.analysis.validation import PATTERN_KEYS, PATTERNS, WHY_NOT_REPRODUCED, validate, validation_figure
+from milieu_sim.analysis.figures import validation_figure
+from milieu_sim.analysis.validation import PATTERN_KEYS, PATTERNS, WHY_NOT_REPRODUCED, validate
 
 REPLICATES = 4
 WIDEN = 0.5  # of the band's width, on each side

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from milieu_sim.analysis.validation import EXPERIMENTS, Experiment, Pattern, measure_run, score, select_patterns
+from milieu_sim.analysis.validation import EXPERIMENTS, Experiment, Pattern, run_arm, score, select_patterns
 from milieu_sim.errors import ParameterError
 from milieu_sim.model.params import CALIBRATED, SCHEMA
 
@@ -92,22 +92,9 @@ class Objective:
         self.experiments = _experiments_for(setting, self.patterns, run_days)
 
     def runs(self, values: np.ndarray) -> dict[str, pd.DataFrame]:
-        from milieu_sim.model.model import MilieuModel
-
+        """The fitted patterns' arms at these parameter values, one row per seed (as validation runs them)."""
         overrides = {name: SCHEMA[name].kind(value) for name, value in zip(self.names, values, strict=True)}
-        runs = {}
-        for experiment in self.experiments:
-            rows = []
-            for seed in self.seeds:
-                model = MilieuModel(
-                    setting=experiment.setting, policy=experiment.policy, rng=seed, days=experiment.days,
-                    **{**dict(experiment.overrides), **overrides},
-                )  # fmt: skip
-                model.run()
-                rows.append({"experiment": experiment.name, "seed": seed,
-                             **measure_run(model.tables(), experiment.warmup_days)})  # fmt: skip
-            runs[experiment.name] = pd.DataFrame(rows)
-        return runs
+        return {experiment.name: run_arm(experiment, self.seeds, overrides) for experiment in self.experiments}
 
     def __call__(self, values: np.ndarray) -> float:
         table = score(self.patterns, self.runs(values))

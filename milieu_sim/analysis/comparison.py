@@ -1,27 +1,31 @@
-"""``milieu-sim compare`` over the sweep machinery: a policy comparison is a one-point sweep.
+"""A policy comparison is a one-point sweep: ``milieu-sim compare`` and :func:`compare_policies`.
 
 The comparison's runs go to ``OUT/sweep`` (a sweep directory: re-running the same command resumes,
-a different comparison replaces it); replicate r of every policy uses seed ``seed + r`` as before.
-The familiar outputs are then derived from that directory: ``runs.csv``, ``failures.csv``,
+a different comparison replaces it); replicate r of every policy uses seed ``seed + r`` (common random
+numbers).  The familiar outputs are then derived from that directory: ``runs.csv``, ``failures.csv``,
 ``comparison.csv`` (means with 95% CIs) and ``contrasts.csv`` (paired differences against the first
-policy).
+policy).  :func:`compare_policies` does the same from Python and returns the tables.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from milieu_sim.analysis.statistics import paired_contrasts, policy_means
-from milieu_sim.experiments.outcomes import OUTCOMES
+from milieu_sim.analysis.statistics import paired_contrasts, summary_table
+from milieu_sim.errors import ParameterError
+from milieu_sim.experiments.outcomes import COUNTS, SUMMARY_OUTCOMES
 from milieu_sim.experiments.spec import Spec, spec_from_dict
 from milieu_sim.experiments.storage import read_failures, read_runs
 from milieu_sim.experiments.sweep import SweepResult, run_sweep
 from milieu_sim.model.params import SCHEMA, setting_defaults
 
-RUN_COLUMNS = ["policy", "replicate", "seed", *OUTCOMES, "seconds", "conflict_events", "containment_events", "shifts"]
+RUN_COLUMNS = ["policy", "replicate", "seed", *SUMMARY_OUTCOMES, "seconds", *COUNTS]
 FAILURE_COLUMNS = ["policy", "replicate", "seed", "error", "traceback"]
 
 
@@ -56,9 +60,53 @@ def comparison_tables(out: Path, policies: list[str]) -> dict[str, pd.DataFrame]
     runs = runs[[c for c in RUN_COLUMNS if c in runs.columns]]
     failures = read_failures(out / "sweep")
     failures = failures[[c for c in FAILURE_COLUMNS if c in failures.columns]] if len(failures) else failures
-    outcomes = [o for o in OUTCOMES if o in runs.columns]
+    outcomes = [o for o in SUMMARY_OUTCOMES if o in runs.columns]
     order = {p: k for k, p in enumerate(policies)}
     ordered = runs.sort_values(["replicate", "policy"], key=lambda s: s.map(order) if s.name == "policy" else s)
-    means = policy_means(ordered.sort_values("policy", key=lambda s: s.map(order), kind="stable"), outcomes)
+    means = summary_table(ordered.sort_values("policy", key=lambda s: s.map(order), kind="stable"), outcomes)
     contrasts = paired_contrasts(ordered, outcomes, reference=policies[0])
     return {"runs": ordered.reset_index(drop=True), "failures": failures, "means": means, "contrasts": contrasts}
+
+
+@dataclass
+class Comparison:
+    """A finished policy comparison: one row per run, the failed runs, means and paired contrasts."""
+
+    runs: pd.DataFrame
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    means: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    policies: list[str] = field(default_factory=list)
+
+
+def compare_policies(
+    policies: list[str],
+    replicates: int,
+    seed: int = 0,
+    base: Mapping[str, Any] | None = None,
+    warmup_days: int = 0,
+    out: str | Path | None = None,
+    workers: int | None = 1,
+    progress: bool = False,
+) -> Comparison:
+    """Paired replicates of each policy (replicate r uses seed ``seed + r``), run as a one-point sweep.
+
+    ``base`` holds schema parameters shared by every run (``setting`` and ``days`` may be among them).
+    The sweep goes to ``out/sweep`` (resumed if it is already there), or to a temporary folder that
+    is removed afterwards.  A failing run is recorded in ``failures`` and the others go on.
+    """
+    policies = list(policies)
+    if not policies:
+        raise ParameterError("parameter 'policies' is empty; allowed: a list of policies")
+    if replicates < 1:
+        raise ParameterError(f"parameter 'replicates' = {replicates} is not allowed; allowed: an integer >= 1")
+    spec = comparison_spec(policies, replicates, seed, dict(base or {}), warmup_days)
+    if out is not None:
+        out = Path(out)
+        run_comparison(spec, out, workers=workers, progress=progress)
+        tables = comparison_tables(out, policies)
+    else:
+        with tempfile.TemporaryDirectory(prefix="milieu-compare-") as folder:
+            run_comparison(spec, Path(folder), workers=workers, progress=progress)
+            tables = comparison_tables(Path(folder), policies)
+    return Comparison(policies=policies, **tables)

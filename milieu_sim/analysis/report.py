@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from milieu_sim.analysis import figures
-from milieu_sim.analysis.stats import contrast_table, rate_ratios, replicate_check, summary_table
+from milieu_sim.analysis.statistics import contrast_table, rate_ratios, replicate_check, summary_table
 from milieu_sim.errors import MilieuInputError
-from milieu_sim.experiments.experiment import KEY_OUTCOMES
+from milieu_sim.experiments.outcomes import KEY_OUTCOMES
 from milieu_sim.experiments.storage import read_failures, read_manifest, read_runs, read_series
 
 MAX_BANDS = 8  # time series with more groups than this are not drawn (unreadable)
@@ -256,7 +256,9 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         "## Are the replicates enough?",
         "",
         "After Lee et al. (2015): the worst group per outcome; `mean_drift` and `cv_drift` say how far the "
-        "mean and the coefficient of variation still moved over the second half of the replicates.",
+        "mean and the coefficient of variation still moved over the second half of the replicates; "
+        f"`replicates_needed` is the smallest number of replicates whose t-based 95% CI is within {precision:.0%} "
+        "of the mean (the number the advice quotes).",
         "",
     ]
     if len(a.replicates):

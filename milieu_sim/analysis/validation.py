@@ -9,8 +9,11 @@ returns one row per pattern with the simulated value, its 95% confidence
 interval and whether it is within tolerance.  Patterns the model does not
 reproduce are reported as failing rows, never dropped.
 
-The experiments (:data:`EXPERIMENTS`) and the measures are shared with
-:mod:`milieu_sim.analysis.calibration`, which fits the free parameters to a subset of the
+Every run is built, run and measured by :func:`milieu_sim.experiments.runner.run_one`, and the
+patterns read outcomes of the one vocabulary (:mod:`milieu_sim.experiments.outcomes`, listed in
+``docs/outputs.md``): ``violent_client_share`` and ``early_dropout_share`` here are the same numbers
+as in ``compare`` and ``report``.  The experiments (:data:`EXPERIMENTS`) and :func:`run_arm` are shared
+with :mod:`milieu_sim.analysis.calibration`, which fits the free parameters to a subset of the
 patterns (the others are left for validation).
 """
 
@@ -24,9 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from milieu_sim.analysis.statistics import mean_ci
+from milieu_sim.analysis.statistics import mean_ci, negative_binomial_rate_ratios
 from milieu_sim.errors import ParameterError
-from milieu_sim.model.model import MilieuModel
+from milieu_sim.experiments.outcomes import COUNTS
+from milieu_sim.experiments.runner import run_one
 
 
 # --- experiments: what to run ----------------------------------------------------------------
@@ -49,96 +53,41 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
-def measure_run(tables: dict[str, pd.DataFrame], warmup_days: int) -> dict[str, float]:
-    """Everything the patterns need from one run's tables (rates after the warm-up)."""
-    shifts = tables["shifts"]
-    shifts = shifts[shifts["day"] >= warmup_days]
-    steps = tables["steps"]
-    steps = steps[steps["day"] >= warmup_days]
-    events = tables["events"]
-    events = events[events["day"] >= warmup_days]
-    stays = tables["stays"]
-    ended = stays[(stays["exit_reason"] != "still_present") & (stays["exit_day"] >= warmup_days)]
-    admitted = stays[stays["admitted_day"] >= warmup_days]
-    # a stay admitted after the warm-up is only counted for first-week dropout if it could have lasted a week
-    run_end = tables["steps"]["step"].max() / 24.0
-    judged = admitted[admitted["admitted_day"] <= run_end - 7.0]
-    conflicts = events[events["category"] == "conflict"]
-    seclusions = _seclusion_hours(events)
-    feedback = tables["feedback"]
-    feedback = feedback[feedback["step"] > warmup_days * 24]
-    return {
-        "conflict_events": float(shifts["conflict_events"].sum()),
-        "containment_events": float(shifts["containment_events"].sum()),
-        "shifts": float(len(shifts)),
-        "conflict_per_shift": float(shifts["conflict_events"].mean()),
-        "containment_per_shift": float(shifts["containment_events"].mean()),
-        "violent_share": float((ended["violent_incidents"] > 0).mean()) if len(ended) else math.nan,
-        "first_week_dropout": float(
-            ((judged["exit_reason"] == "dropout") & (judged["length_of_stay_days"] <= 7.0)).mean()
-        )
-        if len(judged)
-        else math.nan,
-        "median_stay_days": float(ended["length_of_stay_days"].median()) if len(ended) else math.nan,
-        "completion_share": float((ended["exit_reason"] == "completed").mean()) if len(ended) else math.nan,
-        "seclusion_hours_mean": float(np.mean(seclusions)) if len(seclusions) else math.nan,
-        "minimal_triangle_share": _minimal_triangle_share(conflicts, events),
-        "skill_gain": float((ended["skill_at_exit"] - ended["skill_at_admission"]).mean()) if len(ended) else math.nan,
-        "peer_feedback_change": _mean_change(feedback, "client"),
-        "staff_feedback_change": _mean_change(feedback, "staff"),
-    }
-
-
-def _mean_change(feedback: pd.DataFrame, role: str) -> float:
-    """Mean behaviour change caused by one piece of feedback from senders of a role."""
-    sent = feedback[feedback["sender_role"] == role]
-    return float(sent["behaviour_change"].mean()) if len(sent) else math.nan
-
-
-def _seclusion_hours(events: pd.DataFrame) -> np.ndarray:
-    """Durations (hours) of seclusions that started and ended in the table."""
-    starts = events[events["kind"] == "seclusion"][["client_id", "step"]]
-    ends = events[events["kind"] == "seclusion_release"][["client_id", "step"]]
-    durations = []
-    for client, group in starts.groupby("client_id"):
-        releases = np.sort(ends.loc[ends["client_id"] == client, "step"].to_numpy())
-        for start in group["step"].to_numpy():
-            later = releases[releases >= start]
-            if later.size:
-                durations.append(later[0] - start)
-    return np.asarray(durations, dtype=float)
-
-
-def _minimal_triangle_share(conflicts: pd.DataFrame, events: pd.DataFrame) -> float:
-    """Share of incidents that stay inside verbal aggression / rule refusal -> de-escalation -> PRN.
-
-    An incident stays inside when it is verbal-level (severity <= 2, absconding excluded) and
-    whatever containment followed it in the same hour for that client was at most PRN medication.
-    """
-    if conflicts.empty:
-        return math.nan
-    verbal = conflicts["kind"].isin(["verbal_aggression", "refusing_rules"])
-    coercive = events[events["kind"].isin(["special_observation", "time_out", "seclusion", "restraint"])]
-    coercive = coercive[coercive["outcome"] != "continued"]
-    hit = set(zip(coercive["client_id"], coercive["step"], strict=True))
-    escalated = np.array([(c, s) in hit for c, s in zip(conflicts["client_id"], conflicts["step"], strict=True)])
-    return float((verbal.to_numpy() & ~escalated).mean())
+# The outcomes the patterns read (names of the vocabulary in milieu_sim.experiments.outcomes).
+MEASURED: tuple[str, ...] = (
+    "conflict_per_shift",
+    "containment_per_shift",
+    "violent_client_share",
+    "seclusion_hours_mean",
+    "minimal_triangle_share",
+    "early_dropout_share",
+    "median_stay_days",
+    "completion_share",
+    "skill_gain",
+    "peer_feedback_change",
+    "staff_feedback_change",
+    *COUNTS,
+)
 
 
 def run_arm(
     experiment: Experiment, seeds: Iterable[int], overrides: dict[str, Any] | None = None, progress=None
 ) -> pd.DataFrame:
-    """One row per seed: the measures of :func:`measure_run` for an experiment arm."""
+    """One row per seed: the :data:`MEASURED` outcomes of an experiment arm, each run by
+    :func:`milieu_sim.experiments.runner.run_one` (``overrides`` go on top of the arm's own)."""
     rows = []
     seeds = list(seeds)
+    params = {
+        "setting": experiment.setting,
+        "policy": experiment.policy,
+        **dict(experiment.overrides),
+        **(overrides or {}),
+    }
     for seed in progress(seeds) if progress else seeds:
-        params = {**dict(experiment.overrides), **(overrides or {})}
-        params["days"] = experiment.days
-        model = MilieuModel(setting=experiment.setting, policy=experiment.policy, rng=seed, **params)
-        model.run()
-        rows.append(
-            {"experiment": experiment.name, "seed": seed, **measure_run(model.tables(), experiment.warmup_days)}
-        )
+        measured = run_one(params, seed=seed, days=experiment.days, warmup_days=experiment.warmup_days,
+                           outcomes=MEASURED)  # fmt: skip
+        measured.pop("seconds")
+        rows.append({"experiment": experiment.name, "seed": seed, **measured})
     return pd.DataFrame(rows)
 
 
@@ -161,6 +110,10 @@ class Pattern:
 
 
 def _mean_of(experiment: str, column: str) -> Callable[[dict[str, pd.DataFrame]], tuple[float, float, float]]:
+    """The mean over an arm's replicates of one outcome of the vocabulary, with its 95% CI."""
+    if column not in MEASURED:
+        raise ValueError(f"pattern measure {column!r} is not among the measured outcomes {MEASURED}")
+
     def measure(runs: dict[str, pd.DataFrame]) -> tuple[float, float, float]:
         mean, low, high, _ = mean_ci(runs[experiment][column])
         return mean, low, high
@@ -170,8 +123,6 @@ def _mean_of(experiment: str, column: str) -> Callable[[dict[str, pd.DataFrame]]
 
 def _rate_ratio(event: str) -> Callable[[dict[str, pd.DataFrame]], tuple[float, float, float]]:
     def measure(runs: dict[str, pd.DataFrame]) -> tuple[float, float, float]:
-        from milieu_sim.analysis.stats import negative_binomial_rate_ratios
-
         both = pd.concat([runs["acute_usual_care"], runs["acute_therapeutic_milieu"]], ignore_index=True)
         table = negative_binomial_rate_ratios(
             both[f"{event}_events"], both["shifts"], both["experiment"], reference="acute_usual_care"
@@ -237,7 +188,7 @@ PATTERNS: tuple[Pattern, ...] = (
             _containment_falls_more),
     Pattern("violent_share", "share of clients with at least one violent act in their stay", "acute_ward",
             "Iozzino et al. 2015 (pooled, 42 studies)", "18%", 0.18, 0.12, 0.24,
-            ("acute_usual_care",), _mean_of("acute_usual_care", "violent_share"), fitted=True),
+            ("acute_usual_care",), _mean_of("acute_usual_care", "violent_client_share"), fitted=True),
     Pattern("seclusion_duration", "mean seclusion duration (hours)", "acute_ward", "AIHW 2013-14",
             "about 6 h", 6.0, 4.0, 8.0, ("acute_usual_care",), _mean_of("acute_usual_care", "seclusion_hours_mean")),
     Pattern("minimal_triangle", "share of incidents staying inside verbal -> de-escalation -> PRN", "acute_ward",
@@ -245,7 +196,7 @@ PATTERNS: tuple[Pattern, ...] = (
             ("acute_usual_care",), _mean_of("acute_usual_care", "minimal_triangle_share")),
     Pattern("tc_first_week_dropout", "share of admissions leaving in the first week", "residential_tc",
             "Darke, Campbell & Popple", "17%", 0.17, 0.12, 0.22, ("tc_usual_care",),
-            _mean_of("tc_usual_care", "first_week_dropout"), fitted=True),
+            _mean_of("tc_usual_care", "early_dropout_share"), fitted=True),
     Pattern("tc_median_stay", "median length of stay (days)", "residential_tc", "Darke, Campbell & Popple",
             "39 days", 39.0, 39.0 * 0.75, 39.0 * 1.25, ("tc_usual_care",),
             _mean_of("tc_usual_care", "median_stay_days"), fitted=True),
@@ -346,33 +297,3 @@ def validate(
     """Run the shipped defaults and score every pattern (of one setting, or all)."""
     patterns = select_patterns(setting, keys)
     return score(patterns, run_patterns(patterns, replicates, seed, progress=progress))
-
-
-def validation_figure(table: pd.DataFrame):
-    """Published value (and tolerance band) beside the simulated value and its 95% CI, one panel per pattern."""
-    import matplotlib.pyplot as plt
-
-    n = len(table)
-    columns = min(4, n)
-    rows = (n + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.8 * rows), squeeze=False, constrained_layout=True)
-    for ax, (_, row) in zip(axes.flat, table.iterrows(), strict=False):
-        low = row["tolerance_low"] if np.isfinite(row["tolerance_low"]) else min(row["target"], row["simulated"]) * 0.5
-        high = (
-            row["tolerance_high"] if np.isfinite(row["tolerance_high"]) else max(row["target"], row["simulated"]) * 1.5
-        )
-        ax.axhspan(low, high, color="#cccccc", alpha=0.5, label="tolerance")
-        ax.plot([0], [row["target"]], "s", color="#333333", label="published")
-        colour = "#1b9e77" if row["within_tolerance"] else "#d95f02"
-        if np.isfinite(row["ci_low"]):
-            error = [[row["simulated"] - row["ci_low"]], [row["ci_high"] - row["simulated"]]]
-            ax.errorbar([1], [row["simulated"]], yerr=error, fmt="o", color=colour, capsize=4, label="simulated")
-        else:
-            ax.plot([1], [row["simulated"]], "o", color=colour, label="simulated")
-        ax.set_xticks([0, 1], ["published", "simulated"])
-        ax.set_xlim(-0.6, 1.6)
-        ax.set_title(row["pattern"].replace("_", " "), fontsize=9)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    fig.suptitle("Validation: published patterns and the model's defaults (grey: stated tolerance)")
-    return fig

@@ -4,7 +4,7 @@
     milieu-sim animate --policy P --days D --out FILE.gif [--seed N]
 
 ``register(sub)`` adds both commands to the ``milieu-sim`` parser
-(:func:`milieu_sim.cli.main._register_extensions`).  Bad input is reported in one
+(:data:`milieu_sim.cli.main.COMMAND_GROUPS`).  Bad input is reported in one
 line with exit status 2, like every other command.
 """
 
@@ -16,7 +16,16 @@ import socket
 import sys
 from pathlib import Path
 
-from milieu_sim.cli.main import CliError, _add_schema_options, _positive, _schema_values, _seed
+from milieu_sim.cli.common import (
+    CliError,
+    add_schema_options,
+    announce_kernel_compilation,
+    out_file,
+    positive,
+    require_extra,
+    schema_values,
+    seed,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -38,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_anim.add_argument("--out", required=True, help="the GIF file to write")
     p_anim.add_argument("--seed", default="0", help="random seed (default 0)")
     p_anim.add_argument("--every", default="1", help="draw one frame every N hours (default 1)")
-    _add_schema_options(p_anim)
+    add_schema_options(p_anim)
     p_anim.set_defaults(handler=cmd_animate)
 
 
@@ -122,6 +131,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
         os.environ["SERVER_NAME"] = host
         os.environ["SERVER_PORT"] = str(port)
+        require_extra("app")  # imports solara: only once its environment above is set
         import uvicorn
 
         print(f"milieu-sim app: open http://{host}:{port}/ in a browser (Ctrl+C to stop)", flush=True)
@@ -131,34 +141,23 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def _every(raw: str) -> int:
-    return _positive("every", raw)
-
-
-def _gif_path(raw: str) -> Path:
-    path = Path(raw)
-    if path.suffix.lower() != ".gif":
-        raise CliError(f"parameter 'out' = {raw!r} is not allowed; allowed: a file name ending in .gif")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / ".milieu-sim-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise CliError(f"parameter 'out' = '{raw}': cannot write there ({exc.strerror or exc})") from None
-    return path
+    return positive("every", raw)
 
 
 def cmd_animate(args: argparse.Namespace) -> int:
     from milieu_sim.model.model import MilieuModel
 
-    params = _schema_values(args)
-    seed = _seed(args.seed)
+    params = schema_values(args)
+    run_seed = seed(args.seed)
     every = _every(args.every)
-    out = _gif_path(args.out)
-    model = MilieuModel(rng=seed, **params)  # validates everything before any work
+    out = out_file(args.out, ".gif")
+    model = MilieuModel(rng=run_seed, **params)  # validates everything before any work
+    require_extra("app", ["altair"])  # the ward's drawing
+    announce_kernel_compilation()
     frames = animate(model, out, every=every)
     print(
-        f"wrote {out} ({frames} frames, {model.p['days']} days of {model.setting} / {model.policy.name}, seed {seed})"
+        f"wrote {out} ({frames} frames, {model.p['days']} days of {model.setting} / {model.policy.name}, "
+        f"seed {run_seed})"
     )
     return 0
 
@@ -174,7 +173,7 @@ def animate(model, out: Path, every: int = 1, fps: int = ANIMATION_FPS) -> int:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from milieu_sim.app.page import (
+    from milieu_sim.app.ward_drawing import (
         CLIENT_STROKE,
         EVENT_MARKERS,
         STAFF_COLOUR,
@@ -273,9 +272,3 @@ def animate(model, out: Path, every: int = 1, fps: int = ANIMATION_FPS) -> int:
         raise CliError(f"parameter 'out' = '{out}': cannot write there ({exc.strerror or exc})") from None
     plt.close(fig)
     return n_frames
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from milieu_sim.cli.main import main
-
-    sys.exit(main())

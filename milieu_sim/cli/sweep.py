@@ -13,9 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from milieu_sim.cli.main import EXIT_FAILED_RUNS, CliError, _out_dir, _positive
-
-EXIT_INTERRUPTED = 130
+from milieu_sim.cli.common import (
+    EXIT_FAILED_RUNS,
+    EXIT_INTERRUPTED,
+    CliError,
+    announce_kernel_compilation,
+    out_dir,
+    positive,
+    print_error,
+    require_extra,
+)
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +37,7 @@ def _executor_options(parser: argparse.ArgumentParser) -> None:
 
 def _sweep_options(args: argparse.Namespace) -> dict:
     return {
-        "workers": _positive("workers", args.workers) if args.workers is not None else None,
+        "workers": positive("workers", args.workers) if args.workers is not None else None,
         "scheduler": args.scheduler,
         "cluster": args.cluster,
         "progress": not args.no_progress,
@@ -56,24 +63,28 @@ def _interrupted(out) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.cluster or args.scheduler:
+        require_extra("cluster")
     from milieu_sim.experiments.spec import load_spec
     from milieu_sim.experiments.storage import StorageError
     from milieu_sim.experiments.sweep import run_sweep
 
     spec = load_spec(args.spec)
     options = _sweep_options(args)
-    out = _out_dir(args.out)
+    out = out_dir(args.out)
+    announce_kernel_compilation()
     try:
         result = run_sweep(spec, out, **options)
     except KeyboardInterrupt:
         return _interrupted(out)
     except StorageError as exc:
-        print(f"milieu-sim: error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return EXIT_FAILED_RUNS
     return _final_line(spec.name, result, out)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    require_extra("analysis", ["statsmodels"])
     from milieu_sim.analysis.report import write_report
 
     try:
@@ -88,6 +99,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    require_extra("analysis", ["SALib"])
     from milieu_sim.analysis.sensitivity import run_sensitivity
     from milieu_sim.experiments.spec import load_spec
     from milieu_sim.experiments.storage import StorageError
@@ -95,13 +107,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()] if args.outcomes else None
     options = _sweep_options(args)
-    out = _out_dir(args.out)
+    out = out_dir(args.out)
+    if not args.analyse_only:
+        announce_kernel_compilation()
     try:
         result, indices = run_sensitivity(spec, out, outcomes=outcomes, analyse_only=args.analyse_only, **options)
     except KeyboardInterrupt:
         return _interrupted(out)
     except StorageError as exc:
-        print(f"milieu-sim: error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return EXIT_FAILED_RUNS
     print(f"wrote {len(indices)} indices to {out}/sensitivity/indices.csv and sensitivity.md")
     if result is not None:

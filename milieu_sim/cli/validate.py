@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from milieu_sim.cli.main import CliError, _out_dir, _positive, _seed, versions
+from milieu_sim.cli.common import CliError, announce_kernel_compilation, out_dir, positive, seed
+from milieu_sim.provenance import versions
 
 
 def _progress(label_width: int = 28):
@@ -21,22 +22,24 @@ def _progress(label_width: int = 28):
 def cmd_validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from milieu_sim.analysis.validation import select_patterns, validate, validation_figure
+    from milieu_sim.analysis.figures import validation_figure
+    from milieu_sim.analysis.validation import select_patterns, validate
     from milieu_sim.model.params import SCHEMA
 
     setting = SCHEMA["setting"].check(args.setting) if args.setting else None
-    replicates = _positive("replicates", args.replicates)
+    replicates = positive("replicates", args.replicates)
     if replicates < 2:
         raise CliError(f"parameter 'replicates' = {replicates} is not allowed; allowed: an integer >= 2")
-    seed = _seed(args.seed)
+    first_seed = seed(args.seed)
     keys = [k.strip() for k in args.patterns.split(",") if k.strip()] if args.patterns else None
     select_patterns(setting, keys)  # refuse unknown pattern names before running
-    out = _out_dir(args.out)
-    table = validate(setting, replicates, seed, keys, progress=_progress())
+    out = out_dir(args.out)
+    announce_kernel_compilation()
+    table = validate(setting, replicates, first_seed, keys, progress=_progress())
     table.to_csv(out / "validation.csv", index=False)
     validation_figure(table).savefig(out / "validation.png", dpi=110)
     (out / "validation.json").write_text(
-        json.dumps({"setting": setting, "replicates": replicates, "seed": seed, "versions": versions()}, indent=2)
+        json.dumps({"setting": setting, "replicates": replicates, "seed": first_seed, "versions": versions()}, indent=2)
     )
     shown = table.assign(
         simulated=table.apply(
@@ -55,7 +58,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 250, "display.max_colwidth", 60, "display.max_columns", None):
         print(shown[columns].to_string(index=False))
     passed = int(table["within_tolerance"].sum())
-    print(f"\n{passed} of {len(table)} patterns within tolerance ({replicates} replicates, seeds {seed}..)")
+    print(f"\n{passed} of {len(table)} patterns within tolerance ({replicates} replicates, seeds {first_seed}..)")
     for _, row in table[~table["within_tolerance"]].iterrows():
         print(f"  {row['pattern']}: {row['note']}")
     print(f"wrote validation.csv, validation.png to {out}")
@@ -69,13 +72,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise CliError(
             f"parameter 'setting' = {args.setting!r} has no calibration; allowed: {', '.join(FREE_PARAMETERS)}"
         )
-    replicates = _positive("replicates", args.replicates)
-    maxiter = _positive("maxiter", args.maxiter)
-    popsize = _positive("popsize", args.popsize)
-    workers = _positive("workers", args.workers)
-    seed = _seed(args.seed)
-    out = _out_dir(args.out)
-    result = calibrate(args.setting, replicates, seed, maxiter, popsize, workers)
+    replicates = positive("replicates", args.replicates)
+    maxiter = positive("maxiter", args.maxiter)
+    popsize = positive("popsize", args.popsize)
+    workers = positive("workers", args.workers)
+    first_seed = seed(args.seed)
+    out = out_dir(args.out)
+    announce_kernel_compilation()
+    result = calibrate(args.setting, replicates, first_seed, maxiter, popsize, workers)
     result.record["versions"] = versions()
     write_result(result, out)
     print(f"calibrated {args.setting}: objective {result.objective:.3f} ({len(result.evaluations)} evaluations)")

@@ -1,12 +1,18 @@
-"""One run of a sweep as a plain, picklable function (it runs in worker processes and on Dask workers).
+"""One way to build, run and measure one model: :func:`run_one`.
 
-:func:`run_task` never raises for a model error: it returns a record with ``ok = False``, the
-error and the traceback, so one failing run cannot stop a sweep.  Input errors cannot happen here:
-the spec was checked before anything ran.
+:func:`run_one` is the model as a plain function from a flat parameter dict to named outcomes (the
+vocabulary of :mod:`milieu_sim.experiments.outcomes`), so any experiment framework can drive it; it is
+also what the batch runner (:func:`run_task`), validation and calibration (:mod:`milieu_sim.analysis`)
+run.  :func:`run_experiment` is the same function under its public name.
 
-Besides the summary outcomes of :func:`milieu_sim.experiments.outcomes.summarise` (the same numbers as
-:func:`milieu_sim.experiments.experiment.run_experiment`), a run keeps the counts the rate-ratio models need:
-``conflict_events``, ``containment_events`` and ``shifts`` (the exposure), all after the warm-up.
+    from milieu_sim.experiments.runner import run_one
+    result = run_one({"policy": "therapeutic_milieu"}, seed=3, days=60, warmup_days=10)
+    result["containment_per_shift"], result["containment_events"], result["shifts"]
+
+:func:`run_task` runs one task of a sweep in worker processes and on Dask workers.  It never raises
+for a model error: it returns a record with ``ok = False``, the error and the traceback, so one
+failing run cannot stop a sweep.  Input errors cannot happen there: the spec was checked before
+anything ran.
 
 Test hooks (environment variables, comma-separated run ids, inherited by worker processes):
 ``MILIEU_SIM_FAIL_RUNS`` makes those runs raise, to test failure handling; ``MILIEU_SIM_KILL_RUNS``
@@ -19,48 +25,99 @@ import multiprocessing
 import os
 import time
 import traceback
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from milieu_sim.experiments.experiment import build_model
-from milieu_sim.experiments.outcomes import summarise
+from milieu_sim.errors import ParameterError
+from milieu_sim.experiments.outcomes import COUNTS, SUMMARY_OUTCOMES, check_names, measure
+from milieu_sim.model.model import MilieuModel
 
 FAIL_RUNS_ENV = "MILIEU_SIM_FAIL_RUNS"
 KILL_RUNS_ENV = "MILIEU_SIM_KILL_RUNS"
-COUNT_COLUMNS = ("conflict_events", "containment_events", "shifts")
+COUNT_COLUMNS = COUNTS  # kept with every run of a sweep: event counts and their exposure (shifts)
 SERIES_COLUMNS = ("day", "shift", "census", "staff_on_duty", "conflict_events", "containment_events")
+RUN_KEYS = ("seed", "rng", "warmup_days")  # keys of a run's parameter dict that are not schema parameters
 
 
 class InjectedFailure(RuntimeError):
     """Raised by the test hook (``MILIEU_SIM_FAIL_RUNS``)."""
 
 
+def build_model(params: Mapping[str, Any]) -> MilieuModel:
+    """A MilieuModel from a flat parameter dict (``seed`` is accepted as an alias of ``rng``; ``warmup_days``
+    is a measuring rule, not a model parameter, and is ignored here)."""
+    params = dict(params)
+    seed = params.pop("seed", None)
+    rng = params.pop("rng", seed)
+    params.pop("warmup_days", None)
+    return MilieuModel(rng=rng, **params)
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Refuse bad parameters before any work starts (builds, but does not run, the model)."""
+    build_model(params)
+
+
+def shift_series(tables: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The per-shift series a sweep keeps (:data:`SERIES_COLUMNS`), whole run (warm-up included)."""
+    shifts = tables["shifts"]
+    return {
+        "day": shifts["day"].to_numpy(dtype=np.int32),
+        "shift": shifts["shift"].astype(str).to_numpy(dtype=object),
+        **{c: shifts[c].to_numpy(dtype=np.int32) for c in SERIES_COLUMNS[2:]},
+    }
+
+
+def run_one(
+    params: Mapping[str, Any],
+    seed: int | None = None,
+    days: int | None = None,
+    warmup_days: int | None = None,
+    outcomes: Iterable[str] | None = None,
+    series: bool = False,
+) -> dict[str, Any]:
+    """Build, run and measure one model; return its outcomes by name.
+
+    ``params`` are schema parameters (``setting``, ``policy`` -- a preset name, a policy file or a
+    :class:`~milieu_sim.model.policies.Policy` --, ``days``, ...), optionally with ``seed`` (or ``rng``) and
+    ``warmup_days``; the keyword arguments, when given, take precedence over those keys.  The result holds
+    the ``outcomes`` asked for (default: the summary outcomes), the event counts and their exposure
+    (``conflict_events``, ``containment_events``, ``shifts``; all after the warm-up), ``seconds`` (wall time),
+    and with ``series=True`` also ``series``: the per-shift series of :func:`shift_series`.
+    """
+    started = time.perf_counter()
+    params = dict(params)
+    if seed is not None:
+        params.pop("rng", None)
+        params["seed"] = seed
+    if days is not None:
+        params["days"] = days
+    warmup = int(params.get("warmup_days", 0) or 0) if warmup_days is None else int(warmup_days)
+    names = None if outcomes is None else check_names(outcomes)
+    model = build_model(params)
+    if not 0 <= warmup < model.p["days"]:
+        raise ParameterError(
+            f"parameter 'warmup_days' = {warmup} is not allowed; allowed: 0 <= warmup_days < days ({model.p['days']})"
+        )
+    model.run()
+    tables = model.tables()
+    names = list(SUMMARY_OUTCOMES) if names is None else names
+    result: dict[str, Any] = measure(tables, warmup, [*names, *(c for c in COUNTS if c not in names)])
+    if series:
+        result["series"] = shift_series(tables)
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+# The Python API's name for the same function: the model as a function from parameters to named outcomes.
+run_experiment = run_one
+
+
 def _injected(run_id: int, variable: str = FAIL_RUNS_ENV) -> bool:
     raw = os.environ.get(variable, "")
     return bool(raw) and str(run_id) in {part.strip() for part in raw.split(",")}
-
-
-def simulate(params: dict[str, Any], series: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray] | None]:
-    """Run one model; return its summary outcomes plus event counts, and optionally its shift series."""
-    warmup = int(params.get("warmup_days", 0) or 0)
-    model = build_model(params)
-    model.run()
-    tables = model.tables()
-    outcomes: dict[str, Any] = summarise(tables, warmup_days=warmup)
-    shifts = tables["shifts"]
-    kept = shifts[shifts["day"] >= warmup]
-    outcomes["conflict_events"] = int(kept["conflict_events"].sum())
-    outcomes["containment_events"] = int(kept["containment_events"].sum())
-    outcomes["shifts"] = len(kept)
-    frame = None
-    if series:
-        frame = {
-            "day": shifts["day"].to_numpy(dtype=np.int32),
-            "shift": shifts["shift"].astype(str).to_numpy(dtype=object),
-            **{c: shifts[c].to_numpy(dtype=np.int32) for c in SERIES_COLUMNS[2:]},
-        }
-    return outcomes, frame
 
 
 def run_task(task: dict[str, Any], series: bool = False) -> dict[str, Any]:
@@ -73,10 +130,12 @@ def run_task(task: dict[str, Any], series: bool = False) -> dict[str, Any]:
     try:
         if _injected(task["run_id"]):
             raise InjectedFailure(f"injected failure of run {task['run_id']} ({FAIL_RUNS_ENV})")
-        outcomes, frame = simulate(task["params"], series=series)
+        outcomes = run_one(task["params"], outcomes=task.get("outcomes"), series=series)
     except Exception as exc:  # a model error in one run must not lose the others
         record.update(ok=False, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         record["run_seconds"] = time.perf_counter() - started
         return record
+    frame = outcomes.pop("series", None)
+    outcomes.pop("seconds")
     record.update(ok=True, outcomes=outcomes, series=frame, run_seconds=time.perf_counter() - started)
     return record

@@ -28,7 +28,7 @@ An experiment file (``experiments/*.toml``)::
     second_order = false   # sobol: also second-order indices
 
     [outputs]
-    outcomes = ["conflict_per_shift", "containment_per_shift"]   # summary outcomes kept (default: all)
+    outcomes = ["conflict_per_shift", "containment_per_shift"]   # outcomes kept (default: the summary outcomes)
     series = true          # also keep the per-shift series (conflict, containment, census, staff)
 
 Sampled designs (latin_hypercube, sobol, morris) need a range ``{ low, high }`` for every
@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from milieu_sim.errors import MilieuInputError
-from milieu_sim.experiments.outcomes import OUTCOMES
+from milieu_sim.experiments.outcomes import COUNTS, OUTCOMES, SUMMARY_OUTCOMES
 from milieu_sim.model.params import SCHEMA, Param, setting_defaults, suggest
 
 DESIGNS = ("grid", "latin_hypercube", "sobol", "morris")
@@ -129,7 +129,7 @@ class Spec:
     samples: int = 0
     levels: int = 4
     second_order: bool = False
-    outcomes: tuple[str, ...] = tuple(OUTCOMES)
+    outcomes: tuple[str, ...] = SUMMARY_OUTCOMES
     series: bool = False
     _design: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _sample: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -223,7 +223,7 @@ class Spec:
         return int(np.random.SeedSequence(self.seed, spawn_key=(key,)).generate_state(1, dtype=np.uint32)[0])
 
     def run(self, run_id: int) -> dict[str, Any]:
-        """Run ``run_id`` (0 .. n_runs-1) as a task: indices, seed and the full parameter dict.
+        """Run ``run_id`` (0 .. n_runs-1) as a task: indices, seed, the full parameter dict and the outcomes kept.
 
         Order: replicate-major, then point, then policy, so an unfinished sweep has whole replicates.
         """
@@ -251,6 +251,7 @@ class Spec:
             "seed": seed,
             "values": values,
             "params": params,
+            "outcomes": list(self.outcomes),
         }
 
     def runs(self, run_ids: Iterator[int] | None = None) -> Iterator[dict[str, Any]]:
@@ -407,14 +408,15 @@ def spec_from_dict(data: Mapping[str, Any], path: str = "", default_name: str = 
 
     outputs = _table(data, "outputs", where)
     _known(outputs, OUTPUT_KEYS, "outputs.", where)
-    outcomes = outputs.get("outcomes", list(OUTCOMES))
+    outcomes = outputs.get("outcomes", list(SUMMARY_OUTCOMES))
     if not isinstance(outcomes, list) or not outcomes:
         raise where.error("outputs.outcomes", f"= {outcomes!r} is not allowed; allowed: a non-empty list of outcomes")
+    keepable = [name for name in OUTCOMES if name not in COUNTS]  # the counts are kept anyway
     for outcome in outcomes:
-        if outcome not in OUTCOMES:
+        if outcome not in keepable:
             raise where.error(
                 "outputs.outcomes",
-                f"names unknown outcome {outcome!r}{suggest(str(outcome), OUTCOMES)}; allowed: {', '.join(OUTCOMES)}",
+                f"names unknown outcome {outcome!r}{suggest(str(outcome), keepable)}; allowed: {', '.join(keepable)}",
             )
     series = outputs.get("series", False)
     if not isinstance(series, bool):
@@ -578,7 +580,7 @@ def _range(name: str, value: dict, key: str, where: _Where) -> list[Any]:
 def _check_models(spec: Spec, where: _Where) -> None:
     """Build (not run) a model for every policy at the first and last point: impossible combinations
     of parameters are refused before anything runs."""
-    from milieu_sim.experiments.experiment import build_model
+    from milieu_sim.experiments.runner import build_model
 
     design = spec.design()
     corners = sorted({0, len(design) - 1})

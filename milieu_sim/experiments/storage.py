@@ -59,9 +59,7 @@ def model_code_hash() -> str:
     """
     import hashlib
 
-    import milieu_sim
-
-    root = Path(milieu_sim.__file__).parent
+    root = Path(__file__).resolve().parents[1]  # the milieu_sim package folder
     digest = hashlib.sha256()
     for file in sorted(root.rglob("*")):
         relative = file.relative_to(root)

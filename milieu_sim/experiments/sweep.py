@@ -48,7 +48,7 @@ def versions() -> dict[str, str]:
     """Package versions for the manifest (the CLI's list plus what sweeps use)."""
     from importlib.metadata import version as package_version
 
-    from milieu_sim.cli.main import versions as cli_versions
+    from milieu_sim.provenance import versions as cli_versions
 
     found = cli_versions()
     for name in ("SALib", "dask", "distributed", "statsmodels"):

@@ -6,7 +6,7 @@ This module renders it, the settings' overrides (:data:`milieu_sim.model.params.
 and the policy presets' lever values (:func:`milieu_sim.model.policies.presets_table`)
 as Markdown, so the reference cannot drift from the code::
 
-    python -m milieu_sim.model.docs            # rewrites docs/parameters.md
+    python -m milieu_sim.model.docs            # rewrites docs/parameters.md and ODD.md's process overview
     python -m milieu_sim.model.docs OUT.md     # writes elsewhere
 
 ``tests/test_docs.py`` checks that the committed file equals :func:`parameters_markdown`.
@@ -100,7 +100,7 @@ def _plain(value: Any) -> Any:
 
 def parameters_markdown() -> str:
     """The whole of ``docs/parameters.md``."""
-    sources = sorted({p.source for p in SCHEMA.values()})
+    sources = sorted({p.source.split("; plausible")[0] for p in SCHEMA.values()})  # each assumed range once
     source_lines = "\n".join(f"- {s}" for s in sources)
     return f"""# Parameter reference
 
@@ -149,12 +149,17 @@ presets override some levers (described in words in [ODD.md](ODD.md), "Policies"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write :func:`parameters_markdown` to ``docs/parameters.md`` (or the path given)."""
+    """Write :func:`parameters_markdown` to ``docs/parameters.md`` (or the path given); without a path, also
+    rewrite docs/ODD.md's process overview from the schedule (:func:`milieu_sim.model.schedule.write_odd_overview`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     path = Path(args[0]) if args else DEFAULT_OUTPUT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(parameters_markdown(), encoding="utf-8")
     print(f"wrote {path}")
+    if not args:
+        from milieu_sim.model.schedule import ODD_PATH, write_odd_overview
+
+        print(f"{'rewrote' if write_odd_overview() else 'unchanged:'} the process overview of {ODD_PATH}")
     return 0
 
 

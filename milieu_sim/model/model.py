@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_values, setti
 from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import KINDS, load_routine
-from milieu_sim.model.state import SHIFTS, ClientArrays, Hour, StaffArrays
+from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
+from milieu_sim.model.state import SHIFTS, START_HOUR, ClientArrays, Hour, StaffArrays
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
-START_HOUR = 7  # the run starts on day 0 (a Monday) at 07:00, the start of the early shift
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
 
 
@@ -39,32 +40,16 @@ class MilieuModel(mesa.Model):
     names, types, ranges and impossible combinations raise
     :class:`~milieu_sim.errors.MilieuInputError` (one line) before anything is built.
 
-    **One step is one hour.**  ``step()`` runs these phases, always in this order:
-
-    1. *clock*: hour, ward day, shift and the routine's activity; staff change
-       at 07:00, 15:00 and 23:00; the policy's ``before_hour`` hook.
-    2. *admission* (``processes.flow.admit``): free beds are refilled.
-    3. *routine and movement* (``processes.movement.move``).
-    Phases 4-7 run only in waking hours (not during sleep, nor in a day
-    programme's ``away`` hours).
-
-    4. *interaction* (``processes.interaction.interact``): encounters between
-       neighbours, each client's behaviour this hour, conflictual encounters.
-    5. *modeling* (``processes.modeling.learn_by_modeling``).
-    6. *peer and staff feedback* (``processes.feedback.give_feedback``).
-    7. *staff response* (``processes.staff_response.respond``): reinforcement,
-       punishment, limit-setting and denied requests.
-    8. *escalation and de-escalation* (``processes.escalation.escalate``):
-       incidents, verbal de-escalation, containment.
-    9. *temporary isolation* (``processes.isolation.isolate``): seclusion
-       hours and release.
-    10. *recovery* (``processes.recovery.recover``): agitation, self-control,
-        trust, independence, symptoms and skill practice.
-    11. *discharge and dropout* (``processes.flow.discharge``).
-    12. *records*: counts of the hour (computed once, after everyone acted),
-        the DataCollector, the policy's ``after_hour`` hook.
-
-    The equations of each process are in its docstring and in ``docs/ODD.md``.
+    **One step is one hour**: the clock, the policy's ``before_hour`` hook, the
+    phases of ``self.schedule`` in order (each if its condition holds), then the
+    records (counts of the hour, the DataCollector, the policy's ``after_hour``
+    hook).  The phases and their order are written once, as data, in
+    :data:`milieu_sim.model.schedule.SCHEDULE`; ``milieu-sim schedule`` prints
+    them.  ``self.schedule`` is this model's own copy: insert a phase of one's
+    own with ``model.schedule.insert(Phase(...), after="staff_response")`` or
+    build with ``extra_phases=[Phase(..., after=...)]`` (a policy may carry
+    such phases in a ``phases`` attribute).  The equations of each process are
+    in its docstring and in ``docs/ODD.md``.
     """
 
     def __init__(
@@ -72,6 +57,7 @@ class MilieuModel(mesa.Model):
         setting: str = SCHEMA["setting"].default,
         policy: str | Policy | Path = SCHEMA["policy"].default,
         rng: int | None = None,
+        extra_phases: Iterable[Phase] = (),
         **parameters: Any,
     ) -> None:
         if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
@@ -101,6 +87,9 @@ class MilieuModel(mesa.Model):
                 f"parameter 'ward_map' = {values['ward_map']!r}: the map has no "
                 f"{', '.join(ZONES[z] for z in missing)}, which the {self.setting} routine uses"
             )
+        self.schedule = Schedule(SCHEDULE)
+        for phase in (*extra_phases, *_policy_phases(self.policy)):
+            self.schedule.insert(phase)
         self.seed = root_entropy(rng)
         super().__init__(rng=self.seed)
         self.streams = make_streams(self.seed)
@@ -122,7 +111,7 @@ class MilieuModel(mesa.Model):
         self.admissions = 0
         self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
         self._previous_activity = -1
-        self._cell_cache: dict[str, np.ndarray] = {}
+        self.zones = processes.movement.Zones(self.plan)  # the floor plan by zone, as movement reads it
         self.refresh_parameters()
         processes.flow.create_staff(self, staffing)
         processes.flow.admit_initial_cohort(self)
@@ -151,7 +140,7 @@ class MilieuModel(mesa.Model):
             "affirmation": math.exp(-1.0 / (24.0 * p["affirmation_memory_days"])),
             "correction": math.exp(-1.0 / (24.0 * p["correction_memory_days"])),
             "resentment": math.exp(-1.0 / (24.0 * p["resentment_days"])),
-            "suppression": math.exp(-1.0 / 12.0),
+            "suppression": math.exp(-1.0 / p["suppression_hours"]),
         }
         self.admission_chance = (
             1.0 if p["admission_delay_hours"] <= 0 else 1.0 - math.exp(-1.0 / p["admission_delay_hours"])
@@ -161,11 +150,16 @@ class MilieuModel(mesa.Model):
         """Switch the unit's policy mid-run (the policy levers change; clients and staff stay).
 
         The user's own keyword overrides of policy levers are dropped, since the
-        new policy decides them.  Staff attributes drawn from policy levers
+        new policy decides them; the old policy's phases (if any) leave the
+        schedule and the new policy's join it.  Staff attributes drawn from policy levers
         (de-escalation skill, role-model quality, observation radius) are redrawn
         from the new policy's means with the same staff stream offsets.
         """
         new = resolve_policy(policy)
+        for phase in _policy_phases(self.policy):
+            self.schedule.remove(phase.name)
+        for phase in _policy_phases(new):
+            self.schedule.insert(phase)
         values = setting_defaults(self.setting)
         values.update(new.parameters)
         values.update({k: v for k, v in self.user_parameters.items() if k not in POLICY_LEVERS})
@@ -177,20 +171,10 @@ class MilieuModel(mesa.Model):
 
     # --- the hour ---------------------------------------------------------------------
     def step(self) -> None:
-        """Advance the ward by one hour (phases: see the class docstring)."""
+        """Advance the ward by one hour: clock, policy hook, the phases of ``self.schedule``, records."""
         self._clock()
         self.policy.before_hour(self)
-        processes.flow.admit(self)
-        processes.movement.move(self)
-        if self.hour.awake:
-            processes.interaction.interact(self)
-            processes.modeling.learn_by_modeling(self)
-            processes.feedback.give_feedback(self)
-            processes.staff_response.respond(self)
-        processes.escalation.escalate(self)
-        processes.isolation.isolate(self)
-        processes.recovery.recover(self)
-        processes.flow.discharge(self)
+        self.schedule.run(self)
         self._update_counts()
         self.datacollector.collect(self)
         self.policy.after_hour(self)
@@ -218,8 +202,6 @@ class MilieuModel(mesa.Model):
         h.containment_events = 0
         if not h.awake:
             h.active.fill(False)
-        if h.new_shift:
-            processes.movement.change_shift(self)
 
     def _update_counts(self) -> None:
         """Model-level counts of the hour, computed once after all processes acted."""
@@ -275,7 +257,12 @@ class MilieuModel(mesa.Model):
         )
 
 
-__all__ = ["SHIFTS", "ZONE_CODE", "MilieuModel"]
+__all__ = ["SHIFTS", "ZONE_CODE", "MilieuModel", "Phase"]
+
+
+def _policy_phases(policy: Policy) -> tuple[Phase, ...]:
+    """The phases a policy brings (its ``phases``: Phase records with ``after`` or ``before``)."""
+    return tuple(policy.phases)
 
 
 @kernel

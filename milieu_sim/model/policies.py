@@ -22,7 +22,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from milieu_sim.errors import MilieuInputError, PolicyError
 from milieu_sim.model.params import SCHEMA, check_values, suggest
@@ -30,6 +30,7 @@ from milieu_sim.model.params import SCHEMA, check_values, suggest
 if TYPE_CHECKING:
     from milieu_sim.model.agents import Client
     from milieu_sim.model.model import MilieuModel
+    from milieu_sim.model.schedule import Phase
 
 # Each preset is described in docs/ODD.md ("Policies").  usual_care is the schema's defaults.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -107,12 +108,17 @@ class Policy:
     """A unit policy: parameter overrides plus optional hooks.
 
     Subclass and override the hooks for behaviour that parameters cannot
-    express; pass the instance as ``MilieuModel(policy=...)``.
+    express; pass the instance as ``MilieuModel(policy=...)``.  ``phases`` are
+    phases of the policy's own (:class:`milieu_sim.model.schedule.Phase` records
+    with ``after`` or ``before``) that join the hour's schedule while the policy
+    is in force (see docs/architecture.md).
     """
 
     name: str = "usual_care"
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    #: Phases of the policy's own; a subclass sets them as a class attribute.
+    phases: ClassVar[tuple[Phase, ...]] = ()
 
     def __post_init__(self) -> None:
         self.parameters = check_values(self.parameters, where=f"policy '{self.name}': ")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from milieu_sim.model.state import ANTECEDENTS, REPORTED_STATES, SHIFTS
+from milieu_sim.model.state import ANTECEDENTS, REPORTED_STATES, SHIFTS, clock_hour, shift_of_hour
 
 CONFLICT_KINDS: tuple[str, ...] = (
     "refusing_rules",
@@ -236,8 +236,7 @@ class Records:
     # --- tables ---------------------------------------------------------------
     def events_frame(self) -> pd.DataFrame:
         a = self.events.arrays()
-        hour_abs = a["step"] - 1 + 7
-        shift = _shift_of_hour(hour_abs % 24)
+        shift = shift_of_hour(clock_hour(a["step"]))
         staff = a["staff_id"]
         return pd.DataFrame(
             {
@@ -296,12 +295,3 @@ class Records:
         frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["stays"]))
         frame["exit_reason"] = pd.Categorical(frame["exit_reason"], categories=list(EXIT_REASONS))
         return frame.sort_values(["admission_number"], kind="stable").reset_index(drop=True)
-
-
-def _shift_of_hour(hour: np.ndarray) -> np.ndarray:
-    """Shift code of clock hours: early 07-15, late 15-23, night 23-07."""
-    return np.where((hour >= 7) & (hour < 15), 0, np.where((hour >= 15) & (hour < 23), 1, 2))
-
-
-def shift_of_hour(hour: int) -> int:
-    return 0 if 7 <= hour < 15 else (1 if 15 <= hour < 23 else 2)

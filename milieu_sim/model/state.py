@@ -14,6 +14,7 @@ them in place (``+=``, ``np.clip(..., out=...)``, ``a[mask] = ...``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,33 @@ NO_PARTNER, CLIENT_PARTNER, STAFF_PARTNER = 0, 1, 2
 SHIFTS = ("early", "late", "night")
 STAFF_ROLES = ("nurse", "support_worker")
 ROLE_NURSE, ROLE_SUPPORT_WORKER = 0, 1
+#: The clock: step 1 is day 0 (a Monday) from START_HOUR:00, the start of the early shift; shifts start at
+#: these clock hours (early 07-15, late 15-23, night 23-07).
+START_HOUR = 7
+SHIFT_STARTS = (7, 15, 23)
+
+
+def shift_of_hour(hour: Any) -> Any:
+    """Shift code (0 early, 1 late, 2 night) of a clock hour, or of an array of clock hours."""
+    early, late, night = SHIFT_STARTS
+    code = np.where((hour >= early) & (hour < late), 0, np.where((hour >= late) & (hour < night), 1, 2))
+    return int(code) if code.ndim == 0 else code
+
+
+def clock_hour(step: Any) -> Any:
+    """Clock hour (0-23) of a step (1-based) or an array of steps."""
+    return (START_HOUR + step - 1) % 24
+
+
+def _views[View](owner: Any, record: type[View]) -> tuple[View, tuple]:
+    """The arrays of ``owner`` that ``record`` (a namedtuple class) names, as a ``record`` and as a plain tuple
+    in the record's field order; built once per owner and record."""
+    pair = owner._views.get(record)
+    if pair is None:
+        view = record(*(getattr(owner, name) for name in record._fields))
+        pair = owner._views[record] = (view, tuple(view))
+        owner._packed[record] = pair[1]
+    return pair
 
 
 class ClientArrays:
@@ -100,8 +128,24 @@ class ClientArrays:
         self.corrections_received = np.zeros(n_slots, dtype=np.int64)
         self.feedback_sent = np.zeros(n_slots, dtype=np.int64)
         self.at_admission = np.zeros((len(REPORTED_STATES), n_slots))
+        self._views: dict[type, Any] = {}
+        self._packed: dict[type, tuple] = {}
+
+    def view[View](self, record: type[View]) -> View:
+        """The client arrays a process reads and writes, by name: ``record`` is a namedtuple class whose fields
+        are attribute names of this object (``values``, ``present``, ``cell`` ...); its instance holds the very
+        arrays (not copies), built once.  Processes update the arrays in place, never replace them."""
+        return _views(self, record)[0]
+
+    def packed(self, record: type) -> tuple:
+        """The same arrays as a plain tuple in ``record``'s field order, for a compiled kernel, which names
+        them again with ``record(*packed)``: a plain tuple enters compiled code as cheaply as separate
+        arguments, a namedtuple costs about half a microsecond more per call."""
+        packed = self._packed.get(record)
+        return packed if packed is not None else _views(self, record)[1]
 
     def mean_skill(self) -> np.ndarray:
+        """Every slot's skill: the mean of the three goal skills (``processes.common.mean_skill``)."""
         return self.skills.mean(axis=0)
 
     def reported_states(self) -> np.ndarray:
@@ -123,11 +167,27 @@ class StaffArrays:
         self.observe_radius = np.zeros(n_staff, dtype=np.int64)
         self.on_duty = np.zeros(n_staff, dtype=bool)
         self.cell = np.full(n_staff, -1, dtype=np.int64)
+        # each person's fixed offsets from the policy's means (drawn once, by processes.flow.create_staff)
+        self.de_escalation_offset = np.zeros(n_staff)
+        self.model_quality_offset = np.zeros(n_staff)
+        self._views: dict[type, Any] = {}
+        self._packed: dict[type, tuple] = {}
+
+    def view[View](self, record: type[View]) -> View:
+        """The staff arrays a process reads and writes, by name (see ``ClientArrays.view``)."""
+        return _views(self, record)[0]
+
+    def packed(self, record: type) -> tuple:
+        """The same arrays as a plain tuple, for a kernel (see ``ClientArrays.packed``)."""
+        packed = self._packed.get(record)
+        return packed if packed is not None else _views(self, record)[1]
 
 
 @dataclass
 class Hour:
-    """What the processes of one hour share (rebuilt every hour)."""
+    """What the processes of one hour share: the clock fields (set every hour) and per-slot arrays that the
+    processes fill in place every hour (never replaced, so a kernel's view of them stays valid; only the
+    isolation draws are a new block each hour)."""
 
     step: int = 0
     day: int = 0
@@ -151,6 +211,11 @@ class Hour:
     conflictual: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     observer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # nearest staff or -1
     observer_step: int = -1  # the step for which `observer` was computed
+    # this hour's isolation-stream uniforms (slot x (duration, room cell)), drawn anew every hour by
+    # processes.isolation.draw before any seclusion starts (escalation starts them)
+    seclusion_draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    _views: dict[type, Any] = field(default_factory=dict, repr=False, compare=False)
+    _packed: dict[type, tuple] = field(default_factory=dict, repr=False, compare=False)
     conflict_events: int = 0
     containment_events: int = 0
 
@@ -164,4 +229,14 @@ class Hour:
             partner=np.full(n_slots, -1, dtype=np.int64),
             conflictual=np.zeros(n_slots, dtype=bool),
             observer=np.full(n_slots, -1, dtype=np.int64),
+            seclusion_draws=np.zeros((n_slots, 2)),
         )
+
+    def view[View](self, record: type[View]) -> View:
+        """The hour's per-slot arrays a process reads and writes, by name (see ``ClientArrays.view``)."""
+        return _views(self, record)[0]
+
+    def packed(self, record: type) -> tuple:
+        """The same arrays as a plain tuple, for a kernel (see ``ClientArrays.packed``)."""
+        packed = self._packed.get(record)
+        return packed if packed is not None else _views(self, record)[1]

@@ -26,11 +26,14 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord, practise_skills
+from milieu_sim.model.records import TABLE_COLUMNS
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AFFIRMATION_MEMORY,
     AGITATION,
@@ -52,42 +55,89 @@ AFFIRMATION, CORRECTION = 0, 1
 CLIENT_SENDER, STAFF_SENDER = 0, 1
 
 
+OWNS = Owns(
+    parameters=(
+        "peer_feedback",
+        "peer_feedback_rate",
+        "affirmation_sending_boost",
+        "correction_sending_boost",
+        "staff_feedback_rate",
+        "feedback_learning",
+        "peer_feedback_weight",
+        "staff_feedback_weight",
+    ),
+    reads=("hour.behaviour", "hour.partner_kind", "hour.partner", "hour.trains", "clients.client_id", "staff.staff_id"),
+    writes=(
+        "clients.skills",
+        "clients.trust",
+        "clients.self_control",
+        "clients.agitation",
+        "clients.affirmation_memory",
+        "clients.correction_memory",
+        "clients.affirmations_received",
+        "clients.corrections_received",
+        "clients.feedback_sent",
+    ),
+    streams={"feedback": ("send",)},
+    columns=tuple(f"feedback.{name}" for name in TABLE_COLUMNS["feedback"]),
+)
+
+
+class FeedbackClients(NamedTuple):
+    """The client arrays the feedback rule reads and writes."""
+
+    values: np.ndarray
+    affirmations_received: np.ndarray
+    corrections_received: np.ndarray
+    feedback_sent: np.ndarray
+    client_id: np.ndarray
+
+
+def _derive(p: dict) -> dict:
+    return {
+        "peer_feedback": p["peer_feedback"],
+        "peer_rate": p["peer_feedback_rate"],
+        "affirmation_boost": p["affirmation_sending_boost"],
+        "correction_boost": p["correction_sending_boost"],
+        "staff_rate": p["staff_feedback_rate"],
+        "peer_gain": p["feedback_learning"] * p["peer_feedback_weight"],
+        "staff_gain": p["feedback_learning"] * p["staff_feedback_weight"],
+    }
+
+
+PARAMETERS = ParameterRecord(
+    OWNS.parameters,
+    {
+        "peer_feedback": bool,
+        "peer_rate": float,
+        "affirmation_boost": float,
+        "correction_boost": float,
+        "staff_rate": float,
+        "peer_gain": float,  # feedback_learning * peer_feedback_weight
+        "staff_gain": float,  # feedback_learning * staff_feedback_weight
+    },
+    _derive,
+)
+
+
 def give_feedback(model: MilieuModel) -> None:
     """Send and receive affirmations and corrections for this hour's acts."""
-    c, h, p, s = model.clients, model.hour, model.p, model.staff
+    c, h = model.clients, model.hour
     u = model.streams["feedback"].random(c.n)
-    rows, change = _feedback(
-        u,
-        c.values,
-        h.behaviour,
-        h.partner_kind,
-        h.partner,
-        h.trains,
-        h.step,
-        c.affirmations_received,
-        c.corrections_received,
-        c.feedback_sent,
-        c.client_id,
-        s.staff_id,
-        p["peer_feedback"],
-        p["peer_feedback_rate"],
-        p["affirmation_sending_boost"],
-        p["correction_sending_boost"],
-        p["staff_feedback_rate"],
-        p["feedback_learning"] * p["peer_feedback_weight"],
-        p["feedback_learning"] * p["staff_feedback_weight"],
-    )
+    rows, change = _feedback(u, c.packed(FeedbackClients), h.behaviour, h.partner_kind, h.partner, h.trains, h.step,
+                             model.staff.staff_id, PARAMETERS(model.p))  # fmt: skip
     model.records.feedback.add_rows(rows, change)
 
 
 @kernel
-def _feedback(u, x, behaviour, partner_kind, partner, trains, step, affirmations_received, corrections_received,
-              feedback_sent, client_id, staff_id, peer_feedback, peer_rate, affirmation_boost, correction_boost,
-              staff_rate, peer_gain, staff_gain):  # fmt: skip
+def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_id, parameters):
     """Who sends feedback (every chance read before anyone receives), then its effects.
 
     Returns (rows of step, sender_id, receiver_id, sender_role, kind; behaviour_change), receivers in slot order.
     """
+    q = parameters[0]
+    clients = FeedbackClients(*clients)
+    x, client_id = clients.values, clients.client_id
     n = u.size
     sent = np.zeros(n, dtype=np.bool_)
     for i in range(n):
@@ -95,14 +145,14 @@ def _feedback(u, x, behaviour, partner_kind, partner, trains, step, affirmations
             continue
         chance = 0.0
         if partner_kind[i] == CLIENT_PARTNER:
-            if peer_feedback:
+            if q.peer_feedback:
                 j = partner[i]
                 propensity = (
-                    1.0 + affirmation_boost * x[AFFIRMATION_MEMORY, j] + correction_boost * x[CORRECTION_MEMORY, j]
+                    1.0 + q.affirmation_boost * x[AFFIRMATION_MEMORY, j] + q.correction_boost * x[CORRECTION_MEMORY, j]
                 )
-                chance = min(1.0, peer_rate * propensity)
+                chance = min(1.0, q.peer_rate * propensity)
         elif partner_kind[i] == STAFF_PARTNER:
-            chance = staff_rate
+            chance = q.staff_rate
         sent[i] = u[i] < chance
     receivers = np.flatnonzero(sent)
     rows = np.zeros((receivers.size, 5), dtype=np.int64)
@@ -112,7 +162,7 @@ def _feedback(u, x, behaviour, partner_kind, partner, trains, step, affirmations
         i = receivers[a]
         j = partner[i]
         by_peer = partner_kind[i] == CLIENT_PARTNER
-        gain = peer_gain if by_peer else staff_gain
+        gain = q.peer_gain if by_peer else q.staff_gain
         affirm = behaviour[i] == PROSOCIAL
         rows[a, 0] = step
         rows[a, 1] = client_id[j] if by_peer else staff_id[j]
@@ -120,26 +170,16 @@ def _feedback(u, x, behaviour, partner_kind, partner, trains, step, affirmations
         rows[a, 3] = CLIENT_SENDER if by_peer else STAFF_SENDER
         rows[a, 4] = AFFIRMATION if affirm else CORRECTION
         if affirm:
-            if trains >= 0:
-                change[a] = gain * (1.0 - x[trains, i])
-                x[trains, i] += change[a]
-            else:
-                s0 = gain / 3.0 * (1.0 - x[0, i])
-                s1 = gain / 3.0 * (1.0 - x[1, i])
-                s2 = gain / 3.0 * (1.0 - x[2, i])
-                change[a] = s0 + s1 + s2
-                x[0, i] += s0
-                x[1, i] += s1
-                x[2, i] += s2
+            change[a] = practise_skills(x, i, trains, gain)
             T[i] += gain / 2.0 * (1.0 - T[i])
             x[AFFIRMATION_MEMORY, i] += 1.0
-            affirmations_received[i] += 1
+            clients.affirmations_received[i] += 1
         elif behaviour[i] == TRANSGRESSION:
             change[a] = gain * T[i] * (1.0 - x[SELF_CONTROL, i])
             x[SELF_CONTROL, i] += change[a]
             x[AGITATION, i] += gain / 2.0 * (1.0 - T[i])
             x[CORRECTION_MEMORY, i] += 1.0
-            corrections_received[i] += 1
+            clients.corrections_received[i] += 1
         if by_peer:
-            feedback_sent[j] += 1
+            clients.feedback_sent[j] += 1
     return rows, change

@@ -3,10 +3,11 @@
 Rules (docs/ODD.md, "Admission, discharge and dropout"):
 
 * Staff roster: ``staff_early``, ``staff_late`` and ``staff_night`` people, the
-  first half (rounded up) of each shift nurses, the rest support workers; each
+  first ``nurse_share`` (rounded up) of each shift nurses, the rest support workers; each
   person's de-escalation skill and role-model quality are the policy's mean plus
-  N(0, 0.1) (clipped to 0-1), with the offsets drawn once from the ``staff``
-  stream, so a policy switch changes the means but not who is better than whom.
+  N(0, ``staff_spread``) (clipped to 0-1), with the offsets drawn once from the ``staff``
+  stream and kept with the staff (``staff.de_escalation_offset``, ``staff.model_quality_offset``),
+  so a policy switch changes the means but not who is better than whom.
 * Admissions: a bed that falls free is filled after G ~ Geometric(1 - exp(-1 /
   admission_delay_hours)) hours, drawn from a generator keyed by the bed and
   its vacancy count.  The k-th admitted client's initial
@@ -14,13 +15,14 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
   every policy run with the same seed admits the same people in the same order):
   each goal skill ~ N(admission_skill, s), C ~ N(admission_self_control, s),
   T ~ N(admission_trust, s), I ~ N(admission_independence, s),
-  Y ~ N(admission_symptoms, s), A ~ N(0.2 + 0.3 Y, s), s = admission_spread,
-  all clipped to [0.01, 0.99].  The unit starts full; the initial cohort's
-  clients have already spent U(0, min(14, max_stay_days)) days in treatment.
+  Y ~ N(admission_symptoms, s), A ~ N(admission_agitation + admission_agitation_symptoms Y, s),
+  s = admission_spread, all clipped to [0.01, 0.99].  The unit starts full; the initial cohort's
+  clients have already spent U(0, min(initial_stay_days, max_stay_days)) days in treatment.
   Under ``senior_induction`` a new client is given the present senior (else
   primary-phase) client with the longest stay as a buddy.
-* Phases, at the daily ward round (11:00): orientation -> primary after 7 days;
-  primary -> senior after ``senior_days`` with mean skill >= 0.5.
+* Phases, at the daily ward round (11:00, :data:`WARD_ROUND_HOUR`, part of the routine):
+  orientation -> primary after ``orientation_days``; primary -> senior after ``senior_days``
+  with mean skill (``common.mean_skill``) >= ``senior_skill``.
 * Discharge at the ward round: *completed* when the stay is at least
   ``min_stay_days``, every goal skill >= ``skill_goal`` and symptoms <=
   ``discharge_symptoms``; *transfer* after ``max_stay_days``.  Secluded clients
@@ -50,7 +52,9 @@ import numpy as np
 
 from milieu_sim.model.agents import Client, Staff
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.records import STAY_COUNTERS
+from milieu_sim.model.processes.common import mean_skill
+from milieu_sim.model.records import STAY_COUNTERS, TABLE_COLUMNS
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
     ORIENTATION,
@@ -66,9 +70,79 @@ from milieu_sim.model.streams import stream
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
+OWNS = Owns(
+    parameters=(
+        "staff_spread",
+        "nurse_share",
+        "de_escalation_skill",
+        "staff_model_quality",
+        "staff_observe_radius",
+        "admission_delay_hours",
+        "admission_skill",
+        "admission_self_control",
+        "admission_trust",
+        "admission_independence",
+        "admission_symptoms",
+        "admission_spread",
+        "admission_agitation",
+        "admission_agitation_symptoms",
+        "skill_goal",
+        "initial_stay_days",
+        "max_stay_days",
+        "min_stay_days",
+        "senior_induction",
+        "orientation_days",
+        "senior_days",
+        "senior_skill",
+        "discharge_symptoms",
+        "dropout_per_day",
+        "dropout_early_factor",
+        "dropout_early_days",
+        "dropout_trust_effect",
+        "generalisation",
+        "token_transfer_loss",
+    ),
+    reads=("hour.hour", "clients.isolated"),
+    writes=(
+        "clients.present",
+        "clients.values",
+        "clients.phase",
+        "clients.buddy",
+        "clients.admitted_step",
+        "clients.next_admission_step",
+        "clients.vacancies",
+        "clients.cell",
+        "staff.de_escalation_skill",
+        "staff.model_quality",
+        "staff.observe_radius",
+        "staff.de_escalation_offset",
+        "staff.model_quality_offset",
+    ),
+    streams={
+        "staff": ("de_escalation_offset", "model_quality_offset"),
+        # one generator per admitted client, keyed by the admission number (admission_draws)
+        "admissions": (
+            "coping_skill",
+            "social_skill",
+            "daily_living_skill",
+            "self_control",
+            "trust",
+            "independence",
+            "symptoms",
+            "agitation",
+            "prior_stay",
+        ),
+        "arrivals": ("delay",),  # one generator per vacancy, keyed by bed and vacancy count
+        "dropout": ("dropout",),
+    },
+    columns=tuple(f"stays.{name}" for name in TABLE_COLUMNS["stays"]),
+)
+# columns of the staff block (OWNS.streams order)
+DE_ESCALATION_OFFSET, MODEL_QUALITY_OFFSET = range(2)
+
+#: The clock hour of the daily ward round: part of the routine, like its hours (structure, not a quantity).
 WARD_ROUND_HOUR = 11
 NEVER = 2**62  # `next_admission_due` while every bed is taken
-ORIENTATION_DAYS = 7
 
 
 # --- staff ------------------------------------------------------------------------------
@@ -77,7 +151,7 @@ def create_staff(model: MilieuModel, staffing: tuple[int, int, int]) -> None:
     s = model.staff
     index = 0
     for shift, count in enumerate(staffing):
-        nurses = math.ceil(count / 2)
+        nurses = math.ceil(count * model.p["nurse_share"])
         for k in range(count):
             s.shift[index] = shift
             s.role[index] = 0 if k < nurses else 1
@@ -85,16 +159,17 @@ def create_staff(model: MilieuModel, staffing: tuple[int, int, int]) -> None:
             s.staff_id[index] = agent.unique_id
             model.staff_agents.append(agent)
             index += 1
-    model._staff_offsets = model.streams["staff"].normal(0.0, 0.1, size=(s.n, 2))
+    offsets = model.streams["staff"].normal(0.0, model.p["staff_spread"], size=(s.n, 2))
+    s.de_escalation_offset[:] = offsets[:, DE_ESCALATION_OFFSET]
+    s.model_quality_offset[:] = offsets[:, MODEL_QUALITY_OFFSET]
     set_staff_attributes(model)
 
 
 def set_staff_attributes(model: MilieuModel) -> None:
     """Staff attributes from the current policy's means plus each person's fixed offset."""
     s, p = model.staff, model.p
-    offsets = model._staff_offsets
-    s.de_escalation_skill[:] = np.clip(p["de_escalation_skill"] + offsets[:, 0], 0.0, 1.0)
-    s.model_quality[:] = np.clip(p["staff_model_quality"] + offsets[:, 1], 0.0, 1.0)
+    s.de_escalation_skill[:] = np.clip(p["de_escalation_skill"] + s.de_escalation_offset, 0.0, 1.0)
+    s.model_quality[:] = np.clip(p["staff_model_quality"] + s.model_quality_offset, 0.0, 1.0)
     s.observe_radius[:] = p["staff_observe_radius"]
 
 
@@ -122,12 +197,13 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.trust[slot] = state[4]
     c.independence[slot] = state[5]
     c.symptoms[slot] = state[6]
-    c.agitation[slot] = np.clip(0.2 + 0.3 * state[6] + spread * z[7], 0.01, 0.99)
+    agitation = p["admission_agitation"] + p["admission_agitation_symptoms"] * state[6]
+    c.agitation[slot] = np.clip(agitation + spread * z[7], 0.01, 0.99)
     c.baseline_trust[slot] = state[4]
     c.skill_goal[slot] = p["skill_goal"]
     step = model.steps
     if prior_days is not None:
-        prior = z[8] * min(14.0, p["max_stay_days"])
+        prior = z[8] * min(p["initial_stay_days"], p["max_stay_days"])
         step -= int(prior * 24)
     c.admitted_step[slot] = step
     c.admission_number[slot] = number
@@ -185,6 +261,11 @@ def admit(model: MilieuModel) -> None:
     model.next_admission_due = int(c.next_admission_step[free].min()) if free.any() else NEVER
 
 
+def admission_chance(p: dict[str, Any]) -> float:
+    """Hourly chance that a free bed is filled: 1 - exp(-1 / admission_delay_hours) (1 with no delay)."""
+    return 1.0 if p["admission_delay_hours"] <= 0 else 1.0 - math.exp(-1.0 / p["admission_delay_hours"])
+
+
 def schedule_admission(model: MilieuModel, slot: int) -> None:
     """When a bed falls free, draw when it is filled: after G ~ Geometric(1 - exp(-1/delay)) hours.
 
@@ -194,25 +275,27 @@ def schedule_admission(model: MilieuModel, slot: int) -> None:
     c = model.clients
     generator = stream(model.seed, "arrivals", slot, int(c.vacancies[slot]))
     c.vacancies[slot] += 1
-    c.next_admission_step[slot] = model.steps + int(generator.geometric(model.admission_chance))
+    c.next_admission_step[slot] = model.steps + int(generator.geometric(admission_chance(model.p)))
     model.next_admission_due = min(model.next_admission_due, int(c.next_admission_step[slot]))
 
 
 # --- phases, discharge and dropout ----------------------------------------------------------
 def _update_phases(model: MilieuModel) -> None:
     c = model.clients
-    _phases(c.values, c.present, c.phase, c.buddy, c.admitted_step, model.steps, model.p["senior_days"])
+    p = model.p
+    _phases(c.values, c.present, c.phase, c.buddy, c.admitted_step, model.steps, p["orientation_days"],
+            p["senior_days"], p["senior_skill"])  # fmt: skip
 
 
 @kernel
-def _phases(x, present, phase, buddy, admitted_step, step, senior_days):
-    """orientation -> primary after ORIENTATION_DAYS; primary -> senior after senior_days with mean skill >= 0.5;
-    buddies only for clients in orientation, and only while the buddy is present."""
+def _phases(x, present, phase, buddy, admitted_step, step, orientation_days, senior_days, senior_skill):
+    """orientation -> primary after orientation_days; primary -> senior after senior_days with mean skill >=
+    senior_skill; buddies only for clients in orientation, and only while the buddy is present."""
     for i in range(present.size):
         days = (step - admitted_step[i]) / 24.0
-        if present[i] and phase[i] == ORIENTATION and days >= ORIENTATION_DAYS:
+        if present[i] and phase[i] == ORIENTATION and days >= orientation_days:
             phase[i] = PRIMARY
-        if present[i] and phase[i] == PRIMARY and days >= senior_days and (x[0, i] + x[1, i] + x[2, i]) / 3.0 >= 0.5:
+        if present[i] and phase[i] == PRIMARY and days >= senior_days and mean_skill(x, i) >= senior_skill:
             phase[i] = SENIOR
         if phase[i] != ORIENTATION:
             buddy[i] = -1

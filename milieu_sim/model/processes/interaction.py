@@ -7,15 +7,15 @@ awake, not secluded, not in time-out):
   on-duty staff, and with probability ``interaction_rate`` they meet if j is in
   the same zone and within ``interaction_radius`` cells (Chebyshev): so clients
   meet more often when the routine gathers them in one room.  A client in orientation with
-  a senior buddy meets the buddy instead with probability 0.5 (senior
+  a senior buddy meets the buddy instead with probability ``buddy_meeting_chance`` (senior
   induction, De Leon et al. 2000).
 * The encounter is conflictual with probability
   ``P(conflict) = conflict_rate * (A_i + A_j) * (1 - (C_i + C_j) / 2)``
   (staff count as A = 0, C = 1).  A conflict adds ``conflict_agitation`` to both
-  clients' agitation, costs trust (``T -= 0.01 T``) and marks ``peer_conflict``
-  as the antecedent of anything that follows within two hours.  A peaceful
-  encounter practises social skill (``S_social += 0.002 (1 - S_social)``) and
-  builds trust (``T += 0.002 (1 - T)``).
+  clients' agitation, costs trust (``T -= conflict_trust_loss * T``) and marks ``peer_conflict``
+  as the antecedent of anything that follows within ``antecedent_window_hours``.  A peaceful
+  encounter practises social skill (``S_social += encounter_social_gain * (1 - S_social)``) and
+  builds trust (``T += encounter_trust_gain * (1 - T)``).
 * Behaviour, from one uniform draw u per client: a prosocial act if u < P(pro), a
   minor transgression if u > 1 - P(tr) (so each has its own unconditional
   probability, and they exclude each other while P(pro) + P(tr) <= 1), where
@@ -27,16 +27,16 @@ awake, not secluded, not in time-out):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord, mean_skill
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
     CLIENT_PARTNER,
-    COPING,
-    DAILY_LIVING,
     NO_ACT,
     NO_PARTNER,
     ORIENTATION,
@@ -55,52 +55,145 @@ if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
 
+OWNS = Owns(
+    parameters=(
+        "interaction_rate",
+        "interaction_radius",
+        "senior_induction",
+        "buddy_meeting_chance",
+        "conflict_rate",
+        "conflict_agitation",
+        "conflict_trust_loss",
+        "encounter_social_gain",
+        "encounter_trust_gain",
+        "prosocial_rate",
+        "token_rewards",
+        "reinforcement_rate",
+        "transgression_rate",
+    ),
+    reads=(
+        "clients.present",
+        "clients.isolated",
+        "clients.time_out_until",
+        "clients.cell",
+        "clients.phase",
+        "clients.buddy",
+        "clients.skills",
+        "clients.self_control",
+        "clients.symptoms",
+        "clients.suppression",
+        "staff.on_duty",
+        "staff.cell",
+        "hour.step",
+    ),
+    writes=(
+        "hour.active",
+        "hour.partner_kind",
+        "hour.partner",
+        "hour.conflictual",
+        "hour.behaviour",
+        "clients.agitation",
+        "clients.trust",
+        "clients.social_skill",
+        "clients.antecedent",
+        "clients.antecedent_step",
+    ),
+    streams={"interaction": ("meet", "partner", "conflict", "behaviour", "buddy")},
+)
+# columns of the interaction block (OWNS.streams order)
+MEET, PARTNER, CONFLICT, BEHAVIOUR, BUDDY = range(5)
+
+
+class InteractionClients(NamedTuple):
+    """The client arrays the interaction rule reads and writes."""
+
+    values: np.ndarray
+    present: np.ndarray
+    isolated: np.ndarray
+    time_out_until: np.ndarray
+    cell: np.ndarray
+    phase: np.ndarray
+    buddy: np.ndarray
+    antecedent: np.ndarray
+    antecedent_step: np.ndarray
+
+
+class InteractionStaff(NamedTuple):
+    """Where the staff are."""
+
+    on_duty: np.ndarray
+    cell: np.ndarray
+
+
+class Encounters(NamedTuple):
+    """The hour's encounters and behaviour, which the interaction rule fills."""
+
+    active: np.ndarray
+    partner_kind: np.ndarray
+    partner: np.ndarray
+    conflictual: np.ndarray
+    behaviour: np.ndarray
+
+
+def _derive(p: dict) -> dict:
+    return {**p, "incentive": 1.0 + p["token_rewards"] * p["reinforcement_rate"]}
+
+
+PARAMETERS = ParameterRecord(
+    OWNS.parameters,
+    {
+        "interaction_rate": float,
+        "interaction_radius": int,
+        "senior_induction": bool,
+        "buddy_meeting_chance": float,
+        "conflict_rate": float,
+        "conflict_agitation": float,
+        "conflict_trust_loss": float,
+        "encounter_social_gain": float,
+        "encounter_trust_gain": float,
+        "prosocial_rate": float,
+        "incentive": float,  # 1 + token_rewards * reinforcement_rate
+        "transgression_rate": float,
+    },
+    _derive,
+)
+
+
 def interact(model: MilieuModel) -> None:
     """Form encounters, decide which are conflictual, and draw each client's behaviour."""
-    c, s, h, p = model.clients, model.staff, model.hour, model.p
+    c, h = model.clients, model.hour
     u = model.streams["interaction"].random((c.n, 5))
     _interact(
         u,
-        h.active,
-        h.partner_kind,
-        h.partner,
-        h.conflictual,
-        h.behaviour,
-        c.values,
-        c.present,
-        c.isolated,
-        c.time_out_until,
-        c.cell,
-        c.phase,
-        c.buddy,
-        c.antecedent,
-        c.antecedent_step,
-        s.on_duty,
-        s.cell,
+        c.packed(InteractionClients),
+        model.staff.packed(InteractionStaff),
+        h.packed(Encounters),
         model.plan.zone_flat,
         model.plan.height,
         h.step,
-        p["interaction_rate"],
-        p["interaction_radius"],
-        p["senior_induction"],
-        p["conflict_rate"],
-        p["conflict_agitation"],
-        p["prosocial_rate"],
-        1.0 + p["token_rewards"] * p["reinforcement_rate"],
-        p["transgression_rate"],
+        PARAMETERS(model.p),
     )
 
 
 @kernel
-def _interact(
-    u, active, partner_kind, partner, conflictual, behaviour, x, present, isolated, time_out_until, cell, phase,
-    buddy, antecedent, antecedent_step, on_duty, staff_cell, zone, height, step, interaction_rate, radius,
-    senior_induction, conflict_rate, conflict_agitation, prosocial_rate, incentive, transgression_rate,
-):  # fmt: skip
-    """The rules of the module docstring; fills active, partner_kind, partner, conflictual and behaviour."""
+def _interact(u, clients, staff, hour, zone, height, step, parameters):
+    """The rules of the module docstring; fills the hour's active, partner_kind, partner, conflictual and
+    behaviour (``u``: the interaction block, columns MEET ... BUDDY)."""
+    q = parameters[0]
+    clients, staff, hour = InteractionClients(*clients), InteractionStaff(*staff), Encounters(*hour)
+    x, present, isolated, cell = clients.values, clients.present, clients.isolated, clients.cell
+    buddy, phase, antecedent, antecedent_step = (
+        clients.buddy,
+        clients.phase,
+        clients.antecedent,
+        clients.antecedent_step,
+    )
+    active, partner_kind, partner = hour.active, hour.partner_kind, hour.partner
+    conflictual, behaviour = hour.conflictual, hour.behaviour
+    on_duty, staff_cell = staff.on_duty, staff.cell
     n = present.size
     for i in range(n):
-        active[i] = present[i] and not isolated[i] and time_out_until[i] <= step and cell[i] >= 0
+        active[i] = present[i] and not isolated[i] and clients.time_out_until[i] <= step and cell[i] >= 0
         partner_kind[i] = NO_PARTNER
         partner[i] = -1
     act = np.flatnonzero(active)
@@ -112,13 +205,15 @@ def _interact(
         # they meet if that person is in the same zone and within reach
         for a in range(k):
             i = act[a]
-            other = int(u[i, 1] * (people - 1))
+            other = int(u[i, PARTNER] * (people - 1))
             if other >= a:
                 other += 1
             here = cell[i]
             there = cell[act[other]] if other < k else staff_cell[on[other - k]]
-            near = max(abs(here // height - there // height), abs(here % height - there % height)) <= radius
-            if u[i, 0] < interaction_rate and zone[here] == zone[there] and near:
+            near = (
+                max(abs(here // height - there // height), abs(here % height - there % height)) <= q.interaction_radius
+            )
+            if u[i, MEET] < q.interaction_rate and zone[here] == zone[there] and near:
                 if other < k:
                     partner_kind[i] = CLIENT_PARTNER
                     partner[i] = act[other]
@@ -127,7 +222,13 @@ def _interact(
                     partner[i] = on[other - k]
             # senior induction: a new client meets their buddy
             b = buddy[i]
-            if senior_induction and phase[i] == ORIENTATION and b >= 0 and active[b] and u[i, 4] < 0.5:
+            if (
+                q.senior_induction
+                and phase[i] == ORIENTATION
+                and b >= 0
+                and active[b]
+                and u[i, BUDDY] < q.buddy_meeting_chance
+            ):
                 partner_kind[i] = CLIENT_PARTNER
                 partner[i] = b
 
@@ -139,36 +240,36 @@ def _interact(
         A_j, C_j = 0.0, 1.0  # staff
         if partner_kind[i] == CLIENT_PARTNER:
             A_j, C_j = A[partner[i]], C[partner[i]]
-        conflictual[i] = u[i, 2] < conflict_rate * (A[i] + A_j) * (1.0 - (C[i] + C_j) / 2.0)
+        conflictual[i] = u[i, CONFLICT] < q.conflict_rate * (A[i] + A_j) * (1.0 - (C[i] + C_j) / 2.0)
     # both parties of a conflict: agitation rises once per conflict, trust falls once per hour
     in_conflict = np.zeros(n, dtype=np.bool_)
     for i in range(n):
         if conflictual[i]:
-            A[i] += conflict_agitation
+            A[i] += q.conflict_agitation
             in_conflict[i] = True
             if partner_kind[i] == CLIENT_PARTNER:
-                A[partner[i]] += conflict_agitation
+                A[partner[i]] += q.conflict_agitation
                 in_conflict[partner[i]] = True
     T = x[TRUST]
     for i in range(n):
         if in_conflict[i]:
-            T[i] -= 0.01 * T[i]
+            T[i] -= q.conflict_trust_loss * T[i]
             antecedent[i] = PEER_CONFLICT
             antecedent_step[i] = step
     S = x[SOCIAL]
     for i in range(n):
         if partner_kind[i] != NO_PARTNER and not conflictual[i]:
-            S[i] += 0.002 * (1.0 - S[i])
-            T[i] += 0.002 * (1.0 - T[i])
+            S[i] += q.encounter_social_gain * (1.0 - S[i])
+            T[i] += q.encounter_trust_gain * (1.0 - T[i])
 
     for i in range(n):
         behaviour[i] = NO_ACT
         if not active[i]:
             continue
-        skill = (x[COPING, i] + x[SOCIAL, i] + x[DAILY_LIVING, i]) / 3.0
-        p_pro = prosocial_rate * (skill + C[i]) / 2.0 * (1.0 - A[i]) * incentive
-        p_tr = transgression_rate * (1.0 - C[i]) * (A[i] + x[SYMPTOMS, i]) / 2.0 * (1.0 - x[SUPPRESSION, i])
-        if u[i, 3] < p_pro:
+        skill = mean_skill(x, i)
+        p_pro = q.prosocial_rate * (skill + C[i]) / 2.0 * (1.0 - A[i]) * q.incentive
+        p_tr = q.transgression_rate * (1.0 - C[i]) * (A[i] + x[SYMPTOMS, i]) / 2.0 * (1.0 - x[SUPPRESSION, i])
+        if u[i, BEHAVIOUR] < p_pro:
             behaviour[i] = PROSOCIAL
-        elif u[i, 3] > 1.0 - p_tr:
+        elif u[i, BEHAVIOUR] > 1.0 - p_tr:
             behaviour[i] = TRANSGRESSION

@@ -6,63 +6,100 @@ Rules (docs/ODD.md, "Temporary isolation"):
   seclusion room for a planned ``D = max(1, round(-seclusion_hours * ln u))``
   hours (exponential with mean ``seclusion_hours``; AIHW: about 6 h).  A
   secluded client takes part in nothing and has no incidents.
+  The two uniforms come from the ``isolation`` stream, drawn for every slot
+  each hour (:func:`draw`, into ``hour.seclusion_draws``) before escalation
+  starts any seclusion with :func:`seclude`.
 * Each hour in seclusion counts one isolation hour.  At the planned end the
-  client is released if agitation has fallen below 0.5; otherwise seclusion is
+  client is released if agitation has fallen below ``release_agitation``; otherwise seclusion is
   extended hour by hour, up to ``seclusion_hours`` beyond the planned end.
-* After-effects on release: resentment ``+ resentment_gain / 2`` and
-  independence ``- 0.02`` (on top of the trust lost when it started).
+* After-effects on release: resentment ``+ resentment_gain * release_resentment_share`` and
+  independence ``- seclusion_independence_loss`` (on top of the trust lost when it started).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.records import KIND, OUTCOME
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
-RELEASE_AGITATION = 0.5
+OWNS = Owns(
+    parameters=(
+        "seclusion_hours",
+        "release_agitation",
+        "resentment_gain",
+        "release_resentment_share",
+        "seclusion_independence_loss",
+    ),
+    reads=("clients.agitation", "clients.isolated_until", "clients.bed", "clients.client_id", "hour.step"),
+    writes=(
+        "hour.seclusion_draws",
+        "clients.isolated",
+        "clients.isolation_hours",
+        "clients.resentment",
+        "clients.independence",
+        "clients.cell",
+    ),
+    streams={"isolation": ("duration", "room_cell")},
+    events=("seclusion_release",),
+)
+# columns of the isolation block (OWNS.streams order)
+DURATION, ROOM_CELL = range(2)
 SECLUSION = ZONE_CODE["seclusion_room"]
 
 
+class SeclusionClients(NamedTuple):
+    """The client arrays a seclusion's start writes."""
+
+    isolated: np.ndarray
+    isolated_until: np.ndarray
+    times_isolated: np.ndarray
+    time_out_until: np.ndarray
+    cell: np.ndarray
+
+
 def draw(model: MilieuModel) -> None:
-    """This hour's uniforms of the isolation stream (two per slot), drawn before any seclusion starts."""
-    model._isolation_draws = model.streams["isolation"].random((model.clients.n, 2))
+    """This hour's uniforms of the isolation stream (two per slot: DURATION, ROOM_CELL), into
+    ``hour.seclusion_draws``; drawn every hour before any seclusion starts (escalation starts them)."""
+    model.hour.seclusion_draws = model.streams["isolation"].random((model.clients.n, 2))
 
 
 def start_seclusion(model: MilieuModel, slot: int) -> None:
-    """Put a client in the seclusion room for a planned duration."""
-    c, h, p = model.clients, model.hour, model.p
-    _seclude(slot, model._isolation_draws[slot], c.isolated, c.isolated_until, c.times_isolated, c.time_out_until,
-             c.cell, model.plan.zone_cells[SECLUSION], h.step, p["seclusion_hours"])  # fmt: skip
+    """Put a client in the seclusion room for a planned duration (from this hour's isolation draws)."""
+    c, h = model.clients, model.hour
+    seclude(c.view(SeclusionClients), slot, h.seclusion_draws[slot], model.plan.zone_cells[SECLUSION], h.step,
+            model.p["seclusion_hours"])  # fmt: skip
     agent = model.client_agents[slot]
     if agent is not None:
         agent.cell = model.cells[c.cell[slot]]
 
 
 @kernel
-def _seclude(i, u, isolated, isolated_until, times_isolated, time_out_until, cell, seclusion_cells, step, hours):
-    """Seclusion of client i from its two isolation uniforms u: D = max(1, round(-hours ln u0)) hours, in
-    seclusion cell number floor(u1 * cells).  (Moving the Mesa agent is the caller's job.)"""
-    duration = max(1, int(np.rint(-hours * np.log(max(u[0], 1e-12)))))
-    isolated[i] = True
-    isolated_until[i] = step + duration
-    times_isolated[i] += 1
-    time_out_until[i] = 0
-    cell[i] = seclusion_cells[int(u[1] * seclusion_cells.size)]
+def seclude(clients, i, u, seclusion_cells, step, hours):
+    """Start the seclusion of client i from its two isolation uniforms u: D = max(1, round(-hours ln u[DURATION]))
+    hours, in seclusion cell number floor(u[ROOM_CELL] * cells).  ``clients``: any record with the fields of
+    :class:`SeclusionClients`.  (Moving the Mesa agent is the caller's job.)"""
+    duration = max(1, int(np.rint(-hours * np.log(max(u[DURATION], 1e-12)))))
+    clients.isolated[i] = True
+    clients.isolated_until[i] = step + duration
+    clients.times_isolated[i] += 1
+    clients.time_out_until[i] = 0
+    clients.cell[i] = seclusion_cells[int(u[ROOM_CELL] * seclusion_cells.size)]
 
 
 def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
     """End a seclusion; the client returns to their bed and rejoins the routine next block."""
     c, h, p = model.clients, model.hour, model.p
     c.isolated[slot] = False
-    c.resentment[slot] = min(1.0, c.resentment[slot] + p["resentment_gain"] / 2.0)
-    c.independence[slot] = max(0.0, c.independence[slot] - 0.02)
+    c.resentment[slot] = min(1.0, c.resentment[slot] + p["resentment_gain"] * p["release_resentment_share"])
+    c.independence[slot] = max(0.0, c.independence[slot] - p["seclusion_independence_loss"])
     model.records.events.add(
         1,
         step=h.step,
@@ -88,7 +125,7 @@ def isolate(model: MilieuModel) -> None:
     secluded = np.flatnonzero(c.isolated)
     c.isolation_hours[secluded] += 1
     due = secluded[c.isolated_until[secluded] <= h.step]
-    calm = c.agitation[due] < RELEASE_AGITATION
+    calm = c.agitation[due] < p["release_agitation"]
     overdue = c.isolated_until[due] + p["seclusion_hours"] <= h.step
     for slot in due[calm | overdue].tolist():
         release(model, slot)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import CLIENT_PARTNER, NO_PARTNER, SENIOR, STAFF_PARTNER, TRUST
 
 if TYPE_CHECKING:
@@ -27,27 +29,31 @@ if TYPE_CHECKING:
 MODELED_ROWS = 4  # rows 0-3: the three skills and self-control
 
 
+OWNS = Owns(
+    parameters=("modeling_rate", "staff_prestige", "senior_prestige", "peer_prestige"),
+    reads=(
+        "clients.phase",
+        "clients.trust",
+        "hour.partner_kind",
+        "hour.partner",
+        "hour.conflictual",
+        "staff.model_quality",
+    ),
+    writes=("clients.skills", "clients.self_control"),
+)
+PARAMETERS = ParameterRecord(OWNS.parameters, dict.fromkeys(OWNS.parameters, float))
+
+
 def learn_by_modeling(model: MilieuModel) -> None:
     """Move each observer's skills and self-control towards their partner's."""
-    c, h, p, s = model.clients, model.hour, model.p, model.staff
-    _learn(
-        c.values,
-        c.phase,
-        h.partner_kind,
-        h.partner,
-        h.conflictual,
-        s.model_quality,
-        p["modeling_rate"],
-        p["staff_prestige"],
-        p["senior_prestige"],
-        p["peer_prestige"],
-    )
+    c, h = model.clients, model.hour
+    _learn(c.values, c.phase, h.partner_kind, h.partner, h.conflictual, model.staff.model_quality, PARAMETERS(model.p))
 
 
 @kernel
-def _learn(x, phase, partner_kind, partner, conflictual, model_quality, rate, staff_prestige, senior_prestige,
-           peer_prestige):  # fmt: skip
-    """dX_i = rate * prestige_j * T_i * (M_j - X_i), every M_j read before anyone learns."""
+def _learn(x, phase, partner_kind, partner, conflictual, model_quality, parameters):
+    """dX_i = modeling_rate * prestige_j * T_i * (M_j - X_i), every M_j read before anyone learns."""
+    q = parameters[0]
     learners = np.flatnonzero((partner_kind != NO_PARTNER) & ~conflictual)
     displayed = np.empty((MODELED_ROWS, learners.size))
     for a in range(learners.size):
@@ -58,11 +64,11 @@ def _learn(x, phase, partner_kind, partner, conflictual, model_quality, rate, st
         i = learners[a]
         j = partner[i]
         if partner_kind[i] == STAFF_PARTNER:
-            prestige = staff_prestige
+            prestige = q.staff_prestige
         elif partner_kind[i] == CLIENT_PARTNER and phase[j] == SENIOR:
-            prestige = senior_prestige
+            prestige = q.senior_prestige
         else:
-            prestige = peer_prestige
-        step = rate * prestige * x[TRUST, i]
+            prestige = q.peer_prestige
+        step = q.modeling_rate * prestige * x[TRUST, i]
         for row in range(MODELED_ROWS):
             x[row, i] += step * (displayed[row, a] - x[row, i])

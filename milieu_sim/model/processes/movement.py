@@ -5,44 +5,96 @@ Rules (docs/ODD.md, "Routine and movement"):
 * At the start of each routine block (and at every shift change) each client
   who is not already in the block's zone goes to a cell of it: their own bed for sleep and bedroom
   hygiene, the activity's room for meals, and for a structured activity with
-  probability ``P(attend) = structure * (0.6 + 0.4 * trust)``; a client who does
-  not attend, and every client in free time, picks a free-time zone (day room
-  0.55, corridor 0.15, quiet room 0.10, own bed 0.20).  Clients in time-out are
+  probability ``P(attend) = structure * (attendance_base + attendance_trust * trust)``; a client who
+  does not attend, and every client in free time, picks a free-time place with weights
+  ``free_time_day_room``, ``free_time_corridor``, ``free_time_quiet_room`` and ``free_time_bed``
+  (normalised over the places the map has; which zones are free-time places, :data:`FREE_ZONES`, is
+  structure).  Clients in time-out are
   in the quiet room, secluded clients in the seclusion room, and in a day
   programme's ``away`` hours clients are off the grid.
 * Meals, bedroom hygiene, community meetings, therapy groups and recreation are
   attended by everyone present (structured ones only with the probability
   above).
 * Within a block an awake client who is not attending a meal or activity
-  tries, with probability 0.3 per hour, to step to one of the eight
+  tries, with probability ``wander_rate`` per hour, to step to one of the eight
   neighbouring cells chosen at random, and stays put if that cell is a wall
   or in another zone; so do on-duty staff (but the one at the nurses' station) outside
   structured activities.
 * On-duty staff: the first on duty is at the nurses' station; the others go
   to the activity's zone (the corridor when the activity is in the bedrooms;
-  at night the nurses' station and corridor), unless they are in that zone
-  already.
+  at night the nurses' station with probability ``night_station_share``, else the corridor),
+  unless they are in that zone already.
 * Clients under special observation are always observed: their observer is
-  the nearest on-duty staff member, wherever they are.
+  the nearest on-duty staff member, wherever they are (:func:`nearest_on_duty`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import TRUST
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
+    from milieu_sim.model.ward import FloorPlan
 
-WANDER = 0.3
+OWNS = Owns(
+    parameters=(
+        "structure",
+        "attendance_base",
+        "attendance_trust",
+        "wander_rate",
+        "night_station_share",
+        "free_time_day_room",
+        "free_time_corridor",
+        "free_time_quiet_room",
+        "free_time_bed",
+    ),
+    reads=(
+        "clients.present",
+        "clients.isolated",
+        "clients.time_out_until",
+        "clients.trust",
+        "clients.bed",
+        "clients.observation_until",
+        "staff.on_duty",
+        "staff.shift",
+        "staff.observe_radius",
+        "hour.step",
+        "hour.shift",
+        "hour.kind",
+        "hour.zone",
+        "hour.structured",
+        "hour.new_block",
+        "hour.awake",
+        "hour.away",
+        "model.zones",
+    ),
+    writes=("clients.cell", "clients.attending", "staff.cell", "staff.on_duty", "hour.observer"),
+    streams={
+        "movement": ("attend", "free_place", "cell", "wander"),
+        "staff_movement": ("night_place", "staff_cell", "staff_wander", "staff_neighbour"),
+    },
+)
+# columns of the movement and staff_movement blocks (OWNS.streams order); CELL is the target cell in a new
+# block and the neighbour stepped to within one
+ATTEND, FREE_PLACE, CELL, WANDER = range(4)
+NIGHT_PLACE, STAFF_CELL, STAFF_WANDER, STAFF_NEIGHBOUR = range(4)
 
-
-FREE_ZONES = (("day_room", 0.55), ("corridor", 0.15), ("quiet_room", 0.10), ("bedroom", 0.20))
+#: The free-time places, each with the parameter that weighs it (which zones these are is structure).
+FREE_ZONES = (
+    ("day_room", "free_time_day_room"),
+    ("corridor", "free_time_corridor"),
+    ("quiet_room", "free_time_quiet_room"),
+    ("bedroom", "free_time_bed"),
+)
 BEDROOM = ZONE_CODE["bedroom"]
 NURSES = ZONE_CODE["nurses_station"]
 CORRIDOR = ZONE_CODE["corridor"]
@@ -51,25 +103,55 @@ SECLUSION = ZONE_CODE["seclusion_room"]
 DAY_ROOM = ZONE_CODE["day_room"]
 
 
-def zone_table(model: MilieuModel) -> tuple[np.ndarray, np.ndarray]:
-    """(padded cell table per zone code, number of cells per zone)."""
-    cache = model._cell_cache
-    if "zone_table" not in cache:
-        plan = model.plan
+class ZoneView(NamedTuple):
+    """The floor plan's zones as the movement kernel reads them."""
+
+    cells: np.ndarray  # (zone code, k): the k-th cell of each zone (padded with 0)
+    sizes: np.ndarray  # cells per zone (1 for zones the map lacks)
+    present: np.ndarray  # whether the map has each zone
+    free_codes: np.ndarray  # the free-time places the map has ...
+    free_cum: np.ndarray  # ... and their cumulative normalised weights
+    zone: np.ndarray  # zone code of every cell index
+    neighbours: np.ndarray  # (cell, 8): the neighbouring cell in each direction, or the cell itself
+
+
+_free_time_weights = itemgetter(*(name for _, name in FREE_ZONES))
+
+
+class Zones:
+    """The floor plan's cells by zone, built once per model (``model.zones``) and read only by movement; the
+    free-time weights are parameters, so the view for each set of weights is built when first asked for."""
+
+    def __init__(self, plan: FloorPlan) -> None:
         n_zones = max(ZONE_CODE.values()) + 1
         width = max(len(cells) for cells in plan.zone_cells.values())
-        table = np.zeros((n_zones, width), dtype=np.int64)
-        sizes = np.ones(n_zones, dtype=np.int64)
+        self.cells = np.zeros((n_zones, width), dtype=np.int64)
+        self.sizes = np.ones(n_zones, dtype=np.int64)
         for code, cells in plan.zone_cells.items():
-            table[code, : len(cells)] = cells
-            sizes[code] = len(cells)
-        cache["zone_table"], cache["zone_sizes"] = table, sizes
-        cache["has_zone"] = np.isin(np.arange(n_zones), list(plan.zone_cells))
-        free = [(ZONE_CODE[z], share) for z, share in FREE_ZONES if ZONE_CODE[z] in plan.zone_cells]
-        codes = np.array([code for code, _ in free])
-        shares = np.array([share for _, share in free])
-        cache["free_codes"], cache["free_cum"] = codes, np.cumsum(shares) / shares.sum()
-    return cache["zone_table"], cache["zone_sizes"]
+            self.cells[code, : len(cells)] = cells
+            self.sizes[code] = len(cells)
+        self.present = np.isin(np.arange(n_zones), list(plan.zone_cells))
+        self.plan = plan
+        self.time_out_zone = QUIET if QUIET in plan.zone_cells else BEDROOM
+        self._views: dict[tuple, ZoneView] = {}
+
+    def packed(self, p: dict[str, Any]) -> tuple:
+        """The zones with the free-time places weighted by the parameters ``p``: a :class:`ZoneView` as a
+        plain tuple (see ``ClientArrays.packed``)."""
+        weights = _free_time_weights(p)
+        view = self._views.get(weights)
+        if view is None:
+            free = [
+                (ZONE_CODE[z], weight)
+                for (z, _), weight in zip(FREE_ZONES, weights, strict=True)
+                if ZONE_CODE[z] in self.plan.zone_cells
+            ]
+            codes = np.array([code for code, _ in free])
+            shares = np.array([share for _, share in free])
+            view = ZoneView(self.cells, self.sizes, self.present, codes, np.cumsum(shares) / shares.sum(),
+                            self.plan.zone_flat, self.plan.same_zone_neighbours)  # fmt: skip
+            self._views[weights] = view = tuple(view)
+        return view
 
 
 def change_shift(model: MilieuModel) -> None:
@@ -98,15 +180,38 @@ STRUCTURED, EVERYONE, NOBODY = 0, 1, 2
 GATHERINGS = ("meal", "hygiene", "community_meeting", "therapy_group", "recreation")
 
 
+class MovementClients(NamedTuple):
+    """The client arrays movement reads and writes."""
+
+    values: np.ndarray
+    present: np.ndarray
+    isolated: np.ndarray
+    time_out_until: np.ndarray
+    attending: np.ndarray
+    bed: np.ndarray
+    cell: np.ndarray
+
+
+class MovementStaff(NamedTuple):
+    """Where the staff are."""
+
+    on_duty: np.ndarray
+    cell: np.ndarray
+
+
+PARAMETERS = ParameterRecord(
+    OWNS.parameters[:5], dict.fromkeys(("structure", "attendance_base", "attendance_trust", "wander_rate",
+                                         "night_station_share"), float)
+)  # fmt: skip
+
+
 def move(model: MilieuModel) -> None:
     """Place clients and staff for this hour (rules in the module docstring)."""
-    h, c, s, p = model.hour, model.clients, model.staff, model.p
+    h, c, s = model.hour, model.clients, model.staff
     if not h.new_block and not h.awake:
         return  # asleep, nobody moves
     uc = model.streams["movement"].random((c.n, 4))
     us = model.streams["staff_movement"].random((s.n, 4))
-    table, sizes = zone_table(model)
-    cache = model._cell_cache
     if h.away:
         mode = AWAY
     elif not h.new_block:
@@ -116,7 +221,7 @@ def move(model: MilieuModel) -> None:
     else:
         mode = NEW_BLOCK
     attendance = STRUCTURED if h.structured else EVERYONE if h.kind in GATHERINGS else NOBODY
-    plan = model.plan
+    zones = model.zones
     moved_clients, moved_staff = _move(
         uc,
         us,
@@ -128,53 +233,54 @@ def move(model: MilieuModel) -> None:
         h.awake,
         h.structured,
         h.step,
-        p["structure"],
-        c.values,
-        c.present,
-        c.isolated,
-        c.time_out_until,
-        c.attending,
-        c.bed,
-        c.cell,
-        s.on_duty,
-        s.cell,
-        table,
-        sizes,
-        cache["has_zone"],
-        cache["free_codes"],
-        cache["free_cum"],
-        plan.zone_flat,
-        plan.same_zone_neighbours,
-        QUIET if QUIET in plan.zone_cells else BEDROOM,
+        c.packed(MovementClients),
+        s.packed(MovementStaff),
+        zones.packed(model.p),
+        zones.time_out_zone,
+        PARAMETERS(model.p),
     )
     sync_cells(model, moved_clients, moved_staff)
 
 
 @kernel
-def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, structured, step, structure, x, present,
-          isolated, time_out_until, attending, bed, cell, on_duty, staff_cell, table, sizes, has_zone, free_codes,
-          free_cum, zone, neighbours, time_out_zone):  # fmt: skip
-    """The movement rules of the module docstring; returns (moved client slots, moved staff indices)."""
+def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients, staff, zones,
+          time_out_zone, parameters):  # fmt: skip
+    """The movement rules of the module docstring; returns (moved client slots, moved staff indices).
+    ``uc``: the movement block (columns ATTEND ... WANDER), ``us``: the staff_movement block."""
+    q = parameters[0]
+    clients, staff, zones = MovementClients(*clients), MovementStaff(*staff), ZoneView(*zones)
+    present, isolated, attending, bed, cell = (
+        clients.present,
+        clients.isolated,
+        clients.attending,
+        clients.bed,
+        clients.cell,
+    )
+    table, sizes, zone, neighbours = zones.cells, zones.sizes, zones.zone, zones.neighbours
+    free_codes, free_cum = zones.free_codes, zones.free_cum
+    on_duty, staff_cell = staff.on_duty, staff.cell
     n = present.size
     old_cell = cell.copy()
     for i in range(n):
         mobile = present[i] and not isolated[i]
-        in_time_out = mobile and time_out_until[i] > step
+        in_time_out = mobile and clients.time_out_until[i] > step
         if mode == AWAY:
             if mobile:
                 cell[i] = -1
             continue
         if mode == WITHIN_BLOCK:
             # people sit through meals and structured activities; the others wander within their zone
-            if mobile and not attending[i] and uc[i, 3] < WANDER and cell[i] >= 0:
-                cell[i] = neighbours[cell[i], int(uc[i, 2] * 8)]
+            if mobile and not attending[i] and uc[i, WANDER] < q.wander_rate and cell[i] >= 0:
+                cell[i] = neighbours[cell[i], int(uc[i, CELL] * 8)]
         else:
             if mode == TO_BED:
                 target = bed[i]
                 attending[i] = mobile and hygiene
             else:
                 if attendance == STRUCTURED:
-                    attend = uc[i, 0] < structure * (0.6 + 0.4 * x[TRUST, i])
+                    attend = uc[i, ATTEND] < q.structure * (
+                        q.attendance_base + q.attendance_trust * clients.values[TRUST, i]
+                    )
                 else:
                     attend = attendance == EVERYONE
                 attending[i] = attend and mobile
@@ -182,15 +288,15 @@ def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, struc
                     z = block_zone
                 else:
                     choice = 0  # the free-time zone: searchsorted(free_cum, u, side="right")
-                    while choice < free_cum.size and free_cum[choice] <= uc[i, 1]:
+                    while choice < free_cum.size and free_cum[choice] <= uc[i, FREE_PLACE]:
                         choice += 1
                     z = free_codes[min(choice, free_codes.size - 1)]
-                target = bed[i] if z == BEDROOM else table[z, int(uc[i, 2] * sizes[z])]
+                target = bed[i] if z == BEDROOM else table[z, int(uc[i, CELL] * sizes[z])]
             # only those not already where they should be move (a new block in the same room keeps people put)
             if mobile and (cell[i] < 0 or target == bed[i] or zone[cell[i]] != zone[target]):
                 cell[i] = target
         if in_time_out and zone[max(cell[i], 0)] != QUIET:
-            cell[i] = table[time_out_zone, int(uc[i, 2] * sizes[time_out_zone])]
+            cell[i] = table[time_out_zone, int(uc[i, CELL] * sizes[time_out_zone])]
 
     old_staff = staff_cell.copy()
     on = np.flatnonzero(on_duty)
@@ -198,19 +304,19 @@ def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, struc
         j = on[a]
         if new_block:
             if not awake:
-                z = NURSES if us[j, 0] < 0.5 else CORRIDOR
+                z = NURSES if us[j, NIGHT_PLACE] < q.night_station_share else CORRIDOR
             elif block_zone == BEDROOM:
                 z = CORRIDOR
             else:
                 z = block_zone
             if a == 0:
                 z = NURSES  # the first on duty holds the nurses' station
-            if not has_zone[z]:
+            if not zones.present[z]:
                 z = CORRIDOR
             if staff_cell[j] < 0 or zone[max(staff_cell[j], 0)] != z:
-                staff_cell[j] = table[z, int(us[j, 1] * sizes[z])]
-        elif not structured and a > 0 and us[j, 2] < WANDER and staff_cell[j] >= 0:
-            staff_cell[j] = neighbours[staff_cell[j], int(us[j, 3] * 8)]
+                staff_cell[j] = table[z, int(us[j, STAFF_CELL] * sizes[z])]
+        elif not structured and a > 0 and us[j, STAFF_WANDER] < q.wander_rate and staff_cell[j] >= 0:
+            staff_cell[j] = neighbours[staff_cell[j], int(us[j, STAFF_NEIGHBOUR] * 8)]
     return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
 
 
@@ -265,11 +371,11 @@ def _observers(observer, present, cell, observation_until, step, on_duty, staff_
         if present[i] and cell[i] >= 0:
             observer[i] = best_staff[cell[i]]
             if observation_until[i] > step:  # special observation: always in someone's sight
-                observer[i] = _nearest(cell[i], on_duty, staff_cell, height)
+                observer[i] = nearest_on_duty(cell[i], on_duty, staff_cell, height)
 
 
 @kernel
-def _nearest(cell, on_duty, staff_cell, height):
+def nearest_on_duty(cell, on_duty, staff_cell, height):
     """The on-duty staff member nearest to a cell (Chebyshev; ties: lowest index), or -1."""
     best, nearest = np.iinfo(np.int64).max, -1
     if cell < 0:
@@ -286,7 +392,7 @@ def _nearest(cell, on_duty, staff_cell, height):
 def nearest_staff(model: MilieuModel, slot: int) -> int:
     """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
     s = model.staff
-    return int(_nearest(model.clients.cell[slot], s.on_duty, s.cell, model.plan.height))
+    return int(nearest_on_duty(model.clients.cell[slot], s.on_duty, s.cell, model.plan.height))
 
 
 def nearest_staff_of(model: MilieuModel, slots: np.ndarray) -> np.ndarray:
@@ -299,5 +405,5 @@ def nearest_staff_of(model: MilieuModel, slots: np.ndarray) -> np.ndarray:
 def _nearest_of(cells, on_duty, staff_cell, height):
     nearest = np.empty(cells.size, dtype=np.int64)
     for a in range(cells.size):
-        nearest[a] = _nearest(cells[a], on_duty, staff_cell, height)
+        nearest[a] = nearest_on_duty(cells[a], on_duty, staff_cell, height)
     return nearest

@@ -3,15 +3,16 @@
 Rules (docs/ODD.md, "Self-control, trust and independence"), every hour for
 present clients (Y symptoms, R resentment, T0 trust at admission)::
 
-    A  += agitation_decay * (A0 - A) * (2 if asleep) + 0.02 R + agitation_noise * eps,
-          A0 = 0.1 + 0.25 Y,  eps ~ N(0, 1)
-    R  *= exp(-1 / (24 resentment_days));  suppression *= exp(-1 / 12)
+    A  += agitation_decay * (A0 - A) * (sleep_calming_factor if asleep) + resentment_agitation * R
+          + agitation_noise * eps,
+          A0 = agitation_baseline + agitation_symptom_baseline * Y,  eps ~ N(0, 1)
+    R  *= exp(-1 / (24 resentment_days));  suppression *= exp(-1 / suppression_hours)
     M_aff, M_cor decay with their memory time constants
     C  += self_control_learning * (0.5 + 0.5 T) * (1 - C)        if attending a structured activity
     T  += trust_recovery * (T0 - T)
     I  += independence_gain * autonomy_support * (1 - I)
           - institutionalisation * custodial_care * I             when awake
-    Y  *= 1 - symptom_recovery / 24;  Y += 0.0005 A
+    Y  *= 1 - symptom_recovery / 24;  Y += agitation_symptom_push * A
     S_k += therapy_learning * (0.5 + 0.5 T) * (1 - Y / 2) * (1 - S_k) * f
           for the skill k the attended activity trains, with f = 1 - custodial_care
           for daily-living practice (staff doing tasks for clients) and f = 1 otherwise
@@ -22,9 +23,12 @@ drifts down the longer the stay.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AFFIRMATION_MEMORY,
     AGITATION,
@@ -45,57 +49,139 @@ if TYPE_CHECKING:
 CLIPPED_ROWS = 10  # rows 0-9 (skills ... suppression) are kept in [0, 1]
 
 
+OWNS = Owns(
+    parameters=(
+        "agitation_decay",
+        "sleep_calming_factor",
+        "agitation_baseline",
+        "agitation_symptom_baseline",
+        "resentment_agitation",
+        "agitation_noise",
+        "resentment_days",
+        "suppression_hours",
+        "affirmation_memory_days",
+        "correction_memory_days",
+        "self_control_learning",
+        "trust_recovery",
+        "independence_gain",
+        "autonomy_support",
+        "institutionalisation",
+        "custodial_care",
+        "symptom_recovery",
+        "agitation_symptom_push",
+        "therapy_learning",
+    ),
+    reads=(
+        "clients.present",
+        "clients.attending",
+        "clients.isolated",
+        "clients.baseline_trust",
+        "hour.awake",
+        "hour.structured",
+        "hour.trains",
+    ),
+    writes=(
+        "clients.agitation",
+        "clients.resentment",
+        "clients.suppression",
+        "clients.affirmation_memory",
+        "clients.correction_memory",
+        "clients.self_control",
+        "clients.trust",
+        "clients.independence",
+        "clients.symptoms",
+        "clients.skills",
+    ),
+    streams={"recovery": ("agitation_noise",)},
+)
+
+
+def _derive(p: dict) -> dict:
+    return {
+        "decay_awake": p["agitation_decay"] * 1.0,
+        "decay_asleep": p["agitation_decay"] * p["sleep_calming_factor"],
+        "agitation_baseline": p["agitation_baseline"],
+        "agitation_symptom_baseline": p["agitation_symptom_baseline"],
+        "resentment_agitation": p["resentment_agitation"],
+        "noise": p["agitation_noise"],
+        "resentment_decay": math.exp(-1.0 / (24.0 * p["resentment_days"])),
+        "suppression_decay": math.exp(-1.0 / p["suppression_hours"]),
+        "affirmation_decay": math.exp(-1.0 / (24.0 * p["affirmation_memory_days"])),
+        "correction_decay": math.exp(-1.0 / (24.0 * p["correction_memory_days"])),
+        "self_control_learning": p["self_control_learning"],
+        "trust_recovery": p["trust_recovery"],
+        "independence_gain": p["independence_gain"] * p["autonomy_support"],
+        "institutionalisation": p["institutionalisation"] * p["custodial_care"],
+        "symptom_persistence": 1.0 - p["symptom_recovery"] / 24.0,
+        "agitation_symptom_push": p["agitation_symptom_push"],
+        "practice_learning": p["therapy_learning"] * 1.0,
+        "daily_living_learning": p["therapy_learning"] * (1.0 - p["custodial_care"]),
+    }
+
+
+PARAMETERS = ParameterRecord(
+    OWNS.parameters,
+    dict.fromkeys(
+        (
+            "decay_awake",  # agitation_decay
+            "decay_asleep",  # agitation_decay * sleep_calming_factor
+            "agitation_baseline",
+            "agitation_symptom_baseline",
+            "resentment_agitation",
+            "noise",
+            "resentment_decay",  # exp(-1 / (24 resentment_days)), per hour
+            "suppression_decay",  # exp(-1 / suppression_hours)
+            "affirmation_decay",
+            "correction_decay",
+            "self_control_learning",
+            "trust_recovery",
+            "independence_gain",  # independence_gain * autonomy_support
+            "institutionalisation",  # institutionalisation * custodial_care
+            "symptom_persistence",  # 1 - symptom_recovery / 24
+            "agitation_symptom_push",
+            "practice_learning",  # therapy_learning
+            "daily_living_learning",  # therapy_learning * (1 - custodial_care)
+        ),
+        float,
+    ),
+    _derive,
+)
+
+
 def recover(model: MilieuModel) -> None:
     """Advance the slow state variables by one hour."""
-    c, h, p = model.clients, model.hour, model.p
+    c, h = model.clients, model.hour
     eps = model.streams["recovery"].standard_normal(c.n)
-    d = model.decay
     trains = h.trains if h.awake else -1
-    _recover(
-        c.values,
-        eps,
-        c.present,
-        c.attending,
-        c.isolated,
-        h.awake,
-        h.structured,
-        trains,
-        p["agitation_decay"] * (1.0 if h.awake else 2.0),
-        p["agitation_noise"],
-        d["resentment"],
-        d["suppression"],
-        d["affirmation"],
-        d["correction"],
-        p["self_control_learning"],
-        p["trust_recovery"],
-        p["independence_gain"] * p["autonomy_support"],
-        p["institutionalisation"] * p["custodial_care"],
-        1.0 - p["symptom_recovery"] / 24.0,
-        p["therapy_learning"] * (1.0 - p["custodial_care"] if trains == DAILY_LIVING else 1.0),
-    )
+    _recover(c.values, eps, c.present, c.attending, c.isolated, h.awake, h.structured, trains, PARAMETERS(model.p))
 
 
 @kernel
-def _recover(x, eps, present, attending, isolated, awake, structured, trains, decay, noise, resentment_decay,
-             suppression_decay, affirmation_decay, correction_decay, self_control_learning, trust_recovery,
-             independence_gain, institutionalisation, symptom_persistence, practice_learning):  # fmt: skip
+def _recover(x, eps, present, attending, isolated, awake, structured, trains, parameters):
     """The equations of the module docstring for every bed slot (the state of empty slots is never read)."""
+    q = parameters[0]
+    decay = q.decay_awake if awake else q.decay_asleep
+    practice_learning = q.daily_living_learning if trains == DAILY_LIVING else q.practice_learning
     A, T, Y = x[AGITATION], x[TRUST], x[SYMPTOMS]
     C, I = x[SELF_CONTROL], x[INDEPENDENCE]
     for i in range(present.size):
-        A[i] += decay * (0.1 + 0.25 * Y[i] - A[i]) + 0.02 * x[RESENTMENT, i] + noise * eps[i]
-        x[RESENTMENT, i] *= resentment_decay
-        x[SUPPRESSION, i] *= suppression_decay
-        x[AFFIRMATION_MEMORY, i] *= affirmation_decay
-        x[CORRECTION_MEMORY, i] *= correction_decay
+        A[i] += (
+            decay * (q.agitation_baseline + q.agitation_symptom_baseline * Y[i] - A[i])
+            + q.resentment_agitation * x[RESENTMENT, i]
+            + q.noise * eps[i]
+        )
+        x[RESENTMENT, i] *= q.resentment_decay
+        x[SUPPRESSION, i] *= q.suppression_decay
+        x[AFFIRMATION_MEMORY, i] *= q.affirmation_decay
+        x[CORRECTION_MEMORY, i] *= q.correction_decay
         practising = attending[i] and present[i] and not isolated[i]
         if practising and structured:
-            C[i] += self_control_learning * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
-        T[i] += trust_recovery * (x[BASELINE_TRUST, i] - T[i])
+            C[i] += q.self_control_learning * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
+        T[i] += q.trust_recovery * (x[BASELINE_TRUST, i] - T[i])
         if awake:
-            I[i] += independence_gain * (1.0 - I[i]) - institutionalisation * I[i]
-        Y[i] *= symptom_persistence
-        Y[i] += 0.0005 * A[i]
+            I[i] += q.independence_gain * (1.0 - I[i]) - q.institutionalisation * I[i]
+        Y[i] *= q.symptom_persistence
+        Y[i] += q.agitation_symptom_push * A[i]
         if trains >= 0 and practising:
             S = x[trains]
             S[i] += practice_learning * (0.5 + 0.5 * T[i]) * (1.0 - Y[i] / 2.0) * (1.0 - S[i])

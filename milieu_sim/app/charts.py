@@ -1,0 +1,152 @@
+"""The app's live charts: conflict and containment per shift, mean client states, census and isolation.
+
+The per-shift series are the model's own ``shifts`` table (the same rows, days,
+shifts and counts as ``model.tables()["shifts"]``), with the hourly mean states
+of the ``steps`` table averaged over the same shifts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import altair as alt
+import pandas as pd
+
+from milieu_sim.model.model import MilieuModel
+from milieu_sim.model.state import SHIFTS
+
+if TYPE_CHECKING:
+    from milieu_sim.app.controls import Comparison
+
+SERIES_COLOURS = {
+    "conflict": "#d7191c",
+    "containment": "#7b3294",
+    "skill": "#2c7bb6",
+    "self_control": "#fdae61",
+    "trust": "#1a9641",
+    "census": "#444444",
+    "isolated": "#7b3294",
+}
+
+# Draw charts as SVG (vega-embed's default is a canvas), so that every marker is an element a test can count.
+SVG = {"embedOptions": {"renderer": "svg", "actions": False}}
+
+
+SHIFT_SERIES_COLUMNS = ("time", "day", "shift", "conflict", "containment", "skill", "self_control", "trust")
+SHIFT_SERIES_COLUMNS += ("census", "isolated")
+
+
+def shift_series(model: MilieuModel) -> pd.DataFrame:
+    """Per nursing shift: the ``shifts`` table's conflict and containment events and census (the most clients
+    present in any hour of the shift), with the shift's mean skill, self-control and trust and the most clients
+    in seclusion at once (from the ``steps`` table); ``time`` is the start of the shift in ward days."""
+    steps = model.records.steps.frame(model.routine.activities)
+    if steps.empty:
+        return pd.DataFrame(columns=list(SHIFT_SERIES_COLUMNS))
+    shifts = model.records.shifts_frame(steps, model.records.events_frame())
+    # the steps' own day and shift (from the model's clock) name the rows of the shifts table
+    states = (
+        steps.groupby(["day", "shift"], observed=True, sort=False)
+        .agg(
+            skill=("mean_skill", "mean"),
+            self_control=("mean_self_control", "mean"),
+            trust=("mean_trust", "mean"),
+            isolated=("n_isolated", "max"),
+        )
+        .reset_index()
+    )
+    frame = shifts.merge(states, on=["day", "shift"], how="left", validate="one_to_one", sort=False)
+    frame = frame.rename(columns={"conflict_events": "conflict", "containment_events": "containment"})
+    frame["time"] = frame["day"] + frame["shift"].cat.codes / len(SHIFTS)
+    frame["shift"] = frame["shift"].astype(str)
+    return frame[list(SHIFT_SERIES_COLUMNS)]
+
+
+def _switch_rules(model: MilieuModel) -> pd.DataFrame:
+    """The policy switches of an app ward (its ``policy_log``), at the start of the hour of the switch."""
+    log = getattr(model, "policy_log", [])
+    rows = [{"time": (step - 1) / 24.0, "policy": name} for step, name in log if step > 0]
+    return pd.DataFrame(rows, columns=["time", "policy"])
+
+
+def _line_chart(data: pd.DataFrame, series: dict[str, str], title: str, y_title: str, rules: pd.DataFrame):
+    long = data.melt(id_vars=["time"], value_vars=list(series), var_name="series", value_name="value")
+    long["series"] = long["series"].map(series)
+    colours = [SERIES_COLOURS[s] for s in series]
+    lines = (
+        alt.Chart(long)
+        .mark_line(interpolate="step-after", strokeWidth=1.8)
+        .encode(
+            x=alt.X("time:Q", title="ward day"),
+            y=alt.Y("value:Q", title=y_title),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=list(series.values()), range=colours),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("time:Q", format=".2f", title="ward day"),
+                "series:N",
+                alt.Tooltip("value:Q", format=".2f"),
+            ],
+        )
+    )
+    layers = [lines]
+    if len(rules):
+        layers.append(
+            alt.Chart(rules)
+            .mark_rule(color="#000000", strokeDash=[4, 3])
+            .encode(x="time:Q", tooltip=[alt.Tooltip("policy:N", title="switched to")])
+        )
+    return alt.layer(*layers).properties(title=title, width=430, height=120, usermeta=SVG)
+
+
+def charts(model: MilieuModel) -> list[alt.LayerChart]:
+    """The live charts: conflict and containment per shift; mean states; census and isolation."""
+    data = shift_series(model)
+    rules = _switch_rules(model)
+    return [
+        _line_chart(
+            data,
+            {"conflict": "conflict events", "containment": "containment events"},
+            "Conflict and containment per shift",
+            "events per shift",
+            rules,
+        ),
+        _line_chart(
+            data,
+            {"skill": "skill", "self_control": "self-control", "trust": "trust"},
+            "Mean client state",
+            "mean (0-1)",
+            rules,
+        ),
+        _line_chart(
+            data,
+            {"census": "census (most in the shift)", "isolated": "in seclusion (most at once)"},
+            "Census and isolation",
+            "clients",
+            rules,
+        ),
+    ]
+
+
+def comparison_chart(pair: Comparison) -> alt.VConcatChart:
+    """Conflict and containment per day and mean skill, one colour per policy."""
+    frames = []
+    for name, ward in pair.models.items():
+        data = shift_series(ward)
+        if data.empty:
+            continue
+        daily = data.groupby("day").agg(conflict=("conflict", "sum"), containment=("containment", "sum"))
+        daily["skill"] = data.groupby("day")["skill"].mean()
+        frames.append(daily.reset_index().assign(policy=name))
+    data = pd.concat(frames) if frames else pd.DataFrame(columns=["day", "conflict", "containment", "skill", "policy"])
+    base = alt.Chart(data).encode(x=alt.X("day:Q", title="ward day"), color=alt.Color("policy:N", title="policy"))
+    panels = [("conflict", "conflict events per day"), ("containment", "containment events per day")]
+    panels.append(("skill", "mean skill"))
+    return alt.vconcat(
+        *[
+            base.mark_line(point=True).encode(y=alt.Y(f"{column}:Q", title=title)).properties(width=480, height=90)
+            for column, title in panels
+        ]
+    ).properties(usermeta=SVG)

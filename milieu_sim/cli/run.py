@@ -1,0 +1,234 @@
+"""The ``run``, ``compare`` and ``warm-up`` commands: one ward, a policy comparison, compiling ahead of use.
+
+milieu-sim run --setting S --policy P --days D --seed N --out DIR
+milieu-sim compare --policies a,b,... --replicates R --days D --seed N --out DIR [--fresh]
+milieu-sim warm-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+
+from milieu_sim.cli.common import (
+    EXIT_FAILED_RUNS,
+    CliError,
+    add_schema_options,
+    announce_kernel_compilation,
+    non_negative,
+    out_dir,
+    positive,
+    print_note,
+    schema_values,
+    seed,
+)
+from milieu_sim.provenance import versions
+
+DEFAULT_POLICIES = "usual_care,therapeutic_milieu,restrictive,custodial,token_economy"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run``, ``compare`` and ``warm-up`` commands."""
+    p_run = sub.add_parser("run", help="run one ward and write its tables (Parquet), run.json, summary and figure")
+    p_run.add_argument("--seed", default="0", help="random seed (default 0)")
+    p_run.add_argument("--out", default="results/run", help="output directory (default results/run)")
+    add_schema_options(p_run)
+    p_run.set_defaults(handler=cmd_run)
+
+    p_cmp = sub.add_parser("compare", help="compare policies with paired replicates and 95%% CIs")
+    p_cmp.add_argument(
+        "--policies",
+        default=DEFAULT_POLICIES,
+        help="comma-separated presets or policy .toml files; the first is the reference",
+    )
+    p_cmp.add_argument("--replicates", default="10", help="paired replicates per policy (default 10)")
+    p_cmp.add_argument("--seed", default="0", help="seed of the first replicate (replicate r uses seed + r)")
+    p_cmp.add_argument("--warmup-days", default="0", help="days left out of the rates (default 0)")
+    p_cmp.add_argument("--out", default="results/compare", help="output directory (default results/compare)")
+    p_cmp.add_argument(
+        "--workers", default=None, help="local worker processes (default: all cores; 1 runs in this process)"
+    )
+    p_cmp.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run every run again (default: reuse the finished runs of the same comparison in --out)",
+    )
+    add_schema_options(p_cmp, skip=("policy",))
+    p_cmp.set_defaults(handler=cmd_compare)
+
+    p_warm = sub.add_parser("warm-up", help="compile the model's kernels now (cached per user) instead of on first use")
+    p_warm.set_defaults(handler=cmd_warm_up)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from milieu_sim.experiments.outcomes import finite, summarise, undefined
+    from milieu_sim.model.model import MilieuModel
+
+    params = schema_values(args)
+    run_seed = seed(args.seed)
+    model = MilieuModel(rng=run_seed, **params)  # validates everything before any work
+    from milieu_sim.analysis.figures import run_overview  # (matplotlib: only once the input is known to be good)
+
+    out = out_dir(args.out)
+    announce_kernel_compilation()
+    started = time.perf_counter()
+    days = model.p["days"]
+    from tqdm import tqdm
+
+    for _ in tqdm(range(days), desc=f"{model.policy.name}", unit="day", disable=None, file=sys.stderr):
+        for _ in range(24):
+            model.step()
+    elapsed = time.perf_counter() - started
+    tables = model.tables()
+    for name, frame in tables.items():
+        frame.to_parquet(out / f"{name}.parquet", index=False)
+    summary = summarise(tables)
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "parameters": model.parameters(),
+                "seed": run_seed,
+                "versions": versions(),
+                "command": ["milieu-sim", *sys.argv[1:]],
+                "seconds": round(elapsed, 3),
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    (out / "summary.json").write_text(json.dumps(finite(summary), indent=2))
+    figure = run_overview(tables, title=f"{model.setting}, {model.policy.name}, seed {run_seed}")
+    figure.savefig(out / "overview.png", dpi=110)
+    print(f"{model.setting} / {model.policy.name}, {days} days, seed {run_seed} ({elapsed:.1f} s)")
+    for key, value in summary.items():
+        shown = f"{value:10.3f}" if value == value else f"{'n/a':>10s}"  # NaN: not measurable in this run
+        print(f"  {key:28s} {shown}")
+    reasons: dict[str, list[str]] = {}
+    for name, reason in undefined(summary).items():
+        reasons.setdefault(reason, []).append(name)
+    for reason, names in reasons.items():
+        print(f"n/a: {reason} in these {days} days, so {len(names)} outcomes are undefined ({', '.join(names)})")
+    if reasons:
+        print("     (summary.json holds null for them; a longer run, e.g. --days 60, measures them)")
+    print(f"wrote {', '.join(f'{n}.parquet' for n in tables)}, run.json, summary.json, overview.png to {out}")
+    return 0
+
+
+def _policies(raw: str) -> list[str]:
+    policies = [p.strip() for p in raw.split(",") if p.strip()]
+    if len(set(policies)) != len(policies):
+        raise CliError(f"parameter 'policies' = {raw!r} names a policy twice; allowed: distinct policies")
+    if not policies:
+        raise CliError("parameter 'policies' is empty; allowed: a comma-separated list of policies")
+    return policies
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """A policy comparison as a one-point sweep (milieu_sim.experiments): resumable, optionally parallel."""
+    import pandas as pd
+
+    from milieu_sim.analysis.comparison import comparison_spec, comparison_tables, run_comparison
+    from milieu_sim.analysis.figures import comparison
+    from milieu_sim.experiments.executors import default_workers
+    from milieu_sim.experiments.outcomes import KEY_OUTCOMES
+    from milieu_sim.experiments.runner import check_params
+
+    policies = _policies(args.policies)
+    replicates = positive("replicates", args.replicates)
+    first_seed = seed(args.seed)
+    workers = positive("workers", args.workers) if args.workers is not None else default_workers()
+    base = schema_values(args, skip=("policy",))
+    warmup = non_negative("warmup_days", args.warmup_days)
+    for policy in policies:
+        check_params({**base, "policy": policy, "seed": first_seed})
+    days = base.get("days")
+    if days is not None and warmup >= days:
+        raise CliError(f"parameter 'warmup_days' = {warmup} must be less than 'days' = {days}")
+    spec = comparison_spec(policies, replicates, first_seed, base, warmup)
+    out = out_dir(args.out)
+    if args.fresh and (out / "sweep" / "manifest.json").is_file():
+        shutil.rmtree(out / "sweep")  # the comparison's own runs, which the user asked to run again
+    announce_kernel_compilation()
+    result = run_comparison(spec, out, workers=workers)
+    earlier = result.runs_done + result.runs_failed - result.ran_now
+    if earlier and not result.ran_now:
+        print_note(
+            f"compare: reused the {earlier} finished runs of the same comparison in {out / 'sweep'} "
+            "(nothing ran again); --fresh or a new --out runs them afresh"
+        )
+    elif earlier:
+        print_note(f"compare: resumed: {earlier} of {result.n_runs} runs were already done in {out / 'sweep'}")
+    tables = comparison_tables(out, policies)
+    runs, failures, means, contrasts = tables["runs"], tables["failures"], tables["means"], tables["contrasts"]
+    runs.to_csv(out / "runs.csv", index=False)
+    (out / "failures.csv").unlink(missing_ok=True)
+    if len(failures):
+        failures.to_csv(out / "failures.csv", index=False)
+    means.to_csv(out / "comparison.csv", index=False)
+    contrasts.to_csv(out / "contrasts.csv", index=False)
+    (out / "compare.json").write_text(
+        json.dumps(
+            {
+                "policies": policies,
+                "replicates": replicates,
+                "seed": first_seed,
+                "parameters": {**base, "warmup_days": warmup} if warmup else base,
+                "sweep": str(out / "sweep"),
+                "spec_hash": spec.hash(),
+                "versions": versions(),
+                "command": ["milieu-sim", *sys.argv[1:]],
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    figure = comparison(means, list(KEY_OUTCOMES), contrasts=contrasts, days=spec.days, warmup_days=warmup)
+    figure.savefig(out / "comparison.png", dpi=110)
+
+    def cell(row):
+        if pd.isna(row["ci_low"]):
+            return f"{row['mean']:.3f}"
+        return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+
+    key = means[means["outcome"].isin(KEY_OUTCOMES)].copy()
+    key["value"] = key.apply(cell, axis=1)
+    wide = key.pivot(index="outcome", columns="policy", values="value").reindex(KEY_OUTCOMES)
+    wide = wide[[p for p in policies if p in wide.columns]]
+    with pd.option_context("display.width", 250, "display.max_columns", None):
+        print(f"\nMean and 95% CI over {replicates} paired replicates ({len(runs)} runs)")
+        print(wide.to_string())
+        if len(contrasts):
+            diff = contrasts[contrasts["outcome"].isin(KEY_OUTCOMES)].copy()
+            diff["value"] = diff.apply(
+                lambda r: (
+                    f"{r['difference']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+                    if pd.notna(r["ci_low"])
+                    else f"{r['difference']:+.3f}"
+                ),
+                axis=1,
+            )
+            wide_diff = diff.pivot(index="outcome", columns="policy", values="value").reindex(KEY_OUTCOMES)
+            print(f"\nPaired difference against {policies[0]} (95% CI)")
+            print(wide_diff[[p for p in policies[1:] if p in wide_diff.columns]].to_string())
+    print(f"\nwrote runs.csv, comparison.csv, contrasts.csv, comparison.png to {out}")
+    if len(failures):
+        print(
+            f"{len(failures)} of {result.n_runs} runs failed; see {out / 'failures.csv'}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
+    return 0
+
+
+def cmd_warm_up(args: argparse.Namespace) -> int:
+    from milieu_sim.cli.common import warm_up
+    from milieu_sim.model.kernels import cache_dir
+
+    started = time.perf_counter()
+    announce_kernel_compilation()  # (compiles, if the cache is cold)
+    warm_up()
+    print(f"the model's kernels are ready ({time.perf_counter() - started:.0f} s); cached in {cache_dir()}")
+    return 0

@@ -1,0 +1,111 @@
+"""Rules and helpers that several processes share (docs/ODD.md, "Submodels").
+
+Each rule here is written once and called by every process that uses it:
+
+* :func:`mean_skill`: a client's skill, the mean of the three goal skills.
+* :func:`practise_skills`: skill practice (a reinforcement, an affirmation): the
+  trained skill rises by ``g (1 - S)``, or outside a training activity each of
+  the three by ``g / 3 (1 - S_k)``.
+* :func:`recent_antecedent`: what staff or peers did to a client within the
+  antecedent window (``antecedent_window_hours``), else ``none``.
+* :func:`write_event`: one row of the ``events`` log.
+
+Finding the nearest on-duty staff member is ``movement.nearest_on_duty``;
+starting a seclusion is ``isolation.seclude``.
+
+A process hands its parameters to its kernel as one read-only record
+(:class:`ParameterRecord`): ``q = record[0]``, then ``q.interaction_rate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.state import NO_ANTECEDENT
+
+_DTYPE = {float: np.float64, int: np.int64, bool: np.bool_}
+_CACHE_SIZE = 256
+
+
+class ParameterRecord:
+    """The parameters one process's rule reads, as a read-only one-element record array.
+
+    ``reads`` are the schema names taken from ``model.p``; ``fields`` the record's
+    fields and their types (the schema values themselves, and quantities derived
+    from them by ``derive``, which is given the values read and returns every
+    field).  Records are built once per combination of values and reused, so a
+    process pays a few dictionary look-ups an hour, not the record's construction.
+    """
+
+    def __init__(
+        self,
+        reads: tuple[str, ...],
+        fields: Mapping[str, type],
+        derive: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.reads = reads
+        self._values_read = itemgetter(*reads) if len(reads) > 1 else lambda p: (p[reads[0]],)
+        self.fields = tuple(fields)
+        self.dtype = np.dtype((np.record, [(name, _DTYPE[kind]) for name, kind in fields.items()]))
+        self.derive = derive
+        self._cache: dict[tuple, np.ndarray] = {}
+        self._last_key: tuple | None = None
+        self._last_record = np.zeros(0)
+
+    def __call__(self, p: Mapping[str, Any]) -> np.ndarray:
+        key = self._values_read(p)
+        if key == self._last_key:  # the usual case: the same values as last hour
+            return self._last_record
+        record = self._cache.get(key)
+        if record is None:
+            values = dict(zip(self.reads, key, strict=True))
+            if self.derive is not None:
+                values = dict(self.derive(values))
+            record = np.array([tuple(values[name] for name in self.fields)], dtype=self.dtype)
+            record.flags.writeable = False
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = record
+        self._last_key, self._last_record = key, record
+        return record
+
+
+@kernel
+def mean_skill(x, i):
+    """Client i's skill: the mean of the three goal skills, (S_coping + S_social + S_daily) / 3."""
+    return (x[0, i] + x[1, i] + x[2, i]) / 3.0
+
+
+@kernel
+def practise_skills(x, i, trains, gain):
+    """Practice raises the skill the activity trains (row ``trains``) by gain (1 - S); outside a training
+    activity (trains < 0) each of the three goal skills by gain / 3 (1 - S_k).  Returns the total rise."""
+    if trains >= 0:
+        change = gain * (1.0 - x[trains, i])
+        x[trains, i] += change
+        return change
+    s0 = gain / 3.0 * (1.0 - x[0, i])
+    s1 = gain / 3.0 * (1.0 - x[1, i])
+    s2 = gain / 3.0 * (1.0 - x[2, i])
+    x[0, i] += s0
+    x[1, i] += s1
+    x[2, i] += s2
+    return s0 + s1 + s2
+
+
+@kernel
+def recent_antecedent(antecedent, antecedent_step, i, step, window):
+    """What preceded client i's act: the last antecedent if it was at most ``window`` hours ago, else none."""
+    return antecedent[i] if step - antecedent_step[i] <= window else NO_ANTECEDENT
+
+
+@kernel
+def write_event(events, row, step, client, staff, kind, severity, antecedent, outcome):
+    """Write one row of the events log (``records.EVENT_COLUMNS`` order)."""
+    events[row, 0], events[row, 1], events[row, 2], events[row, 3] = step, client, staff, kind
+    events[row, 4], events[row, 5], events[row, 6] = severity, antecedent, outcome

@@ -1,0 +1,134 @@
+"""One outcome vocabulary and one way to run and measure a model, whoever asks for the numbers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from milieu_sim.analysis.calibration import Objective
+from milieu_sim.analysis.validation import MEASURED, Experiment, run_arm
+from milieu_sim.errors import ParameterError
+from milieu_sim.experiments import outcomes
+from milieu_sim.experiments.outcomes import COUNTS, OUTCOMES, SUMMARY_OUTCOMES, measure, vocabulary_markdown
+from milieu_sim.experiments.runner import run_experiment, run_one, run_task
+from milieu_sim.experiments.spec import spec_from_dict
+from milieu_sim.model.params import setting_defaults
+
+OUTPUTS_MD = Path(__file__).resolve().parent.parent / "docs" / "outputs.md"
+
+
+def test_docs_outputs_md_holds_the_vocabulary_as_generated():
+    text = OUTPUTS_MD.read_text(encoding="utf-8")
+    section = text[text.index(outcomes.DOC_BEGIN) + len(outcomes.DOC_BEGIN) : text.index(outcomes.DOC_END)]
+    assert section.strip() == vocabulary_markdown(), "run: python -m milieu_sim.experiments.outcomes docs/outputs.md"
+
+
+def test_the_vocabulary_has_one_complete_definition_per_name():
+    declared = [o.name for o in outcomes._OUTCOME_LIST]
+    assert len(declared) == len(set(declared)) == len(OUTCOMES)
+    for outcome in OUTCOMES.values():
+        assert outcome.role in outcomes.ROLES
+        for text in (outcome.definition, outcome.numerator, outcome.denominator, outcome.unit, outcome.warm_up):
+            assert text.strip(), outcome.name
+        assert outcome.weighting.startswith("per run"), outcome.name
+    # validation reads only names of the vocabulary, and its arms measure all of them through run_one
+    assert set(MEASURED) <= set(OUTCOMES)
+    assert {"violent_client_share", "early_dropout_share"} <= set(MEASURED) & set(SUMMARY_OUTCOMES)
+    import milieu_sim.analysis.validation as validation
+
+    assert not hasattr(validation, "measure_run") and not hasattr(validation, "_seclusion_hours")
+
+
+def _stays(rows: list[tuple]) -> pd.DataFrame:
+    columns = ["admitted_day", "exit_day", "exit_reason", "length_of_stay_days", "violent_incidents"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_violent_share_counts_whole_stays_that_ended_after_the_warm_up():
+    # ended before the warm-up (violent), still present (violent), ended after the warm-up: one of two violent
+    stays = _stays(
+        [
+            (-5.0, 3.0, "completed", 8.0, 2),
+            (1.0, math.nan, "still_present", 19.0, 1),
+            (2.0, 12.0, "dropout", 10.0, 1),
+            (6.0, 15.0, "completed", 9.0, 0),
+        ]
+    )
+    steps = pd.DataFrame({"step": np.arange(1, 20 * 24 + 1), "day": np.arange(20 * 24) // 24})
+    tables = {"stays": stays, "steps": steps}
+    assert measure(tables, warmup_days=5, outcomes=["violent_client_share"]) == {"violent_client_share": 0.5}
+
+
+def test_early_dropout_counts_admissions_that_could_be_followed_for_a_week():
+    # a run of 20 days, warm-up 5: admissions on days 5-13 can be followed for 7 days, later ones cannot
+    stays = _stays(
+        [
+            (2.0, 4.0, "dropout", 2.0, 0),  # admitted in the warm-up: not counted
+            (6.0, 9.0, "dropout", 3.0, 0),  # early dropout
+            (7.0, 19.0, "completed", 12.0, 0),
+            (10.0, 18.0, "dropout", 8.0, 0),  # dropout after the first week
+            (15.0, 17.0, "dropout", 2.0, 0),  # under 7 days of follow-up: not counted
+            (16.0, math.nan, "still_present", 4.0, 0),  # under 7 days of follow-up: not counted
+        ]
+    )
+    steps = pd.DataFrame({"step": np.arange(1, 20 * 24 + 1), "day": np.arange(20 * 24) // 24})
+    result = measure({"stays": stays, "steps": steps}, warmup_days=5, outcomes=["early_dropout_share"])
+    assert result == {"early_dropout_share": pytest.approx(1 / 3)}
+
+
+def test_unknown_outcomes_and_impossible_warm_ups_are_one_line_errors():
+    with pytest.raises(ParameterError, match="unknown outcome 'violent_share'"):
+        run_one({"days": 2}, outcomes=["violent_share"])
+    with pytest.raises(ParameterError, match="'warmup_days' = 3 is not allowed"):
+        run_one({"days": 3, "warmup_days": 3})
+
+
+def test_a_nan_outcome_comes_with_the_reason_it_is_undefined():
+    reasons = outcomes.undefined({"skill_gain": math.nan, "conflict_per_shift": 1.0, "seconds": math.nan})
+    assert reasons == {"skill_gain": "no stay ended after the warm-up"}
+
+
+@pytest.fixture(scope="module")
+def four_ways():
+    """The same run (acute ward, usual care, seed 4, 14 days after a 4-day warm-up) measured four ways."""
+    seed, warmup, days = 4, 4, 14
+    incident_rate = setting_defaults("acute_ward")["incident_rate"]
+    names = [n for n in OUTCOMES if n not in COUNTS]
+    params = {"setting": "acute_ward", "policy": "usual_care", "incident_rate": incident_rate}
+    api = run_experiment({**params, "seed": seed, "days": days, "warmup_days": warmup}, outcomes=names)
+    spec = spec_from_dict(
+        {
+            "setting": "acute_ward",
+            "policies": ["usual_care"],
+            "days": days,
+            "warmup_days": warmup,
+            "seed": seed,
+            "seeds": "sequential",
+            "parameters": {"incident_rate": incident_rate},
+            "outputs": {"outcomes": names},
+        }
+    )
+    batch = run_task(spec.run(0))
+    assert batch["ok"], batch.get("traceback")
+    arm = Experiment("acute_usual_care", "acute_ward", "usual_care", days, warmup)
+    validation = run_arm(arm, [seed]).iloc[0].to_dict()
+    objective = Objective("acute_ward", ["incident_rate"], [seed], run_days=(warmup, days))
+    calibration = objective.runs(np.array([incident_rate]))["acute_usual_care"].iloc[0].to_dict()
+    return api, batch["outcomes"], validation, calibration
+
+
+def test_python_api_batch_runner_validation_and_calibration_measure_the_same_run_alike(four_ways):
+    api, batch, validation, calibration = four_ways
+    assert set(batch) == set(api) - {"seconds"}
+    for name in batch:
+        assert batch[name] == pytest.approx(api[name], nan_ok=True, rel=0, abs=0), name
+    for name in MEASURED:
+        assert validation[name] == pytest.approx(api[name], nan_ok=True, rel=0, abs=0), name
+        assert calibration[name] == pytest.approx(api[name], nan_ok=True, rel=0, abs=0), name
+    for name in ("violent_client_share", "early_dropout_share", "conflict_per_shift", "seclusion_hours_mean"):
+        assert np.isfinite(api[name]), f"{name}: pick a run where it is defined"
+    assert api["shifts"] == 3 * (14 - 4)
