@@ -2,7 +2,8 @@
 
 The public names, importable from here:
 
-- the model: :class:`MilieuModel`, :class:`Policy`, :data:`PRESETS`, the input errors;
+- the model: :class:`MilieuModel`, :class:`Policy`, :data:`PRESETS`, the input errors, and the hour's
+  schedule (:data:`SCHEDULE`, :class:`Phase`: a phase of one's own joins ``model.schedule``);
 - one run, built, run and measured: :func:`run_one` (also named :func:`run_experiment`), with the outcome
   vocabulary :data:`OUTCOMES` and :func:`summarise`;
 - experiments: :func:`load_spec`, :class:`Spec`, :func:`run_sweep`, :class:`SweepResult`, and
@@ -22,6 +23,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 from milieu_sim.errors import MilieuInputError, ParameterError, PolicyError, WardMapError
 from milieu_sim.model.model import MilieuModel
 from milieu_sim.model.policies import PRESETS, Policy
+from milieu_sim.model.schedule import SCHEDULE, Phase
 
 # name -> module that defines it (imported on first use)
 _LAZY = {
@@ -39,9 +41,11 @@ _LAZY = {
 __all__ = [
     "OUTCOMES",
     "PRESETS",
+    "SCHEDULE",
     "MilieuInputError",
     "MilieuModel",
     "ParameterError",
+    "Phase",
     "Policy",
     "PolicyError",
     "Spec",

@@ -243,3 +243,27 @@ def test_a_behaviour_of_ones_own_changes_the_run():
     hooked = MilieuModel(rng=7, days=10)
     hooked.schedule.insert(Phase.for_agents("own_step", "step"), after="staff_response")
     assert hooked.run().tables()["steps"].equals(usual_steps)
+
+
+class SteadyClient(Client):
+    """A Mesa user's own client: each waking hour it takes a breath and its agitation falls by a fifth."""
+
+    def step(self) -> None:
+        self.agitation = 0.8 * self.agitation
+
+
+class SteadyWard(MilieuModel):
+    client_class = SteadyClient
+
+
+def test_a_model_subclass_creates_its_own_agents_whose_step_changes_the_run():
+    model = SteadyWard(rng=6, extra_phases=[Phase.for_agents("breathe", after="staff_response")])
+    assert all(type(agent) is SteadyClient for agent in model.clients_present)
+    assert set(model.agents_by_type) == {SteadyClient, Staff}
+    steady = model.run(days=10).tables()["steps"]
+    usual = MilieuModel(rng=6).run(days=10).tables()["steps"]
+    assert steady["mean_agitation"].mean() < usual["mean_agitation"].mean()
+    assert steady["conflict_events"].sum() < usual["conflict_events"].sum()
+    assert all(type(agent) is SteadyClient for agent in model.clients_present)  # admissions too
+    plain = SteadyWard(rng=6).run(days=10).tables()["steps"]  # without the phase, step() is never called
+    pd.testing.assert_frame_equal(plain, usual)

@@ -99,8 +99,9 @@ def test_receiving_affirmations_raises_ones_own_sending():
 
 def test_memories_of_affirmations_outlast_corrections():
     model = ward(1)
-    assert model.decay["affirmation"] > model.decay["correction"]
-    weeks_8 = model.decay["affirmation"] ** (8 * 7 * 24)
+    decay = recovery.PARAMETERS(model.p)[0]  # the recovery process's per-hour decays
+    assert decay.affirmation_decay > decay.correction_decay
+    weeks_8 = decay.affirmation_decay ** (8 * 7 * 24)
     assert weeks_8 == pytest.approx(math.exp(-1.0))
 
 

@@ -211,8 +211,8 @@ def test_schedule_command_prints_the_hour_and_ends_quietly_on_a_closed_pipe():
 
 # --- the worked example of docs/architecture.md: visiting hours -----------------------------------------------
 # In the package, `visit` and OWNS are milieu_sim/model/processes/visiting.py, the parameters are schema entries
-# and "visiting" is in STREAM_NAMES; here the test gives one model the parameters and the stream, so that it does
-# not change the package.
+# and the "visiting" stream is made on first use from the run's seed and its name; here the test gives one model
+# the parameters, so that it does not change the package.
 VISITING = {"visiting_start": 15, "visiting_end": 18, "visit_chance": 0.3, "visit_calm": 0.3}
 
 OWNS = Owns(
@@ -237,7 +237,7 @@ def visit(model: MilieuModel) -> None:
 def with_visiting_hours(seed: int) -> MilieuModel:
     model = MilieuModel(rng=seed)
     model.p.update(VISITING)  # in the package: schema entries
-    model.streams["visiting"] = stream(model.seed, "visiting")  # in the package: a name in STREAM_NAMES
+    assert "visiting" not in model.streams  # made on first use, from the seed and the name
     model.schedule.insert(
         Phase("visiting", visit, when="awake", section="Visiting hours", summary="visitors calm the clients they see"),
         after="staff_response",
@@ -264,3 +264,6 @@ def test_worked_example_visiting_hours():
     assert a.loc[visiting, "mean_agitation"].mean() < b.loc[visiting, "mean_agitation"].mean()
     # visits draw from their own stream: the escalation stream is where it would be without them
     assert model.streams["escalation"].random() == usual.streams["escalation"].random()
+    # a stream made on first use is the one the seed and its name give, whenever it is first drawn
+    late = MilieuModel(rng=5).run(days=1)
+    assert late.streams["visiting"].random() == stream(late.seed, "visiting").random()

@@ -11,8 +11,8 @@ calendar weekday; it differs from the ward day's only between 00:00 and 07:00.)
 
 from __future__ import annotations
 
-from milieu_sim.model.model import START_HOUR, MilieuModel
-from milieu_sim.model.state import SHIFTS
+from milieu_sim.model.model import MilieuModel
+from milieu_sim.model.state import SHIFTS, START_HOUR
 
 WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # day 0 of a run is a Monday
 

@@ -110,7 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, reason in undefined(summary).items():
         reasons.setdefault(reason, []).append(name)
     for reason, names in reasons.items():
-        print(f"n/a: {reason} in these {days} days, so {len(names)} outcomes are undefined ({', '.join(names)})")
+        count = f"{len(names)} outcomes are" if len(names) > 1 else "1 outcome is"
+        print(f"n/a: {reason} in these {days} days, so {count} undefined ({', '.join(names)})")
     if reasons:
         print("     (summary.json holds null for them; a longer run, e.g. --days 60, measures them)")
     print(f"wrote {', '.join(f'{n}.parquet' for n in tables)}, run.json, summary.json, overview.png to {out}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,16 @@ class MilieuModel(mesa.Model):
     build with ``extra_phases=[Phase(..., after=...)]`` (a policy may carry
     such phases in a ``phases`` attribute).  The equations of each process are
     in its docstring and in ``docs/ODD.md``.
+
+    Agents of one's own: a subclass may set ``client_class`` / ``staff_class`` to
+    subclasses of :class:`Client` / :class:`Staff` (say, with a ``step()``), which
+    the model then creates at admission and for the roster; a phase made with
+    ``Phase.for_agents("name")`` calls their ``step()`` each waking hour.
     """
+
+    #: The agent classes the model creates (a subclass may replace them with its own subclasses).
+    client_class: type[Client] = Client
+    staff_class: type[Staff] = Staff
 
     def __init__(
         self,
@@ -112,7 +120,6 @@ class MilieuModel(mesa.Model):
         self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
         self._previous_activity = -1
         self.zones = processes.movement.Zones(self.plan)  # the floor plan by zone, as movement reads it
-        self.refresh_parameters()
         processes.flow.create_staff(self, staffing)
         processes.flow.admit_initial_cohort(self)
         processes.movement.start_first_shift(self)
@@ -131,20 +138,6 @@ class MilieuModel(mesa.Model):
         self._summary = np.zeros(len(STEP_COLUMNS))
         self._update_counts()
         self.running = True
-
-    # --- parameters -----------------------------------------------------------------
-    def refresh_parameters(self) -> None:
-        """Recompute the derived per-hour constants after ``self.p`` changed."""
-        p = self.p
-        self.decay = {
-            "affirmation": math.exp(-1.0 / (24.0 * p["affirmation_memory_days"])),
-            "correction": math.exp(-1.0 / (24.0 * p["correction_memory_days"])),
-            "resentment": math.exp(-1.0 / (24.0 * p["resentment_days"])),
-            "suppression": math.exp(-1.0 / p["suppression_hours"]),
-        }
-        self.admission_chance = (
-            1.0 if p["admission_delay_hours"] <= 0 else 1.0 - math.exp(-1.0 / p["admission_delay_hours"])
-        )
 
     def set_policy(self, policy: str | Policy | Path) -> None:
         """Switch the unit's policy mid-run (the policy levers change; clients and staff stay).
@@ -166,7 +159,6 @@ class MilieuModel(mesa.Model):
         values["policy"] = new.name
         self.policy = new
         self.p = values
-        self.refresh_parameters()
         processes.flow.set_staff_attributes(self)
 
     # --- the hour ---------------------------------------------------------------------

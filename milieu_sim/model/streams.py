@@ -45,6 +45,25 @@ def stream(entropy: int, name: str, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-def make_streams(entropy: int) -> dict[str, np.random.Generator]:
-    """One generator per process name."""
-    return {name: stream(entropy, name) for name in STREAM_NAMES}
+class Streams(dict):
+    """The run's random generators by stream name.
+
+    The built-in processes' streams (:data:`STREAM_NAMES`) are made when the model
+    is built; any other name, such as the stream a phase of one's own declares in
+    its ``OWNS``, gets its generator on first use, derived from the run's seed and
+    the name exactly like the others.  A new mechanism's stream therefore shifts
+    nobody else's draws and needs no registration.
+    """
+
+    def __init__(self, entropy: int) -> None:
+        super().__init__((name, stream(entropy, name)) for name in STREAM_NAMES)
+        self.entropy = entropy
+
+    def __missing__(self, name: str) -> np.random.Generator:
+        generator = self[name] = stream(self.entropy, name)
+        return generator
+
+
+def make_streams(entropy: int) -> Streams:
+    """The run's streams: one generator per process name (more are made on first use)."""
+    return Streams(entropy)

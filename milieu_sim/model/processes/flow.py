@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from milieu_sim.model.agents import Client, Staff
+from milieu_sim.model.agents import Client
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import mean_skill
 from milieu_sim.model.records import STAY_COUNTERS, TABLE_COLUMNS
@@ -155,7 +155,7 @@ def create_staff(model: MilieuModel, staffing: tuple[int, int, int]) -> None:
         for k in range(count):
             s.shift[index] = shift
             s.role[index] = 0 if k < nurses else 1
-            agent = Staff(model, index)
+            agent = model.staff_class(model, index)
             s.staff_id[index] = agent.unique_id
             model.staff_agents.append(agent)
             index += 1
@@ -219,7 +219,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
         getattr(c, name)[slot] = 0
     c.at_admission[:, slot] = c.reported_states()[:, slot]
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
-    agent = Client(model, slot)
+    agent = model.client_class(model, slot)
     c.client_id[slot] = agent.unique_id
     model.client_agents[slot] = agent
     bed = int(c.bed[slot])
