@@ -25,3 +25,8 @@ class RoutineError(MilieuInputError):
 
 class PolicyError(MilieuInputError):
     """A policy preset name or policy file cannot be used."""
+
+
+class OutputError(RuntimeError):
+    """An output could not be written (a full disk, a folder that became unwritable); the message is one line
+    and says what was kept.  The command line prints it and exits with status 1."""

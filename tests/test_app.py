@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 solara = pytest.importorskip("solara")
@@ -81,8 +83,10 @@ def test_untouched_controls_leave_the_policy_its_levers():
 
 def test_app_model_matches_the_plain_model_with_the_same_seed():
     ours = controls.make_model(seed="7", policy="restrictive").run(2)
-    plain = MilieuModel(policy="restrictive", rng=7).run(2)
+    plain = MilieuModel(policy="restrictive", rng=7, warm_start_days=controls.WARM_START_DAYS).run(2)
     assert ours.tables()["steps"].equals(plain.tables()["steps"])
+    cold = controls.make_model(seed="7", policy="restrictive", warm_start_days=0).run(2)
+    assert cold.tables()["steps"].equals(MilieuModel(policy="restrictive", rng=7).run(2).tables()["steps"])
 
 
 def test_bad_seed_is_one_clear_error():
@@ -96,7 +100,7 @@ def test_switch_policy_now_changes_the_model_policy():
     model.set_policy("therapeutic_milieu")
     assert model.policy.name == "therapeutic_milieu"
     assert model.p["punishment_rate"] == PRESETS["therapeutic_milieu"]["punishment_rate"]
-    assert model.policy_log == [(0, "restrictive"), (24, "therapeutic_milieu")]
+    assert model.policy_log == [(0, "restrictive"), (24, "therapeutic_milieu")]  # hours on the clock
 
 
 def test_scheduled_switch_happens_on_the_chosen_day():
@@ -115,7 +119,7 @@ def test_scheduled_switch_happens_on_the_chosen_day():
 
 
 def test_two_wards_share_the_seed_and_differ_in_policy():
-    base = controls.make_model(seed="3", staff_early=7)
+    base = controls.make_model(seed="3", staff_early=7, warm_start_days=0)
     pair = controls.Comparison.start(base, ("restrictive", "therapeutic_milieu"))
     left, right = pair.models["restrictive"], pair.models["therapeutic_milieu"]
     assert left.seed == right.seed == 3
@@ -163,12 +167,13 @@ def test_events_of_the_hour_are_placed_at_the_client():
 def test_client_history_lists_recent_events_newest_first():
     model = controls.make_model(seed="0", policy="restrictive").run(3)
     events = model.tables()["events"]
-    recent = events[events["step"] > model.steps - ward_drawing.RECENT_HOURS]
+    recent = events[events["step"] > model.hours_run - ward_drawing.RECENT_HOURS]
     client_id = int(recent["client_id"].mode().iloc[0])
     history = ward_drawing.client_history(model, client_id)
     assert len(history) >= (recent["client_id"] == client_id).sum()
     assert history["step"].is_monotonic_decreasing
-    assert history["step"].min() > model.steps - ward_drawing.RECENT_HOURS
+    assert history["step"].min() > model.hours_run - ward_drawing.RECENT_HOURS
+    assert history["step"].max() <= model.hours_run  # counted on the clock, as in the tables
 
 
 def test_chart_series_are_the_shifts_table():
@@ -189,7 +194,10 @@ def test_chart_series_are_the_shifts_table():
     assert row["skill"] == pytest.approx(night["mean_skill"].mean())
     assert row["isolated"] == night["n_isolated"].max()
     assert row["time"] == pytest.approx(1 + 2 / 3)
-    assert len(charts.charts(model)) == 3
+    climate = [c for c in charts.CLIMATE if c in shifts.columns]  # the ward climate, once the model has it
+    for column in climate:
+        assert series[column].tolist() == pytest.approx(shifts[column].tolist())
+    assert len(charts.charts(model)) == 3 + bool(climate)
 
 
 def test_clock_names_the_ward_day_by_the_weekday_it_began():
@@ -200,12 +208,12 @@ def test_clock_names_the_ward_day_by_the_weekday_it_began():
         model.step()
         h = model.hour
         seen.setdefault(h.day, h.weekday)
-        labels[model.steps] = clock.clock_lines(model)[0]
-        day, weekday, time = labels[model.steps].removeprefix("Day ").replace(" · ", " ").split(" ")
+        labels[model.hours_run] = clock.clock_lines(model)[0]
+        day, weekday, time = labels[model.hours_run].removeprefix("Day ").replace(" · ", " ").split(" ")
         assert int(day) == h.day
         assert weekday == clock.WEEKDAYS[seen[h.day]]
         assert time == f"{h.hour:02d}:00"
-        assert clock.step_label(model.steps) == labels[model.steps]
+        assert clock.step_label(model.hours_run) == labels[model.hours_run]
     assert labels[1] == "Day 0 · Mon 07:00"  # the first hour
     assert labels[24] == "Day 0 · Mon 06:00"  # an hour before the 07:00 turn: still Monday's ward day
     assert labels[25] == "Day 1 · Tue 07:00"  # 24 hours after the first hour
@@ -308,5 +316,125 @@ def test_switching_by_hand_cancels_the_scheduled_switch():
 
 
 def test_a_bad_scheduled_policy_fails_at_once():
-    with pytest.raises(Exception, match="parameter 'policy' = 'kind_ward'"):
+    with pytest.raises(Exception, match="parameter 'switch_to' = 'kind_ward'"):
         controls.make_model(switch_to="kind_ward")
+
+
+# --- issue 16: no widget value is a path; a bind beyond this machine is said; animate streams atomically ---
+def test_a_policy_file_name_from_the_page_is_refused_and_never_opened(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policy.toml").write_text('name = "planted"\n[parameters]\npunishment_rate = 0.9\n')
+    opened = []
+    import builtins
+
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: opened.append(str(f)) or real_open(f, *a, **k))
+    for build in (
+        lambda: controls.make_model(policy="policy.toml"),
+        lambda: controls.make_model(switch_to="policy.toml"),
+        lambda: controls.make_model().set_policy("policy.toml"),
+        lambda: controls.Comparison.start(controls.make_model(warm_start_days=0), ("usual_care", "policy.toml")),
+    ):
+        with pytest.raises(Exception, match=r"= 'policy\.toml' is not allowed; allowed: one of usual_care") as error:
+            build()
+        assert "the app opens no files" in str(error.value)
+    assert not [f for f in opened if f.endswith("policy.toml")]
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("127.0.0.1", False), ("localhost", False), ("::1", False), ("0.0.0.0", True), ("192.0.2.1", True)],
+)
+def test_a_bind_beyond_this_machine_warns_that_the_app_has_no_authentication(host, warned):
+    from milieu_sim.cli.app import is_loopback
+
+    assert is_loopback(host) is not warned
+
+
+def test_app_on_every_interface_prints_the_warning(capsys, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)  # no server: only what is printed first
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, _out, err = _run_cli(capsys, "app", "--host", "0.0.0.0", "--port", str(port))
+    assert code == 0
+    assert "warning: listening on 0.0.0.0" in err and "no authentication" in err
+    code, _out, err = _run_cli(capsys, "app", "--port", str(port))
+    assert code == 0 and "warning" not in err
+
+
+def test_an_interrupted_animation_leaves_no_gif(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "ward.gif"
+    out.write_bytes(b"an older animation")
+    calls = {"n": 0}
+    real_step = MilieuModel.step
+
+    def step(self):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            raise KeyboardInterrupt
+        real_step(self)
+
+    monkeypatch.setattr(MilieuModel, "step", step)
+    code, _stdout, err = _run_cli(capsys, "animate", "--days", "2", "--every", "3", "--out", str(out))
+    assert code == 130 and "interrupted" in err
+    assert out.read_bytes() == b"an older animation"  # untouched: the new one never replaced it
+    assert [p.name for p in tmp_path.iterdir()] == ["ward.gif"]  # and no partial file is left
+
+
+def test_animation_frames_go_to_disk_one_at_a_time(tmp_path):
+    from milieu_sim.app.export import StreamingGif
+
+    frame = np.zeros((40, 60, 3), dtype=np.uint8)
+    sizes = []
+    with StreamingGif(tmp_path / "a.gif", fps=5) as gif:
+        for k in range(4):
+            frame[:, : 10 * (k + 1)] = 200
+            gif.add(frame)
+            sizes.append(gif.partial.stat().st_size)
+            assert not (tmp_path / "a.gif").exists()  # not in place until complete
+    assert sizes == sorted(sizes) and sizes[0] > 0  # each frame is on disk as soon as it is added
+    from PIL import Image
+
+    with Image.open(tmp_path / "a.gif") as image:
+        assert image.n_frames == 4 and image.size == (60, 40)
+        image.seek(3)
+        assert np.asarray(image.convert("RGB"))[0, 35].tolist() == [200, 200, 200]
+
+
+# --- issue 17: exports, chart versions, empty charts, warm start ------------------------------------------
+def test_exports_are_a_png_and_a_zip_of_the_tables():
+    import io
+    import zipfile
+
+    from milieu_sim.app import export
+
+    model = controls.make_model(seed="1").run(1)
+    assert export.view_png(model)[:8] == b"\x89PNG\r\n\x1a\n"
+    pair = controls.Comparison.start(model, ("restrictive", "usual_care"))
+    assert export.view_png(model, "two", pair=pair)[:8] == b"\x89PNG\r\n\x1a\n"
+    with zipfile.ZipFile(io.BytesIO(export.tables_zip(model))) as archive:
+        names = set(archive.namelist())
+        tables = model.tables()
+        assert names == {f"{n}.csv" for n in tables} | {"run.json"}
+        events = pd.read_csv(archive.open("events.csv"))
+        assert len(events) == len(tables["events"]) and events["step"].min() >= 1
+
+
+def test_charts_say_the_bundled_vega_lite_version():
+    from milieu_sim.cli.app import bundled_assets
+
+    assert (bundled_assets() / f"vega-lite@{charts.BUNDLED_VEGA_LITE}").is_dir()
+    spec = charts.vega_spec(charts.charts(controls.make_model(seed="1").run(1))[0])
+    assert spec["$schema"].endswith(f"/v{charts.BUNDLED_VEGA_LITE}.json")
+
+
+def test_the_app_opens_on_a_ward_already_running():
+    model = controls.make_model()
+    assert model.hours_run == 0 and model.clock_start == 24 * controls.WARM_START_DAYS
+    assert clock.clock_lines(model)[0].startswith("Day 0 · Mon 07:00 (not started")
+    days = sorted(a.days_in_treatment for a in model.clients_present)
+    assert days[-1] - days[0] > 14  # clients at different points of their stays
+    assert charts.shift_series(model).empty and model.tables()["events"].empty

@@ -1,7 +1,7 @@
 """The package's architecture: imports run one way, without cycles, and importing changes nothing.
 
 Layers, top to bottom: the command line and the browser app, then analysis, then experiments, then the
-model, then the base (``errors``, ``provenance``, ``data``).  A module may import its own layer and the
+model, then the base (``errors``, ``provenance``, ``files``, ``data``).  A module may import its own layer and the
 layers below; ``milieu_sim/__init__.py`` is the facade (public names) and is not a layer.  Imports are read
 with ``ast`` from every module, function-level imports included; imports under ``if TYPE_CHECKING:`` are
 exempt (they never run).
@@ -21,7 +21,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "milieu_sim"
 #: Rank of each layer: a module may import modules of the same or a lower rank (cli may use app's drawing).
 LAYERS: dict[str, int] = {"cli": 5, "app": 4, "analysis": 3, "experiments": 2, "model": 1, "base": 0}
-BASE = {"milieu_sim.errors", "milieu_sim.provenance", "milieu_sim.data"}
+BASE = {"milieu_sim.errors", "milieu_sim.provenance", "milieu_sim.files", "milieu_sim.data"}
 FACADE = "milieu_sim"
 
 

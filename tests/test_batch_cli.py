@@ -107,7 +107,7 @@ def test_report_of_a_two_parameter_grid_draws_heat_maps(tmp_path):
     summary = pd.read_csv(out / "report" / "summary.csv")
     assert len(summary[summary["outcome"] == "conflict_per_shift"]) == 2 * 3
     ratios = pd.read_csv(out / "report" / "rate_ratios.csv")
-    assert len(ratios) == 2 * (2 * 3 - 1)  # every other grid point against the first, for two events
+    assert len(ratios) == 8 * (2 * 3 - 1)  # every other grid point against the first, 8 rates (shift, bed-day, phase)
 
 
 def test_report_of_an_empty_directory_is_one_line(tmp_path, capsys):
@@ -156,7 +156,7 @@ def test_compare_is_a_front_end_over_the_sweep(tmp_path, capsys):
     args += ["--n-clients", "10", "--seed", "5", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "Mean and 95% CI over 3 paired replicates (6 runs)" in printed
+    assert "Estimate [95% CI] over 3 paired replicates (6 runs)" in printed
     assert "Paired difference against usual_care" in printed
     for name in ("runs.csv", "comparison.csv", "contrasts.csv", "comparison.png"):
         assert (out / name).is_file()

@@ -96,6 +96,9 @@ def test_tables_follow_the_data_contract():
         "denied_request",
         "peer_conflict",
         "punishment",
+        "crowding",
+        "turnover",
+        "bad_news",
     }
     stays = tables["stays"]
     assert stays["client_id"].is_unique

@@ -34,7 +34,7 @@ def test_the_vocabulary_has_one_complete_definition_per_name():
         assert outcome.role in outcomes.ROLES
         for text in (outcome.definition, outcome.numerator, outcome.denominator, outcome.unit, outcome.warm_up):
             assert text.strip(), outcome.name
-        assert outcome.weighting.startswith("per run"), outcome.name
+        assert outcome.weighting.startswith("pooled" if outcome.pooled_from else "per run"), outcome.name
     # validation reads only names of the vocabulary, and its arms measure all of them through run_one
     assert set(MEASURED) <= set(OUTCOMES)
     assert {"violent_client_share", "early_dropout_share"} <= set(MEASURED) & set(SUMMARY_OUTCOMES)
@@ -94,8 +94,8 @@ def test_a_nan_outcome_comes_with_the_reason_it_is_undefined():
 
 @pytest.fixture(scope="module")
 def four_ways():
-    """The same run (acute ward, usual care, seed 4, 14 days after a 4-day warm-up) measured four ways."""
-    seed, warmup, days = 4, 4, 14
+    """The same run (acute ward, usual care, seed 7, 14 days after a 4-day warm-up) measured four ways."""
+    seed, warmup, days = 7, 4, 14
     incident_rate = setting_defaults("acute_ward")["incident_rate"]
     names = [n for n in OUTCOMES if n not in COUNTS]
     params = {"setting": "acute_ward", "policy": "usual_care", "incident_rate": incident_rate}
@@ -132,3 +132,70 @@ def test_python_api_batch_runner_validation_and_calibration_measure_the_same_run
     for name in ("violent_client_share", "early_dropout_share", "conflict_per_shift", "seclusion_hours_mean"):
         assert np.isfinite(api[name]), f"{name}: pick a run where it is defined"
     assert api["shifts"] == 3 * (14 - 4)
+    # the phases of stay split the events and the occupied bed-days without losing or adding any
+    assert api["conflict_events_first_week"] + api["conflict_events_later"] == api["conflict_events"]
+    assert api["containment_events_first_week"] + api["containment_events_later"] == api["containment_events"]
+    assert api["bed_hours_first_week"] + api["bed_hours_later"] == api["bed_hours"] > 0
+    for name, outcome in OUTCOMES.items():  # a pooled outcome of one run is its numerator over its denominator
+        if outcome.pooled_from and name in api and np.isfinite(api[name]):
+            num, den = outcome.pooled_from
+            assert api[name] == pytest.approx(api[num] / (api[den] / outcome.pooled_scale)), name
+
+
+def _ward(census: list[int], stays: list[tuple], events: list[tuple]) -> dict[str, pd.DataFrame]:
+    """Hand-built tables: hourly census, stays (client, admitted_day, exit_day), events (step, client, category)."""
+    hours = len(census)
+    steps = pd.DataFrame({"step": np.arange(1, hours + 1), "census": census})
+    steps["day"] = (steps["step"] - 1) // 24
+    stays = pd.DataFrame(stays, columns=["client_id", "admitted_day", "exit_day"])
+    stays["exit_reason"] = np.where(stays["exit_day"].isna(), "still_present", "completed")
+    events = pd.DataFrame(events, columns=["step", "client_id", "category"])
+    events["day"] = (events["step"] - 1) // 24
+    return {"steps": steps, "stays": stays, "events": events}
+
+
+def test_rates_per_occupied_bed_day_split_by_the_clients_day_of_stay():
+    # 20 days; client 1 on the ward from day 0 (admitted 3 days before the run), client 2 admitted on day 10
+    # (step 240) and still there; census = the stays present in each hour
+    hours = 20 * 24
+    census = [1 + (step >= 240) for step in range(1, hours + 1)]
+    events = [
+        (10, 1, "conflict"),  # client 1, day of stay 3.4: first week
+        (200, 1, "conflict"),  # client 1, day 11.3: later
+        (250, 2, "conflict"),  # client 2, day 0.4: first week
+        (250, 2, "containment"),
+        (420, 2, "containment"),  # client 2, day 7.5: later
+    ]
+    tables = _ward(census, [(1, -3.0, np.nan), (2, 10.0, np.nan)], events)
+    names = [
+        "bed_hours",
+        "bed_hours_first_week",
+        "bed_hours_later",
+        "conflict_events_first_week",
+        "conflict_events_later",
+        "containment_events_first_week",
+        "containment_events_later",
+        "conflict_per_bed_day_first_week",
+        "containment_per_bed_day_later",
+    ]
+    got = measure(tables, 0, names)
+    # client 1: first week = steps 1..95 (4 days - 1 hour, from day -3 to day 4), the rest later; client 2:
+    # steps 240..407 first week (168 hours), 408..480 later (73 hours)
+    first = (4 * 24 - 1) + 168
+    assert got["bed_hours"] == sum(census) == 480 + 241
+    assert got["bed_hours_first_week"] == first and got["bed_hours_later"] == sum(census) - first
+    assert (got["conflict_events_first_week"], got["conflict_events_later"]) == (2, 1)
+    assert (got["containment_events_first_week"], got["containment_events_later"]) == (1, 1)
+    assert got["conflict_per_bed_day_first_week"] == pytest.approx(2 / (first / 24))
+    # after a 5-day warm-up, client 1's first week and the event of step 10 are left out
+    late = measure(tables, 5, ["bed_hours_first_week", "conflict_events_first_week"])
+    assert late == {"bed_hours_first_week": 168, "conflict_events_first_week": 1}
+
+
+def test_clients_away_from_the_unit_are_not_occupied_bed_days():
+    """A day programme: the census counts only the hours on the unit; both phases shrink in proportion."""
+    hours = 14 * 24
+    present = [1 if (step - 1) % 24 < 8 else 0 for step in range(1, hours + 1)]  # 8 hours a day on the unit
+    tables = _ward(present, [(1, 0.0, np.nan)], [])
+    got = measure(tables, 0, ["bed_hours", "bed_hours_first_week", "bed_hours_later"])
+    assert got["bed_hours"] == 14 * 8 and got["bed_hours_first_week"] == got["bed_hours_later"] == 7 * 8

@@ -105,7 +105,6 @@ def test_policy_object_cannot_set_the_setting():
     [
         ("#####\n#bDS#\n#####\n#####\n", ["fewer", "beds"]),
         ("#####\n#DDS#\n#####\n", ["no beds"]),
-        ("#####\n#bDD#\n#####\n", ["no seclusion room"]),
         ("#####\n#bDX#\n#####\n", ["unknown character 'X'", "row 2, column 4"]),
         ("#####\n#bDS\n#####\n", ["row 2 has 4 cells"]),
     ],

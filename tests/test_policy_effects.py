@@ -50,3 +50,22 @@ def test_tokens_keep_skill_on_the_ward_but_it_transfers_less():
         days=60,
     )
     assert mean < -2 * se
+
+
+@pytest.mark.slow
+def test_safewards_lowers_conflict_and_lowers_containment_more():
+    conflict, se_conflict = paired("conflict_per_shift", {"policy": "usual_care"}, {"policy": "safewards"})
+    containment, se_containment = paired("containment_per_shift", {"policy": "usual_care"}, {"policy": "safewards"})
+    assert conflict < -2 * se_conflict
+    assert containment < -2 * se_containment
+
+
+@pytest.mark.slow
+def test_a_residential_community_without_seclusion_prn_or_restraint_contains_differently():
+    """Not a rate fixed by a flag: the community's conflict and containment emerge from what it has."""
+    mean, se = paired(
+        "containment_per_shift",
+        {"setting": "residential_tc", "ward_map": "community", "prn_available": True, "restraint_available": True},
+        {"setting": "residential_tc"},
+    )
+    assert abs(mean) > 2 * se

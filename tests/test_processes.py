@@ -259,15 +259,16 @@ def test_a_restrictive_threshold_secludes_aggression_against_objects(incident_wa
 
 
 def test_self_harm_leads_to_special_observation_counted_each_shift(incident_ward):
-    model, model_kind = incident_ward("self_harm", de_escalation_first=0.0, special_observation_hours=20)
+    from milieu_sim.model.processes import observation
+
+    model, model_kind = incident_ward("self_harm", de_escalation_first=0.0, special_observation_hours=20,
+                                      isolation_threshold=5)  # fmt: skip
     escalation.answer_incidents(model, np.array([0]), np.array([model_kind]), np.array([0.9, 0.0, 0.9])[None, :])
     assert model.clients.observation_until[0] == THERAPY_STEP + 20
-    set_clock(model, 9)  # 15:00, a new shift
-    model.hour.active[:] = True
-    model.streams["escalation"] = FixedStream(0.999)
-    escalation.escalate(model)
-    assert model.hour.containment_events >= 1
-    assert "special_observation" in set(model.records.events_frame()["kind"].astype(str))
+    set_clock(model, 9)  # 15:00, a new shift: the review keeps the raised level and counts it again
+    observation.observe(model)
+    assert model.hour.containment_events == 1
+    assert list(model.records.events_frame()["outcome"].astype(str))[-1] == "continued"
 
 
 def test_seclusion_ends_when_due_and_calm_with_after_effects():
@@ -279,7 +280,7 @@ def test_seclusion_ends_when_due_and_calm_with_after_effects():
     assert c.isolated[0] and c.isolated_until[0] == THERAPY_STEP + 4
     c.agitation[0] = 0.9
     c.resentment[0] = 0.0
-    for step in range(THERAPY_STEP + 1, THERAPY_STEP + 5):
+    for step in range(THERAPY_STEP, THERAPY_STEP + 5):  # from the start hour, as in the schedule
         set_clock(model, step)
         isolation.isolate(model)
     assert c.isolated[0]  # due, but still agitated
@@ -305,7 +306,7 @@ def test_custodial_care_erodes_independence_and_autonomy_support_builds_it():
 
 
 def test_agitation_relaxes_towards_its_symptom_baseline():
-    model = ward(1, agitation_decay=0.1, agitation_noise=0.0)
+    model = ward(1, agitation_decay=0.1, agitation_noise=0.0, unsafe_ward_agitation=0.0)
     set_clock(model, THERAPY_STEP)
     model.streams["recovery"] = FixedStream(normal=0.0)
     c = model.clients
@@ -443,8 +444,8 @@ def test_new_clients_in_a_community_with_senior_induction_get_a_buddy():
 
 
 # --- what each process declares it owns (OWNS) ------------------------------------------------------------------
-PROCESS_MODULES = ("escalation", "feedback", "flow", "interaction", "isolation", "modeling", "movement", "recovery",
-                   "staff_response")  # fmt: skip
+PROCESS_MODULES = ("climate", "escalation", "feedback", "flashpoints", "flow", "home", "interaction", "isolation",
+                   "modeling", "movement", "observation", "recovery", "staff_response")  # fmt: skip
 
 
 def _parameters_read(module) -> set[str]:

@@ -18,13 +18,17 @@ DEFAULT_ORDER = [
     "shift_change",
     "admission",
     "movement",
+    "observation",
+    "home",
     "interaction",
     "modeling",
     "feedback",
     "staff_response",
+    "flashpoints",
     "seclusion_draws",
     "escalation",
     "isolation",
+    "climate",
     "recovery",
     "discharge",
 ]
@@ -83,11 +87,15 @@ def test_an_inserted_phase_runs_in_its_place_and_changes_the_run():
     model.schedule.insert(Phase("calming", calm_everyone, when="awake"), after="staff_response")
     seen = []
     model.schedule.insert(Phase("probe", lambda m: seen.append(m.hour.step), when="awake"), before="escalation")
-    assert model.schedule.names()[6:11] == ["staff_response", "calming", "seclusion_draws", "probe", "escalation"]
+    names = model.schedule.names()
+    at = names.index("staff_response")
+    assert names[at : at + 2] == ["staff_response", "calming"]
+    assert names[names.index("escalation") - 1] == "probe"
     model.run(days=10)
     for step in set(seen):
         ran = [name for s, name in log if s == step]
-        assert ran[ran.index("staff_response") + 1] == "seclusion_draws"  # the logged neighbours of calming and probe
+        after = DEFAULT_ORDER[DEFAULT_ORDER.index("staff_response") + 1]
+        assert ran[ran.index("staff_response") + 1] == after  # the logged neighbours of calming and probe
     assert len(seen) == sum(name == "staff_response" for _, name in log)  # every waking hour, only then
     calm = model.tables()["steps"]
     usual = MilieuModel(rng=4).run(days=10).tables()["steps"]

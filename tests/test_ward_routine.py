@@ -21,17 +21,28 @@ from milieu_sim.model.ward import (
 @pytest.mark.parametrize("name", BUILTIN_MAPS)
 def test_builtin_maps_have_every_zone(name):
     plan = parse_floor_plan(builtin_map_text(name), name)
-    assert set(plan.zones_present()) == set(ZONES) - {"wall"}
+    # the residential community's plan has no seclusion room (issue 11); the hospital plans have every zone
+    without = {"seclusion_room"} if name == "residential" else set()
+    assert set(plan.zones_present()) == set(ZONES) - {"wall"} - without
     assert plan.n_beds in (20, 30)
     assert np.all(plan.zone_of(plan.beds) == ZONE_CODE["bedroom"])
 
 
+def test_a_floor_plan_without_a_seclusion_room_is_a_unit_that_cannot_seclude():
+    plan = parse_floor_plan("#######\n#bD.Qb#\n#######\n")
+    assert ZONE_CODE["seclusion_room"] not in plan.zone_cells
+    model = MilieuModel(setting="residential_tc", rng=3, days=1)
+    assert model.p["ward_map"] == "residential" and ZONE_CODE["seclusion_room"] not in model.plan.zone_cells
+    with_room = MilieuModel(setting="residential_tc", rng=3, days=1, ward_map="community")
+    assert ZONE_CODE["seclusion_room"] in with_room.plan.zone_cells
+
+
 def test_text_top_row_is_the_top_of_the_grid():
-    plan = parse_floor_plan("###\n#S#\n#b#\n###\n")
-    assert plan.width == 3 and plan.height == 4
-    assert plan.zone[1, 2] == ZONE_CODE["seclusion_room"]  # second text row -> y = 2
-    assert plan.zone[1, 1] == ZONE_CODE["bedroom"]
-    assert list(plan.beds) == [1 * 4 + 1]
+    plan = parse_floor_plan("###\n#S#\n#b#\n#.#\n###\n")  # (a plan needs a corridor cell)
+    assert plan.width == 3 and plan.height == 5
+    assert plan.zone[1, 3] == ZONE_CODE["seclusion_room"]  # second text row -> y = 3
+    assert plan.zone[1, 2] == ZONE_CODE["bedroom"]
+    assert list(plan.beds) == [1 * 5 + 2]
 
 
 def test_neighbour_table_never_leaves_a_zone():

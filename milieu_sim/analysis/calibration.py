@@ -27,7 +27,8 @@ import pandas as pd
 
 from milieu_sim.analysis.validation import EXPERIMENTS, Experiment, Pattern, run_arm, score, select_patterns
 from milieu_sim.errors import ParameterError
-from milieu_sim.model.params import CALIBRATED, SCHEMA
+from milieu_sim.files import write_table, write_text
+from milieu_sim.model.params import CALIBRATED, CALIBRATED_IN_COMMUNITY, SCHEMA
 
 # Free parameters per setting, with the search bounds (inside the schema's ranges).
 FREE_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
@@ -38,6 +39,7 @@ FREE_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
         "prn_offer_rate": (0.1, 1.0),
         "conflict_rate": (0.1, 1.0),
         "violence_weight": (0.002, 0.06),
+        "observation_intermittent_risk": (0.4, 0.95),  # below observation_within_sight_risk (1.0)
     },
     "residential_tc": {
         "dropout_per_day": (0.001, 0.02),
@@ -54,7 +56,8 @@ def _check_free_parameters() -> None:
     for setting, params in FREE_PARAMETERS.items():
         for name, (low, high) in params.items():
             param = SCHEMA[name]
-            assert param.source == CALIBRATED, f"{name} is not marked as calibrated in the schema"
+            marked = CALIBRATED if setting == "acute_ward" else (CALIBRATED, CALIBRATED_IN_COMMUNITY)
+            assert param.source in marked, f"{name} is not marked as calibrated in the schema"
             param.check(low)
             param.check(high)
         assert setting in CALIBRATION_DAYS
@@ -202,12 +205,12 @@ def write_result(result: CalibrationResult, out: Path) -> None:
     """calibration.json (targets, method, budget, seeds, result), evaluations.csv, fitted_patterns.csv, and
     calibrated_parameters.toml (the values to ship)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "calibration.json").write_text(json.dumps(result.record, indent=2, default=float))
-    result.evaluations.to_csv(out / "evaluations.csv", index=False)
-    result.table.to_csv(out / "fitted_patterns.csv", index=False)
+    write_text(out / "calibration.json", json.dumps(result.record, indent=2, default=float))
+    write_table(result.evaluations, out / "evaluations.csv")
+    write_table(result.table, out / "fitted_patterns.csv")
     lines = [f"# calibrated free parameters of the {result.setting} setting (milieu-sim calibrate)", "[parameters]"]
     for name, value in result.parameters.items():
         lines.append(
             f"{name} = {value:.6g}" if isinstance(value, float) and math.isfinite(value) else f"{name} = {value}"
         )
-    (out / "calibrated_parameters.toml").write_text("\n".join(lines) + "\n")
+    write_text(out / "calibrated_parameters.toml", "\n".join(lines) + "\n")

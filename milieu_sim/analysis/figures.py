@@ -547,7 +547,7 @@ def forest_rate_ratios(ratios: pd.DataFrame, label: str = "group") -> Figure:
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{row[label]}: {row['event']}" for _, row in rows.iterrows()], fontsize=8)
-    ax.set_xlabel("rate ratio against the reference (95% CI, negative binomial)")
+    ax.set_xlabel("rate ratio against the reference (95% CI, paired)")
     return fig
 
 

@@ -20,10 +20,18 @@ import numpy as np
 import pandas as pd
 
 from milieu_sim.analysis import figures
-from milieu_sim.analysis.statistics import contrast_table, rate_ratios, replicate_check, summary_table
+from milieu_sim.analysis.statistics import (
+    FLAG_FEW,
+    contrast_table,
+    format_p,
+    rate_ratios,
+    replicate_check,
+    summary_table,
+)
 from milieu_sim.errors import MilieuInputError
 from milieu_sim.experiments.outcomes import KEY_OUTCOMES
 from milieu_sim.experiments.storage import read_failures, read_manifest, read_runs, read_series
+from milieu_sim.files import write_figure, write_table, write_text
 
 MAX_BANDS = 8  # time series with more groups than this are not drawn (unreadable)
 
@@ -77,6 +85,16 @@ def analyse(path: str | Path, reference: str | None = None, precision: float = 0
     by = ["policy"] if n_points == 1 else ["point", *varied, "point_label", "policy"]
     summary = summary_table(runs, outcomes, by)
     notes = []
+    runs_per_group = runs.groupby(by, sort=False, observed=True, dropna=False).size().min()
+    short = sorted(set(summary.loc[summary["n"] < runs_per_group, "outcome"]))
+    if short:
+        notes.append(
+            f"Some runs have no value for {', '.join(f'`{o}`' for o in short)} (e.g. no stay ended after the "
+            "warm-up): those estimates rest on fewer runs, and their paired differences on fewer pairs; `n` "
+            "beside each estimate says how many."
+        )
+    if summary["n"].min() < 3:
+        notes.append("Some estimates rest on fewer than 3 replicates (flagged `n < 3`): their intervals are rough.")
     sampled = spec["design"]["method"] != "grid"
     if len(policies) > 1:
         group, within = "policy", ("point" if n_points > 1 else None)
@@ -100,8 +118,24 @@ def analyse(path: str | Path, reference: str | None = None, precision: float = 0
         analysis.contrasts = contrast_table(runs, outcomes, group, reference, within)
         analysis.rate_ratios = rate_ratios(runs, group, reference, within)
     check_by = ["point", "policy"] if n_points > 1 else ["policy"]
-    analysis.replicates = replicate_check(runs, outcomes, check_by, precision=precision)
+    if len(analysis.contrasts):
+        check_by = list(dict.fromkeys([*check_by, group]))
+        analysis.replicates = replicate_check(
+            runs, outcomes, check_by, precision=precision, group=group, reference=reference
+        )
+    else:
+        analysis.replicates = replicate_check(runs, outcomes, check_by, precision=precision)
     return analysis
+
+
+def pairing_note(spec: dict[str, Any]) -> str:
+    """How the runs of one replicate are matched, in the report's words (common random numbers or not)."""
+    if spec.get("seeds", "paired") in ("paired", "sequential"):
+        return "Matched on the replicate: replicate r of every group uses the same seed (common random numbers)."
+    return (
+        "Matched on the replicate, but this spec draws an independent seed for every run (`seeds = "
+        '"independent"`): the pairs share no random numbers, so pairing gains little precision (it stays valid).'
+    )
 
 
 def _varied_names(spec: dict[str, Any]) -> list[str]:
@@ -142,15 +176,24 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join([header, rule, *body])
 
 
-def _interval(frame: pd.DataFrame, value: str, digits: int = 3, signed: bool = False) -> pd.Series:
+def _interval(
+    frame: pd.DataFrame, value: str, digits: int = 3, signed: bool = False, n: str | None = None, p: str | None = None
+) -> pd.Series:
+    """'estimate [low, high]', then ', n N' (and the flag below 3), then ', p_Holm P' when asked."""
     sign = "+" if signed else ""
 
     def text(row: pd.Series) -> str:
         if pd.isna(row[value]):
-            return ""
-        if pd.isna(row["ci_low"]):
-            return f"{row[value]:{sign}.{digits}f}"
-        return f"{row[value]:{sign}.{digits}f} [{row['ci_low']:{sign}.{digits}f}, {row['ci_high']:{sign}.{digits}f}]"
+            out = "n/a"
+        elif pd.isna(row["ci_low"]):
+            out = f"{row[value]:{sign}.{digits}f}"
+        else:
+            out = f"{row[value]:{sign}.{digits}f} [{row['ci_low']:{sign}.{digits}f}, {row['ci_high']:{sign}.{digits}f}]"
+        if n is not None:
+            out += f", n {int(row[n])}" + (f" ({FLAG_FEW})" if row[n] < 3 else "")
+        if p is not None and format_p(row[p]):
+            out += f", p_Holm {format_p(row[p])}"
+        return out
 
     return frame.apply(text, axis=1) if len(frame) else pd.Series(dtype=str)
 
@@ -163,12 +206,12 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
     out.mkdir(exist_ok=True)
     spec = analysis.manifest["spec"]
     a = analysis
-    a.summary.to_csv(out / "summary.csv", index=False)
-    a.replicates.to_csv(out / "replicates.csv", index=False)
+    write_table(a.summary, out / "summary.csv")
+    write_table(a.replicates, out / "replicates.csv")
     if len(a.contrasts):
-        a.contrasts.to_csv(out / "contrasts.csv", index=False)
+        write_table(a.contrasts, out / "contrasts.csv")
     if len(a.rate_ratios):
-        a.rate_ratios.to_csv(out / "rate_ratios.csv", index=False)
+        write_table(a.rate_ratios, out / "rate_ratios.csv")
     key = [o for o in KEY_OUTCOMES if o in a.outcomes] or a.outcomes[:6]
     lines = [
         f"# Sweep report: {spec['name']}",
@@ -192,15 +235,26 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
     figures_written = []
 
     def save(fig, name: str) -> str:
-        fig.savefig(out / name, dpi=110)
+        write_figure(fig, out / name)
         plt.close(fig)
         figures_written.append(name)
         return name
 
     # means
-    lines += ["## Means and 95% confidence intervals over replicates", "", "All outcomes: `summary.csv`.", ""]
+    lines += [
+        "## Estimates and 95% confidence intervals over replicates",
+        "",
+        "Rates and shares are pooled over runs (sum of numerators / sum of denominators: each shift, occupied "
+        "bed-day or ended stay counts once); their intervals take the run as the cluster (t, runs - 1 degrees of "
+        "freedom; logit scale for shares, so they stay in [0, 1]; log scale for rates). Other outcomes are "
+        "means of per-run values with t intervals. `n` is the number of runs with a value (a share of ended "
+        f"stays has none in a run where no stay ended); `{FLAG_FEW}` marks an interval on fewer than 3. "
+        "Definitions, denominators and warm-up rules: `docs/outputs.md`. All outcomes, with the pooled "
+        "denominators (e.g. stays ended): `summary.csv`.",
+        "",
+    ]
     table = a.summary[a.summary["outcome"].isin(key)].copy()
-    table["value"] = _interval(table, "mean")
+    table["value"] = _interval(table, "mean", n="n")
     index = "policy" if "point_label" not in table.columns else ["point_label", "policy"]
     wide = table.pivot_table(index=index, columns="outcome", values="value", aggfunc="first", sort=False)
     wide = wide[[o for o in key if o in wide.columns]].reset_index()
@@ -214,11 +268,18 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         lines += [
             f"## Paired differences against `{a.reference}`{where}",
             "",
-            "Matched on the replicate (common random numbers). All outcomes: `contrasts.csv`.",
+            f"{pairing_note(spec)} Difference [95% CI], n of pairs, then `p_Holm`: the paired test's p-value "
+            "(for rates, the paired rate ratio's, below), "
+            f"Holm-adjusted within the family of one outcome's contrasts against `{a.reference}`"
+            + (" within one parameter point" if a.within else "")
+            + ". Pooled outcomes compare pooled estimates (same weighting as the table above); a rate's "
+            "difference is the reference's rate x (rate ratio - 1) with the rate ratio's interval, so the two "
+            "tables agree. "
+            "All outcomes, with unadjusted `p_value` and `p_holm`: `contrasts.csv`.",
             "",
         ]
         table = a.contrasts[a.contrasts["outcome"].isin(key)].copy()
-        table["value"] = _interval(table, "difference", signed=True)
+        table["value"] = _interval(table, "difference", signed=True, n="n_pairs", p="p_holm")
         if a.within == "point":
             labels = a.runs.drop_duplicates("point").set_index("point")["point_label"]
             table.insert(1, "point_label", table["point"].map(labels))
@@ -232,33 +293,59 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
             lines += [f"![paired differences]({name})", ""]
     if len(a.rate_ratios):
         lines += [
-            f"## Rate ratios of events per shift against `{a.reference}`",
+            f"## Rate ratios against `{a.reference}`: per shift, per occupied bed-day, and by phase of stay",
             "",
-            "Negative binomial (NB2) regression of each run's event count with log(shifts) as offset; "
-            "95% Wald intervals; `alpha` is the over-dispersion. All rows: `rate_ratios.csv`.",
+            "Paired: conditional Poisson on each pair's total count (the seed's own level drops out), standard "
+            "error robust to over-dispersion with the pair as the cluster (Mancl-DeRouen correction), t interval "
+            "with pairs - 1 degrees of freedom; the estimate is the ratio of the pooled rates shown. "
+            "Occupied bed-days are client-hours present on the unit / 24; `first week` counts events in a "
+            "client's first 7 days of stay over the bed-days of first weeks, `later` the rest. `p_value` is "
+            "unadjusted; `p_holm` is Holm-adjusted within the family of one rate (event, per, phase) against "
+            f"`{a.reference}`. `dispersion` is Pearson X2 / df against the binomial (a diagnostic). "
+            "All rows: `rate_ratios.csv`.",
             "",
         ]
         table = a.rate_ratios.copy()
-        table["rate ratio [95% CI]"] = _interval(table, "rate_ratio")
+        table["rate ratio [95% CI]"] = _interval(table, "rate_ratio", n="n_pairs")
+        table["p_value"] = table["p_value"].map(format_p)
+        table["p_holm"] = table["p_holm"].map(format_p)
         if a.within == "point":
             labels = a.runs.drop_duplicates("point").set_index("point")["point_label"]
             table.insert(1, "point_label", table["point"].map(labels))
         columns = [
-            c for c in (a.within, "point_label" if a.within else None, "event", "group", "rate", "reference_rate") if c
+            c
+            for c in (
+                a.within,
+                "point_label" if a.within else None,
+                "event",
+                "per",
+                "phase",
+                "group",
+                "rate",
+                "reference_rate",
+            )
+            if c
         ]
-        shown = table[[*columns, "rate ratio [95% CI]", "p_value", "alpha", "model"]]
+        shown = table[[*columns, "rate ratio [95% CI]", "p_value", "p_holm", "dispersion"]]
         lines += [markdown_table(shown if len(shown) <= 80 else shown.head(80)), ""]
         if not a.within and len(table) <= 40:
-            name = save(figures.forest_rate_ratios(a.rate_ratios), "forest_rate_ratios.png")
+            headline = a.rate_ratios[(a.rate_ratios["phase"] == "all")].copy()
+            headline["group"] = headline["group"] + " (per " + headline["per"] + ")"
+            name = save(figures.forest_rate_ratios(headline), "forest_rate_ratios.png")
             lines += [f"![rate ratios]({name})", ""]
     # replicates
     lines += [
         "## Are the replicates enough?",
         "",
-        "After Lee et al. (2015): the worst group per outcome; `mean_drift` and `cv_drift` say how far the "
-        "mean and the coefficient of variation still moved over the second half of the replicates; "
-        f"`replicates_needed` is the smallest number of replicates whose t-based 95% CI is within {precision:.0%} "
-        "of the mean (the number the advice quotes).",
+        "Sized on what is compared: for each outcome, the comparison that needs most; `half_width` is the "
+        "t-based 95% half-width of the paired differences (of the mean, without a reference), `target` is "
+        f"{precision:.0%} of the level of the two groups compared (the mean of their means; for shares, "
+        f"{precision:g} in share points), and "
+        "`replicates_needed` the smallest number of pairs whose "
+        "t-based half-width reaches it (found by iteration; the number the advice quotes). Drift is its own "
+        "diagnostic, after Lee et al. (2015): `mean_drift` and `cv_drift` say how far the mean and the "
+        "coefficient of variation still moved over the second half of the replicates (worst group); "
+        "`settled` when the mean moved less than half the precision.",
         "",
     ]
     if len(a.replicates):
@@ -267,18 +354,21 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
                 c
                 for c in (
                     "outcome",
+                    "compared",
                     "replicates",
-                    "mean",
+                    "estimate",
                     "half_width",
-                    "rel_half_width",
+                    "target",
+                    "replicates_needed",
                     "mean_drift",
                     "cv_drift",
-                    "replicates_needed",
+                    "settled",
                     "advice",
                 )
                 if c in a.replicates.columns
             ]
         ]
+        shown = shown.astype({c: "Int64" for c in ("replicates", "replicates_needed") if c in shown.columns})
         lines += [markdown_table(shown), ""]
     # figures
     series = read_series(path)
@@ -315,5 +405,5 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         lines += ["## Failed runs", "", f"{len(a.failures)} runs failed; see `failures/` in the sweep directory.", ""]
         shown = a.failures[["run_id", "policy", "replicate", "seed", "error"]].head(20)
         lines += [markdown_table(shown), ""]
-    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    write_text(out / "report.md", "\n".join(lines))
     return out / "report.md"

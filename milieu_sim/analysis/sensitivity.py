@@ -27,6 +27,7 @@ from milieu_sim.errors import MilieuInputError
 from milieu_sim.experiments.spec import Spec, SpecError
 from milieu_sim.experiments.storage import SweepDirError, read_manifest, read_runs
 from milieu_sim.experiments.sweep import SweepResult, run_sweep
+from milieu_sim.files import write_figure, write_table, write_text
 
 METHODS = ("sobol", "morris")
 NUM_RESAMPLES = 1000
@@ -138,9 +139,9 @@ def analyse_sensitivity(spec: Spec, out: str | Path, outcomes: list[str] | None 
                     policy, outcome, problem["names"], result, ("mu", "mu_star", "sigma", "mu_star_conf")
                 )
     indices = pd.DataFrame(rows)
-    indices.to_csv(folder / "indices.csv", index=False)
+    write_table(indices, folder / "indices.csv")
     if second:
-        pd.DataFrame(second).to_csv(folder / "second_order.csv", index=False)
+        write_table(pd.DataFrame(second), folder / "second_order.csv")
     _write_markdown(spec, folder, indices, notes)
     return indices
 
@@ -159,11 +160,11 @@ def _write_markdown(spec: Spec, folder: Path, indices: pd.DataFrame, notes: list
     for (policy, outcome), frame in indices.groupby(["policy", "outcome"], sort=False):
         name = f"{spec.method}_{policy}_{outcome}.png".replace("/", "_")
         fig = figures.sensitivity_bars(frame, spec.method, outcome)
-        fig.savefig(folder / name, dpi=110)
+        write_figure(fig, folder / name)
         plt.close(fig)
         lines += [f"## {outcome} ({policy})", "", markdown_table(frame.drop(columns=["policy", "outcome"])), ""]
         lines += [f"![{outcome}]({name})", ""]
-    (folder / "sensitivity.md").write_text("\n".join(lines), encoding="utf-8")
+    write_text(folder / "sensitivity.md", "\n".join(lines))
 
 
 def _index_rows(policy, outcome: str, names: list[str], result, keys: tuple[str, ...]) -> list[dict]:

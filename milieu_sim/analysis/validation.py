@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from milieu_sim.analysis.statistics import mean_ci, negative_binomial_rate_ratios
+from milieu_sim.analysis.statistics import mean_ci, paired_rate_ratio
 from milieu_sim.errors import ParameterError
 from milieu_sim.experiments.outcomes import COUNTS
 from milieu_sim.experiments.runner import run_one
@@ -48,7 +48,8 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {
     "acute_usual_care": Experiment("acute_usual_care", "acute_ward", "usual_care", 90, 30),
-    "acute_therapeutic_milieu": Experiment("acute_therapeutic_milieu", "acute_ward", "therapeutic_milieu", 90, 30),
+    # the Safewards trial's interventions (the `safewards` preset), paired with acute_usual_care by seed
+    "acute_safewards": Experiment("acute_safewards", "acute_ward", "safewards", 90, 30),
     "tc_usual_care": Experiment("tc_usual_care", "residential_tc", "usual_care", 300, 60),
 }
 
@@ -121,14 +122,24 @@ def _mean_of(experiment: str, column: str) -> Callable[[dict[str, pd.DataFrame]]
     return measure
 
 
+#: The arm the Safewards trial's rate ratios validate, against acute_usual_care (paired seeds).
+SAFEWARDS_ARM = "acute_safewards"
+
+
 def _rate_ratio(event: str) -> Callable[[dict[str, pd.DataFrame]], tuple[float, float, float]]:
+    """Rate ratio of an event count per shift, the safewards arm over usual care, with its 95% CI: paired by seed
+    (replicate r of both arms shares seed r), the same method as ``compare`` and ``report``
+    (:func:`milieu_sim.analysis.statistics.paired_rate_ratio`)."""
+
     def measure(runs: dict[str, pd.DataFrame]) -> tuple[float, float, float]:
-        both = pd.concat([runs["acute_usual_care"], runs["acute_therapeutic_milieu"]], ignore_index=True)
-        table = negative_binomial_rate_ratios(
-            both[f"{event}_events"], both["shifts"], both["experiment"], reference="acute_usual_care"
+        uc = runs["acute_usual_care"].set_index("seed")
+        sw = runs[SAFEWARDS_ARM].set_index("seed")
+        common = uc.index.intersection(sw.index)
+        column = f"{event}_events"
+        row = paired_rate_ratio(
+            uc.loc[common, column], uc.loc[common, "shifts"], sw.loc[common, column], sw.loc[common, "shifts"]
         )
-        row = table.iloc[0]
-        return float(row["rate_ratio"]), float(row["ci_low"]), float(row["ci_high"])
+        return row["rate_ratio"], row["ci_low"], row["ci_high"]
 
     return measure
 
@@ -136,11 +147,11 @@ def _rate_ratio(event: str) -> Callable[[dict[str, pd.DataFrame]], tuple[float, 
 def _containment_falls_more(runs: dict[str, pd.DataFrame]) -> tuple[float, float, float]:
     """Paired (per seed) difference of log rate ratios: log RR(containment) - log RR(conflict)."""
     uc = runs["acute_usual_care"].set_index("seed")
-    tm = runs["acute_therapeutic_milieu"].set_index("seed")
-    common = uc.index.intersection(tm.index)
+    sw = runs[SAFEWARDS_ARM].set_index("seed")
+    common = uc.index.intersection(sw.index)
     with np.errstate(divide="ignore", invalid="ignore"):
-        diff = np.log(tm.loc[common, "containment_events"] / uc.loc[common, "containment_events"]) - np.log(
-            tm.loc[common, "conflict_events"] / uc.loc[common, "conflict_events"]
+        diff = np.log(sw.loc[common, "containment_events"] / uc.loc[common, "containment_events"]) - np.log(
+            sw.loc[common, "conflict_events"] / uc.loc[common, "conflict_events"]
         )
     mean, low, high, _ = mean_ci(diff[np.isfinite(diff)])
     return mean, low, high
@@ -176,15 +187,15 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("containment_rate", "containment events per shift, usual care", "acute_ward",
             "Dickens, Tabvuma & Frost (8 NSW wards, pre-intervention)", "6.81", 6.81, 6.81 * 0.75, 6.81 * 1.25,
             ("acute_usual_care",), _mean_of("acute_usual_care", "containment_per_shift"), fitted=True),
-    Pattern("safewards_conflict_rr", "conflict rate ratio, therapeutic milieu vs usual care", "acute_ward",
+    Pattern("safewards_conflict_rr", "conflict rate ratio, safewards vs usual care", "acute_ward",
             "Bowers et al. 2015 (Safewards RCT, Table 2)", "0.850 (0.763-0.943)", 0.850, 0.763, 0.943,
-            ("acute_usual_care", "acute_therapeutic_milieu"), _rate_ratio("conflict")),
-    Pattern("safewards_containment_rr", "containment rate ratio, therapeutic milieu vs usual care", "acute_ward",
+            ("acute_usual_care", SAFEWARDS_ARM), _rate_ratio("conflict")),
+    Pattern("safewards_containment_rr", "containment rate ratio, safewards vs usual care", "acute_ward",
             "Bowers et al. 2015 (Safewards RCT, Table 2)", "0.768 (0.655-0.901)", 0.768, 0.655, 0.901,
-            ("acute_usual_care", "acute_therapeutic_milieu"), _rate_ratio("containment")),
+            ("acute_usual_care", SAFEWARDS_ARM), _rate_ratio("containment")),
     Pattern("containment_falls_more", "containment falls more than conflict: log RR(cont) - log RR(confl) < 0",
             "acute_ward", "Bowers et al. 2015 (Safewards RCT)", "log(0.768/0.850) = -0.10",
-            math.log(0.768 / 0.850), -math.inf, 0.0, ("acute_usual_care", "acute_therapeutic_milieu"),
+            math.log(0.768 / 0.850), -math.inf, 0.0, ("acute_usual_care", SAFEWARDS_ARM),
             _containment_falls_more),
     Pattern("violent_share", "share of clients with at least one violent act in their stay", "acute_ward",
             "Iozzino et al. 2015 (pooled, 42 studies)", "18%", 0.18, 0.12, 0.24,
@@ -211,20 +222,7 @@ PATTERN_KEYS = tuple(p.key for p in PATTERNS)
 
 # Why a pattern is not reproduced by the shipped defaults (shown in the table's `note` column).
 # Keep this in step with docs/validation.md ("Results"); a test checks the keys exist.
-WHY_NOT_REPRODUCED: dict[str, str] = {
-    "containment_rate": (
-        "containment comes only from responses to incidents, unprompted PRN and observation after self-harm or "
-        "absconding; the routine intermittent observation behind much of the published count is not modelled"
-    ),
-    "safewards_conflict_rr": (
-        "at the calibrated defaults incidents are driven mostly by hour-to-hour agitation noise, which no policy "
-        "touches, so the therapeutic milieu barely lowers conflict"
-    ),
-    "safewards_containment_rr": (
-        "the therapeutic milieu's levers (de-escalation first, high isolation threshold, PRN only at higher "
-        "agitation) cut containment more than the Safewards interventions did"
-    ),
-}
+WHY_NOT_REPRODUCED: dict[str, str] = {}
 
 
 def select_patterns(setting: str | None = None, keys: Iterable[str] | None = None) -> list[Pattern]:
@@ -291,9 +289,55 @@ def score(patterns: list[Pattern], runs: dict[str, pd.DataFrame]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+#: The rates beside the per-shift ones (issue 11): (label, count column suffix, exposure column, scale to a day).
+SAFEWARDS_RATES = (
+    ("per shift", "", "shifts", 1.0),
+    ("per occupied bed-day", "", "bed_hours", 24.0),
+    ("per bed-day, first 7 days of a stay", "_first_week", "bed_hours_first_week", 24.0),
+    ("per bed-day, later in a stay", "_later", "bed_hours_later", 24.0),
+)
+
+
+def safewards_rates(runs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Conflict and containment under usual care and the safewards preset per shift, per occupied bed-day and by
+    phase of stay, with the paired rate ratio (safewards / usual care) and its 95% CI; empty without both arms.
+
+    Per-shift rates mix the policy with turnover (a ward that discharges sooner admits more new, agitated
+    clients); the rates by phase of stay separate the two."""
+    if "acute_usual_care" not in runs or SAFEWARDS_ARM not in runs:
+        return pd.DataFrame()
+    uc = runs["acute_usual_care"].set_index("seed")
+    sw = runs[SAFEWARDS_ARM].set_index("seed")
+    common = uc.index.intersection(sw.index)
+    rows = []
+    for event in ("conflict", "containment"):
+        for label, suffix, exposure, scale in SAFEWARDS_RATES:
+            count = f"{event}_events{suffix}"
+            if count not in uc or exposure not in uc:
+                continue
+            y_uc, e_uc = uc.loc[common, count], uc.loc[common, exposure] / scale
+            y_sw, e_sw = sw.loc[common, count], sw.loc[common, exposure] / scale
+            ratio = paired_rate_ratio(y_uc, e_uc, y_sw, e_sw)
+            rows.append({
+                "event": event, "rate": label,
+                "usual_care": float(y_uc.sum() / e_uc.sum()), "safewards": float(y_sw.sum() / e_sw.sum()),
+                "rate_ratio": ratio["rate_ratio"], "ci_low": ratio["ci_low"], "ci_high": ratio["ci_high"],
+                "n_pairs": ratio["n_pairs"],
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def validate(
     setting: str | None = None, replicates: int = 10, seed: int = 0, keys: Iterable[str] | None = None, progress=None
 ) -> pd.DataFrame:
     """Run the shipped defaults and score every pattern (of one setting, or all)."""
+    return validate_runs(setting, replicates, seed, keys, progress)[0]
+
+
+def validate_runs(
+    setting: str | None = None, replicates: int = 10, seed: int = 0, keys: Iterable[str] | None = None, progress=None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """:func:`validate`, also returning the runs of every arm (for :func:`safewards_rates`)."""
     patterns = select_patterns(setting, keys)
-    return score(patterns, run_patterns(patterns, replicates, seed, progress=progress))
+    runs = run_patterns(patterns, replicates, seed, progress=progress)
+    return score(patterns, runs), runs

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from milieu_sim.model.model import MilieuModel
@@ -18,7 +19,11 @@ from milieu_sim.model.state import SHIFTS
 if TYPE_CHECKING:
     from milieu_sim.app.controls import Comparison
 
+CLIMATE = {"climate_safety": "safety", "climate_cohesion": "cohesion", "climate_hold": "therapeutic hold"}
 SERIES_COLOURS = {
+    "climate_safety": "#2c7bb6",
+    "climate_cohesion": "#1a9641",
+    "climate_hold": "#fdae61",
     "conflict": "#d7191c",
     "containment": "#7b3294",
     "skill": "#2c7bb6",
@@ -40,10 +45,10 @@ def shift_series(model: MilieuModel) -> pd.DataFrame:
     """Per nursing shift: the ``shifts`` table's conflict and containment events and census (the most clients
     present in any hour of the shift), with the shift's mean skill, self-control and trust and the most clients
     in seclusion at once (from the ``steps`` table); ``time`` is the start of the shift in ward days."""
-    steps = model.records.steps.frame(model.routine.activities)
+    tables = model.tables()  # counted on the clock (a warm start's hours are not in them)
+    steps, shifts = tables["steps"], tables["shifts"]
     if steps.empty:
         return pd.DataFrame(columns=list(SHIFT_SERIES_COLUMNS))
-    shifts = model.records.shifts_frame(steps, model.records.events_frame())
     # the steps' own day and shift (from the model's clock) name the rows of the shifts table
     states = (
         steps.groupby(["day", "shift"], observed=True, sort=False)
@@ -59,7 +64,8 @@ def shift_series(model: MilieuModel) -> pd.DataFrame:
     frame = frame.rename(columns={"conflict_events": "conflict", "containment_events": "containment"})
     frame["time"] = frame["day"] + frame["shift"].cat.codes / len(SHIFTS)
     frame["shift"] = frame["shift"].astype(str)
-    return frame[list(SHIFT_SERIES_COLUMNS)]
+    climate = [c for c in CLIMATE if c in frame.columns]  # the ward climate, where the model reports it
+    return frame[[*SHIFT_SERIES_COLUMNS, *climate]]
 
 
 def _switch_rules(model: MilieuModel) -> pd.DataFrame:
@@ -102,7 +108,8 @@ def _line_chart(data: pd.DataFrame, series: dict[str, str], title: str, y_title:
 
 
 def charts(model: MilieuModel) -> list[alt.LayerChart]:
-    """The live charts: conflict and containment per shift; mean states; census and isolation."""
+    """The live charts: conflict and containment per shift; mean states; census and isolation; and the ward
+    climate (safety, cohesion, therapeutic hold) where the model's tables have it."""
     data = shift_series(model)
     rules = _switch_rules(model)
     return [
@@ -127,7 +134,11 @@ def charts(model: MilieuModel) -> list[alt.LayerChart]:
             "clients",
             rules,
         ),
-    ]
+    ] + (
+        [_line_chart(data, climate, "Ward climate (mean over the shift)", "0-1", rules)]
+        if (climate := {c: label for c, label in CLIMATE.items() if c in data.columns})
+        else []
+    )
 
 
 def comparison_chart(pair: Comparison) -> alt.VConcatChart:
@@ -150,3 +161,74 @@ def comparison_chart(pair: Comparison) -> alt.VConcatChart:
             for column, title in panels
         ]
     ).properties(usermeta=SVG)
+
+
+# --- the charts as the browser draws them -------------------------------------------------------------
+BUNDLED_VEGA_LITE = "5.2.0"  # the Vega-Lite of Solara's bundled front end (solara-assets; a test checks it)
+VEGA_LITE_SCHEMA = f"https://vega.github.io/schema/vega-lite/v{BUNDLED_VEGA_LITE}.json"
+NO_SHIFT_YET = "The charts start with the first hour on the clock: press Step, +1 day or Play."
+
+
+def vega_spec(chart) -> dict:
+    """The chart's Vega-Lite spec, labelled with the version the browser has (Altair writes its own, newer one,
+    and vega-embed warns about the difference in the console); the charts use nothing newer."""
+    spec = chart.to_dict()
+    spec["$schema"] = VEGA_LITE_SCHEMA
+    return spec
+
+
+def stay_chart(trace: pd.DataFrame, lines: pd.DataFrame, exit_day: float | None = None) -> alt.LayerChart:
+    """One client's state over the stay (from the app's trace), with incidents (red, sized by severity),
+    containment (purple) and feedback received (green) as ticks along the bottom."""
+    layers = []
+    states = {"skill": "skill", "self_control": "self-control", "agitation": "agitation", "trust": "trust"}
+    colours = {"skill": "#2c7bb6", "self_control": "#fdae61", "agitation": "#d7191c", "trust": "#1a9641"}
+    long = trace.melt(id_vars=["day"], value_vars=list(states), var_name="state", value_name="value")
+    long["state"] = long["state"].map(states)
+    x = alt.X("day:Q", title="ward day")
+    layers.append(
+        alt.Chart(long, name="states")
+        .mark_line(strokeWidth=1.6)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title="state (0-1)", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "state:N",
+                scale=alt.Scale(domain=list(states.values()), range=[colours[s] for s in states]),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("day:Q", format=".2f", title="ward day"),
+                "state:N",
+                alt.Tooltip("value:Q", format=".2f"),
+            ],
+        )
+    )
+    if len(lines):
+        marks = lines.assign(day=(lines["step"] - 1) / 24.0)
+        marks["what"] = np.where(
+            marks["kind"] == "incident",
+            np.where(marks["contained"], "incident, contained", "incident"),
+            np.where(marks["kind"] == "feedback", "feedback", "other"),
+        )
+        marks = marks[marks["what"] != "other"]
+        marks["y"] = np.where(marks["what"] == "feedback", 0.02, 0.06)
+    if len(lines) and len(marks):  # (an empty layer would give Vega an infinite extent)
+        layers.append(
+            alt.Chart(marks[["day", "y", "what", "severity", "text"]], name="happenings")
+            .mark_point(filled=True, opacity=0.85)
+            .encode(
+                x=x,
+                y=alt.Y("y:Q"),
+                shape=alt.Shape("what:N", legend=alt.Legend(title=None, orient="bottom")),
+                size=alt.Size("severity:Q", legend=None, scale=alt.Scale(domain=[0, 5], range=[30, 160])),
+                tooltip=[alt.Tooltip("text:N", title="what happened")],
+            )
+        )
+    if exit_day is not None and not np.isnan(exit_day):
+        layers.append(alt.Chart(pd.DataFrame({"day": [exit_day]})).mark_rule(strokeDash=[4, 3]).encode(x=x))
+    return (
+        alt.layer(*layers)
+        .resolve_scale(color="independent", shape="independent")
+        .properties(width="container", height=220, usermeta=SVG)
+    )

@@ -35,7 +35,7 @@ def step_label(step: int) -> str:
 def clock_lines(model: MilieuModel) -> list[str]:
     """The clock panel: the clock, the shift and the routine's activity, the policy, and the counts of the hour."""
     h = model.hour
-    if model.steps == 0:
+    if model.steps == model.clock_start:  # nothing on the clock yet (a warm start ran before it)
         when = f"{clock_label(0, START_HOUR)} (not started: press Step or Play)"
         activity = "-"
     else:

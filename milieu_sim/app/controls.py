@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from milieu_sim.analysis.story import StateTrace, trace_model
 from milieu_sim.errors import ParameterError
 from milieu_sim.model.model import MilieuModel
 from milieu_sim.model.params import SCHEMA, SETTING_NAMES, setting_defaults
@@ -38,6 +39,8 @@ SLIDER_SPAN = 4  # ... from the schema minimum to SLIDER_SPAN x the largest sett
 DEFAULT_SEED = 0
 NO_SWITCH = "no switch"
 SWITCH_DAY = 30  # the teaching example: restrictive -> therapeutic milieu on day 30
+WARM_START_DAYS = 112  # the app opens on a ward that has run sixteen weeks (its start-up has died out)
+WARM_START_MAX = 364
 
 
 def _label(name: str) -> str:
@@ -94,6 +97,14 @@ def model_params() -> dict[str, Any]:
         "seed": {"type": "InputText", "value": str(DEFAULT_SEED), "label": "Seed (same seed = same clients arriving)"},
     }
     params.update({name: user_param(name) for name in CONTROLS})
+    params["warm_start_days"] = {
+        "type": "SliderInt",
+        "value": WARM_START_DAYS,
+        "min": 0,
+        "max": WARM_START_MAX,
+        "step": 7,
+        "label": "Warm start (days run before the clock)",
+    }
     last_day = max(int(setting_defaults(s)["days"]) for s in SETTING_NAMES)
     params["switch_to"] = {
         "type": "Select",
@@ -148,8 +159,23 @@ def overrides(controls: dict[str, Any]) -> dict[str, Any]:
     return chosen
 
 
+def preset_name(name: Any, parameter: str = "policy") -> str:
+    """A policy preset's name; anything else (a file path, say) is refused: the app opens no files."""
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ParameterError(
+            f"parameter '{parameter}' = {name!r} is not allowed; allowed: one of {', '.join(PRESETS)} "
+            "(the app opens no files)"
+        )
+    return name
+
+
 class AppWard(MilieuModel):
-    """MilieuModel built from the app's controls, remembering when its policy changed."""
+    """MilieuModel built from the app's controls, remembering when its policy changed.
+
+    It also keeps every present client's state hour by hour (``trace``, a
+    :class:`~milieu_sim.analysis.story.StateTrace`), which the page of one client's
+    stay draws; the saved tables keep states only at admission and exit.
+    """
 
     def __init__(
         self,
@@ -164,7 +190,11 @@ class AppWard(MilieuModel):
         # Mesa's Reset button passes a fresh (empty) mesa Scenario; the seed control decides the random numbers.
         del scenario
         self.policy_log: list[tuple[int, str]] = []  # (step, policy name) at the start and at every switch
+        self.trace = StateTrace()
+        if not isinstance(policy, Policy):
+            policy = preset_name(policy)
         if switch_to != NO_SWITCH:
+            preset_name(switch_to, "switch_to")
             start = resolve_policy(policy)
             resolve_policy(switch_to)  # a bad name fails now, not on the day of the switch
             policy = ScheduledSwitch(
@@ -173,9 +203,20 @@ class AppWard(MilieuModel):
         super().__init__(setting=setting, policy=policy, rng=parse_seed(seed), **overrides(controls))
         self.policy_log.append((0, self.policy.name))
 
+    @property
+    def hours_run(self) -> int:
+        """Hours on the clock the user sees (the warm-up's hours are not counted)."""
+        return self.steps - self.clock_start
+
+    def step(self) -> None:
+        super().step()
+        trace_model(self, self.trace)
+
     def set_policy(self, policy: str | Policy) -> None:
+        if not isinstance(policy, Policy):
+            policy = preset_name(policy)
         super().set_policy(policy)
-        self.policy_log.append((self.steps, self.policy.name))
+        self.policy_log.append((self.hours_run, self.policy.name))
 
 
 def make_model(**values: Any) -> AppWard:
@@ -212,9 +253,23 @@ class Comparison:
     def start(cls, base: AppWard, policies: tuple[str, str]) -> Comparison:
         user = {k: v for k, v in base.user_parameters.items() if k not in POLICY_LEVERS}
         models = {
-            p: AppWard(setting=base.setting, policy=p, seed=base.seed, **_as_controls(user))
+            p: AppWard(setting=base.setting, policy=preset_name(p), seed=base.seed, **_as_controls(user))
             for p in dict.fromkeys(policies)
         }
+        return cls(models)
+
+    @classmethod
+    def of_wards(cls, base: AppWard, wards: tuple[dict[str, Any], ...]) -> Comparison:
+        """Two wards as a lesson names them (a label, a policy preset and controls each), with the base's
+        setting, seed and warm start."""
+        models = {}
+        for ward in wards:
+            values = dict(ward)
+            label = str(values.pop("label", values.get("policy", SCHEMA["policy"].default)))
+            values.pop("seed", None)  # the two wards share the base's seed: the same clients arrive
+            values.setdefault("warm_start_days", base.p["warm_start_days"])
+            values = {k: ("on" if v else "off") if isinstance(v, bool) else v for k, v in values.items()}
+            models[label] = AppWard(setting=values.pop("setting", base.setting), seed=base.seed, **values)
         return cls(models)
 
 

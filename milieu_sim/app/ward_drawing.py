@@ -141,7 +141,7 @@ def _events(model: MilieuModel, since_step: int) -> pd.DataFrame:
 def events_this_hour(model: MilieuModel) -> pd.DataFrame:
     """Incidents, de-escalations and containments of the last hour, placed at the client's cell."""
     columns = ["x", "y", "client_id", "category", "kind"]
-    if model.steps == 0:
+    if model.steps == model.clock_start:
         return pd.DataFrame(columns=columns)
     events = _events(model, model.steps)
     events = events[events["category"].isin(list(EVENT_MARKERS))]
@@ -155,7 +155,9 @@ def events_this_hour(model: MilieuModel) -> pd.DataFrame:
 
 
 def client_history(model: MilieuModel, client_id: int, hours: int = RECENT_HOURS) -> pd.DataFrame:
-    """What happened to one client in the last ``hours`` hours (events and feedback received), newest first."""
+    """What happened to one client in the last ``hours`` hours (events and feedback received), newest first.
+
+    ``step`` counts hours on the clock (as in the tables: a warm start's hours are not counted)."""
     since = max(1, model.steps - hours + 1)
     events = _events(model, since)
     events = events[events["client_id"] == client_id]
@@ -172,6 +174,7 @@ def client_history(model: MilieuModel, client_id: int, hours: int = RECENT_HOURS
         )
     ]
     frame = pd.DataFrame(rows, columns=["step", "what", "detail"])
+    frame["step"] -= model.clock_start
     frame["when"] = [step_label(int(s)) for s in frame["step"]]
     return frame.sort_values("step", ascending=False, kind="stable").reset_index(drop=True)
 

@@ -1,6 +1,6 @@
 """Command-line entry points for the browser app and for animations.
 
-    milieu-sim app [--host 127.0.0.1] [--port 8765]
+    milieu-sim app [--host 127.0.0.1] [--port 8765] [--lesson NAME]
     milieu-sim animate --policy P --days D --out FILE.gif [--seed N]
 
 ``register(sub)`` adds both commands to the ``milieu-sim`` parser
@@ -11,6 +11,7 @@ line with exit status 2, like every other command.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -22,6 +23,7 @@ from milieu_sim.cli.common import (
     announce_kernel_compilation,
     out_file,
     positive,
+    print_note,
     require_extra,
     schema_values,
     seed,
@@ -29,6 +31,7 @@ from milieu_sim.cli.common import (
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+LESSON_ENV = "MILIEU_SIM_LESSON"  # the lesson `app --lesson` asks the page to open
 ANIMATION_FPS = 6
 
 
@@ -41,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine)"
     )
     p_app.add_argument("--port", default=str(DEFAULT_PORT), help=f"port to listen on (default {DEFAULT_PORT})")
+    p_app.add_argument(
+        "--lesson",
+        default=None,
+        help="open a lesson: a shipped one by name (the app lists them) or a lesson file ending in .toml",
+    )
     p_app.set_defaults(handler=cmd_app)
 
     p_anim = sub.add_parser("animate", help="render a run of the ward as an animated GIF with clock and legend")
@@ -73,6 +81,22 @@ def _check_bind(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             raise CliError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except socket.gaierror:
+            return False
+        return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
 def bundled_assets() -> Path:
@@ -118,7 +142,17 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     host = str(args.host)
     port = _port(args.port)
+    lesson = None
+    if args.lesson is not None:
+        from milieu_sim.app.lessons import load_lesson
+
+        lesson = load_lesson(str(args.lesson))  # checked now: a bad lesson is one line, before the server starts
     _check_bind(host, port)
+    if not is_loopback(host):
+        print_note(
+            f"app: warning: listening on {host}, not only this machine: the app has no authentication, so anyone "
+            "who can reach this address can use it (the default --host 127.0.0.1 serves this machine only)"
+        )
     bundle = bundled_assets()
     if not bundle.is_dir():
         raise CliError(f"the solara-assets package is missing ({bundle} not found): pip install milieu-sim again")
@@ -129,6 +163,10 @@ def cmd_app(args: argparse.Namespace) -> int:
         os.environ["SOLARA_MODE"] = "production"
         os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(offline_assets(bundle, Path(cache)))
         os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+        if lesson is not None:  # the page opens it (a teacher's file is read here, by the command line)
+            os.environ[LESSON_ENV] = json.dumps({"name": lesson.name, "source": str(args.lesson)})
+        else:
+            os.environ.pop(LESSON_ENV, None)
         os.environ["SERVER_NAME"] = host
         os.environ["SERVER_PORT"] = str(port)
         require_extra("app")  # imports solara: only once its environment above is set
@@ -163,112 +201,27 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 
 def animate(model, out: Path, every: int = 1, fps: int = ANIMATION_FPS) -> int:
-    """Run ``model`` for its ``days`` and write the ward, hour by hour, as a GIF; return the number of frames."""
-    import matplotlib
+    """Run ``model`` for its ``days`` and write the ward, hour by hour, as a GIF; return the number of frames.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
-    from matplotlib.colors import ListedColormap
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    from milieu_sim.app.ward_drawing import (
-        CLIENT_STROKE,
-        EVENT_MARKERS,
-        STAFF_COLOUR,
-        ZONE_COLOURS,
-        ZONE_LABELS,
-        client_frame,
-        events_this_hour,
-        staff_frame,
-    )
-    from milieu_sim.model.state import SHIFTS
-    from milieu_sim.model.ward import ZONES
+    Frames go to disk one at a time (memory stays bounded by one frame) into a temporary file beside
+    ``out``, which is renamed to ``out`` only when the last frame is written: an interrupted animation
+    (Ctrl+C, a full disk) leaves no GIF that looks complete.
+    """
+    from milieu_sim.app.export import StreamingGif, WardPicture
 
     hours = 24 * int(model.p["days"])
-    plan = model.plan
-    fig = plt.figure(figsize=(9.6, 6.4), dpi=80)
-    ax = fig.add_axes((0.02, 0.30, 0.96, 0.62))
-    ax.imshow(
-        plan.zone.T,
-        origin="lower",
-        cmap=ListedColormap([ZONE_COLOURS[z] for z in ZONES]),
-        vmin=-0.5,
-        vmax=len(ZONES) - 0.5,
-        interpolation="nearest",
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    title = fig.text(0.02, 0.95, "", fontsize=14, fontweight="bold")
-    cmap = plt.get_cmap("RdYlBu_r")
-    clients = ax.scatter([], [], s=90, c=[], cmap=cmap, vmin=0, vmax=1, edgecolors=CLIENT_STROKE, linewidths=0.8)
-    staff = ax.scatter([], [], s=80, marker="s", color=STAFF_COLOUR)
-    shapes = {"circle": "o", "diamond": "D", "square": "s"}
-    rings = {
-        cat: ax.scatter([], [], s=360, marker=shapes[shape], facecolors="none", edgecolors=colour, linewidths=2.2)
-        for cat, (colour, shape, _) in EVENT_MARKERS.items()
-    }
-    zone_handles = [Patch(facecolor=ZONE_COLOURS[z], edgecolor="#888888", label=ZONE_LABELS[z]) for z in ZONES]
-    mark_handles = [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            ls="",
-            markerfacecolor=cmap(0.8),
-            markeredgecolor=CLIENT_STROKE,
-            label="client (colour: agitation, red = high)",
-        ),
-        Line2D([], [], marker="s", ls="", color=STAFF_COLOUR, label="staff on duty"),
-        *[
-            Line2D(
-                [],
-                [],
-                marker=shapes[shape],
-                ls="",
-                markerfacecolor="none",
-                markeredgecolor=colour,
-                markeredgewidth=2,
-                label=text,
-            )
-            for colour, shape, text in EVENT_MARKERS.values()
-        ],
-    ]
-    fig.legend(handles=zone_handles, loc="lower left", bbox_to_anchor=(0.01, 0.01), ncol=3, fontsize=8, frameon=False)
-    fig.legend(handles=mark_handles, loc="lower right", bbox_to_anchor=(0.99, 0.01), fontsize=8, frameon=False)
-
-    def draw(_frame: int):
-        for _ in range(every):
-            if model.steps < hours:
-                model.step()
-        h = model.hour
-        activity = model.routine.activities[h.activity].replace("_", " ")
-        title.set_text(
-            f"Day {h.day}, {h.hour:02d}:00 · {SHIFTS[h.shift]} shift · {activity} · policy {model.policy.name} · "
-            f"census {model.census} · in seclusion {model.n_isolated}"
-        )
-        c = client_frame(model)
-        clients.set_offsets(c[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2))
-        clients.set_array(c["agitation"].to_numpy(dtype=float))
-        s = staff_frame(model)
-        staff.set_offsets(s[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2))
-        events = events_this_hour(model)
-        for cat, ring in rings.items():
-            subset = events[events["category"] == cat]
-            ring.set_offsets(subset[["x", "y"]].to_numpy(dtype=float).reshape(-1, 2))
-        return [title, clients, staff, *rings.values()]
-
     n_frames = max(1, -(-hours // every))
-
-    def first():  # the first frame is drawn by draw(0); init only shows the empty ward
-        return [title, clients, staff, *rings.values()]
-
-    animation = FuncAnimation(fig, draw, frames=n_frames, init_func=first, blit=False, repeat=False)
+    picture = WardPicture(model)
     try:
-        animation.save(str(out), writer=PillowWriter(fps=ANIMATION_FPS if fps is None else fps))
+        with StreamingGif(out, ANIMATION_FPS if fps is None else fps) as gif:
+            for _ in range(n_frames):
+                for _ in range(every):
+                    if model.steps - model.clock_start < hours:
+                        model.step()
+                picture.update(model)
+                gif.add(picture.rgb())
     except OSError as exc:
-        plt.close(fig)
         raise CliError(f"parameter 'out' = '{out}': cannot write there ({exc.strerror or exc})") from None
-    plt.close(fig)
+    finally:
+        picture.close()
     return n_frames

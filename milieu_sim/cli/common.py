@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from milieu_sim.errors import MilieuInputError
+from milieu_sim.files import write_atomically, write_figure, write_table, write_text  # noqa: F401 (re-exported)
 from milieu_sim.model.params import SCHEMA
 
 PROG = "milieu-sim"
@@ -123,14 +124,18 @@ def schema_values(args: argparse.Namespace, skip: Sequence[str] = ()) -> dict[st
     return values
 
 
-def seed(raw: str) -> int:
-    """A random seed: a non-negative integer."""
+MAX_SEED = 2**63 - 1  # seeds are stored as signed 64-bit integers
+
+
+def seed(raw: str, count: int = 1) -> int:
+    """A random seed: an integer from 0 to 2**63-1 (``count`` consecutive seeds from it must fit too)."""
     try:
         value = int(raw)
     except ValueError:
         value = -1
-    if value < 0:
-        raise CliError(f"parameter 'seed' = {raw!r} is not allowed; allowed: a non-negative integer")
+    if not 0 <= value <= MAX_SEED - (count - 1):
+        most = "2**63-1" if count == 1 else f"2**63-{count} ({count} consecutive seeds)"
+        raise CliError(f"parameter 'seed' = {raw!r} is not allowed; allowed: an integer from 0 to {most}")
     return value
 
 
@@ -157,6 +162,8 @@ def non_negative(name: str, raw: str) -> int:
 
 
 def _writable(folder: Path, raw: str) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"parameter 'out' = '{raw}': '{folder}' is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".milieu-sim-write-test"
@@ -180,6 +187,9 @@ def out_file(raw: str, suffix: str) -> Path:
         raise CliError(f"parameter 'out' = {raw!r} is not allowed; allowed: a file name ending in {suffix}")
     _writable(path.parent, raw)
     return path
+
+
+# --- outputs: written atomically (milieu_sim.files) -------------------------------------------------
 
 
 # --- the model's kernels -----------------------------------------------------------------------------------

@@ -14,11 +14,14 @@ exit status 0, Ctrl+C with 130.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from milieu_sim.cli.common import (
+    EXIT_FAILED_RUNS,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     MissingExtra,
@@ -28,7 +31,7 @@ from milieu_sim.cli.common import (
     print_error,
     quiet_closed_pipe,
 )
-from milieu_sim.errors import MilieuInputError
+from milieu_sim.errors import MilieuInputError, OutputError
 from milieu_sim.provenance import package_version
 
 #: The modules that add commands, in the order of ``milieu-sim --help`` (each has ``register(sub)``).
@@ -39,6 +42,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "milieu_sim.cli.sweep",  # sweep, report, sensitivity
     "milieu_sim.cli.validate",  # validate, calibrate
     "milieu_sim.cli.app",  # app, animate
+    "milieu_sim.cli.story",  # story
 )
 
 
@@ -52,7 +56,18 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit status (0 done, 1 some runs failed, 2 bad input, 130 interrupted)."""
+    """Run one command; return its exit status (0 done, 1 some runs failed, 2 bad input, 130 interrupted).
+
+    SIGTERM and SIGHUP end a command as Ctrl-C does.  No error ends in a traceback: an output that cannot be
+    written (a full disk) is one line with exit status 1, and an unexpected error is one line naming it as a
+    bug (exit status 1; ``MILIEU_SIM_DEBUG=1`` shows the traceback)."""
+    from milieu_sim.experiments.executors import signals_as_interrupt
+
+    with signals_as_interrupt():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     command = None
     try:
         parser = build_parser()
@@ -79,9 +94,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(missing_extra_line(command, extra), file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("milieu-sim: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"milieu-sim: interrupted{_by_signal(exc)} (exit status {EXIT_INTERRUPTED})", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OutputError as exc:
+        print_error(str(exc))
+        return EXIT_FAILED_RUNS
+    except MemoryError:
+        print_error("out of memory; make the run or the sweep smaller (fewer clients, days, points or workers)")
+        return EXIT_FAILED_RUNS
+    except OSError as exc:  # a path the user gave that cannot be used (exit 2), or a failing disk (exit 1)
+        name = str(getattr(exc, "filename", "") or "")
+        where = f" ('{name[:80]}{'...' if len(name) > 80 else ''}')" if name else ""
+        print_error(f"{exc.strerror or exc}{where}")
+        return EXIT_INPUT if exc.errno in INPUT_ERRNOS else EXIT_FAILED_RUNS
+    except Exception as exc:
+        if os.environ.get("MILIEU_SIM_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print_error(
+            f"internal error (a bug; please report it, with MILIEU_SIM_DEBUG=1 for the traceback): "
+            f"{type(exc).__name__}: {first}"
+        )
+        return EXIT_FAILED_RUNS
+
+
+#: OSError numbers that mean the user named an unusable path (exit 2), not that the machine failed (exit 1).
+INPUT_ERRNOS = {errno.ENOENT, errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.ELOOP}
+
+
+def _by_signal(exc: BaseException) -> str:
+    name = getattr(exc, "signal_name", None)
+    return f" by {name}" if name else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,10 +24,14 @@ from milieu_sim.cli.common import (
     print_note,
     schema_values,
     seed,
+    write_figure,
+    write_table,
+    write_text,
 )
+from milieu_sim.cli.sweep import interrupted, local_workers, size_options
 from milieu_sim.provenance import versions
 
-DEFAULT_POLICIES = "usual_care,therapeutic_milieu,restrictive,custodial,token_economy"
+DEFAULT_POLICIES = "usual_care,therapeutic_milieu,restrictive,custodial,token_economy,safewards"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run every run again (default: reuse the finished runs of the same comparison in --out)",
     )
+    size_options(p_cmp)
     add_schema_options(p_cmp, skip=("policy",))
     p_cmp.set_defaults(handler=cmd_compare)
 
@@ -84,9 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     tables = model.tables()
     for name, frame in tables.items():
-        frame.to_parquet(out / f"{name}.parquet", index=False)
+        write_table(frame, out / f"{name}.parquet")  # atomically: complete or absent, even on a full disk
     summary = summarise(tables)
-    (out / "run.json").write_text(
+    write_text(
+        out / "run.json",
         json.dumps(
             {
                 "parameters": model.parameters(),
@@ -97,11 +103,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             },
             indent=2,
             default=str,
-        )
+        ),
     )
-    (out / "summary.json").write_text(json.dumps(finite(summary), indent=2))
+    write_text(out / "summary.json", json.dumps(finite(summary), indent=2))
     figure = run_overview(tables, title=f"{model.setting}, {model.policy.name}, seed {run_seed}")
-    figure.savefig(out / "overview.png", dpi=110)
+    write_figure(figure, out / "overview.png")
     print(f"{model.setting} / {model.policy.name}, {days} days, seed {run_seed} ({elapsed:.1f} s)")
     for key, value in summary.items():
         shown = f"{value:10.3f}" if value == value else f"{'n/a':>10s}"  # NaN: not measurable in this run
@@ -129,18 +135,18 @@ def _policies(raw: str) -> list[str]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """A policy comparison as a one-point sweep (milieu_sim.experiments): resumable, optionally parallel."""
-    import pandas as pd
-
-    from milieu_sim.analysis.comparison import comparison_spec, comparison_tables, run_comparison
+    from milieu_sim.analysis.comparison import comparison_spec, comparison_tables, comparison_text, run_comparison
     from milieu_sim.analysis.figures import comparison
     from milieu_sim.experiments.executors import default_workers
     from milieu_sim.experiments.outcomes import KEY_OUTCOMES
     from milieu_sim.experiments.runner import check_params
+    from milieu_sim.experiments.storage import sweep_running
+    from milieu_sim.experiments.sweep import check_plan
 
     policies = _policies(args.policies)
     replicates = positive("replicates", args.replicates)
-    first_seed = seed(args.seed)
-    workers = positive("workers", args.workers) if args.workers is not None else default_workers()
+    first_seed = seed(args.seed, count=replicates)  # replicate r uses seed + r: all must fit in 64 bits
+    workers = local_workers(args) or default_workers()
     base = schema_values(args, skip=("policy",))
     warmup = non_negative("warmup_days", args.warmup_days)
     for policy in policies:
@@ -149,11 +155,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if days is not None and warmup >= days:
         raise CliError(f"parameter 'warmup_days' = {warmup} must be less than 'days' = {days}")
     spec = comparison_spec(policies, replicates, first_seed, base, warmup)
+    check_plan(spec, workers, confirmed=args.yes)
+    spec.allow_large = args.yes
     out = out_dir(args.out)
+    holder = sweep_running(out / "sweep") if args.fresh else None
+    if holder:
+        raise CliError(f"parameter 'fresh': a comparison is still running in {out / 'sweep'} ({holder})")
     if args.fresh and (out / "sweep" / "manifest.json").is_file():
         shutil.rmtree(out / "sweep")  # the comparison's own runs, which the user asked to run again
     announce_kernel_compilation()
-    result = run_comparison(spec, out, workers=workers)
+    try:
+        result = run_comparison(spec, out, workers=workers)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the finished runs are kept in out/sweep
+        return interrupted(out / "sweep", exc)
     earlier = result.runs_done + result.runs_failed - result.ran_now
     if earlier and not result.ran_now:
         print_note(
@@ -164,13 +178,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_note(f"compare: resumed: {earlier} of {result.n_runs} runs were already done in {out / 'sweep'}")
     tables = comparison_tables(out, policies)
     runs, failures, means, contrasts = tables["runs"], tables["failures"], tables["means"], tables["contrasts"]
-    runs.to_csv(out / "runs.csv", index=False)
+    write_table(runs, out / "runs.csv")  # every output atomically: complete or absent, even on a full disk
     (out / "failures.csv").unlink(missing_ok=True)
     if len(failures):
-        failures.to_csv(out / "failures.csv", index=False)
-    means.to_csv(out / "comparison.csv", index=False)
-    contrasts.to_csv(out / "contrasts.csv", index=False)
-    (out / "compare.json").write_text(
+        write_table(failures, out / "failures.csv")
+    write_table(means, out / "comparison.csv")
+    write_table(contrasts, out / "contrasts.csv")
+    write_table(tables["rate_ratios"], out / "rate_ratios.csv")
+    write_text(
+        out / "compare.json",
         json.dumps(
             {
                 "policies": policies,
@@ -184,37 +200,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
             },
             indent=2,
             default=str,
-        )
+        ),
     )
     figure = comparison(means, list(KEY_OUTCOMES), contrasts=contrasts, days=spec.days, warmup_days=warmup)
-    figure.savefig(out / "comparison.png", dpi=110)
+    write_figure(figure, out / "comparison.png")
 
-    def cell(row):
-        if pd.isna(row["ci_low"]):
-            return f"{row['mean']:.3f}"
-        return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-
-    key = means[means["outcome"].isin(KEY_OUTCOMES)].copy()
-    key["value"] = key.apply(cell, axis=1)
-    wide = key.pivot(index="outcome", columns="policy", values="value").reindex(KEY_OUTCOMES)
-    wide = wide[[p for p in policies if p in wide.columns]]
-    with pd.option_context("display.width", 250, "display.max_columns", None):
-        print(f"\nMean and 95% CI over {replicates} paired replicates ({len(runs)} runs)")
-        print(wide.to_string())
-        if len(contrasts):
-            diff = contrasts[contrasts["outcome"].isin(KEY_OUTCOMES)].copy()
-            diff["value"] = diff.apply(
-                lambda r: (
-                    f"{r['difference']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-                    if pd.notna(r["ci_low"])
-                    else f"{r['difference']:+.3f}"
-                ),
-                axis=1,
-            )
-            wide_diff = diff.pivot(index="outcome", columns="policy", values="value").reindex(KEY_OUTCOMES)
-            print(f"\nPaired difference against {policies[0]} (95% CI)")
-            print(wide_diff[[p for p in policies[1:] if p in wide_diff.columns]].to_string())
-    print(f"\nwrote runs.csv, comparison.csv, contrasts.csv, comparison.png to {out}")
+    ratios = tables["rate_ratios"]
+    print(
+        comparison_text(means, contrasts, ratios, policies, seeds=spec.seeds, replicates=replicates, n_runs=len(runs))
+    )
+    print(f"\nwrote runs.csv, comparison.csv, contrasts.csv, rate_ratios.csv, comparison.png to {out}")
     if len(failures):
         print(
             f"{len(failures)} of {result.n_runs} runs failed; see {out / 'failures.csv'}",

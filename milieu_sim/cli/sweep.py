@@ -21,6 +21,7 @@ from milieu_sim.cli.common import (
     out_dir,
     positive,
     print_error,
+    print_note,
     require_extra,
 )
 
@@ -33,15 +34,41 @@ def _executor_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")
     parser.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    size_options(parser)
+
+
+def size_options(parser: argparse.ArgumentParser) -> None:
+    """``--yes`` (run a sweep above the size limit) and ``--oversubscribe`` (more workers than cores)."""
+    parser.add_argument(
+        "--yes", action="store_true", help="run even if the sweep is above the size limit (runs, time or disk)"
+    )
+    parser.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
+
+
+def local_workers(args: argparse.Namespace) -> int | None:
+    """``--workers``, checked and capped at the cores available (a note says so) unless --oversubscribe."""
+    from milieu_sim.experiments.executors import cap_workers
+
+    if args.workers is None:
+        return None
+    workers, note = cap_workers(positive("workers", args.workers), allow_more=args.oversubscribe)
+    if note:
+        print_note(note)
+    return workers
+
+
+def _remote_workers(args: argparse.Namespace) -> int | None:
+    return positive("workers", args.workers) if args.workers is not None else None
 
 
 def _sweep_options(args: argparse.Namespace) -> dict:
     return {
-        "workers": positive("workers", args.workers) if args.workers is not None else None,
+        "workers": local_workers(args) if not args.scheduler else _remote_workers(args),
         "scheduler": args.scheduler,
         "cluster": args.cluster,
         "progress": not args.no_progress,
         "retry_failed": args.retry_failed,
+        "confirmed": args.yes,
     }
 
 
@@ -57,8 +84,13 @@ def _final_line(name: str, result, out) -> int:
     return 0
 
 
-def _interrupted(out) -> int:
-    print(f"milieu-sim: interrupted; finished runs are saved in {out}: run the same command to resume", file=sys.stderr)
+def interrupted(out, exc: BaseException | None = None) -> int:
+    by = f" by {exc.signal_name}" if getattr(exc, "signal_name", None) else ""
+    print(
+        f"milieu-sim: interrupted{by}; finished runs are saved in {out}: run the same command to resume "
+        f"(exit status {EXIT_INTERRUPTED})",
+        file=sys.stderr,
+    )
     return EXIT_INTERRUPTED
 
 
@@ -75,8 +107,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     announce_kernel_compilation()
     try:
         result = run_sweep(spec, out, **options)
-    except KeyboardInterrupt:
-        return _interrupted(out)
+    except KeyboardInterrupt as exc:
+        return interrupted(out, exc)
     except StorageError as exc:
         print_error(str(exc))
         return EXIT_FAILED_RUNS
@@ -86,6 +118,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     require_extra("analysis", ["statsmodels"])
     from milieu_sim.analysis.report import write_report
+    from milieu_sim.experiments.storage import check_readable
 
     try:
         precision = float(args.precision)
@@ -93,6 +126,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         precision = -1.0
     if not 0 < precision < 1:
         raise CliError(f"parameter 'precision' = {args.precision!r} is not allowed; allowed: a number in (0, 1)")
+    check_readable(args.dir)  # no sweep running there, no damaged part, no run recorded twice
     path = write_report(args.dir, reference=args.reference, precision=precision)
     print(f"wrote {path} (tables and figures in {path.parent})")
     return 0
@@ -108,12 +142,16 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()] if args.outcomes else None
     options = _sweep_options(args)
     out = out_dir(args.out)
-    if not args.analyse_only:
+    if args.analyse_only:
+        from milieu_sim.experiments.storage import check_readable
+
+        check_readable(out)
+    else:
         announce_kernel_compilation()
     try:
         result, indices = run_sensitivity(spec, out, outcomes=outcomes, analyse_only=args.analyse_only, **options)
-    except KeyboardInterrupt:
-        return _interrupted(out)
+    except KeyboardInterrupt as exc:
+        return interrupted(out, exc)
     except StorageError as exc:
         print_error(str(exc))
         return EXIT_FAILED_RUNS

@@ -6,7 +6,17 @@ import argparse
 import json
 import sys
 
-from milieu_sim.cli.common import CliError, announce_kernel_compilation, out_dir, positive, seed
+from milieu_sim.cli.common import (
+    CliError,
+    announce_kernel_compilation,
+    out_dir,
+    positive,
+    print_note,
+    seed,
+    write_figure,
+    write_table,
+    write_text,
+)
 from milieu_sim.provenance import versions
 
 
@@ -22,8 +32,9 @@ def _progress(label_width: int = 28):
 def cmd_validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from milieu_sim.analysis import validation
     from milieu_sim.analysis.figures import validation_figure
-    from milieu_sim.analysis.validation import select_patterns, validate
+    from milieu_sim.analysis.validation import safewards_rates, select_patterns
     from milieu_sim.model.params import SCHEMA
 
     setting = SCHEMA["setting"].check(args.setting) if args.setting else None
@@ -35,11 +46,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     select_patterns(setting, keys)  # refuse unknown pattern names before running
     out = out_dir(args.out)
     announce_kernel_compilation()
-    table = validate(setting, replicates, first_seed, keys, progress=_progress())
-    table.to_csv(out / "validation.csv", index=False)
-    validation_figure(table).savefig(out / "validation.png", dpi=110)
-    (out / "validation.json").write_text(
-        json.dumps({"setting": setting, "replicates": replicates, "seed": first_seed, "versions": versions()}, indent=2)
+    table, runs = validation.validate_runs(setting, replicates, first_seed, keys, progress=_progress())
+    rates = safewards_rates(runs)
+    write_table(table, out / "validation.csv")  # atomically: complete or absent, even on a full disk
+    write_figure(validation_figure(table), out / "validation.png")
+    write_text(
+        out / "validation.json",
+        json.dumps(
+            {"setting": setting, "replicates": replicates, "seed": first_seed, "versions": versions()}, indent=2
+        ),
     )
     shown = table.assign(
         simulated=table.apply(
@@ -61,12 +76,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"\n{passed} of {len(table)} patterns within tolerance ({replicates} replicates, seeds {first_seed}..)")
     for _, row in table[~table["within_tolerance"]].iterrows():
         print(f"  {row['pattern']}: {row['note']}")
-    print(f"wrote validation.csv, validation.png to {out}")
+    written = "validation.csv, validation.png"
+    if len(rates):
+        write_table(rates, out / "rates.csv")
+        written += ", rates.csv"
+        print("\nConflict and containment, safewards vs usual care (paired rate ratio, 95% CI):")
+        for _, r in rates.iterrows():
+            print(
+                f"  {r['event']:<11s} {r['rate']:<38s} {r['usual_care']:7.3f} -> {r['safewards']:7.3f}  "
+                f"RR {r['rate_ratio']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]  ({r['n_pairs']} pairs)"
+            )
+    print(f"wrote {written} to {out}")
     return 1 if args.strict and passed < len(table) else 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from milieu_sim.analysis.calibration import FREE_PARAMETERS, calibrate, write_result
+    from milieu_sim.experiments.executors import cap_workers
 
     if args.setting not in FREE_PARAMETERS:
         raise CliError(
@@ -75,7 +101,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     replicates = positive("replicates", args.replicates)
     maxiter = positive("maxiter", args.maxiter)
     popsize = positive("popsize", args.popsize)
-    workers = positive("workers", args.workers)
+    workers, note = cap_workers(positive("workers", args.workers))
+    if note:
+        print_note(note)
     first_seed = seed(args.seed)
     out = out_dir(args.out)
     announce_kernel_compilation()

@@ -9,12 +9,20 @@ A lost worker (a killed process, a worker that died) does not stop the sweep: th
 executor starts a new pool and runs the runs that were in flight again, one at a time, so that a run
 that kills its worker on its own is recorded as failed and the others complete (Dask reschedules by
 itself and reports a run that keeps killing workers as ``KilledWorker``, recorded as failed).
+
+SIGTERM and SIGHUP end a sweep as Ctrl-C does (:func:`signals_as_interrupt` turns them into
+:class:`Interrupted`, a ``KeyboardInterrupt``), and :meth:`Executor.abort` stops every worker at once, so
+no worker process is left running after the sweep ends, on any executor.  Local workers are capped at the
+cores this process may use (:func:`cap_workers`) unless the caller asks for more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -45,6 +53,49 @@ def failed_record(task: Task, exc: BaseException) -> Result:
     return record
 
 
+class Interrupted(KeyboardInterrupt):
+    """A sweep ended by SIGTERM or SIGHUP (handled like Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signal_name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM and SIGHUP raise :class:`Interrupted` (once; a repeated signal is ignored
+    while the sweep saves its results and stops its workers).  Only in the main thread; restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = (signal.SIGTERM, signal.SIGHUP)
+
+    def interrupt(signum: int, frame: object) -> None:
+        for sig in caught:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in caught}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def cap_workers(requested: int | None, allow_more: bool = False) -> tuple[int, str]:
+    """The number of local workers to use and, if it differs from ``requested``, a one-line note saying why."""
+    cores = default_workers()
+    if requested is None:
+        return cores, ""
+    if requested > cores and not allow_more:
+        return cores, (
+            f"--workers {requested} is more than the {cores} cores available; using {cores} "
+            "(--oversubscribe to use more)"
+        )
+    return requested, ""
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     try:
@@ -64,6 +115,10 @@ class Executor:
 
     def close(self) -> None:
         """Release workers (idempotent)."""
+
+    def abort(self) -> None:
+        """Stop every worker now, without waiting for the runs in flight (after Ctrl-C or SIGTERM)."""
+        self.close()
 
     def describe(self) -> str:
         return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
@@ -168,6 +223,21 @@ class ProcessExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def abort(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
+                process.kill()
+                process.join(timeout=5)
+
 
 class DaskExecutor(Executor):
     """A Dask cluster: an existing scheduler (``address``) or a new ``LocalCluster`` (``address=None``)."""
@@ -231,12 +301,17 @@ class DaskExecutor(Executor):
             self._cluster = None
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None, cluster: str | None = None) -> Executor:
+def make_executor(
+    workers: int | None = None, scheduler: str | None = None, cluster: str | None = None, at_most: int | None = None
+) -> Executor:
     """The executor the command line asks for: Dask if ``scheduler`` or ``cluster``, else processes
-    (``workers`` = 1 runs serially in this process)."""
+    (``workers`` = 1 runs serially in this process); local workers default to the cores available and
+    are never more than ``at_most`` (the runs to do)."""
     if scheduler:
         return DaskExecutor(address=scheduler, workers=workers)
+    workers = workers or default_workers()
+    if at_most is not None:
+        workers = max(1, min(workers, at_most))
     if cluster == "local":
         return DaskExecutor(address=None, workers=workers)
-    workers = workers or default_workers()
     return SerialExecutor() if workers == 1 else ProcessExecutor(workers)

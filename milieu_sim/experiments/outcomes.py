@@ -42,9 +42,12 @@ ADMISSIONS_JUDGED = f"admissions on or after the warm-up day with at least {EARL
 EVENTS_AFTER_WARM_UP = "events of ward days >= warm-up"
 FEEDBACK_AFTER_WARM_UP = "feedback given after the warm-up"
 
-# Weighting: every outcome is one number per run and replicates are averaged with equal weight (per run);
-# within a run, each unit of the denominator counts once (a stay, a shift, an hour, a piece of feedback).
+# Weighting.  A ratio of counts (a rate or a share: ``pooled_from`` names its numerator and denominator counts)
+# is pooled over runs by compare and report: sum of numerators / sum of denominators, so each unit of the
+# denominator (a stay, a shift, a bed-day, a piece of feedback) counts once whatever run it fell in.  Other
+# outcomes are one number per run, averaged over runs with equal weight (per run).
 PER_RUN = "per run; within the run, each {unit} counts once"
+POOLED = "pooled over runs: sum of `{num}` / sum of `{den}`{scale} (each {unit} counts once)"
 WEIGHTING_UNITS = {  # denominator -> what counts once
     "shifts": "shift",
     "hours": "hour",
@@ -53,12 +56,15 @@ WEIGHTING_UNITS = {  # denominator -> what counts once
     "feedback": "piece of feedback",
     f"admissions with at least {EARLY_DAYS:g} days of follow-up": "admission",
     "client-days (sum of `steps.census` / 24)": "client-day",
+    "occupied bed-days (sum of `steps.census` / 24)": "occupied bed-day",
+    "occupied bed-days in the first week of a stay": "occupied bed-day",
+    "occupied bed-days after the first week of a stay": "occupied bed-day",
     "seclusions started and released after the warm-up": "seclusion",
     "incidents (conflict events)": "incident",
     "pieces of peer feedback": "piece of peer feedback",
     "pieces of staff feedback": "piece of staff feedback",
 }
-SUMMED = "per run; a sum over the run (the rate ratios use `shifts` as the exposure)"
+SUMMED = "per run; a sum over the run, kept so that rates and shares can be pooled over runs"
 
 
 class MeasuredRun:
@@ -95,6 +101,62 @@ class MeasuredRun:
         return stays[(stays["exit_reason"] != "still_present") & (stays["exit_day"] >= self.warmup_days)]
 
     @cached_property
+    def bed_days(self) -> float:
+        """Occupied bed-days after the warm-up: client-hours present (``steps.census``) / 24."""
+        return float(self.steps["census"].sum()) / 24.0
+
+    @cached_property
+    def bed_days_by_phase(self) -> tuple[float, float]:
+        """Occupied bed-days after the warm-up in the first week of a stay and later.
+
+        Each stay spans the hours ``admitted_day * 24 <= step < exit_day * 24`` (still present: to the run's
+        end), which is what ``steps.census`` counts; its hours are split at day of stay 7.  When the census
+        counts fewer hours than the stays span (clients away from the unit, e.g. at home in a day programme),
+        the two parts are scaled to the census's total in proportion.
+        """
+        stays = self.tables["stays"]
+        steps = self.tables["steps"]
+        if stays.empty or steps.empty:
+            return 0.0, 0.0
+        first_step = self.warmup_days * 24 + 1
+        last_step = int(steps["step"].max())
+        start = stays["admitted_day"].to_numpy(dtype=float) * 24.0
+        end = np.where(
+            stays["exit_reason"].to_numpy() == "still_present",
+            last_step + 1.0,
+            stays["exit_day"].to_numpy(dtype=float) * 24.0,
+        )
+        end = np.minimum(np.nan_to_num(end, nan=last_step + 1.0), last_step + 1.0)
+        week = start + EARLY_DAYS * 24.0
+
+        def hours(lo: np.ndarray, hi: np.ndarray) -> float:  # whole steps s with lo <= s < hi
+            lo = np.maximum(lo, first_step)
+            return float(np.maximum(np.ceil(hi) - np.ceil(lo), 0.0).sum())
+
+        first, later = hours(start, np.minimum(end, week)), hours(week, end)
+        total = first + later
+        if total <= 0:
+            return 0.0, 0.0
+        census_hours = round(self.bed_days * 24.0)
+        first_hours = round(first * min(1.0, census_hours / total))  # whole hours; the two parts sum to the census
+        return first_hours / 24.0, (census_hours - first_hours) / 24.0
+
+    @cached_property
+    def events_first_week(self) -> pd.Series:
+        """For each event after the warm-up: whether it fell in the first week of its client's stay."""
+        stays = self.tables["stays"].drop_duplicates("client_id").set_index("client_id")["admitted_day"]
+        admitted = self.events["client_id"].map(stays).to_numpy(dtype=float)
+        day_of_stay = self.events["step"].to_numpy(dtype=float) / 24.0 - admitted
+        return pd.Series(day_of_stay < EARLY_DAYS, index=self.events.index)
+
+    def phase_count(self, category: str, first_week: bool) -> int:
+        """Events of ``category`` after the warm-up in the first week of the stay (or later)."""
+        events = self.events
+        in_category = events["category"] == category
+        phase = self.events_first_week if first_week else ~self.events_first_week
+        return int((in_category & phase).sum())
+
+    @cached_property
     def judged_admissions(self) -> pd.DataFrame:
         """Admissions on or after the warm-up day that could have lasted a week before the run ended."""
         stays = self.tables["stays"]
@@ -115,8 +177,10 @@ class Outcome:
     warm_up: str
     compute: Callable[[MeasuredRun], float]
     role: str = "summary"
-    weighting: str = ""  # default: PER_RUN with the unit of the denominator
+    weighting: str = ""  # default: POOLED (with pooled_from) or PER_RUN, with the unit of the denominator
     undefined_when: str = ""  # why the value can be NaN (e.g. no stay ended)
+    pooled_from: tuple[str, str] | None = None  # (numerator count, denominator count): pooled over runs
+    pooled_scale: float = 1.0  # units of the denominator count per unit of the denominator (24 bed-hours a bed-day)
 
 
 def _mean(values: pd.Series) -> float:
@@ -184,31 +248,109 @@ def _feedback_change(role: str) -> Callable[[MeasuredRun], float]:
     return change
 
 
+def _per(count: Callable[[MeasuredRun], float], exposure: Callable[[MeasuredRun], float]) -> Callable:
+    def rate(run: MeasuredRun) -> float:
+        days = exposure(run)
+        return float(count(run)) / days if days > 0 else math.nan
+
+    return rate
+
+
+def _conflicts(run: MeasuredRun) -> int:
+    return int(run.shifts["conflict_events"].sum())
+
+
+def _containments(run: MeasuredRun) -> int:
+    return int(run.shifts["containment_events"].sum())
+
+
+def _phase(category: str, first_week: bool) -> Callable[[MeasuredRun], int]:
+    return lambda r: r.phase_count(category, first_week)
+
+
+def _first_week_days(run: MeasuredRun) -> float:
+    return run.bed_days_by_phase[0]
+
+
+def _later_days(run: MeasuredRun) -> float:
+    return run.bed_days_by_phase[1]
+
+
+def _ended(reason: str) -> Callable[[MeasuredRun], int]:
+    return lambda r: int((r.ended["exit_reason"] == reason).sum())
+
+
+def _early_dropouts(run: MeasuredRun) -> int:
+    judged = run.judged_admissions
+    return int(((judged["exit_reason"] == "dropout") & (judged["length_of_stay_days"] <= EARLY_DAYS)).sum())
+
+
 NO_SHIFT = "no shift after the warm-up"
+NO_BED_DAY = "no occupied bed-day after the warm-up"
+BED_DAYS = "occupied bed-days (sum of `steps.census` / 24)"
+FIRST_WEEK_DAYS = "occupied bed-days in the first week of a stay"
+LATER_DAYS = "occupied bed-days after the first week of a stay"
+PHASE_RULE = (
+    f"{EVENTS_AFTER_WARM_UP}; phase by the client's day of stay at the event (`step` / 24 - `admitted_day`, "
+    f"first week: < {EARLY_DAYS:g}); bed-days split the same way"
+)
 NO_STAY_ENDED = "no stay ended after the warm-up"
 
 _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("conflict_per_shift", "conflict events (aggression, self-harm, absconding, rule refusal) per nursing shift",
             "`shifts.conflict_events`", "shifts", "events per shift", HOURS_AFTER_WARM_UP,
-            lambda r: _mean(r.shifts["conflict_events"]), undefined_when=NO_SHIFT),
+            lambda r: _mean(r.shifts["conflict_events"]), undefined_when=NO_SHIFT,
+            pooled_from=("conflict_events", "shifts")),
     Outcome("containment_per_shift",
             "containment events (PRN, special observation, time-out, seclusion, restraint) per nursing shift",
             "`shifts.containment_events`", "shifts", "events per shift", HOURS_AFTER_WARM_UP,
-            lambda r: _mean(r.shifts["containment_events"]), undefined_when=NO_SHIFT),
+            lambda r: _mean(r.shifts["containment_events"]), undefined_when=NO_SHIFT,
+            pooled_from=("containment_events", "shifts")),
+    Outcome("conflict_per_bed_day", "conflict events per occupied bed-day (client-day present on the unit)",
+            "`shifts.conflict_events`", BED_DAYS, "events per bed-day", HOURS_AFTER_WARM_UP,
+            _per(_conflicts, lambda r: r.bed_days), undefined_when=NO_BED_DAY,
+            pooled_from=("conflict_events", "bed_hours"), pooled_scale=24.0),
+    Outcome("containment_per_bed_day", "containment events per occupied bed-day",
+            "`shifts.containment_events`", BED_DAYS, "events per bed-day", HOURS_AFTER_WARM_UP,
+            _per(_containments, lambda r: r.bed_days), undefined_when=NO_BED_DAY,
+            pooled_from=("containment_events", "bed_hours"), pooled_scale=24.0),
+    Outcome("conflict_per_bed_day_first_week",
+            f"conflict events per occupied bed-day in the first {EARLY_DAYS:g} days of a stay",
+            "conflict events of clients in their first week", FIRST_WEEK_DAYS, "events per bed-day", PHASE_RULE,
+            _per(_phase("conflict", True), _first_week_days), undefined_when=NO_BED_DAY + " in a first week",
+            pooled_from=("conflict_events_first_week", "bed_hours_first_week"), pooled_scale=24.0),
+    Outcome("conflict_per_bed_day_later", f"conflict events per occupied bed-day after day {EARLY_DAYS:g} of a stay",
+            "conflict events of clients after their first week", LATER_DAYS, "events per bed-day", PHASE_RULE,
+            _per(_phase("conflict", False), _later_days), undefined_when=NO_BED_DAY + " after a first week",
+            pooled_from=("conflict_events_later", "bed_hours_later"), pooled_scale=24.0),
+    Outcome("containment_per_bed_day_first_week",
+            f"containment events per occupied bed-day in the first {EARLY_DAYS:g} days of a stay",
+            "containment events of clients in their first week", FIRST_WEEK_DAYS, "events per bed-day",
+            PHASE_RULE, _per(_phase("containment", True), _first_week_days),
+            undefined_when=NO_BED_DAY + " in a first week",
+            pooled_from=("containment_events_first_week", "bed_hours_first_week"), pooled_scale=24.0),
+    Outcome("containment_per_bed_day_later",
+            f"containment events per occupied bed-day after day {EARLY_DAYS:g} of a stay",
+            "containment events of clients after their first week", LATER_DAYS, "events per bed-day", PHASE_RULE,
+            _per(_phase("containment", False), _later_days), undefined_when=NO_BED_DAY + " after a first week",
+            pooled_from=("containment_events_later", "bed_hours_later"), pooled_scale=24.0),
     Outcome("isolation_hours_per_day", "client-hours in seclusion per day", "sum of `steps.n_isolated`",
-            "hours / 24", "client-hours per day", HOURS_AFTER_WARM_UP, _isolation_hours_per_day),
+            "hours / 24", "client-hours per day", HOURS_AFTER_WARM_UP, _isolation_hours_per_day,
+            pooled_from=("isolation_client_hours", "measured_hours"), pooled_scale=24.0),
     Outcome("skill_gain", "mean goal-skill gain from admission to exit",
             "sum of `skill_at_exit - skill_at_admission`", "stays ended", "0-1", STAYS_ENDED_AFTER_WARM_UP,
             lambda r: _mean(r.ended["skill_at_exit"] - r.ended["skill_at_admission"]), undefined_when=NO_STAY_ENDED),
     Outcome("completion_share", "share of ended stays that completed treatment", "stays ended `completed`",
             "stays ended", "share", STAYS_ENDED_AFTER_WARM_UP,
-            lambda r: _share(r.ended["exit_reason"] == "completed"), undefined_when=NO_STAY_ENDED),
+            lambda r: _share(r.ended["exit_reason"] == "completed"), undefined_when=NO_STAY_ENDED,
+            pooled_from=("completed_stays", "stays_ended")),
     Outcome("dropout_share", "share of ended stays that ended in dropout", "stays ended `dropout`", "stays ended",
             "share", STAYS_ENDED_AFTER_WARM_UP, lambda r: _share(r.ended["exit_reason"] == "dropout"),
-            undefined_when=NO_STAY_ENDED),
+            undefined_when=NO_STAY_ENDED, pooled_from=("dropout_stays", "stays_ended")),
     Outcome("transfer_share", "share of ended stays that ended in transfer (stay limit reached)",
             "stays ended `transfer`", "stays ended", "share", STAYS_ENDED_AFTER_WARM_UP,
-            lambda r: _share(r.ended["exit_reason"] == "transfer"), undefined_when=NO_STAY_ENDED),
+            lambda r: _share(r.ended["exit_reason"] == "transfer"), undefined_when=NO_STAY_ENDED,
+            pooled_from=("transfer_stays", "stays_ended")),
     Outcome("median_stay_days", "median length of ended stays", "median of `length_of_stay_days`", "stays ended",
             "days", STAYS_ENDED_AFTER_WARM_UP,
             lambda r: float(r.ended["length_of_stay_days"].median()) if len(r.ended) else math.nan,
@@ -218,12 +360,14 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
             "Darke, Campbell & Popple count it)",
             f"those admissions that ended in `dropout` with `length_of_stay_days` <= {EARLY_DAYS:g}",
             f"admissions with at least {EARLY_DAYS:g} days of follow-up", "share", ADMISSIONS_JUDGED,
-            _early_dropout, undefined_when=f"no admission after the warm-up with {EARLY_DAYS:g} days of follow-up"),
+            _early_dropout, undefined_when=f"no admission after the warm-up with {EARLY_DAYS:g} days of follow-up",
+            pooled_from=("early_dropouts", "admissions_judged")),
     Outcome("violent_client_share",
             "share of clients with at least one physical aggression against people during their stay (what "
             "Iozzino et al. 2015 pooled: violent patients among admitted patients, over whole stays)",
             "stays ended with `violent_incidents` > 0", "stays ended", "share", STAYS_ENDED_AFTER_WARM_UP,
-            lambda r: _share(r.ended["violent_incidents"] > 0), undefined_when=NO_STAY_ENDED),
+            lambda r: _share(r.ended["violent_incidents"] > 0), undefined_when=NO_STAY_ENDED,
+            pooled_from=("violent_stays", "stays_ended")),
     Outcome("mean_trust", "mean trust of the clients present, over the hours", "sum of `steps.mean_trust`", "hours",
             "0-1", HOURS_AFTER_WARM_UP, lambda r: _mean(r.steps["mean_trust"])),
     Outcome("mean_independence", "mean independence of the clients present, over the hours",
@@ -238,10 +382,11 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("feedback_per_client_day", "affirmations and corrections sent per client-day", "rows of `feedback`",
             "client-days (sum of `steps.census` / 24)", "per client-day",
             f"{HOURS_AFTER_WARM_UP}; {FEEDBACK_AFTER_WARM_UP}", _feedback_per_client_day,
-            undefined_when="no client present after the warm-up"),
+            undefined_when="no client present after the warm-up", pooled_from=("feedback_given", "bed_hours"),
+            pooled_scale=24.0),
     Outcome("peer_feedback_share", "share of feedback sent by peers", "feedback with `sender_role` = client",
             "feedback", "share", FEEDBACK_AFTER_WARM_UP, lambda r: _share(r.feedback["sender_role"] == "client"),
-            undefined_when="no feedback after the warm-up"),
+            undefined_when="no feedback after the warm-up", pooled_from=("peer_feedback", "feedback_given")),
     # counts and exposure for the rate-ratio models
     Outcome("conflict_events", "conflict events after the warm-up", "sum of `shifts.conflict_events`", "(a count)",
             "events", HOURS_AFTER_WARM_UP, lambda r: int(r.shifts["conflict_events"].sum()), role="count",
@@ -251,6 +396,56 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
             role="count", weighting=SUMMED),
     Outcome("shifts", "nursing shifts after the warm-up: the exposure of the event counts", "rows of `shifts`",
             "(a count)", "shifts", HOURS_AFTER_WARM_UP, lambda r: len(r.shifts), role="count", weighting=SUMMED),
+    Outcome("measured_hours", "hours after the warm-up", "rows of `steps`", "(a count)", "hours",
+            HOURS_AFTER_WARM_UP, lambda r: len(r.steps), role="count", weighting=SUMMED),
+    Outcome("isolation_client_hours", "client-hours in seclusion after the warm-up", "sum of `steps.n_isolated`",
+            "(a count)", "client-hours", HOURS_AFTER_WARM_UP, lambda r: int(r.steps["n_isolated"].sum()),
+            role="count", weighting=SUMMED),
+    Outcome("bed_hours", "occupied bed-hours after the warm-up: client-hours present on the unit (bed-days x 24)",
+            "sum of `steps.census`", "(a count)", "client-hours", HOURS_AFTER_WARM_UP,
+            lambda r: round(r.bed_days * 24), role="count", weighting=SUMMED),
+    Outcome("conflict_events_first_week", f"conflict events in the first {EARLY_DAYS:g} days of the client's stay",
+            "conflict rows of `events` by day of stay", "(a count)", "events", PHASE_RULE,
+            _phase("conflict", True), role="count", weighting=SUMMED),
+    Outcome("conflict_events_later", f"conflict events after day {EARLY_DAYS:g} of the client's stay",
+            "conflict rows of `events` by day of stay", "(a count)", "events", PHASE_RULE,
+            _phase("conflict", False), role="count", weighting=SUMMED),
+    Outcome("containment_events_first_week",
+            f"containment events in the first {EARLY_DAYS:g} days of the client's stay",
+            "containment rows of `events` by day of stay", "(a count)", "events", PHASE_RULE,
+            _phase("containment", True), role="count", weighting=SUMMED),
+    Outcome("containment_events_later", f"containment events after day {EARLY_DAYS:g} of the client's stay",
+            "containment rows of `events` by day of stay", "(a count)", "events", PHASE_RULE,
+            _phase("containment", False), role="count", weighting=SUMMED),
+    Outcome("bed_hours_first_week", f"occupied bed-hours in the first {EARLY_DAYS:g} days of a stay",
+            "stay-hours with day of stay < 7 (scaled to the census when clients are away)", "(a count)",
+            "client-hours", PHASE_RULE, lambda r: round(_first_week_days(r) * 24), role="count", weighting=SUMMED),
+    Outcome("bed_hours_later", f"occupied bed-hours after day {EARLY_DAYS:g} of a stay",
+            "stay-hours with day of stay >= 7 (scaled to the census when clients are away)", "(a count)",
+            "client-hours", PHASE_RULE, lambda r: round(_later_days(r) * 24), role="count", weighting=SUMMED),
+    Outcome("stays_ended", "stays that ended after the warm-up: the denominator of the exit shares",
+            "rows of `stays` ended", "(a count)", "stays", STAYS_ENDED_AFTER_WARM_UP, lambda r: len(r.ended),
+            role="count", weighting=SUMMED),
+    Outcome("completed_stays", "stays ended after the warm-up that completed treatment", "stays ended `completed`",
+            "(a count)", "stays", STAYS_ENDED_AFTER_WARM_UP, _ended("completed"), role="count", weighting=SUMMED),
+    Outcome("dropout_stays", "stays ended after the warm-up in dropout", "stays ended `dropout`", "(a count)",
+            "stays", STAYS_ENDED_AFTER_WARM_UP, _ended("dropout"), role="count", weighting=SUMMED),
+    Outcome("transfer_stays", "stays ended after the warm-up in transfer", "stays ended `transfer`", "(a count)",
+            "stays", STAYS_ENDED_AFTER_WARM_UP, _ended("transfer"), role="count", weighting=SUMMED),
+    Outcome("violent_stays", "stays ended after the warm-up with at least one physical aggression",
+            "stays ended with `violent_incidents` > 0", "(a count)", "stays", STAYS_ENDED_AFTER_WARM_UP,
+            lambda r: int((r.ended["violent_incidents"] > 0).sum()), role="count", weighting=SUMMED),
+    Outcome("admissions_judged", f"admissions after the warm-up with at least {EARLY_DAYS:g} days of follow-up",
+            "rows of `stays`", "(a count)", "admissions", ADMISSIONS_JUDGED, lambda r: len(r.judged_admissions),
+            role="count", weighting=SUMMED),
+    Outcome("early_dropouts", f"of those, dropouts within {EARLY_DAYS:g} days", "rows of `stays`", "(a count)",
+            "admissions", ADMISSIONS_JUDGED, _early_dropouts, role="count", weighting=SUMMED),
+    Outcome("feedback_given", "affirmations and corrections sent after the warm-up", "rows of `feedback`",
+            "(a count)", "pieces of feedback", FEEDBACK_AFTER_WARM_UP, lambda r: len(r.feedback), role="count",
+            weighting=SUMMED),
+    Outcome("peer_feedback", "feedback sent by peers after the warm-up", "feedback with `sender_role` = client",
+            "(a count)", "pieces of feedback", FEEDBACK_AFTER_WARM_UP,
+            lambda r: int((r.feedback["sender_role"] == "client").sum()), role="count", weighting=SUMMED),
     # what only the validation patterns need
     Outcome("seclusion_hours_mean", "mean duration of a seclusion, from its start to its release",
             "hours between each seclusion and its release", "seclusions started and released after the warm-up",
@@ -275,7 +470,12 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
 def _with_weighting(outcome: Outcome) -> Outcome:
     if outcome.weighting:
         return outcome
-    return replace(outcome, weighting=PER_RUN.format(unit=WEIGHTING_UNITS[outcome.denominator]))
+    unit = WEIGHTING_UNITS[outcome.denominator]
+    if outcome.pooled_from:
+        num, den = outcome.pooled_from
+        scale = f" / {outcome.pooled_scale:g}" if outcome.pooled_scale != 1 else ""
+        return replace(outcome, weighting=POOLED.format(num=num, den=den, scale=scale, unit=unit))
+    return replace(outcome, weighting=PER_RUN.format(unit=unit))
 
 
 _OUTCOME_LIST = tuple(_with_weighting(o) for o in _OUTCOME_LIST)
@@ -287,6 +487,8 @@ PATTERN_OUTCOMES: tuple[str, ...] = tuple(o.name for o in _OUTCOME_LIST if o.rol
 KEY_OUTCOMES: tuple[str, ...] = (
     "conflict_per_shift",
     "containment_per_shift",
+    "conflict_per_bed_day",
+    "containment_per_bed_day",
     "skill_gain",
     "isolation_hours_per_day",
     "dropout_share",

@@ -36,7 +36,7 @@ from milieu_sim.model.model import MilieuModel
 
 FAIL_RUNS_ENV = "MILIEU_SIM_FAIL_RUNS"
 KILL_RUNS_ENV = "MILIEU_SIM_KILL_RUNS"
-COUNT_COLUMNS = COUNTS  # kept with every run of a sweep: event counts and their exposure (shifts)
+COUNT_COLUMNS = COUNTS  # kept with every run of a sweep: the counts that pool rates and shares over runs
 SERIES_COLUMNS = ("day", "shift", "census", "staff_on_duty", "conflict_events", "containment_events")
 RUN_KEYS = ("seed", "rng", "warmup_days")  # keys of a run's parameter dict that are not schema parameters
 
@@ -83,8 +83,10 @@ def run_one(
     ``params`` are schema parameters (``setting``, ``policy`` -- a preset name, a policy file or a
     :class:`~milieu_sim.model.policies.Policy` --, ``days``, ...), optionally with ``seed`` (or ``rng``) and
     ``warmup_days``; the keyword arguments, when given, take precedence over those keys.  The result holds
-    the ``outcomes`` asked for (default: the summary outcomes), the event counts and their exposure
-    (``conflict_events``, ``containment_events``, ``shifts``; all after the warm-up), ``seconds`` (wall time),
+    the ``outcomes`` asked for (default: the summary outcomes), the count outcomes of the vocabulary (event
+    counts and their exposures in shifts and occupied bed-hours, by phase of stay, and the numerators and
+    denominators of the shares; all after the warm-up), so that rates and shares can be pooled over runs and
+    compared as paired rate ratios, ``seconds`` (wall time),
     and with ``series=True`` also ``series``: the per-shift series of :func:`shift_series`.
     """
     started = time.perf_counter()

@@ -12,6 +12,7 @@ An experiment file (``experiments/*.toml``)::
     seed = 1                              # the experiment's seed (default 0)
     seeds = "paired"                      # paired (default) | sequential | independent, see below
     batch_size = 50                       # runs per Parquet file (default 50; not part of the spec's hash)
+    allow_large = false                   # run even above the size limit (like --yes; not part of the hash)
 
     [parameters]                          # schema parameters fixed for every run
     n_clients = 20
@@ -42,6 +43,12 @@ the run's index, never on the executor or the number of workers.
 
 Types and ranges come from :data:`milieu_sim.model.params.SCHEMA`; any error is one line naming the file,
 the key and the problem (:class:`SpecError`).
+
+Input files (policy files, floor plans and any other parameter whose value is a file's path) are found
+relative to the experiment file first (then relative to the current folder), and their *contents* are part
+of the spec's identity (:meth:`Spec.hash`): a sweep resumes from any folder, and a file edited between
+sessions is noticed.  Sizes are capped before anything is built: at most :data:`MAX_LEVELS` values per
+factor, :data:`MAX_POINTS` points and :data:`MAX_RUNS` runs (a larger sweep is several sweeps).
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ TOP_KEYS = {
     "seed",
     "seeds",
     "batch_size",
+    "allow_large",
     "parameters",
     "vary",
     "design",
@@ -88,6 +96,10 @@ RANGE_KEYS = {"low", "high", "steps", "step"}
 # Parameters the spec sets with its own keys, not in [parameters] or [vary].
 OWN_KEYS = {"setting": "setting", "policy": "policies", "days": "days"}
 DEFAULT_BATCH_SIZE = 50
+MAX_SEED = 2**63 - 1  # seeds are stored as signed 64-bit integers
+MAX_LEVELS = 100_000  # values of one varied factor
+MAX_POINTS = 2_000_000  # parameter points of a design
+MAX_RUNS = 100_000_000  # runs of one sweep (its progress is one byte per run in memory)
 
 
 class SpecError(MilieuInputError):
@@ -131,6 +143,9 @@ class Spec:
     second_order: bool = False
     outcomes: tuple[str, ...] = SUMMARY_OUTCOMES
     series: bool = False
+    allow_large: bool = False
+    #: input files: the value as written in the spec -> the path it was found at
+    files: dict[str, str] = field(default_factory=dict)
     _design: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _sample: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -169,17 +184,25 @@ class Spec:
 
     def hash(self) -> str:
         """SHA-256 of what determines the results: the spec (without name, description, batch_size) and
-        the contents of any policy files it names."""
+        the contents of every input file it uses (policy files, floor plans, ...), read now, keyed by the
+        names the spec gives them (so the hash does not depend on the folder it is computed from)."""
         data = self.to_dict()
         for key in ("name", "description", "batch_size"):
             data.pop(key)
-        policy_files = {}
-        for policy in self.policies:
-            if policy.endswith(".toml") and Path(policy).is_file():
-                policy_files[policy] = hashlib.sha256(Path(policy).read_bytes()).hexdigest()
-        data["policy_files"] = policy_files
+        contents = {}
+        for written, found in sorted(self.files.items()):
+            try:
+                contents[written] = hashlib.sha256(Path(found).read_bytes()).hexdigest()
+            except OSError as exc:
+                problem = f"input file '{found}' cannot be read ({exc.strerror or exc})"
+                raise _Where(self.path).error("", problem) from None
+        data["policy_files"] = contents  # (the key's old name: specs without input files keep their hash)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def resolved(self, value: Any) -> Any:
+        """An input file's path as found (relative to the spec file), or ``value`` itself."""
+        return self.files.get(value, value) if isinstance(value, str) else value
 
     # --- the design: one row per parameter point ------------------------------------------------------
     @property
@@ -214,6 +237,12 @@ class Spec:
     def n_runs(self) -> int:
         return self.n_points * len(self.policies) * self.replicates
 
+    @property
+    def n_runs_planned(self) -> int:
+        """The number of runs, computed without building the design."""
+        points = planned_points(self.factors, self.method, self.samples, self.second_order)
+        return points * len(self.policies) * self.replicates
+
     # --- runs ----------------------------------------------------------------------------------------
     def run_seed(self, replicate: int, run_id: int) -> int:
         """The seed of a run (see the module docstring); depends only on the spec and the run's index."""
@@ -240,9 +269,9 @@ class Spec:
             "days": self.days,
             **self.parameters,
             **values,
-            "seed": seed,
-            "warmup_days": self.warmup_days,
         }
+        params = {name: self.resolved(value) if name in FILE_PARAMETERS else value for name, value in params.items()}
+        params.update(seed=seed, warmup_days=self.warmup_days)
         return {
             "run_id": run_id,
             "replicate": replicate,
@@ -358,23 +387,37 @@ def spec_from_dict(data: Mapping[str, Any], path: str = "", default_name: str = 
         raise where.error(policy_key, f"= {raw_policies!r} is not allowed; allowed: a non-empty list of policy names")
     if len(set(raw_policies)) != len(raw_policies):
         raise where.error(policy_key, "names a policy twice; allowed: distinct policies")
-    policies = tuple(_check_policy(p, policy_key, path, where) for p in raw_policies)
+    files: dict[str, str] = {}
+    policies = tuple(_check_policy(p, policy_key, path, where, files) for p in raw_policies)
     replicates = integer("replicates", 1, 1)
     days = _schema_value("days", data.get("days", setting_defaults(setting)["days"]), "days", where)
     warmup_days = integer("warmup_days", 0, 0)
     if warmup_days >= days:
         raise where.error("warmup_days", f"= {warmup_days} must be less than 'days' = {days}")
     seed = integer("seed", 0, 0)
+    if seed > MAX_SEED:
+        raise where.error("seed", f"= {seed} is not allowed; allowed: an integer from 0 to 2**63-1 ({MAX_SEED})")
     seeds = text("seeds", "paired")
     if seeds not in SEED_SCHEMES:
         raise where.error("seeds", f"= {seeds!r} is not allowed; allowed: one of {', '.join(SEED_SCHEMES)}")
+    if seeds == "sequential" and seed + replicates - 1 > MAX_SEED:
+        raise where.error(
+            "seed",
+            f"= {seed} is too large for {replicates} sequential seeds (seed + replicate must be at most 2**63-1); "
+            f"allowed: at most {MAX_SEED - replicates + 1}",
+        )
     batch_size = integer("batch_size", DEFAULT_BATCH_SIZE, 1)
+    allow_large = data.get("allow_large", False)
+    if not isinstance(allow_large, bool):
+        raise where.error("allow_large", f"= {allow_large!r} is not allowed; allowed: true or false")
 
     fixed = _table(data, "parameters", where)
     parameters = {}
     for key, value in fixed.items():
         _check_schema_name(key, f"parameters.{key}", where)
         parameters[key] = _schema_value(key, value, f"parameters.{key}", where)
+        if key in FILE_PARAMETERS:
+            _find_file(parameters[key], path, files)
 
     design = _table(data, "design", where)
     _known(design, DESIGN_KEYS, "design.", where)
@@ -405,6 +448,23 @@ def spec_from_dict(data: Mapping[str, Any], path: str = "", default_name: str = 
             seen.add(n)
     if method != "grid" and len(factors) < (2 if method == "sobol" else 1):
         raise where.error("vary", f"needs at least {2 if method == 'sobol' else 1} ranges for design '{method}'")
+    for factor in factors:
+        for i, n in enumerate(factor.names):
+            if n in FILE_PARAMETERS:
+                for level in factor.levels:
+                    _find_file(level[i], path, files)
+    n_points = planned_points(factors, method, int(samples or 0), second_order)
+    if n_points > MAX_POINTS:
+        raise where.error(
+            "vary" if method == "grid" else "design.samples",
+            f"makes {n_points:,} parameter points; allowed: at most {MAX_POINTS:,} (split the sweep, or sample the "
+            "space with design.method = 'latin_hypercube')",
+        )
+    n_runs = n_points * len(policies) * replicates
+    if n_runs > MAX_RUNS:
+        raise where.error(
+            "replicates", f"makes {n_runs:,} runs; allowed: at most {MAX_RUNS:,} runs in one sweep (split it)"
+        )
 
     outputs = _table(data, "outputs", where)
     _known(outputs, OUTPUT_KEYS, "outputs.", where)
@@ -442,9 +502,48 @@ def spec_from_dict(data: Mapping[str, Any], path: str = "", default_name: str = 
         second_order=second_order,
         outcomes=tuple(dict.fromkeys(outcomes)),
         series=series,
+        allow_large=allow_large,
+        files=files,
     )
+    spec.hash()  # every input file can be read
     _check_models(spec, where)
     return spec
+
+
+def planned_points(factors: tuple[Factor, ...], method: str, samples: int, second_order: bool = False) -> int:
+    """The number of parameter points a design will have (computed without building it)."""
+    if not factors:
+        return 1
+    if method == "grid":
+        return math.prod(len(f.levels) for f in factors)
+    d = len(factors)
+    if method == "sobol":
+        return samples * (2 * d + 2 if second_order else d + 2)
+    if method == "morris":
+        return samples * (d + 1)
+    return samples
+
+
+#: Parameters whose value may be an input file's path (found relative to the spec file, hashed by content).
+FILE_PARAMETERS: tuple[str, ...] = tuple(
+    p.name for p in SCHEMA.values() if p.kind is str and p.choices is None and "path" in p.meaning
+)
+
+
+def _find_file(value: Any, spec_path: str, files: dict[str, str]) -> None:
+    """Record ``value`` in ``files`` if it names a file: relative to the spec file first, then as given."""
+    if not isinstance(value, str) or not value or value in files:
+        return
+    candidates = [Path(value)]
+    if spec_path and not Path(value).is_absolute():
+        candidates.insert(0, Path(spec_path).parent / value)
+    for candidate in candidates:
+        try:
+            if candidate.is_file():
+                files[value] = str(candidate.resolve())
+                return
+        except OSError:  # a name too long to be a path, ...
+            return
 
 
 def _known(data: Mapping[str, Any], known: set[str], prefix: str, where: _Where) -> None:
@@ -483,17 +582,19 @@ def _out_of_range(param: Param, value: Any) -> bool:
     return (param.low is not None and value < param.low) or (param.high is not None and value > param.high)
 
 
-def _check_policy(policy: str, key: str, path: str, where: _Where) -> str:
+def _check_policy(policy: str, key: str, path: str, where: _Where, files: dict[str, str]) -> str:
+    """A policy preset or policy file (found relative to the spec file; recorded in ``files``), as written."""
     from milieu_sim.model.policies import resolve_policy
 
-    if policy.endswith(".toml") and not Path(policy).is_absolute() and path:
-        candidate = Path(path).parent / policy
-        if candidate.is_file() and not Path(policy).is_file():
-            policy = str(candidate)
+    if policy.endswith(".toml"):
+        _find_file(policy, path, files)
     try:
-        resolve_policy(policy)
+        resolved = resolve_policy(files.get(policy, policy))
     except MilieuInputError as exc:
         raise where.error(key, f"policy {policy!r}: {exc}") from None
+    for name, value in getattr(resolved, "parameters", {}).items():
+        if name in FILE_PARAMETERS:  # e.g. a policy file's floor plan: its contents are part of the identity
+            _find_file(value, "", files)
     return policy
 
 
@@ -537,6 +638,8 @@ def _factor(label: str, value: Any, method: str, where: _Where) -> Factor:
 def _values(name: str, values: list, key: str, where: _Where, repeats: bool = False) -> list[Any]:
     if not values:
         raise where.error(key, "is an empty list")
+    if len(values) > MAX_LEVELS:
+        raise where.error(key, f"lists {len(values):,} values; allowed: at most {MAX_LEVELS:,}")
     checked = [_schema_value(name, v, key, where) for v in values]
     if not repeats and len(set(checked)) != len(checked):
         raise where.error(key, "lists a value twice")
@@ -561,13 +664,18 @@ def _range(name: str, value: dict, key: str, where: _Where) -> list[Any]:
         if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
             raise where.error(f"{key}.step", f"= {step!r} is not allowed; allowed: a number > 0")
         count = math.floor((high - low) / step + 1e-9) + 1
+        if count > MAX_LEVELS:
+            raise where.error(f"{key}.step", f"= {step!r} makes {count:,} values; allowed: at most {MAX_LEVELS:,}")
         points = [low + i * step for i in range(count)]
     else:
         steps = value.get("steps", 5 if param.kind is float else None)
+        if steps is None and high - low + 1 > MAX_LEVELS:
+            count = int(high - low + 1)
+            raise where.error(key, f"makes {count:,} values; allowed: at most {MAX_LEVELS:,} (give 'steps')")
         if steps is None:
             points = list(range(int(low), int(high) + 1))
-        elif isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-            raise where.error(f"{key}.steps", f"= {steps!r} is not allowed; allowed: an integer >= 2")
+        elif isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= MAX_LEVELS:
+            raise where.error(f"{key}.steps", f"= {steps!r} is not allowed; allowed: an integer from 2 to {MAX_LEVELS}")
         else:
             points = list(np.linspace(low, high, steps))
     if param.kind is int:
@@ -588,6 +696,7 @@ def _check_models(spec: Spec, where: _Where) -> None:
         for point in corners:
             values = {n: _plain(v, SCHEMA[n]) for n, v in design.iloc[point].to_dict().items()}
             params = {"setting": spec.setting, "policy": policy, "days": spec.days, **spec.parameters, **values}
+            params = {n: spec.resolved(v) if n in FILE_PARAMETERS else v for n, v in params.items()}
             try:
                 build_model({**params, "seed": spec.seed})
             except MilieuInputError as exc:

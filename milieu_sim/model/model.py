@@ -14,17 +14,35 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from milieu_sim.errors import ParameterError
 from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
+from milieu_sim.model.collector import HourlyCollector
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_values, setting_defaults
+from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_combinations, check_values, setting_defaults
 from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import KINDS, load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
-from milieu_sim.model.state import SHIFTS, START_HOUR, ClientArrays, Hour, StaffArrays
+from milieu_sim.model.state import SHIFTS, START_HOUR, ClientArrays, Hour, StaffArrays, WardClimate
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
+# the DataCollector's model reporters (the model's attributes of the same names)
+MODEL_REPORTERS = {
+    name: name
+    for name in (
+        "census",
+        "n_isolated",
+        "conflict_events",
+        "containment_events",
+        "mean_skill",
+        "mean_agitation",
+        "mean_trust",
+        "climate_safety",
+        "climate_cohesion",
+        "climate_hold",
+    )
+}
+N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
 
 
 class MilieuModel(mesa.Model):
@@ -77,6 +95,7 @@ class MilieuModel(mesa.Model):
         values = setting_defaults(self.setting)
         values.update(self.policy.parameters)
         values.update(user)
+        check_combinations(values)  # impossible combinations (min_stay_days > max_stay_days, ...)
         values["policy"] = self.policy.name
         self.p: dict[str, Any] = values
         self.plan = load_floor_plan(values["ward_map"], values["n_clients"])
@@ -120,24 +139,32 @@ class MilieuModel(mesa.Model):
         self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
         self._previous_activity = -1
         self.zones = processes.movement.Zones(self.plan)  # the floor plan by zone, as movement reads it
+        self.climate = WardClimate(values["climate_baseline"])  # the ward climate (processes.climate)
+        # A warm start: the ward runs this many hours before the user's clock starts (day 0, Monday 07:00);
+        # steps keep counting from the first hour of the warm-up, the tables count from the clock's start.
+        self.clock_start = 24 * int(values["warm_start_days"])
         processes.flow.create_staff(self, staffing)
         processes.flow.admit_initial_cohort(self)
         processes.movement.start_first_shift(self)
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "census": "census",
-                "n_isolated": "n_isolated",
-                "conflict_events": "conflict_events",
-                "containment_events": "containment_events",
-                "mean_skill": "mean_skill",
-                "mean_agitation": "mean_agitation",
-                "mean_trust": "mean_trust",
-            }
-        )
+        self.datacollector = HourlyCollector(model_reporters=dict(MODEL_REPORTERS))
         self._summary = np.zeros(len(STEP_COLUMNS))
         self._update_counts()
         self.running = True
+        if self.clock_start:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run the hours before the clock starts (part of the seeded run), then drop what they recorded.
+
+        The clients present at the end stay, with their state, their history in the per-stay counters
+        and their admission day (negative: before day 0); the logs, the stays that ended and the
+        DataCollector's rows start afresh, so every table begins at day 0.
+        """
+        for _ in range(self.clock_start):
+            self.step()
+        self.records = Records()
+        self.datacollector = HourlyCollector(model_reporters=dict(MODEL_REPORTERS))
 
     def set_policy(self, policy: str | Policy | Path) -> None:
         """Switch the unit's policy mid-run (the policy levers change; clients and staff stay).
@@ -170,15 +197,15 @@ class MilieuModel(mesa.Model):
         self._update_counts()
         self.datacollector.collect(self)
         self.policy.after_hour(self)
-        if self.steps >= 24 * self.p["days"]:
+        if self.steps >= self.clock_start + 24 * self.p["days"]:
             self.running = False
 
     def _clock(self) -> None:
         h = self.hour
         step = self.steps
-        hour_abs = START_HOUR + step - 1
+        hour_abs = START_HOUR + step - 1 - self.clock_start  # the user's clock (negative in a warm-up)
         h.step = step
-        h.day = (step - 1) // 24
+        h.day = (step - 1 - self.clock_start) // 24
         h.hour = hour_abs % 24
         h.weekday = (hour_abs // 24) % 7
         activity, h.kind, h.zone, h.structured, h.trains = self._week[h.weekday * 24 + h.hour]
@@ -192,6 +219,8 @@ class MilieuModel(mesa.Model):
         h.awake = h.kind != "sleep" and not h.away
         h.conflict_events = 0
         h.containment_events = 0
+        h.incident_exposure = h.coercion = 0.0
+        h.incidents_on_clients = h.incidents_on_staff = 0
         if not h.awake:
             h.active.fill(False)
 
@@ -199,10 +228,11 @@ class MilieuModel(mesa.Model):
         """Model-level counts of the hour, computed once after all processes acted."""
         c, h = self.clients, self.hour
         row = self._summary
-        _summarise(c.values, c.present, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour, h.shift,
-                   h.activity, h.conflict_events, h.containment_events)  # fmt: skip
+        _summarise(c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour,
+                   h.shift, h.activity, h.conflict_events, h.containment_events, self.climate.values)  # fmt: skip
         values = row.tolist()
-        self.census, self.staff_on_duty, self.n_isolated = int(values[5]), int(values[6]), int(values[-3])
+        self.census, self.staff_on_duty, self.n_isolated = int(values[5]), int(values[6]), int(values[N_ISOLATED])
+        self.climate_safety, self.climate_cohesion, self.climate_hold = values[CLIMATE : CLIMATE + 3]
         self.conflict_events, self.containment_events = h.conflict_events, h.containment_events
         self.mean_skill, self.mean_self_control, self.mean_agitation, self.mean_trust, self.mean_independence = values[
             7:17:2
@@ -236,6 +266,28 @@ class MilieuModel(mesa.Model):
         }
         for name, frame in tables.items():
             assert tuple(frame.columns) == TABLE_COLUMNS[name], name
+        return self.on_the_clock(tables)
+
+    def on_the_clock(self, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """Tables built from the logs, with steps and days counted from the clock's start (a warm start's end).
+
+        Without a warm start this changes nothing.  With one, ``step`` 1 is the first hour of day 0,
+        every ``day`` is the ward day on the clock, and a stay's ``admitted_day`` is negative when the
+        client came in during the warm-up.
+        """
+        if not self.clock_start:
+            return tables
+        days = self.clock_start // 24
+        for frame in tables.values():
+            if "step" in frame.columns:
+                frame["step"] -= self.clock_start
+                if "day" in frame.columns:
+                    frame["day"] = (frame["step"] - 1) // 24
+            elif "day" in frame.columns:
+                frame["day"] -= days
+            for column in ("admitted_day", "exit_day"):
+                if column in frame.columns:
+                    frame[column] -= days
         return tables
 
     def parameters(self) -> dict[str, Any]:
@@ -258,12 +310,14 @@ def _policy_phases(policy: Policy) -> tuple[Phase, ...]:
 
 
 @kernel
-def _summarise(x, present, isolated, on_duty, row, step, day, hour, shift, activity, conflicts, containments):
-    """Fill a `steps` row: the clock, census, staff on duty, mean and SD of each reported state (sums in
-    slot order), n_isolated and the hour's conflict and containment events."""
-    census = np.count_nonzero(present)
+def _summarise(x, present, on_unit, isolated, on_duty, row, step, day, hour, shift, activity, conflicts,
+               containments, climate):  # fmt: skip
+    """Fill a `steps` row: the clock, census (clients on the unit: a day programme's clients at home are off
+    it), staff on duty, mean and SD of each reported state over the clients present (sums in slot order),
+    n_isolated, the hour's conflict and containment events and the ward climate at the end of the hour."""
+    census = np.count_nonzero(present)  # clients with a bed: the states' denominator
     row[0], row[1], row[2], row[3], row[4] = step, day, hour, shift, activity
-    row[5] = census
+    row[5] = np.count_nonzero(on_unit)
     row[6] = np.count_nonzero(on_duty)
     for k in range(6):  # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
         total = squares = 0.0
@@ -276,4 +330,6 @@ def _summarise(x, present, isolated, on_duty, row, step, day, hour, shift, activ
         sd = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
         row[7 + 2 * k] = mean
         row[8 + 2 * k] = sd
-    row[-3], row[-2], row[-1] = np.count_nonzero(isolated), conflicts, containments
+    row[N_ISOLATED], row[N_ISOLATED + 1], row[N_ISOLATED + 2] = np.count_nonzero(isolated), conflicts, containments
+    for k in range(climate.size):
+        row[CLIMATE + k] = climate[k]

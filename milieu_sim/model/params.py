@@ -18,6 +18,7 @@ residential therapeutic community, day programme); policies
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,11 @@ DICKERSON = "Dickerson et al. 2005; Glowacki et al. 2016 (token economies: littl
 DE_LEON = "De Leon et al. 2000 (senior induction)"
 DARKE = "Darke, Campbell & Popple (TC dropout)"
 CALIBRATED = "calibrated to published patterns (docs/validation.md, docs/calibration/)"
+#: A parameter fitted for the residential community only (its setting override); the default others use is not.
+CALIBRATED_IN_COMMUNITY = (
+    "calibrated to published patterns for residential_tc only (its setting override; docs/validation.md); "
+    "this default, used by the other settings, is provisional"
+)
 PROVISIONAL = "free parameter, provisional value (not yet calibrated; docs/validation.md)"
 ASSUMED = "modelling assumption (docs/ODD.md)"
 POLICY = "policy lever"
@@ -123,7 +129,7 @@ def _to_number(value: Any, kind: type) -> int | float | None:
         result = float(value)
     except (TypeError, ValueError):
         return None
-    if result != result:  # NaN
+    if not math.isfinite(result):  # NaN, inf
         return None
     return result
 
@@ -141,13 +147,17 @@ _PARAMS: tuple[Param, ...] = (
        group="ward"),
     _p("policy", str, "usual_care", "unit policy: a preset name or the path of a policy TOML file", group="ward"),
     _p("ward_map", str, "default",
-       "floor plan: 'default' (20 beds), 'community' (30 beds), 'auto' (sized to n_clients) or a text map's path",
+       "floor plan: 'default' (20 beds), 'community' (30 beds), 'residential' (30 beds, no seclusion room), 'auto' "
+       "(sized to n_clients) or a text map's path",
        group="ward"),
     _p("n_clients", int, 20, "beds in use: clients on the unit when it is full", "clients", 1, 5000, group="ward"),
     _p("staff_early", int, 5, "nursing staff on the early shift (07-15)", "staff", 1, 1000, group="ward"),
     _p("staff_late", int, 4, "nursing staff on the late shift (15-23)", "staff", 1, 1000, group="ward"),
     _p("staff_night", int, 2, "nursing staff on the night shift (23-07)", "staff", 1, 1000, group="ward"),
     _p("days", int, 60, "simulated days after which the model stops running", "days", 1, 36500, group="run"),
+    _p("warm_start_days", int, 0,
+       "days the ward runs before its clock starts; their records are dropped, so day 0 finds a ward already running",
+       "days", 0, 3650, group="run"),
     _p("admission_delay_hours", float, 12.0,
        "mean hours a free bed stays empty before the next admission", "hours", 0.0, 2000.0, group="flow"),
     _p("admission_symptoms", float, 0.6,
@@ -169,14 +179,15 @@ _PARAMS: tuple[Param, ...] = (
     _p("min_stay_days", float, 3.0, "shortest stay before a planned discharge", "days", 0.0, 3650.0, group="flow"),
     _p("max_stay_days", float, 60.0, "stay after which a client is transferred on", "days", 1.0, 3650.0, group="flow"),
     _p("dropout_per_day", float, 0.004,
-       "baseline daily hazard of leaving treatment early", "1/day", 0.0, 1.0, source=CALIBRATED, group="flow"),
-    _p("dropout_early_factor", float, 1.0,
-       "extra dropout hazard in the first days, as a multiple of the baseline", "x", 0.0, 100.0, source=CALIBRATED,
+       "baseline daily hazard of leaving treatment early", "1/day", 0.0, 1.0, source=CALIBRATED_IN_COMMUNITY,
        group="flow"),
+    _p("dropout_early_factor", float, 1.0,
+       "extra dropout hazard in the first days, as a multiple of the baseline", "x", 0.0, 100.0,
+       source=CALIBRATED_IN_COMMUNITY, group="flow"),
     _p("dropout_early_days", float, 7.0, "time constant of the early-dropout excess", "days", 0.1, 365.0, group="flow"),
     _p("dropout_trust_effect", float, 3.0,
        "how strongly low trust and high agitation raise the dropout hazard", "log-hazard", 0.0, 20.0,
-       source=CALIBRATED, group="flow"),
+       source=CALIBRATED_IN_COMMUNITY, group="flow"),
     _p("senior_days", float, 30.0,
        "days in treatment before a client can become a senior peer", "days", 0.0, 3650.0, group="flow"),
     _p("generalisation", float, 0.7,
@@ -227,7 +238,7 @@ _PARAMS: tuple[Param, ...] = (
     _p("interaction_radius", int, 2, "how far (cells) two people can interact", "cells", 1, 20),
     _p("interaction_rate", float, 0.6,
        "chance an awake client interacts with someone in an hour", "probability", 0.0, 1.0, source=PROVISIONAL),
-    _p("conflict_rate", float, 0.814,
+    _p("conflict_rate", float, 0.520,
        "scale of the chance that an interaction turns conflictual", "probability", 0.0, 1.0, source=CALIBRATED),
     _p("prosocial_rate", float, 0.35,
        "scale of the hourly chance of a prosocial act", "probability", 0.0, 1.0, source=PROVISIONAL),
@@ -270,23 +281,25 @@ _PARAMS: tuple[Param, ...] = (
        "agitation added to both parties by a conflictual interaction", "0-1", 0.0, 1.0, source=PROVISIONAL),
     _p("agitation_decay", float, 0.12,
        "share of agitation above baseline that fades each hour", "1/hour", 0.0, 1.0, source=PROVISIONAL),
-    _p("agitation_noise", float, 0.109, "hourly random fluctuation of agitation", "0-1", 0.0, 1.0, source=CALIBRATED),
-    _p("incident_rate", float, 0.12,
+    _p("agitation_noise", float, 0.0380, "hourly random fluctuation of agitation", "0-1", 0.0, 1.0, source=CALIBRATED),
+    _p("incident_rate", float, 0.0742,
        "hourly chance of an incident when agitation equals self-control", "probability", 0.0, 1.0, source=CALIBRATED),
-    _p("incident_steepness", float, 8.86,
+    _p("incident_steepness", float, 7.60,
        "how sharply the incident chance rises with agitation beyond control", "1/unit", 0.1, 100.0, source=CALIBRATED),
-    _p("prn_offer_rate", float, 0.831,
+    _p("prn_offer_rate", float, 0.753,
        "hourly chance a nurse offers PRN to an observed client above prn_threshold", "probability", 0.0, 1.0,
        source=CALIBRATED),
-    _p("violence_weight", float, 0.0038,
-       "weight of physical aggression among incident kinds at zero excess (others sum to 0.85)", "weight", 0.0, 1.0,
+    _p("violence_weight", float, 0.00538,
+       "weight of physical aggression among incident kinds at zero excess (the other weight_* sum to 0.95)",
+       "weight", 0.0, 1.0,
        source=CALIBRATED),
     _p("de_escalation_calm", float, 0.6, "share of agitation removed by a successful de-escalation", "0-1", 0.0, 1.0),
     _p("containment_trust_loss", float, 0.03, "trust lost per containment (times its coerciveness)", "0-1", 0.0, 1.0),
     _p("special_observation_hours", float, 16.0,
        "how long special observation lasts once started", "hours", 1.0, 240.0),
     _p("therapy_learning", float, 0.015,
-       "hourly skill gain in a therapy group (times structure and trust)", "1/hour", 0.0, 1.0, source=CALIBRATED),
+       "hourly skill gain in a therapy group (times structure and trust)", "1/hour", 0.0, 1.0,
+       source=CALIBRATED_IN_COMMUNITY),
     _p("self_control_learning", float, 0.004,
        "hourly gain of self-control in structured activity", "1/hour", 0.0, 1.0, source=PROVISIONAL),
     _p("trust_recovery", float, 0.002, "hourly pull of trust back towards its baseline", "1/hour", 0.0, 1.0),
@@ -319,6 +332,119 @@ _PARAMS: tuple[Param, ...] = (
     _p("night_station_share", float, 0.5,
        "chance a night-shift staff member takes the nurses' station rather than the corridor", "probability",
        0.0, 1.0, source=assumed(0.3, 0.7)),
+    # conflict: targets, witnesses, ward climate, observation levels (issue 11)
+    # targets and witnesses (processes/escalation.py)
+    _p("witness_radius", int, 4, "how far (cells, in the same zone) an awake client sees an incident", "cells",
+       0, 50, source=assumed(2, 8)),
+    _p("witness_agitation", float, 0.03,
+       "agitation a witness gains from an incident of severity 5 (times severity / 5): contagion", "0-1",
+       0.0, 1.0, source=assumed(0.02, 0.15)),
+    _p("witness_fear", float, 0.05,
+       "fear a witness gains from an incident of severity 5 (times severity / 5 and 1 - fear)", "0-1", 0.0, 1.0,
+       source=assumed(0.02, 0.15)),
+    _p("victim_agitation", float, 0.08, "agitation a client gains from being the target of an incident", "0-1",
+       0.0, 1.0, source=assumed(0.05, 0.2)),
+    _p("victim_fear", float, 0.3, "fear a client gains from being the target of an incident (times 1 - fear)",
+       "0-1", 0.0, 1.0, source=assumed(0.1, 0.5)),
+    _p("victim_trust_loss", float, 0.05, "share of trust a client loses by being the target of an incident",
+       "share", 0.0, 1.0, source=assumed(0.02, 0.1)),
+    _p("reassurance_relief", float, 0.5,
+       "share of a witness's fear and agitation from an incident that staff's talk afterwards takes away",
+       "share", 0.0, 1.0, source=assumed(0.3, 0.8)),
+    _p("fear_days", float, 1.0, "time constant over which a client's fear fades", "days", 0.01, 365.0,
+       source=assumed(0.5, 7.0)),
+    _p("fear_agitation", float, 0.1, "rise of a client's agitation baseline per unit of fear", "0-1", 0.0, 1.0,
+       source=assumed(0.05, 0.3)),
+    # calm-down methods (processes/escalation.py)
+    _p("calm_down_success", float, 0.5,
+       "chance that calm-down methods offered before PRN settle the client without medication", "probability",
+       0.0, 1.0, source=assumed(0.3, 0.7)),
+    _p("calm_down_agitation_kept", float, 0.7, "share of agitation left after calm-down methods that work",
+       "share", 0.0, 1.0, source=assumed(0.5, 0.9)),
+    # ward climate (processes/climate.py; EssenCES scales, Schalast et al. 2008)
+    _p("climate_baseline", float, 0.6,
+       "level each climate scale starts at and relaxes to when nothing happens; the climate's behavioural "
+       "effects are centred on it", "0-1", 0.0, 1.0, source=assumed(0.4, 0.8)),
+    _p("climate_days", float, 3.0, "time constant over which each climate scale relaxes to its baseline", "days",
+       0.01, 365.0, source=assumed(1.0, 14.0)),
+    _p("safety_incident_loss", float, 0.05,
+       "share of experienced safety lost per incident of severity 5 seen by the whole community (scaled by "
+       "severity / 5 and (1 + witnesses) / census)", "share", 0.0, 1.0, source=assumed(0.01, 0.15)),
+    _p("cohesion_group_gain", float, 0.01,
+       "hourly rise of cohesion (times 1 - cohesion) when every client attends a structured activity", "1/hour",
+       0.0, 1.0, source=assumed(0.002, 0.03)),
+    _p("cohesion_encounter_gain", float, 0.01,
+       "rise of cohesion (times 1 - cohesion) per peaceful peer encounter per client present", "per encounter",
+       0.0, 1.0, source=assumed(0.002, 0.03)),
+    _p("cohesion_affirmation_gain", float, 0.03,
+       "rise of cohesion (times 1 - cohesion) per affirmation received per client present", "per affirmation",
+       0.0, 1.0, source=assumed(0.01, 0.1)),
+    _p("cohesion_conflict_loss", float, 0.05,
+       "share of cohesion lost per peer conflict or incident against a client, per client present", "share",
+       0.0, 1.0, source=assumed(0.01, 0.2)),
+    _p("hold_staff_gain", float, 0.02,
+       "rise of therapeutic hold (times 1 - hold) per peaceful staff-client encounter per client present",
+       "per encounter", 0.0, 1.0, source=assumed(0.005, 0.05)),
+    _p("hold_coercion_loss", float, 0.05,
+       "share of therapeutic hold lost per unit of coerciveness of containment (or incident against staff) per "
+       "client present", "share", 0.0, 1.0, source=assumed(0.01, 0.2)),
+    _p("hold_handover_gain", float, 0.05,
+       "rise of therapeutic hold (times 1 - hold) at a shift handover under full positive_words", "share",
+       0.0, 1.0, source=assumed(0.01, 0.1)),
+    _p("meeting_cohesion_gain", float, 0.1,
+       "rise of cohesion (times 1 - cohesion and the share of clients attending) from a mutual help meeting",
+       "share", 0.0, 1.0, source=assumed(0.03, 0.2)),
+    _p("know_each_other_effect", float, 1.0,
+       "relative rise of the trust and cohesion a peaceful encounter builds under full know_each_other", "x",
+       0.0, 10.0, source=assumed(0.5, 2.0)),
+    _p("unsafe_ward_agitation", float, 0.03,
+       "rise of every client's agitation baseline per unit of experienced safety below 1", "0-1", 0.0, 1.0,
+       source=assumed(0.0, 0.1)),
+    _p("hold_learning_effect", float, 0.5,
+       "relative change of self-control and skill learning per unit of therapeutic hold above its baseline", "x",
+       0.0, 5.0, source=assumed(0.0, 1.0)),
+    _p("hold_attendance_effect", float, 0.5,
+       "relative change of the chance of attending a structured activity per unit of therapeutic hold above "
+       "its baseline", "x", 0.0, 5.0, source=assumed(0.0, 1.0)),
+    _p("cohesion_feedback_effect", float, 0.5,
+       "relative change of a peer's chance of giving feedback per unit of cohesion above its baseline", "x",
+       0.0, 5.0, source=assumed(0.0, 1.0)),
+    _p("cohesion_dropout_effect", float, 1.0,
+       "fall of the log dropout hazard per unit of cohesion above its baseline", "log-hazard", 0.0, 10.0,
+       source=assumed(0.0, 3.0), group="flow"),
+    # observation levels (processes/observation.py)
+    _p("risk_memory_days", float, 1.5,
+       "time constant over which a client's own incidents stop counting towards their risk", "days", 0.01, 365.0,
+       source=assumed(0.5, 4.0)),
+    _p("observation_incident_weight", float, 0.2, "risk added per recent incident (decaying count)", "per incident",
+       0.0, 10.0, source=assumed(0.1, 0.5)),
+    _p("observation_self_harm_weight", float, 1.0,
+       "risk added per recent self-harm or absconding (decaying count)", "per incident", 0.0, 10.0,
+       source=assumed(0.5, 1.5)),
+    _p("observation_intermittent_risk", float, 0.493, "risk from which a client is on intermittent observation",
+       "risk", 0.0, 100.0, source=CALIBRATED),
+    _p("observation_within_sight_risk", float, 1.0,
+       "risk from which a client is kept within sight of a staff member assigned to them", "risk", 0.0, 100.0,
+       source=assumed(0.8, 1.5)),
+    _p("observation_arms_length_risk", float, 2.0,
+       "risk from which a client is kept within arm's length of a staff member assigned to them", "risk",
+       0.0, 100.0, source=assumed(1.5, 3.0)),
+    # Safewards interventions acting on these mechanisms (policy levers: 0 = usual care; Bowers et al. 2015)
+    _p("reassurance", float, 0.0,
+       "Safewards: after an incident staff talk with the clients who saw it (chance per answered incident)",
+       "probability", 0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("calm_down_methods", float, 0.0,
+       "Safewards: before PRN, staff offer calm-down methods (chance they are offered)", "probability",
+       0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("positive_words", float, 0.0,
+       "Safewards: staff say something positive about each patient at handover, raising therapeutic hold "
+       "(fidelity 0-1)", "0-1", 0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("know_each_other", float, 0.0,
+       "Safewards: staff and patients share interests, so encounters build more trust and cohesion (fidelity 0-1)",
+       "0-1", 0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("mutual_help_meeting", float, 0.0,
+       "Safewards: a daily patients' meeting of mutual help at the ward round hour (chance it is held)",
+       "probability", 0.0, 1.0, source=BOWERS_2015, group="policy"),
     # interaction
     _p("buddy_meeting_chance", float, 0.5,
        "hourly chance a client in orientation meets their senior buddy (under senior_induction)", "probability",
@@ -434,6 +560,73 @@ _PARAMS: tuple[Param, ...] = (
     _p("initial_stay_days", float, 14.0,
        "the initial cohort has spent U(0, min(this, max_stay_days)) days in treatment when the run starts",
        "days", 0.0, 3650.0, source=assumed(7.0, 30.0), group="flow"),
+    # flashpoints, settings, Safewards interventions (issue 11)
+    # flashpoints (processes/flashpoints.py; Bowers 2014, Safewards model)
+    _p("queue_service_rate", float, 10.0,
+       "clients one staff member serves per hour at a meal or a nurse at a medication round", "clients/hour",
+       0.1, 100.0, source=assumed(5.0, 20.0)),
+    _p("queue_flashpoint_rate", float, 0.5,
+       "hazard of a waiting flashpoint per hour of expected wait in a meal or medication queue", "1/hour",
+       0.0, 10.0, source=assumed(0.2, 1.0)),
+    _p("crowding_agitation", float, 0.08,
+       "agitation added by a crowding-and-waiting flashpoint (times 1 - trust / 2)", "0-1", 0.0, 1.0,
+       source=assumed(0.03, 0.15)),
+    _p("turnover_flashpoint_chance", float, 0.1,
+       "chance an awake client is unsettled by one turnover event of the hour (an admission, a discharge, a "
+       "handover of shifts)", "per event", 0.0, 1.0, source=assumed(0.03, 0.2)),
+    _p("turnover_agitation", float, 0.08,
+       "agitation added by a turnover flashpoint (times 1 - trust / 2)", "0-1", 0.0, 1.0,
+       source=assumed(0.03, 0.15)),
+    _p("bad_news_rate", float, 0.01,
+       "hourly chance an awake client receives bad news from outside (visit, call, leave refused, legal decision)",
+       "1/hour", 0.0, 1.0, source=assumed(0.003, 0.03)),
+    _p("bad_news_agitation", float, 0.2,
+       "agitation added by bad news (times 1 - trust / 2)", "0-1", 0.0, 1.0, source=assumed(0.1, 0.3)),
+    # what the Safewards interventions do at full fidelity (each scaled by its lever)
+    _p("expectations_effect", float, 0.5,
+       "share of observed transgressions settled by pointing to agreed expectations (no limit, no punishment) "
+       "under full clear_mutual_expectations", "share", 0.0, 1.0, source=assumed(0.2, 0.7)),
+    _p("soft_words_effect", float, 0.5,
+       "share of a limit's or denied request's agitation and trust loss that soft words take away at full "
+       "fidelity", "share", 0.0, 1.0, source=assumed(0.2, 0.7)),
+    _p("bad_news_mitigated_kept", float, 0.4,
+       "share of bad news's agitation left when staff have anticipated it and talk it through", "share",
+       0.0, 1.0, source=assumed(0.2, 0.7)),
+    _p("discharge_message_calm", float, 0.2,
+       "share of admission agitation that discharge messages take away at full fidelity", "share", 0.0, 1.0,
+       source=assumed(0.05, 0.3)),
+    _p("discharge_message_trust", float, 0.1,
+       "rise of admission trust (times 1 - trust) from discharge messages at full fidelity", "share", 0.0, 1.0,
+       source=assumed(0.03, 0.2)),
+    # Safewards interventions as policy levers (0 = usual care; Bowers et al. 2015)
+    _p("clear_mutual_expectations", float, 0.0,
+       "Safewards: mutually agreed ward expectations, so fewer observed transgressions become rule disputes "
+       "(fidelity 0-1)", "0-1", 0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("soft_words", float, 0.0,
+       "Safewards: limits and denied requests delivered softly, with less agitation and trust loss (fidelity 0-1)",
+       "0-1", 0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("bad_news_mitigation", float, 0.0,
+       "Safewards: staff anticipate bad news and talk it through (chance it is mitigated)", "probability",
+       0.0, 1.0, source=BOWERS_2015, group="policy"),
+    _p("discharge_messages", float, 0.0,
+       "Safewards: messages of hope from discharged patients, calming new admissions (fidelity 0-1)", "0-1",
+       0.0, 1.0, source=BOWERS_2015, group="policy"),
+    # what the unit has: a residential community by default has no PRN and no restraint (nor a seclusion room)
+    _p("prn_available", bool, True,
+       "whether staff may give as-needed (PRN) medication as containment", source=POLICY, group="policy"),
+    _p("restraint_available", bool, True,
+       "whether staff may restrain a client", source=POLICY, group="policy"),
+    # the day programme's home (processes/home.py)
+    _p("home_stress_rate", float, 0.02,
+       "hourly chance of a stressor at home (day programme, away hours awake)", "1/hour", 0.0, 1.0,
+       source=assumed(0.005, 0.05)),
+    _p("home_stress_agitation", float, 0.15,
+       "agitation added by a stressor at home (times 1 - trust / 2)", "0-1", 0.0, 1.0, source=assumed(0.05, 0.3)),
+    _p("home_support_rate", float, 0.05,
+       "hourly chance of support at home (family, friends, services) in awake away hours", "1/hour", 0.0, 1.0,
+       source=assumed(0.01, 0.1)),
+    _p("home_support_calm", float, 0.3,
+       "share of agitation that support at home takes away", "share", 0.0, 1.0, source=assumed(0.1, 0.5)),
 )
 # fmt: on
 
@@ -443,7 +636,7 @@ SCHEMA: dict[str, Param] = {p.name: p for p in _PARAMS}
 SETTINGS: dict[str, dict[str, Any]] = {
     "acute_ward": {},
     "residential_tc": {
-        "ward_map": "community",
+        "ward_map": "residential",  # the community's floor plan without a seclusion room
         "n_clients": 30,
         "staff_early": 4,
         "staff_late": 3,
@@ -456,13 +649,17 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "min_stay_days": 28.0,
         "max_stay_days": 365.0,
         # calibrated (docs/calibration/residential_tc, milieu-sim calibrate --setting residential_tc)
-        "dropout_per_day": 0.0134,
-        "dropout_early_factor": 1.35,
+        "dropout_per_day": 0.0107,
+        "dropout_early_factor": 2.36,
         "dropout_early_days": 5.0,
-        "dropout_trust_effect": 3.79,
-        "therapy_learning": 0.0143,
+        "dropout_trust_effect": 1.39,
+        "therapy_learning": 0.0149,
         "peer_feedback": True,
         "senior_days": 45.0,
+        # a community, not a hospital: no seclusion room on its floor plan, no PRN, no restraint (issue 11);
+        # add them back with ward_map='community' and prn_available / restraint_available = true
+        "prn_available": False,
+        "restraint_available": False,
     },
     "day_program": {
         "ward_map": "community",
@@ -507,6 +704,20 @@ def check_values(values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """Check names, types and ranges; return the values converted to their schema types."""
     check_names(values, where)
     return {name: SCHEMA[name].check(value, where) for name, value in values.items()}
+
+
+#: Pairs of parameters where the first may not exceed the second (impossible combinations).
+ORDERED_PAIRS: tuple[tuple[str, str], ...] = (("min_stay_days", "max_stay_days"),)
+
+
+def check_combinations(values: Mapping[str, Any], where: str = "") -> None:
+    """Refuse impossible combinations of (merged) parameter values, in one line naming both parameters."""
+    for low, high in ORDERED_PAIRS:
+        if low in values and high in values and values[low] > values[high]:
+            raise ParameterError(
+                f"{where}parameter '{low}' = {values[low]!r} is more than '{high}' = {values[high]!r}; "
+                f"allowed: {low} <= {high}"
+            )
 
 
 def defaults() -> dict[str, Any]:

@@ -32,6 +32,23 @@ if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
     from milieu_sim.model.schedule import Phase
 
+#: The Safewards trial's interventions that are levers of the schema (Bowers et al. 2015); the tenth, talk
+#: down, is the staff's de-escalation skill.
+SAFEWARDS_INTERVENTIONS: tuple[str, ...] = (
+    "clear_mutual_expectations",
+    "soft_words",
+    "positive_words",
+    "bad_news_mitigation",
+    "know_each_other",
+    "mutual_help_meeting",
+    "calm_down_methods",
+    "reassurance",
+    "discharge_messages",
+)
+#: Fidelity of each intervention in the safewards preset: an assumption.  The trial's implementation was
+#: partial (Bowers et al. 2015 measured fidelity and uptake short of full on the intervention wards).
+SAFEWARDS_FIDELITY = 0.7
+
 # Each preset is described in docs/ODD.md ("Policies").  usual_care is the schema's defaults.
 PRESETS: dict[str, dict[str, Any]] = {
     "usual_care": {},
@@ -94,6 +111,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "de_escalation_first": 0.75,
         "custodial_care": 0.3,
         "autonomy_support": 0.3,
+    },
+    # usual care plus the ten interventions of the Safewards trial (Bowers et al. 2015), each at fidelity
+    # SAFEWARDS_FIDELITY; talk down is training in de-escalation: the staff's mean skill moves that share of
+    # the way from usual care's 0.5 to the therapeutic milieu's trained 0.75.  Separate from
+    # therapeutic_milieu: no other lever moves.
+    "safewards": {
+        **dict.fromkeys(SAFEWARDS_INTERVENTIONS, SAFEWARDS_FIDELITY),
+        "de_escalation_skill": 0.5 + SAFEWARDS_FIDELITY * (0.75 - 0.5),
     },
 }
 
@@ -162,7 +187,7 @@ def load_policy_file(path: str | Path) -> Policy:
                 f"policy file '{path}': unknown key '{key}'{suggest(key, known)}; allowed: {', '.join(sorted(known))}"
             )
     base = data.get("base", "usual_care")
-    if base not in PRESETS:
+    if not isinstance(base, str) or base not in PRESETS:
         raise PolicyError(
             f"policy file '{path}': key 'base' = {base!r} is not a preset{suggest(str(base), PRESETS)}; "
             f"allowed: one of {', '.join(PRESETS)}"

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from milieu_sim.model.state import ANTECEDENTS, REPORTED_STATES, SHIFTS, clock_hour, shift_of_hour
+from milieu_sim.model.state import (
+    ANTECEDENTS,
+    CLIMATE_SCALES,
+    REPORTED_STATES,
+    SHIFTS,
+    TARGET_ROLES,
+    clock_hour,
+    shift_of_hour,
+)
 
 CONFLICT_KINDS: tuple[str, ...] = (
     "refusing_rules",
@@ -41,6 +49,7 @@ EVENT_KINDS: dict[str, str] = {
     "limit_setting": "limit_setting",
     "denied_request": "restriction",
     "seclusion_release": "isolation",
+    "calm_down": "de_escalation",
 }
 KIND_NAMES: tuple[str, ...] = tuple(EVENT_KINDS)
 KIND = {name: code for code, name in enumerate(KIND_NAMES)}
@@ -58,7 +67,20 @@ OUTCOMES: tuple[str, ...] = (
 )
 OUTCOME = {name: code for code, name in enumerate(OUTCOMES)}
 # the columns of the events log (the `events` table adds day, shift and category)
-EVENT_COLUMNS: tuple[str, ...] = ("step", "client_id", "staff_id", "kind", "severity", "antecedent", "outcome")
+EVENT_COLUMNS: tuple[str, ...] = (
+    "step",
+    "client_id",
+    "staff_id",
+    "kind",
+    "severity",
+    "antecedent",
+    "outcome",
+    "target_role",
+    "target_id",
+    "witnesses",
+)
+#: The ward climate's columns in `steps` (at the end of each hour) and `shifts` (mean over the shift's hours).
+CLIMATE_COLUMNS: tuple[str, ...] = tuple(f"climate_{scale}" for scale in CLIMATE_SCALES)
 FEEDBACK_KINDS = ("affirmation", "correction")
 SENDER_ROLES = ("client", "staff")
 EXIT_REASONS = ("completed", "dropout", "transfer", "still_present")
@@ -86,6 +108,7 @@ STEP_COLUMNS: tuple[str, ...] = (
     "n_isolated",
     "conflict_events",
     "containment_events",
+    *CLIMATE_COLUMNS,
 )
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -99,6 +122,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "containment_events",
         *(f"conflict_{kind}" for kind in CONFLICT_KINDS),
         *(f"containment_{kind}" for kind in CONTAINMENT_KINDS),
+        *CLIMATE_COLUMNS,
     ),
     "events": (
         "step",
@@ -111,6 +135,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "severity",
         "antecedent",
         "outcome",
+        "target_role",
+        "target_id",
+        "witnesses",
     ),
     "feedback": ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
     "stays": (
@@ -132,7 +159,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 _N_STATE_COLS = 2 * len(REPORTED_STATES)
 HOURS_PER_SHIFT = 8
 # the `shifts` table's count columns, and for each event kind code its column there (-1: not counted)
-SHIFT_COUNT_COLUMNS: tuple[str, ...] = TABLE_COLUMNS["shifts"][6:]
+SHIFT_COUNT_COLUMNS: tuple[str, ...] = TABLE_COLUMNS["shifts"][6 : -len(CLIMATE_COLUMNS)]
 SHIFT_COUNT_COLUMN = np.array(
     [
         SHIFT_COUNT_COLUMNS.index(f"{category}_{kind}") if f"{category}_{kind}" in SHIFT_COUNT_COLUMNS else -1
@@ -214,7 +241,7 @@ class StepLog:
             "n_isolated",
             "conflict_events",
             "containment_events",
-        ):
+        ):  # the climate columns stay float
             frame[column] = frame[column].astype(np.int64)
         frame["shift"] = pd.Categorical.from_codes(data[:, 3].astype(np.int64), categories=list(SHIFTS))
         frame["activity"] = pd.Categorical.from_codes(data[:, 4].astype(np.int64), categories=list(activities))
@@ -250,6 +277,9 @@ class Records:
                 "severity": a["severity"],
                 "antecedent": pd.Categorical.from_codes(a["antecedent"], categories=list(ANTECEDENTS)),
                 "outcome": pd.Categorical.from_codes(a["outcome"], categories=list(OUTCOMES)),
+                "target_role": pd.Categorical.from_codes(a["target_role"], categories=list(TARGET_ROLES)),
+                "target_id": a["target_id"],
+                "witnesses": a["witnesses"],
             }
         )
 
@@ -288,6 +318,9 @@ class Records:
         row = np.searchsorted(first, (events["step"].to_numpy()[counted] - 1) // HOURS_PER_SHIFT)
         np.add.at(counts, (row, column[counted]), 1)
         columns.update({name: counts[:, k] for k, name in enumerate(SHIFT_COUNT_COLUMNS)})
+        hours = np.diff(np.r_[starts, len(block)])
+        for column in CLIMATE_COLUMNS:  # the mean over the shift's hours
+            columns[column] = np.add.reduceat(steps[column].to_numpy(), starts) / hours
         return pd.DataFrame(columns)[list(TABLE_COLUMNS["shifts"])]
 
     def stays_frame(self, still_present: list[dict[str, Any]]) -> pd.DataFrame:

@@ -35,6 +35,9 @@ STATE_VARIABLES: tuple[str, ...] = (
     "correction_memory",  # decaying count of corrections received
     "baseline_trust",  # trust at admission, towards which trust relaxes
     "skill_goal",  # the treatment plan's goal for each skill
+    "fear",  # felt unsafety after being the victim or witness of an incident (felt safety = 1 - fear)
+    "incident_memory",  # decaying count of one's own incidents (risk, for observation levels)
+    "self_harm_memory",  # decaying count of one's own self-harm and absconding (risk, for observation levels)
 )
 SKILL_ROWS = slice(0, 3)
 #: Row of each state variable in ``ClientArrays.values`` (compiled kernels index the matrix by these).
@@ -45,6 +48,7 @@ INDEPENDENCE, SYMPTOMS, RESENTMENT = ROW["independence"], ROW["symptoms"], ROW["
 SUPPRESSION, EXTERNAL_SHARE = ROW["suppression"], ROW["external_share"]
 AFFIRMATION_MEMORY, CORRECTION_MEMORY = ROW["affirmation_memory"], ROW["correction_memory"]
 BASELINE_TRUST, SKILL_GOAL = ROW["baseline_trust"], ROW["skill_goal"]
+FEAR, INCIDENT_MEMORY, SELF_HARM_MEMORY = ROW["fear"], ROW["incident_memory"], ROW["self_harm_memory"]
 # The client states summarised in the `steps` table (skill = mean of the three goal skills).
 REPORTED_STATES: tuple[str, ...] = ("skill", "self_control", "agitation", "trust", "independence", "symptoms")
 
@@ -54,10 +58,23 @@ NO_ACT, PROSOCIAL, TRANSGRESSION = 0, 1, 2
 ORIENTATION, PRIMARY, SENIOR = 0, 1, 2
 PHASES = ("orientation", "primary", "senior")
 # Antecedent codes (what immediately preceded an incident).
-ANTECEDENTS = ("none", "limit_setting", "denied_request", "peer_conflict", "punishment")
+ANTECEDENTS = (
+    "none", "limit_setting", "denied_request", "peer_conflict", "punishment",
+    "crowding", "turnover", "bad_news",  # flashpoints (processes.flashpoints)
+)  # fmt: skip
 NO_ANTECEDENT, LIMIT_SETTING, DENIED_REQUEST, PEER_CONFLICT, PUNISHMENT = range(5)
-# Partner kinds in an encounter.
+CROWDING, TURNOVER, BAD_NEWS = range(5, 8)
+# Partner kinds in an encounter (also: who set a client's antecedent, ``antecedent_source_kind``).
 NO_PARTNER, CLIENT_PARTNER, STAFF_PARTNER = 0, 1, 2
+# Whom an incident targets (the events table's ``target_role``; the order is the code).
+TARGET_ROLES = ("none", "client", "staff", "self", "property")
+TARGET_NONE, TARGET_CLIENT, TARGET_STAFF, TARGET_SELF, TARGET_PROPERTY = range(5)
+# Observation levels (risk-based; levels from intermittent up are special observation, i.e. containment).
+OBSERVATION_LEVELS = ("general", "intermittent", "within_sight", "arms_length")
+GENERAL, INTERMITTENT, WITHIN_SIGHT, ARMS_LENGTH = range(4)
+# The ward climate's three scales (after the EssenCES: Schalast et al. 2008), rows of ``WardClimate.values``.
+CLIMATE_SCALES = ("safety", "cohesion", "hold")
+SAFETY, COHESION, HOLD = range(3)
 
 SHIFTS = ("early", "late", "night")
 STAFF_ROLES = ("nurse", "support_worker")
@@ -100,7 +117,8 @@ class ClientArrays:
         for row, name in enumerate(STATE_VARIABLES):
             setattr(self, name, self.values[row])
         self.skills = self.values[SKILL_ROWS]
-        self.present = np.zeros(n_slots, dtype=bool)
+        self.present = np.zeros(n_slots, dtype=bool)  # holds a bed (the stay is open)
+        self.on_unit = np.zeros(n_slots, dtype=bool)  # present and on the unit (not at home in away hours)
         self.client_id = np.full(n_slots, -1, dtype=np.int64)
         self.admission_number = np.full(n_slots, -1, dtype=np.int64)
         self.admitted_step = np.zeros(n_slots, dtype=np.int64)
@@ -110,6 +128,7 @@ class ClientArrays:
         self.buddy = np.full(n_slots, -1, dtype=np.int64)  # slot of the senior buddy, -1 none
         self.next_admission_step = np.zeros(n_slots, dtype=np.int64)  # when a free bed is filled
         self.vacancies = np.zeros(n_slots, dtype=np.int64)  # how often the bed has fallen free
+        self.vacated_step = np.full(n_slots, -(10**9), dtype=np.int64)  # when the bed last fell free
         self.isolated_until = np.zeros(n_slots, dtype=np.int64)  # seclusion ends at this step
         self.isolated = np.zeros(n_slots, dtype=bool)
         self.time_out_until = np.zeros(n_slots, dtype=np.int64)
@@ -118,6 +137,11 @@ class ClientArrays:
         self.free_zone = np.zeros(n_slots, dtype=np.int64)  # zone chosen for free time
         self.antecedent = np.zeros(n_slots, dtype=np.int64)
         self.antecedent_step = np.full(n_slots, -(10**9), dtype=np.int64)
+        # who set the antecedent: a client slot or staff index (kind NO_PARTNER / CLIENT_PARTNER / STAFF_PARTNER)
+        self.antecedent_source = np.full(n_slots, -1, dtype=np.int64)
+        self.antecedent_source_kind = np.zeros(n_slots, dtype=np.int64)
+        self.observation_level = np.zeros(n_slots, dtype=np.int64)  # GENERAL ... ARMS_LENGTH
+        self.observation_escort = np.full(n_slots, -1, dtype=np.int64)  # staff index on 1:1 observation, or -1
         # per-stay counters (reported in the `stays` table)
         self.incidents = np.zeros(n_slots, dtype=np.int64)
         self.violent_incidents = np.zeros(n_slots, dtype=np.int64)
@@ -167,6 +191,7 @@ class StaffArrays:
         self.observe_radius = np.zeros(n_staff, dtype=np.int64)
         self.on_duty = np.zeros(n_staff, dtype=bool)
         self.cell = np.full(n_staff, -1, dtype=np.int64)
+        self.escorting = np.full(n_staff, -1, dtype=np.int64)  # client slot this person observes 1:1, or -1
         # each person's fixed offsets from the policy's means (drawn once, by processes.flow.create_staff)
         self.de_escalation_offset = np.zeros(n_staff)
         self.model_quality_offset = np.zeros(n_staff)
@@ -218,6 +243,11 @@ class Hour:
     _packed: dict[type, tuple] = field(default_factory=dict, repr=False, compare=False)
     conflict_events: int = 0
     containment_events: int = 0
+    # the hour's tallies that the ward climate reads (reset by the clock, filled by escalation)
+    incident_exposure: float = 0.0  # sum over incidents of severity / 5 * (1 + witnesses)
+    incidents_on_clients: int = 0  # incidents whose target was a client
+    incidents_on_staff: int = 0  # incidents whose target was a staff member
+    coercion: float = 0.0  # sum of the coerciveness of the hour's containments
 
     @classmethod
     def for_slots(cls, n_slots: int) -> Hour:
@@ -240,3 +270,26 @@ class Hour:
         """The same arrays as a plain tuple, for a kernel (see ``ClientArrays.packed``)."""
         packed = self._packed.get(record)
         return packed if packed is not None else _views(self, record)[1]
+
+
+class WardClimate:
+    """The ward's climate: three ward-level states in [0, 1] after the EssenCES scales (experienced safety,
+    patients' cohesion and mutual support, therapeutic hold; Schalast et al. 2008), rows of ``values``
+    (:data:`CLIMATE_SCALES`); updated hourly by ``processes.climate``."""
+
+    def __init__(self, start: float) -> None:
+        self.values = np.full(len(CLIMATE_SCALES), float(start))
+        # the per-slot counts of affirmations received at the end of the last hour (to count this hour's)
+        self.affirmations_seen = np.zeros(0, dtype=np.int64)
+
+    @property
+    def safety(self) -> float:
+        return float(self.values[SAFETY])
+
+    @property
+    def cohesion(self) -> float:
+        return float(self.values[COHESION])
+
+    @property
+    def hold(self) -> float:
+        return float(self.values[HOLD])

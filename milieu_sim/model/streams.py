@@ -29,6 +29,10 @@ STREAM_NAMES: tuple[str, ...] = (
     "recovery",
     "dropout",
     "staff",  # staff attributes
+    "aftermath",  # after an incident: reassurance of the witnesses, calm-down methods (escalation)
+    "climate",  # the daily mutual help meeting (climate)
+    "flashpoints",  # crowding and waiting, turnover, bad news (flashpoints)
+    "home",  # stressors and support at home (a day programme's away hours)
 )
 
 

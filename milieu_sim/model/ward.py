@@ -5,8 +5,12 @@ A floor plan is a text file with one character per cell (legend in
 comments.  Row 0 of the text is the top of the ward; on the Mesa grid it has
 the highest ``y`` so that drawings look like the text.
 
-The map must contain every zone that the routine sends people to, at least one
-seclusion-room cell, and at least as many beds (``b``) as clients.
+The map must contain every zone that the routine sends people to and at least
+as many beds (``b``) as clients.  A seclusion room is optional: a unit without
+one (the ``residential`` plan of a therapeutic community) cannot seclude, and
+escalation uses the containment that remains.  It must have corridor cells (``.``: staff
+walk there), and it is at most :data:`MAX_SIDE` cells wide and high and :data:`MAX_CELLS`
+cells in all (the generated plan of the largest ward, 5000 beds, is 201 x 258).
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ LEGEND: dict[str, str] = {
     "S": "seclusion_room",
 }
 BED = "b"
+MAX_SIDE = 400  # cells per row or column of a floor plan
+MAX_CELLS = 100_000  # cells of a floor plan
+MAX_MAP_BYTES = 1_000_000  # size of a floor-plan file (comments included)
 
 # Moore neighbourhood offsets, in a fixed order (deterministic wandering).
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
@@ -95,6 +102,11 @@ def parse_floor_plan(text: str, name: str = "<text>") -> FloorPlan:
     if not rows:
         raise WardMapError(f"ward map '{name}': no rows (one character per cell; legend: {_legend_text()})")
     width = len(rows[0])
+    if width > MAX_SIDE or len(rows) > MAX_SIDE or width * len(rows) > MAX_CELLS:
+        raise WardMapError(
+            f"ward map '{name}': {width} x {len(rows)} cells is too large; allowed: at most {MAX_SIDE} cells wide "
+            f"and high and {MAX_CELLS:,} cells in all"
+        )
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
             raise WardMapError(
@@ -121,8 +133,6 @@ def parse_floor_plan(text: str, name: str = "<text>") -> FloorPlan:
     plan = FloorPlan(name, width, height, zone, np.asarray(bed_cells, dtype=np.int64), zone_cells)
     if not bed_cells:
         raise WardMapError(f"ward map '{name}': no beds; mark each bed with 'b' inside a bedroom")
-    if ZONE_CODE["seclusion_room"] not in zone_cells:
-        raise WardMapError(f"ward map '{name}': no seclusion room; mark it with 'S'")
     plan.same_zone_neighbours = _same_zone_neighbours(zone)
     return plan
 
@@ -146,7 +156,7 @@ def _same_zone_neighbours(zone: np.ndarray) -> np.ndarray:
     return table
 
 
-BUILTIN_MAPS: tuple[str, ...] = ("default", "community")  # files data/wards/NAME.txt
+BUILTIN_MAPS: tuple[str, ...] = ("default", "community", "residential")  # files data/wards/NAME.txt
 
 
 def builtin_map_text(name: str = "default") -> str:
@@ -202,16 +212,26 @@ def load_floor_plan(ward_map: str, n_clients: int) -> FloorPlan:
         path = Path(ward_map)
         if not path.is_file():
             raise WardMapError(
-                f"parameter 'ward_map' = {ward_map!r}: no such file; allowed: 'default', 'auto' or a map file path"
+                f"parameter 'ward_map' = {ward_map!r}: no such file; allowed: 'default', 'community', 'residential', "
+                "'auto' or a map file path"
             )
         try:
+            if path.stat().st_size > MAX_MAP_BYTES:
+                raise WardMapError(
+                    f"ward map '{ward_map}': the file is {path.stat().st_size:,} bytes; allowed: at most "
+                    f"{MAX_MAP_BYTES:,} (at most {MAX_SIDE} x {MAX_SIDE} cells)"
+                )
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise WardMapError(f"ward map '{ward_map}': not a text file") from None
+        except OSError as exc:
+            raise WardMapError(f"ward map '{ward_map}': cannot be read ({exc.strerror or exc})") from None
         plan = parse_floor_plan(text, str(path))
     if plan.n_beds < n_clients:
         raise WardMapError(
             f"parameter 'n_clients' = {n_clients} is more than the {plan.n_beds} beds of ward map "
             f"'{plan.name}'; allowed: at most {plan.n_beds} (or ward_map='auto')"
         )
+    if ZONE_CODE["corridor"] not in plan.zone_cells:  # staff and clients in transit walk there (movement)
+        raise WardMapError(f"ward map '{plan.name}': no corridor; mark corridor cells with '.' (doors with '+')")
     return plan

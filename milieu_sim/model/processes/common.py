@@ -106,6 +106,8 @@ def recent_antecedent(antecedent, antecedent_step, i, step, window):
 
 @kernel
 def write_event(events, row, step, client, staff, kind, severity, antecedent, outcome):
-    """Write one row of the events log (``records.EVENT_COLUMNS`` order)."""
+    """Write one row of the events log (``records.EVENT_COLUMNS`` order): no target (``none``, -1) and no
+    witnesses; an incident's target and witnesses are written over them by escalation."""
     events[row, 0], events[row, 1], events[row, 2], events[row, 3] = step, client, staff, kind
     events[row, 4], events[row, 5], events[row, 6] = severity, antecedent, outcome
+    events[row, 7], events[row, 8], events[row, 9] = 0, -1, 0

@@ -32,12 +32,18 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
   removes a share ``de_escalation_calm`` of agitation and builds trust
   (``+de_escalation_trust_gain (1 - T)``).
   Verbal de-escalation is not containment.
-* If it was not tried or failed: self-harm and absconding lead to special
-  observation; physical aggression to restraint; then severity >=
-  ``isolation_threshold`` leads to seclusion, and otherwise aggression (against
-  objects or people) to time-out in the quiet room and refusing rules or verbal
-  aggression to PRN medication (the "minimal triangle": verbal aggression ->
-  de-escalation -> PRN, Bowers et al. 2013).
+* If it was not tried or failed: physical aggression leads to restraint; then severity >=
+  ``isolation_threshold`` leads to seclusion (self-harm included: the threshold is read
+  before anything else, so every value of it changes what happens); otherwise self-harm and
+  absconding lead to special observation (``processes.observation``: the client's observation
+  level rises at once to at least ``within_sight`` and holds for ``special_observation_hours``),
+  aggression (against objects or people) to time-out in the quiet room, and refusing rules or
+  verbal aggression to PRN medication (the "minimal triangle": verbal aggression ->
+  de-escalation -> PRN, Bowers et al. 2013).  What a unit lacks is not used: without
+  ``restraint_available`` physical aggression goes straight to the next step; on a floor plan
+  without a seclusion room, severity >= ``isolation_threshold`` leads to time-out; without
+  ``prn_available`` refusing rules and verbal aggression lead to time-out and no PRN is offered
+  unprompted (a residential community's default, ``SETTINGS``).
 * Containment costs trust ``containment_trust_loss * coerciveness`` and adds
   resentment ``resentment_gain * coerciveness`` (``coerciveness_prn``,
   ``coerciveness_special_observation``, ``coerciveness_time_out``, ``coerciveness_seclusion``,
@@ -51,7 +57,35 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
 * A nurse offers PRN medication unprompted to an active client they observe
   whose agitation is at or above ``prn_threshold`` and who had no incident this
   hour (probability ``prn_offer_rate`` per hour); support workers do not give medication.
-* Special observation counts as one containment event in every shift it runs.
+  Agitation is compared as clipped to [0, 1] (it may be above 1 before the hour's clip), so
+  ``prn_threshold`` above 1 switches unprompted PRN off.
+* Calm-down methods (Safewards ``calm_down_methods``, probability c): before any PRN (after an
+  incident or unprompted) staff first offer calm-down methods with probability c; they work with
+  probability ``calm_down_success``: ``A *= calm_down_agitation_kept``, no medication, no
+  containment (event ``calm_down``, ``resolved``; an incident so settled is ``resolved``).
+* **Targets** (no random draw; the events' ``target_role`` and ``target_id``): self-harm targets the
+  client (``self``), aggression against objects ``property``, absconding nobody (``none``).
+  Refusing rules, verbal and physical aggression target whoever set the antecedent off, if they are
+  there (on duty or present, in the same zone within ``witness_radius``): the staff member who set
+  the limit, denied the request or punished (the client's observer in that hour), the peer of a
+  peer conflict.  Otherwise refusing rules targets the client's observer (else nobody); verbal and
+  physical aggression the nearest person in the same zone within ``witness_radius`` (client or
+  on-duty staff; ties: clients first, lowest index), else physical aggression the nearest on-duty
+  staff member (the one who comes), else nobody.
+* **Witnesses**: in waking hours, every other present client not secluded, in the same zone as the
+  incident and within ``witness_radius`` cells (Chebyshev; the victim is not counted).  With
+  severity share s = severity / 5 and relief r (r = ``reassurance_relief`` if staff talk with the
+  witnesses afterwards: Safewards ``reassurance``, probability per answered incident; else 0)::
+
+      A_w += witness_agitation * s * (1 - r)             (contagion: the next hours' incident chance)
+      F_w += witness_fear * s * (1 - r) * (1 - F_w)      (fear F: felt safety 1 - F; fades in recovery)
+
+  A client target: ``A += victim_agitation``, ``F += victim_fear (1 - F)``, ``T -= victim_trust_loss T``.
+  Each incident adds 1 to the client's ``incident_memory`` (self-harm and absconding also to
+  ``self_harm_memory``), the risk the observation levels read.
+* The hour's tallies for the ward climate (``processes.climate``): incident exposure
+  ``sum s (1 + witnesses)``, incidents against clients and against staff, and the coerciveness of
+  the containments.
 """
 
 from __future__ import annotations
@@ -67,7 +101,31 @@ from milieu_sim.model.processes.isolation import seclude
 from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
-from milieu_sim.model.state import AGITATION, INDEPENDENCE, RESENTMENT, ROLE_NURSE, SELF_CONTROL, SYMPTOMS, TRUST
+from milieu_sim.model.state import (
+    AGITATION,
+    CLIENT_PARTNER,
+    DENIED_REQUEST,
+    FEAR,
+    INCIDENT_MEMORY,
+    INDEPENDENCE,
+    LIMIT_SETTING,
+    NO_PARTNER,
+    PEER_CONFLICT,
+    PUNISHMENT,
+    RESENTMENT,
+    ROLE_NURSE,
+    SELF_CONTROL,
+    SELF_HARM_MEMORY,
+    STAFF_PARTNER,
+    SYMPTOMS,
+    TARGET_CLIENT,
+    TARGET_NONE,
+    TARGET_PROPERTY,
+    TARGET_SELF,
+    TARGET_STAFF,
+    TRUST,
+    WITHIN_SIGHT,
+)
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -108,6 +166,19 @@ OWNS = Owns(
         "seclusion_hours",
         "prn_threshold",
         "prn_offer_rate",
+        "prn_available",
+        "restraint_available",
+        "witness_radius",
+        "witness_agitation",
+        "witness_fear",
+        "victim_agitation",
+        "victim_fear",
+        "victim_trust_loss",
+        "reassurance",
+        "reassurance_relief",
+        "calm_down_methods",
+        "calm_down_success",
+        "calm_down_agitation_kept",
     ),
     reads=(
         "clients.present",
@@ -115,12 +186,14 @@ OWNS = Owns(
         "clients.symptoms",
         "clients.antecedent",
         "clients.antecedent_step",
+        "clients.antecedent_source",
+        "clients.antecedent_source_kind",
         "clients.client_id",
+        "clients.cell",
         "hour.active",
         "hour.observer",
         "hour.step",
         "hour.awake",
-        "hour.new_shift",
         "hour.seclusion_draws",
         "staff.on_duty",
         "staff.cell",
@@ -133,6 +206,12 @@ OWNS = Owns(
         "clients.trust",
         "clients.resentment",
         "clients.independence",
+        "clients.fear",
+        "clients.incident_memory",
+        "clients.self_harm_memory",
+        "clients.antecedent_source",
+        "clients.antecedent_source_kind",
+        "clients.observation_level",
         "clients.incidents",
         "clients.violent_incidents",
         "clients.containments",
@@ -144,30 +223,43 @@ OWNS = Owns(
         "clients.cell",
         "hour.conflict_events",
         "hour.containment_events",
+        "hour.incident_exposure",
+        "hour.incidents_on_clients",
+        "hour.incidents_on_staff",
+        "hour.coercion",
     ),
     streams={
         "escalation": ("incident", "incident_kind"),
         "de_escalation": ("talk_first", "talk_success", "prn_offer"),
+        "aftermath": ("reassured", "calm_offer", "calm_success"),
     },
-    events=(*CONFLICT_KINDS, *CONTAINMENT_KINDS, "verbal_de_escalation"),
+    events=(*CONFLICT_KINDS, *CONTAINMENT_KINDS, "verbal_de_escalation", "calm_down"),
+    columns=("events.target_role", "events.target_id", "events.witnesses"),
 )
 # columns of the escalation and de_escalation blocks (OWNS.streams order)
 INCIDENT, INCIDENT_KIND = range(2)
 TALK_FIRST, TALK_SUCCESS, PRN_OFFER = range(3)
+REASSURED, CALM_OFFER, CALM_SUCCESS = range(3)
 
 #: Severity of each incident kind (CONFLICT_KINDS order): an ordinal scale, structure rather than a quantity.
 SEVERITY = np.array([1, 2, 2, 3, 4, 5])
 REFUSING, VERBAL, ABSCONDING, OBJECTS, SELF_HARM, PHYSICAL = range(6)
 # codes the kernels write into event rows
 INCIDENT_CODES = np.array([KIND[kind] for kind in CONFLICT_KINDS])
-DE_ESCALATION = KIND["verbal_de_escalation"]
+DE_ESCALATION, CALM_DOWN = KIND["verbal_de_escalation"], KIND["calm_down"]
 PRN, OBSERVATION, TIME_OUT, SECLUSION, RESTRAINT = (
     KIND[k] for k in ("prn_medication", "special_observation", "time_out", "seclusion", "restraint")
 )
 UNOBSERVED, RESOLVED, FAILED, CONTAINED, STARTED, CONTINUED = (
     OUTCOME[o] for o in ("unobserved", "resolved", "failed", "contained", "started", "continued")
 )
-ROWS_PER_INCIDENT = 4  # at most: de-escalation, the incident, restraint, seclusion
+ROWS_PER_INCIDENT = 4  # at most: de-escalation, the incident, restraint and seclusion, or calm-down and PRN
+#: The events' columns of an incident's target and witnesses (records.EVENT_COLUMNS).
+TARGET_ROLE_COLUMN, TARGET_ID_COLUMN, WITNESSES_COLUMN = (
+    EVENT_COLUMNS.index(c) for c in ("target_role", "target_id", "witnesses")
+)
+CONTAINMENT_CODES = np.array([PRN, OBSERVATION, TIME_OUT, SECLUSION, RESTRAINT])
+NO_ROOM = np.zeros(0, dtype=np.int64)  # the seclusion cells of a floor plan without a seclusion room
 
 
 class EscalationClients(NamedTuple):
@@ -180,6 +272,9 @@ class EscalationClients(NamedTuple):
     client_id: np.ndarray
     antecedent: np.ndarray
     antecedent_step: np.ndarray
+    antecedent_source: np.ndarray
+    antecedent_source_kind: np.ndarray
+    observation_level: np.ndarray
     incidents: np.ndarray
     violent_incidents: np.ndarray
     containments: np.ndarray
@@ -209,6 +304,8 @@ _FIELD_TYPES = {
     "time_out_hours": int,
     "antecedent_window_hours": int,
     "special_observation_hours": int,  # whole hours
+    "prn_available": bool,
+    "restraint_available": bool,
 }
 PARAMETERS = ParameterRecord(
     OWNS.parameters, {name: _FIELD_TYPES.get(name, float) for name in OWNS.parameters}, _derive
@@ -237,29 +334,57 @@ def _chances(x, present, isolated, cell, awake, parameters):
 
 
 def escalate(model: MilieuModel) -> None:
-    """Incidents, their response, unprompted PRN and ongoing special observation."""
+    """Incidents, their targets, witnesses and response, and unprompted PRN."""
     c, h, s = model.clients, model.hour, model.staff
     u = model.streams["escalation"].random((c.n, 2))
     v = model.streams["de_escalation"].random((c.n, 3))
-    events, secluded, conflicts, containments = _escalate(
+    w = model.streams["aftermath"].random((c.n, 3))
+    events, secluded, conflicts, containments, tallies = _escalate(
         u,
         v,
+        w,
         h.seclusion_draws,
         c.packed(EscalationClients),
         s.packed(EscalationStaff),
         h.active,
         observers(model),
-        model.plan.zone_cells[isolation.SECLUSION],
+        model.plan.zone_cells.get(isolation.SECLUSION, NO_ROOM),
+        model.plan.zone_flat,
         model.plan.height,
         h.step,
         h.awake,
-        h.new_shift,
         PARAMETERS(model.p),
     )
     h.conflict_events += conflicts
     h.containment_events += containments
+    _tally(model, events, tallies)
     model.records.events.add_rows(events)
     _move_secluded(model, secluded)
+
+
+def _tally(model: MilieuModel, events: np.ndarray, tallies: np.ndarray) -> None:
+    """Add the hour's incident tallies (exposure, against clients, against staff) and the coerciveness of the
+    containments in ``events`` to the hour's climate inputs."""
+    h = model.hour
+    h.incident_exposure += float(tallies[0])
+    h.incidents_on_clients += int(tallies[1])
+    h.incidents_on_staff += int(tallies[2])
+    h.coercion += coercion_of(events, model.p)
+
+
+def coercion_of(events: np.ndarray, p: dict) -> float:
+    """The summed coerciveness of the containment rows of ``events`` (``coerciveness_*`` by kind)."""
+    if not len(events):
+        return 0.0
+    weights = np.zeros(len(KIND))
+    weights[_COERCION_CODES] = [p[name] for name in _COERCION_PARAMETERS]
+    return float(weights[events[:, _KIND_COLUMN]].sum())
+
+
+#: The containment kinds' event codes and the parameters giving their coerciveness, in the same order.
+_COERCION_CODES = np.array([KIND[kind] for kind in CONTAINMENT_KINDS])
+_COERCION_PARAMETERS = tuple(f"coerciveness_{kind.removesuffix('_medication')}" for kind in CONTAINMENT_KINDS)
+_KIND_COLUMN = EVENT_COLUMNS.index("kind")
 
 
 def _move_secluded(model: MilieuModel, secluded: np.ndarray) -> None:
@@ -271,46 +396,59 @@ def _move_secluded(model: MilieuModel, secluded: np.ndarray) -> None:
 
 
 @kernel
-def _escalate(u, v, draws, clients, staff, active, observer, seclusion_cells, height, step, awake, new_shift,
-              parameters):  # fmt: skip
-    """The hour of the module docstring, in this order: special observations running into a new shift,
-    incidents (chance, kind, response, containment), unprompted PRN.  ``u``: the escalation block (columns
-    INCIDENT, INCIDENT_KIND), ``v``: the de_escalation block (TALK_FIRST, TALK_SUCCESS, PRN_OFFER), ``draws``:
-    the hour's isolation draws.
+def note_antecedent_sources(clients, observer, step):
+    """Who set this hour's antecedents: for a limit, a denied request or a punishment set this hour (staff
+    response), the staff member who acted (the client's observer in this hour); a peer conflict keeps the
+    partner interaction noted; any other antecedent of this hour (a flashpoint) has no one behind it."""
+    for i in range(clients.antecedent.size):
+        if clients.antecedent_step[i] != step:
+            continue
+        ante = clients.antecedent[i]
+        if ante in (LIMIT_SETTING, DENIED_REQUEST, PUNISHMENT):
+            clients.antecedent_source[i] = observer[i]
+            clients.antecedent_source_kind[i] = STAFF_PARTNER if observer[i] >= 0 else NO_PARTNER
+        elif ante != PEER_CONFLICT:
+            clients.antecedent_source[i] = -1
+            clients.antecedent_source_kind[i] = NO_PARTNER
 
-    Returns (event rows, slots newly secluded, conflict events, containment events).
+
+@kernel
+def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells, zone, height, step, awake,
+              parameters):  # fmt: skip
+    """The hour of the module docstring, in this order: who set this hour's antecedents, incidents (chance,
+    kind, response, target, witnesses, containment), unprompted PRN.  ``u``: the escalation block (columns
+    INCIDENT, INCIDENT_KIND), ``v``: the de_escalation block (TALK_FIRST, TALK_SUCCESS, PRN_OFFER), ``w``: the
+    aftermath block (REASSURED, CALM_OFFER, CALM_SUCCESS), ``draws``: the hour's isolation draws.
+
+    Returns (event rows, slots newly secluded, conflict events, containment events, tallies).
     """
     clients, staff = EscalationClients(*clients), EscalationStaff(*staff)
     x, present = clients.values, clients.present
-    ongoing = np.zeros(0, dtype=np.int64)
-    if new_shift:  # each shift a special observation runs into counts as one containment event
-        ongoing = np.flatnonzero(present & (clients.observation_until > step))
-    continued = np.zeros((ongoing.size, len(EVENT_COLUMNS)), dtype=np.int64)
-    for a in range(ongoing.size):
-        clients.containments[ongoing[a]] += 1
-        write_event(continued, a, step, clients.client_id[ongoing[a]], -1, OBSERVATION, 0, 0, CONTINUED)
+    note_antecedent_sources(clients, observer, step)
     chance = _chances(x, present, clients.isolated, clients.cell, awake, parameters)
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
     kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters)
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
         nearest[a] = nearest_on_duty(clients.cell[slots[a]], staff.on_duty, staff.cell, height)
-    responses, secluded, contained = _respond_to_incidents(
-        slots, kinds, v[slots], observer[slots], nearest, draws, clients, staff.staff_id, staff.de_escalation_skill,
-        seclusion_cells, step, parameters,
+    responses, secluded, contained, tallies = _respond_to_incidents(
+        slots, kinds, v[slots], w[slots], observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
+        step, awake, parameters,
     )  # fmt: skip
     prn = np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
-    if awake:
-        prn = _unprompted_prn(v[:, PRN_OFFER], clients, active, observer, staff.role, staff.staff_id, slots, step,
-                              parameters)  # fmt: skip
-    events = np.concatenate((continued, responses, prn))
-    return events, secluded, slots.size, ongoing.size + contained + len(prn)
+    n_prn = 0
+    if awake and parameters[0].prn_available:
+        prn, n_prn = _unprompted_prn(v[:, PRN_OFFER], w, clients, active, observer, staff.role, staff.staff_id,
+                                     slots, step, parameters)  # fmt: skip
+    events = np.concatenate((responses, prn))
+    return events, secluded, slots.size, contained + n_prn, tallies
 
 
 @kernel
-def _unprompted_prn(v, clients, active, observer, role, staff_id, incident, step, parameters):
+def _unprompted_prn(v, w, clients, active, observer, role, staff_id, incident, step, parameters):
     """A nurse offers PRN to an active client they observe with A >= prn_threshold and no incident this hour
-    (probability prn_offer_rate); returns the event rows (containment, outcome contained)."""
+    (probability prn_offer_rate), after calm-down methods if offered (probability calm_down_methods) and not
+    enough (``w``: the aftermath block); returns (event rows, number of PRN doses)."""
     q = parameters[0]
     x = clients.values
     offered = active.copy()
@@ -320,17 +458,30 @@ def _unprompted_prn(v, clients, active, observer, role, staff_id, incident, step
             offered[i] = (
                 observer[i] >= 0
                 and role[observer[i]] == ROLE_NURSE
-                and x[AGITATION, i] >= q.prn_threshold
+                and min(x[AGITATION, i], 1.0) >= q.prn_threshold  # A as clipped: a threshold above 1 is never met
                 and v[i] < q.prn_offer_rate
             )
     slots = np.flatnonzero(offered)
-    events = np.zeros((slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    events = np.zeros((2 * slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    rows = doses = 0
     for a in range(slots.size):
         i = slots[a]
         ante = recent_antecedent(clients.antecedent, clients.antecedent_step, i, step, q.antecedent_window_hours)
+        sid = staff_id[observer[i]]
+        if w[i, CALM_OFFER] < q.calm_down_methods:
+            calmed = w[i, CALM_SUCCESS] < q.calm_down_success
+            write_event(
+                events, rows, step, clients.client_id[i], sid, CALM_DOWN, 0, ante, RESOLVED if calmed else FAILED
+            )
+            rows += 1
+            if calmed:
+                x[AGITATION, i] *= q.calm_down_agitation_kept
+                continue
         _prn(x, i, q, clients.containments)
-        write_event(events, a, step, clients.client_id[i], staff_id[observer[i]], PRN, 0, ante, CONTAINED)
-    return events
+        write_event(events, rows, step, clients.client_id[i], sid, PRN, 0, ante, CONTAINED)
+        rows += 1
+        doses += 1
+    return events[:rows], doses
 
 
 def incident_kinds(model: MilieuModel, slots: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -373,22 +524,27 @@ def incident_kind(model: MilieuModel, slot: int, u: float) -> int:
     return int(incident_kinds(model, np.array([slot]), np.array([u]))[0])
 
 
-def answer_incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.ndarray) -> None:
-    """Answer given incidents (clients ``slots``, kinds ``kinds``, de_escalation uniforms ``v``, one row each)
-    as the hourly rule does, and log them; the seclusion draws are the hour's (``isolation.draw``).
+def answer_incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v: np.ndarray,
+                     w: np.ndarray | None = None) -> None:  # fmt: skip
+    """Answer given incidents (clients ``slots``, kinds ``kinds``, de_escalation uniforms ``v``, one row each;
+    aftermath uniforms ``w``, one row each, drawn from the aftermath stream if not given) as the hourly rule
+    does, with their targets and witnesses, and log them; the seclusion draws are the hour's (``isolation.draw``).
 
     Each client has at most one incident an hour and every response depends only on that client's
-    state, so incidents are handled one after another; the events are logged incident by incident,
-    in the order de-escalation, incident, containment.
+    state (and who is around), so incidents are handled one after another; the events are logged incident
+    by incident, in the order de-escalation, incident, containment.
     """
     c, h, s = model.clients, model.hour, model.staff
-    events, secluded, contained = _respond_to_incidents(
-        slots, kinds, v, h.observer[slots], nearest_staff_of(model, slots), h.seclusion_draws,
-        c.view(EscalationClients), s.staff_id, s.de_escalation_skill, model.plan.zone_cells[isolation.SECLUSION],
-        h.step, PARAMETERS(model.p),
+    if w is None:
+        w = model.streams["aftermath"].random((c.n, 3))[slots]
+    events, secluded, contained, tallies = _respond_to_incidents(
+        slots, kinds, v, w, observers(model), nearest_staff_of(model, slots), h.seclusion_draws,
+        c.view(EscalationClients), s.view(EscalationStaff), model.plan.zone_cells.get(isolation.SECLUSION, NO_ROOM),
+        model.plan.zone_flat, model.plan.height, h.step, h.awake, PARAMETERS(model.p),
     )  # fmt: skip
     h.conflict_events += slots.size
     h.containment_events += contained
+    _tally(model, events, tallies)
     model.records.events.add_rows(events)
     _move_secluded(model, secluded)
 
@@ -410,20 +566,141 @@ def _prn(x, i, q, containments):
 
 
 @kernel
-def _respond_to_incidents(slots, kinds, v, observer, nearest, draws, clients, staff_id, de_escalation_skill,
-                          seclusion_cells, step, parameters):  # fmt: skip
-    """Respond to each incident (rules in the module docstring); ``v`` holds the incidents' rows of the
-    de_escalation block, ``draws`` the hour's isolation draws of every slot.
+def _within(cell, other, zone, height, radius):
+    """Whether cell ``other`` is in the same zone as ``cell`` and within ``radius`` cells (Chebyshev)."""
+    if cell < 0 or other < 0 or zone[cell] != zone[other]:
+        return False
+    return max(abs(cell // height - other // height), abs(cell % height - other % height)) <= radius
 
-    Returns (event rows in EVENT_COLUMNS order, slots newly secluded, number of containments).
+
+@kernel
+def _target(i, kind, ante, observer, nearest, clients, staff, zone, height, radius, near):
+    """(target role, slot or staff index or -1) of client i's incident of ``kind`` (rule in the module docstring)."""
+    if kind == SELF_HARM:
+        return TARGET_SELF, i
+    if kind == ABSCONDING:
+        return TARGET_NONE, -1
+    if kind == OBJECTS:
+        return TARGET_PROPERTY, -1
+    here = clients.cell[i]
+    source, source_kind = clients.antecedent_source[i], clients.antecedent_source_kind[i]
+    if ante != 0 and source >= 0:  # whoever set it off, if they are there
+        if source_kind == STAFF_PARTNER and staff.on_duty[source] and _within(here, staff.cell[source], zone, height,
+                                                                              radius):  # fmt: skip
+            return TARGET_STAFF, source
+        if (
+            source_kind == CLIENT_PARTNER
+            and source != i
+            and clients.present[source]
+            and not clients.isolated[source]
+            and _within(here, clients.cell[source], zone, height, radius)
+        ):
+            return TARGET_CLIENT, source
+    if kind == REFUSING:
+        return (TARGET_STAFF, observer) if observer >= 0 else (TARGET_NONE, -1)
+    # the nearest person in sight (ties: the lowest index; a staff member only if nearer than every client),
+    # looked up in the cells around the incident (``near``: occupancy of client and staff cells, see _occupancy)
+    best, role, who = radius + 1, TARGET_NONE, -1
+    best_staff, staff_who = radius + 1, -1
+    client_start, client_members, staff_start, staff_members = near
+    x0, y0 = here // height, here % height
+    width = zone.size // height
+    for cx in range(max(0, x0 - radius), min(width, x0 + radius + 1)):
+        for cy in range(max(0, y0 - radius), min(height, y0 + radius + 1)):
+            c = cx * height + cy
+            if zone[c] != zone[here]:
+                continue
+            d = max(abs(cx - x0), abs(cy - y0))
+            for m in range(client_start[c], client_start[c + 1]):
+                k = client_members[m]
+                if k == i or not clients.present[k] or clients.isolated[k]:
+                    continue
+                if d < best or (d == best and k < who):
+                    best, role, who = d, TARGET_CLIENT, k
+            for m in range(staff_start[c], staff_start[c + 1]):
+                j = staff_members[m]
+                if staff.on_duty[j] and (d < best_staff or (d == best_staff and j < staff_who)):
+                    best_staff, staff_who = d, j
+    if staff_who >= 0 and best_staff < best:
+        best, role, who = best_staff, TARGET_STAFF, staff_who
+    if role == TARGET_NONE and kind == PHYSICAL and nearest >= 0:
+        return TARGET_STAFF, nearest
+    return role, who
+
+
+@kernel
+def _witness(i, victim, severity, relief, clients, zone, height, awake, q, client_start, client_members):
+    """Count the witnesses of client i's incident and give them its agitation and fear (module docstring)."""
+    if not awake:
+        return 0
+    x = clients.values
+    share = severity / 5.0 * (1.0 - relief)
+    here = clients.cell[i]
+    if here < 0:
+        return 0
+    seen = 0
+    radius = int(q.witness_radius)
+    x0, y0 = here // height, here % height
+    width = zone.size // height
+    for cx in range(max(0, x0 - radius), min(width, x0 + radius + 1)):  # the cells in sight of the incident
+        for cy in range(max(0, y0 - radius), min(height, y0 + radius + 1)):
+            c = cx * height + cy
+            if zone[c] != zone[here]:
+                continue
+            for m in range(client_start[c], client_start[c + 1]):
+                k = client_members[m]
+                if k in (i, victim) or not clients.present[k] or clients.isolated[k]:
+                    continue
+                seen += 1
+                x[AGITATION, k] += q.witness_agitation * share
+                x[FEAR, k] += q.witness_fear * share * (1.0 - x[FEAR, k])
+    return seen
+
+
+@kernel
+def _occupancy(cells, n_cells):
+    """Who is in which cell, as (start, members): the indices whose cell is c are members[start[c]:start[c + 1]],
+    in index order (cells < 0, off the grid, are left out).  Built once an hour so that finding the people around
+    an incident scans the cells in sight, not the whole ward."""
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for k in range(cells.size):
+        if cells[k] >= 0:
+            start[cells[k] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    members = np.empty(start[n_cells], dtype=np.int64)
+    fill = start[:n_cells].copy()
+    for k in range(cells.size):
+        c = cells[k]
+        if c >= 0:
+            members[fill[c]] = k
+            fill[c] += 1
+    return start, members
+
+
+@kernel
+def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
+                          step, awake, parameters):  # fmt: skip
+    """Respond to each incident (rules in the module docstring); ``v`` and ``w`` hold the incidents' rows of the
+    de_escalation and aftermath blocks, ``observer`` every slot's observer, ``nearest`` each incident's nearest
+    on-duty staff member, ``draws`` the hour's isolation draws of every slot.
+
+    Returns (event rows in EVENT_COLUMNS order, slots newly secluded, number of containments,
+    tallies: incident exposure, incidents against clients, incidents against staff).
     """
     q = parameters[0]
     x = clients.values
     events = np.zeros((ROWS_PER_INCIDENT * slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
     secluded = np.zeros(slots.size, dtype=np.int64)
+    tallies = np.zeros(3)
     rows = n_secluded = contained = 0
     T = x[TRUST]
     A = x[AGITATION]
+    if slots.size > 0:  # who is where (cells do not change while incidents are answered; seclusion moves after)
+        near = _occupancy(clients.cell, zone.size) + _occupancy(staff.cell, zone.size)
+    else:
+        empty = np.zeros(1, dtype=np.int64)
+        near = (empty, empty, empty, empty)
     for a in range(slots.size):
         i, kind = slots[a], kinds[a]
         severity = SEVERITY[kind]
@@ -431,19 +708,46 @@ def _respond_to_incidents(slots, kinds, v, observer, nearest, draws, clients, st
         client = clients.client_id[i]
         clients.incidents[i] += 1
         clients.violent_incidents[i] += kind == PHYSICAL
-        j = observer[a]
+        x[INCIDENT_MEMORY, i] += 1.0
+        if kind in (SELF_HARM, ABSCONDING):
+            x[SELF_HARM_MEMORY, i] += 1.0
+        j = observer[i]
         if j < 0 and severity >= q.nearest_responder_severity:  # a severe incident brings the nearest staff member
             j = nearest[a]
+        # whom it targets, who saw it (reassured by staff afterwards if answered), and what it does to them
+        role, who = _target(
+            i, kind, ante, observer[i], nearest[a], clients, staff, zone, height, int(q.witness_radius), near
+        )
+        victim = who if role == TARGET_CLIENT else -1
+        relief = q.reassurance_relief if j >= 0 and w[a, REASSURED] < q.reassurance else 0.0
+        witnesses = _witness(i, victim, severity, relief, clients, zone, height, awake, q, near[0], near[1])
+        if victim >= 0:
+            A[victim] += q.victim_agitation
+            x[FEAR, victim] += q.victim_fear * (1.0 - x[FEAR, victim])
+            T[victim] -= q.victim_trust_loss * T[victim]
+            tallies[1] += 1
+        if role == TARGET_STAFF:
+            tallies[2] += 1.0
+        tallies[0] += severity / 5.0 * (1.0 + witnesses)
+        target_id = -1
+        if role in (TARGET_CLIENT, TARGET_SELF):
+            target_id = clients.client_id[who]
+        elif role == TARGET_STAFF:
+            target_id = staff.staff_id[who]
+        incident_row = rows
         code = INCIDENT_CODES[kind]
         if j < 0:  # unobserved: some agitation discharges, nobody answers
             A[i] *= q.unanswered_agitation_kept
             write_event(events, rows, step, client, -1, code, severity, ante, UNOBSERVED)
             rows += 1
+            _mark_target(events, incident_row, role, target_id, witnesses)
             continue
-        sid = staff_id[j]
+        sid = staff.staff_id[j]
         if v[a, TALK_FIRST] < q.de_escalation_first:
             chance = (
-                de_escalation_skill[j] * (0.5 + 0.5 * T[i]) * (1.0 - q.de_escalation_severity_penalty * (severity - 1))
+                staff.de_escalation_skill[j]
+                * (0.5 + 0.5 * T[i])
+                * (1.0 - q.de_escalation_severity_penalty * (severity - 1))
             )
             resolved = v[a, TALK_SUCCESS] < chance
             write_event(
@@ -453,37 +757,57 @@ def _respond_to_incidents(slots, kinds, v, observer, nearest, draws, clients, st
             if resolved:
                 A[i] *= 1.0 - q.de_escalation_calm
                 T[i] += q.de_escalation_trust_gain * (1.0 - T[i])
+                incident_row = rows
                 write_event(events, rows, step, client, sid, code, severity, ante, RESOLVED)
                 rows += 1
+                _mark_target(events, incident_row, role, target_id, witnesses)
                 continue
+        incident_row = rows
         write_event(events, rows, step, client, sid, code, severity, ante, CONTAINED)
+        _mark_target(events, incident_row, role, target_id, witnesses)
         rows += 1
         contained += 1  # one containment measure follows (two for physical aggression)
-        if kind in (SELF_HARM, ABSCONDING):
-            _contain(x, i, q.coerciveness_special_observation, q, clients.containments)
-            clients.observation_until[i] = step + q.special_observation_hours
-            write_event(events, rows, step, client, sid, OBSERVATION, severity, ante, STARTED)
-            rows += 1
-            continue
-        if kind == PHYSICAL:
+        if kind == PHYSICAL and q.restraint_available:
             _contain(x, i, q.coerciveness_restraint, q, clients.containments)
             A[i] *= q.restraint_agitation_kept
             write_event(events, rows, step, client, sid, RESTRAINT, severity, ante, CONTAINED)
             rows += 1
             contained += 1
-        if severity >= q.isolation_threshold:
+        if severity >= q.isolation_threshold and seclusion_cells.size > 0:
             _contain(x, i, q.coerciveness_seclusion, q, clients.containments)
             seclude(clients, i, draws[i], seclusion_cells, step, q.seclusion_hours)
             secluded[n_secluded] = i
             n_secluded += 1
             write_event(events, rows, step, client, sid, SECLUSION, severity, ante, STARTED)
-        elif kind in (OBJECTS, PHYSICAL):
+        elif kind in (SELF_HARM, ABSCONDING):
+            _contain(x, i, q.coerciveness_special_observation, q, clients.containments)
+            clients.observation_level[i] = max(clients.observation_level[i], WITHIN_SIGHT)
+            clients.observation_until[i] = max(clients.observation_until[i], step + q.special_observation_hours)
+            write_event(events, rows, step, client, sid, OBSERVATION, severity, ante, STARTED)
+        elif kind in (OBJECTS, PHYSICAL) or severity >= q.isolation_threshold or not q.prn_available:
             _contain(x, i, q.coerciveness_time_out, q, clients.containments)
             clients.time_out_until[i] = step + q.time_out_hours
             A[i] *= q.time_out_agitation_kept
             write_event(events, rows, step, client, sid, TIME_OUT, severity, ante, STARTED)
         else:
+            if w[a, CALM_OFFER] < q.calm_down_methods:  # calm-down methods before PRN
+                calmed = w[a, CALM_SUCCESS] < q.calm_down_success
+                write_event(events, rows, step, client, sid, CALM_DOWN, severity, ante, RESOLVED if calmed else FAILED)
+                rows += 1
+                if calmed:
+                    A[i] *= q.calm_down_agitation_kept
+                    events[incident_row, 6] = RESOLVED
+                    contained -= 1
+                    continue
             _prn(x, i, q, clients.containments)
             write_event(events, rows, step, client, sid, PRN, severity, ante, CONTAINED)
         rows += 1
-    return events[:rows], secluded[:n_secluded], contained
+    return events[:rows], secluded[:n_secluded], contained, tallies
+
+
+@kernel
+def _mark_target(events, row, role, target_id, witnesses):
+    """Write an incident's target and witnesses into its event row."""
+    events[row, TARGET_ROLE_COLUMN] = role
+    events[row, TARGET_ID_COLUMN] = target_id
+    events[row, WITNESSES_COLUMN] = witnesses

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.climate import feedback_factor
 from milieu_sim.model.processes.common import ParameterRecord, practise_skills
 from milieu_sim.model.records import TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
@@ -125,12 +126,12 @@ def give_feedback(model: MilieuModel) -> None:
     c, h = model.clients, model.hour
     u = model.streams["feedback"].random(c.n)
     rows, change = _feedback(u, c.packed(FeedbackClients), h.behaviour, h.partner_kind, h.partner, h.trains, h.step,
-                             model.staff.staff_id, PARAMETERS(model.p))  # fmt: skip
+                             model.staff.staff_id, feedback_factor(model), PARAMETERS(model.p))  # fmt: skip
     model.records.feedback.add_rows(rows, change)
 
 
 @kernel
-def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_id, parameters):
+def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_id, climate_factor, parameters):
     """Who sends feedback (every chance read before anyone receives), then its effects.
 
     Returns (rows of step, sender_id, receiver_id, sender_role, kind; behaviour_change), receivers in slot order.
@@ -150,7 +151,7 @@ def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_
                 propensity = (
                     1.0 + q.affirmation_boost * x[AFFIRMATION_MEMORY, j] + q.correction_boost * x[CORRECTION_MEMORY, j]
                 )
-                chance = min(1.0, q.peer_rate * propensity)
+                chance = min(1.0, q.peer_rate * propensity * climate_factor)  # cohesion (processes.climate)
         elif partner_kind[i] == STAFF_PARTNER:
             chance = q.staff_rate
         sent[i] = u[i] < chance

@@ -19,7 +19,11 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
   s = admission_spread, all clipped to [0.01, 0.99].  The unit starts full; the initial cohort's
   clients have already spent U(0, min(initial_stay_days, max_stay_days)) days in treatment.
   Under ``senior_induction`` a new client is given the present senior (else
-  primary-phase) client with the longest stay as a buddy.
+  primary-phase) client with the longest stay as a buddy.  Under ``discharge_messages``
+  (Safewards: messages of hope from discharged patients, fidelity f) a newly admitted
+  client reads them: ``A *= 1 - f * discharge_message_calm`` and trust (and the baseline trust it
+  relaxes to) ``T += f * discharge_message_trust * (1 - T)``; no random draw, so the admission
+  sequence is the same under every policy.
 * Phases, at the daily ward round (11:00, :data:`WARD_ROUND_HOUR`, part of the routine):
   orientation -> primary after ``orientation_days``; primary -> senior after ``senior_days``
   with mean skill (``common.mean_skill``) >= ``senior_skill``.
@@ -52,6 +56,7 @@ import numpy as np
 
 from milieu_sim.model.agents import Client
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.climate import dropout_factor
 from milieu_sim.model.processes.common import mean_skill
 from milieu_sim.model.records import STAY_COUNTERS, TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
@@ -101,6 +106,9 @@ OWNS = Owns(
         "dropout_trust_effect",
         "generalisation",
         "token_transfer_loss",
+        "discharge_messages",
+        "discharge_message_calm",
+        "discharge_message_trust",
     ),
     reads=("hour.hour", "clients.isolated"),
     writes=(
@@ -111,6 +119,8 @@ OWNS = Owns(
         "clients.admitted_step",
         "clients.next_admission_step",
         "clients.vacancies",
+        "clients.vacated_step",
+        "clients.on_unit",
         "clients.cell",
         "staff.de_escalation_skill",
         "staff.model_quality",
@@ -199,7 +209,11 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.symptoms[slot] = state[6]
     agitation = p["admission_agitation"] + p["admission_agitation_symptoms"] * state[6]
     c.agitation[slot] = np.clip(agitation + spread * z[7], 0.01, 0.99)
-    c.baseline_trust[slot] = state[4]
+    hope = p["discharge_messages"]  # Safewards discharge messages (0 under usual care: no change)
+    if hope > 0.0:
+        c.agitation[slot] *= 1.0 - hope * p["discharge_message_calm"]
+        c.trust[slot] += hope * p["discharge_message_trust"] * (1.0 - c.trust[slot])
+    c.baseline_trust[slot] = c.trust[slot]
     c.skill_goal[slot] = p["skill_goal"]
     step = model.steps
     if prior_days is not None:
@@ -208,6 +222,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.admitted_step[slot] = step
     c.admission_number[slot] = number
     c.present[slot] = True
+    c.on_unit[slot] = True  # until movement sends a day-programme client home
     c.phase[slot] = ORIENTATION
     c.isolated[slot] = False
     c.isolated_until[slot] = 0
@@ -307,7 +322,8 @@ def _phases(x, present, phase, buddy, admitted_step, step, orientation_days, sen
 def dropout_hazard(model: MilieuModel) -> np.ndarray:
     """Hourly dropout hazard of every slot (rule in the module docstring)."""
     c, p = model.clients, model.p
-    return np.array([_hazard(c.values, i, c.admitted_step, model.steps, p["dropout_per_day"], p["dropout_early_factor"],
+    base = p["dropout_per_day"] * dropout_factor(model)  # the ward climate's cohesion (processes.climate)
+    return np.array([_hazard(c.values, i, c.admitted_step, model.steps, base, p["dropout_early_factor"],
                              p["dropout_early_days"], p["dropout_trust_effect"]) for i in range(c.n)])  # fmt: skip
 
 
@@ -359,7 +375,7 @@ def discharge(model: MilieuModel) -> None:
         c.isolated,
         c.admitted_step,
         model.steps,
-        p["dropout_per_day"],
+        p["dropout_per_day"] * dropout_factor(model),  # the ward climate's cohesion (processes.climate)
         p["dropout_early_factor"],
         p["dropout_early_days"],
         p["dropout_trust_effect"],
@@ -421,6 +437,8 @@ def exit_client(model: MilieuModel, slot: int, reason: str) -> None:
         agent.remove()
     model.client_agents[slot] = None
     c.present[slot] = False
+    c.on_unit[slot] = False
+    c.vacated_step[slot] = model.steps
     c.isolated[slot] = False
     c.cell[slot] = -1
     c.client_id[slot] = -1

@@ -12,10 +12,15 @@ awake, not secluded, not in time-out):
 * The encounter is conflictual with probability
   ``P(conflict) = conflict_rate * (A_i + A_j) * (1 - (C_i + C_j) / 2)``
   (staff count as A = 0, C = 1).  A conflict adds ``conflict_agitation`` to both
-  clients' agitation, costs trust (``T -= conflict_trust_loss * T``) and marks ``peer_conflict``
+  clients' agitation, costs both trust (``T -= conflict_trust_loss * T``; a client in several conflicts
+  in one hour pays each) and marks ``peer_conflict``
   as the antecedent of anything that follows within ``antecedent_window_hours``.  A peaceful
   encounter practises social skill (``S_social += encounter_social_gain * (1 - S_social)``) and
-  builds trust (``T += encounter_trust_gain * (1 - T)``).
+  builds trust (``T += encounter_trust_gain * (1 + ke) * (1 - T)``, ke = ``know_each_other *
+  know_each_other_effect``: under Safewards *know each other* staff and patients have shared their
+  interests, so an encounter builds more trust).  Each party of a conflict notes the other as the
+  one who set the antecedent off (``antecedent_source``, ``antecedent_source_kind``), whom an
+  incident that follows may target (escalation).
 * Behaviour, from one uniform draw u per client: a prosocial act if u < P(pro), a
   minor transgression if u > 1 - P(tr) (so each has its own unconditional
   probability, and they exclude each other while P(pro) + P(tr) <= 1), where
@@ -66,6 +71,8 @@ OWNS = Owns(
         "conflict_trust_loss",
         "encounter_social_gain",
         "encounter_trust_gain",
+        "know_each_other",
+        "know_each_other_effect",
         "prosocial_rate",
         "token_rewards",
         "reinforcement_rate",
@@ -97,6 +104,8 @@ OWNS = Owns(
         "clients.social_skill",
         "clients.antecedent",
         "clients.antecedent_step",
+        "clients.antecedent_source",
+        "clients.antecedent_source_kind",
     ),
     streams={"interaction": ("meet", "partner", "conflict", "behaviour", "buddy")},
 )
@@ -116,6 +125,8 @@ class InteractionClients(NamedTuple):
     buddy: np.ndarray
     antecedent: np.ndarray
     antecedent_step: np.ndarray
+    antecedent_source: np.ndarray
+    antecedent_source_kind: np.ndarray
 
 
 class InteractionStaff(NamedTuple):
@@ -136,7 +147,11 @@ class Encounters(NamedTuple):
 
 
 def _derive(p: dict) -> dict:
-    return {**p, "incentive": 1.0 + p["token_rewards"] * p["reinforcement_rate"]}
+    return {
+        **p,
+        "incentive": 1.0 + p["token_rewards"] * p["reinforcement_rate"],
+        "encounter_trust_gain": p["encounter_trust_gain"] * (1.0 + p["know_each_other"] * p["know_each_other_effect"]),
+    }
 
 
 PARAMETERS = ParameterRecord(
@@ -150,7 +165,7 @@ PARAMETERS = ParameterRecord(
         "conflict_agitation": float,
         "conflict_trust_loss": float,
         "encounter_social_gain": float,
-        "encounter_trust_gain": float,
+        "encounter_trust_gain": float,  # times 1 + know_each_other * know_each_other_effect
         "prosocial_rate": float,
         "incentive": float,  # 1 + token_rewards * reinforcement_rate
         "transgression_rate": float,
@@ -241,19 +256,22 @@ def _interact(u, clients, staff, hour, zone, height, step, parameters):
         if partner_kind[i] == CLIENT_PARTNER:
             A_j, C_j = A[partner[i]], C[partner[i]]
         conflictual[i] = u[i, CONFLICT] < q.conflict_rate * (A[i] + A_j) * (1.0 - (C[i] + C_j) / 2.0)
-    # both parties of a conflict: agitation rises once per conflict, trust falls once per hour
-    in_conflict = np.zeros(n, dtype=np.bool_)
+    # both parties of a conflict: agitation rises and trust falls once per conflict
+    in_conflict = np.zeros(n, dtype=np.int64)  # the conflicts each client is in this hour
+    source, source_kind = clients.antecedent_source, clients.antecedent_source_kind
     for i in range(n):
         if conflictual[i]:
             A[i] += q.conflict_agitation
-            in_conflict[i] = True
+            in_conflict[i] += 1
+            source[i], source_kind[i] = partner[i], partner_kind[i]
             if partner_kind[i] == CLIENT_PARTNER:
                 A[partner[i]] += q.conflict_agitation
-                in_conflict[partner[i]] = True
+                in_conflict[partner[i]] += 1
+                source[partner[i]], source_kind[partner[i]] = i, CLIENT_PARTNER
     T = x[TRUST]
     for i in range(n):
-        if in_conflict[i]:
-            T[i] -= q.conflict_trust_loss * T[i]
+        if in_conflict[i] > 0:
+            T[i] *= (1.0 - q.conflict_trust_loss) ** in_conflict[i]  # T -= conflict_trust_loss T, per conflict
             antecedent[i] = PEER_CONFLICT
             antecedent_step[i] = step
     S = x[SOCIAL]

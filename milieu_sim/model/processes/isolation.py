@@ -9,7 +9,8 @@ Rules (docs/ODD.md, "Temporary isolation"):
   The two uniforms come from the ``isolation`` stream, drawn for every slot
   each hour (:func:`draw`, into ``hour.seclusion_draws``) before escalation
   starts any seclusion with :func:`seclude`.
-* Each hour in seclusion counts one isolation hour.  At the planned end the
+* Each hour at whose end the client is secluded counts one isolation hour (the hour it
+  started, not the hour of release: the same count as ``steps.n_isolated``).  At the planned end the
   client is released if agitation has fallen below ``release_agitation``; otherwise seclusion is
   extended hour by hour, up to ``seclusion_hours`` beyond the planned end.
 * After-effects on release: resentment ``+ resentment_gain * release_resentment_share`` and
@@ -109,6 +110,9 @@ def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
         severity=0,
         antecedent=0,
         outcome=OUTCOME[outcome],
+        target_role=0,
+        target_id=-1,
+        witnesses=0,
     )
     bed = int(c.bed[slot])
     c.cell[slot] = bed
@@ -123,9 +127,10 @@ def isolate(model: MilieuModel) -> None:
     if not c.isolated.any():
         return
     secluded = np.flatnonzero(c.isolated)
-    c.isolation_hours[secluded] += 1
     due = secluded[c.isolated_until[secluded] <= h.step]
     calm = c.agitation[due] < p["release_agitation"]
     overdue = c.isolated_until[due] + p["seclusion_hours"] <= h.step
     for slot in due[calm | overdue].tolist():
         release(model, slot)
+    # the hours at whose end the client is secluded: the start hour, not the release hour (as steps.n_isolated)
+    c.isolation_hours[np.flatnonzero(c.isolated)] += 1

@@ -10,8 +10,13 @@ Rules (docs/ODD.md, "Routine and movement"):
   ``free_time_day_room``, ``free_time_corridor``, ``free_time_quiet_room`` and ``free_time_bed``
   (normalised over the places the map has; which zones are free-time places, :data:`FREE_ZONES`, is
   structure).  Clients in time-out are
-  in the quiet room, secluded clients in the seclusion room, and in a day
-  programme's ``away`` hours clients are off the grid.
+  in the quiet room (a cell of a bedroom if the map has none), attending nothing, from the hour after
+  the incident to the hour their time-out ends (``time_out_until``), in sleep hours too (then the
+  quiet-room cell follows the bed slot, with no random draw); in the hour it ends a client still in the
+  quiet room rejoins the routine by the block's rule (to bed in sleep hours).  Secluded clients are in
+  the seclusion room, and in a day
+  programme's ``away`` hours clients are off the grid: at home (``processes.home``), not on the
+  unit (``clients.on_unit`` false, so they are off the census of the ``steps`` table).
 * Meals, bedroom hygiene, community meetings, therapy groups and recreation are
   attended by everyone present (structured ones only with the probability
   above).
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.climate import attendance_factor
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import TRUST
@@ -77,7 +83,7 @@ OWNS = Owns(
         "hour.away",
         "model.zones",
     ),
-    writes=("clients.cell", "clients.attending", "staff.cell", "staff.on_duty", "hour.observer"),
+    writes=("clients.cell", "clients.on_unit", "clients.attending", "staff.cell", "staff.on_duty", "hour.observer"),
     streams={
         "movement": ("attend", "free_place", "cell", "wander"),
         "staff_movement": ("night_place", "staff_cell", "staff_wander", "staff_neighbour"),
@@ -173,8 +179,8 @@ def start_first_shift(model: MilieuModel) -> None:
         model.staff_agents[i].cell = model.cells[s.cell[i]]
 
 
-# how a block moves clients (see ``move``)
-AWAY, TO_BED, NEW_BLOCK, WITHIN_BLOCK = 0, 1, 2, 3
+# how a block moves clients (see ``move``); ASLEEP: within a sleep block, where only time-out moves anyone
+AWAY, TO_BED, NEW_BLOCK, WITHIN_BLOCK, ASLEEP = 0, 1, 2, 3, 4
 # who attends a new block's activity
 STRUCTURED, EVERYONE, NOBODY = 0, 1, 2
 GATHERINGS = ("meal", "hygiene", "community_meeting", "therapy_group", "recreation")
@@ -208,24 +214,29 @@ PARAMETERS = ParameterRecord(
 def move(model: MilieuModel) -> None:
     """Place clients and staff for this hour (rules in the module docstring)."""
     h, c, s = model.hour, model.clients, model.staff
-    if not h.new_block and not h.awake:
-        return  # asleep, nobody moves
-    uc = model.streams["movement"].random((c.n, 4))
-    us = model.streams["staff_movement"].random((s.n, 4))
-    if h.away:
-        mode = AWAY
-    elif not h.new_block:
-        mode = WITHIN_BLOCK
-    elif h.kind == "sleep" or (h.kind == "hygiene" and h.zone == BEDROOM):
-        mode = TO_BED
-    else:
-        mode = NEW_BLOCK
+    block_mode = TO_BED if h.kind == "sleep" or (h.kind == "hygiene" and h.zone == BEDROOM) else NEW_BLOCK
+    if not h.new_block and not h.awake and not h.away:
+        # asleep, nobody moves, but for time-out (no random draws, so the movement stream is as without it)
+        if not (c.present & (c.time_out_until >= h.step)).any():
+            return
+        mode = ASLEEP
+        uc, us = np.zeros((c.n, 4)), np.zeros((s.n, 4))
+    else:  # away hours run: a client admitted then goes home too
+        uc = model.streams["movement"].random((c.n, 4))
+        us = model.streams["staff_movement"].random((s.n, 4))
+        if h.away:
+            mode = AWAY
+        elif not h.new_block:
+            mode = WITHIN_BLOCK
+        else:
+            mode = block_mode
     attendance = STRUCTURED if h.structured else EVERYONE if h.kind in GATHERINGS else NOBODY
     zones = model.zones
     moved_clients, moved_staff = _move(
         uc,
         us,
         mode,
+        block_mode,
         attendance,
         h.kind == "hygiene",
         h.zone,
@@ -237,14 +248,16 @@ def move(model: MilieuModel) -> None:
         s.packed(MovementStaff),
         zones.packed(model.p),
         zones.time_out_zone,
+        attendance_factor(model),  # the ward climate's therapeutic hold (processes.climate)
         PARAMETERS(model.p),
     )
+    np.logical_and(c.present, c.cell >= 0, out=c.on_unit)  # on the unit: not at home in away hours
     sync_cells(model, moved_clients, moved_staff)
 
 
 @kernel
-def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients, staff, zones,
-          time_out_zone, parameters):  # fmt: skip
+def _move(uc, us, mode, block_mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients,
+          staff, zones, time_out_zone, climate_factor, parameters):  # fmt: skip
     """The movement rules of the module docstring; returns (moved client slots, moved staff indices).
     ``uc``: the movement block (columns ATTEND ... WANDER), ``us``: the staff_movement block."""
     q = parameters[0]
@@ -264,21 +277,39 @@ def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, struc
     for i in range(n):
         mobile = present[i] and not isolated[i]
         in_time_out = mobile and clients.time_out_until[i] > step
+        # a time-out that ended this hour: the client leaves the quiet room and rejoins the routine
+        back = (
+            mobile
+            and clients.time_out_until[i] == step
+            and cell[i] >= 0
+            and zone[cell[i]] == time_out_zone
+            and cell[i] != bed[i]
+        )
         if mode == AWAY:
             if mobile:
                 cell[i] = -1
             continue
-        if mode == WITHIN_BLOCK:
+        if mode == ASLEEP:
+            if back:
+                cell[i] = bed[i]
+            elif in_time_out and (cell[i] < 0 or zone[cell[i]] != time_out_zone):
+                # no draw in sleep hours: the quiet-room cell follows the bed slot
+                cell[i] = table[time_out_zone, i % sizes[time_out_zone]]
+            attending[i] = False
+            continue
+        placing = mode != WITHIN_BLOCK or back
+        block = mode if mode != WITHIN_BLOCK else block_mode
+        if not placing:
             # people sit through meals and structured activities; the others wander within their zone
             if mobile and not attending[i] and uc[i, WANDER] < q.wander_rate and cell[i] >= 0:
                 cell[i] = neighbours[cell[i], int(uc[i, CELL] * 8)]
         else:
-            if mode == TO_BED:
+            if block == TO_BED:
                 target = bed[i]
                 attending[i] = mobile and hygiene
             else:
                 if attendance == STRUCTURED:
-                    attend = uc[i, ATTEND] < q.structure * (
+                    attend = uc[i, ATTEND] < climate_factor * q.structure * (
                         q.attendance_base + q.attendance_trust * clients.values[TRUST, i]
                     )
                 else:
@@ -293,12 +324,16 @@ def _move(uc, us, mode, attendance, hygiene, block_zone, new_block, awake, struc
                     z = free_codes[min(choice, free_codes.size - 1)]
                 target = bed[i] if z == BEDROOM else table[z, int(uc[i, CELL] * sizes[z])]
             # only those not already where they should be move (a new block in the same room keeps people put)
-            if mobile and (cell[i] < 0 or target == bed[i] or zone[cell[i]] != zone[target]):
+            if mobile and (cell[i] < 0 or target == bed[i] or zone[cell[i]] != zone[target] or back):
                 cell[i] = target
-        if in_time_out and zone[max(cell[i], 0)] != QUIET:
-            cell[i] = table[time_out_zone, int(uc[i, CELL] * sizes[time_out_zone])]
+        if in_time_out:  # out of ward life: in the quiet room, attending nothing
+            attending[i] = False
+            if cell[i] < 0 or zone[cell[i]] != time_out_zone:
+                cell[i] = table[time_out_zone, int(uc[i, CELL] * sizes[time_out_zone])]
 
     old_staff = staff_cell.copy()
+    if mode == ASLEEP:  # nobody else moves in sleep hours
+        return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
     on = np.flatnonzero(on_duty)
     for a in range(on.size):
         j = on[a]

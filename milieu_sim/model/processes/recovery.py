@@ -5,19 +5,27 @@ present clients (Y symptoms, R resentment, T0 trust at admission)::
 
     A  += agitation_decay * (A0 - A) * (sleep_calming_factor if asleep) + resentment_agitation * R
           + agitation_noise * eps,
-          A0 = agitation_baseline + agitation_symptom_baseline * Y,  eps ~ N(0, 1)
+          A0 = agitation_baseline + agitation_symptom_baseline * Y + fear_agitation * F
+               + unsafe_ward_agitation * (1 - safety),  eps ~ N(0, 1)
     R  *= exp(-1 / (24 resentment_days));  suppression *= exp(-1 / suppression_hours)
     M_aff, M_cor decay with their memory time constants
-    C  += self_control_learning * (0.5 + 0.5 T) * (1 - C)        if attending a structured activity
+    F  *= exp(-1 / (24 fear_days));  M_inc, M_sh *= exp(-1 / (24 risk_memory_days))
+    C  += self_control_learning * h * (0.5 + 0.5 T) * (1 - C)    if attending a structured activity
     T  += trust_recovery * (T0 - T)
     I  += independence_gain * autonomy_support * (1 - I)
           - institutionalisation * custodial_care * I             when awake
     Y  *= 1 - symptom_recovery / 24;  Y += agitation_symptom_push * A
     S_k += therapy_learning * (0.5 + 0.5 T) * (1 - Y / 2) * (1 - S_k) * f
-          for the skill k the attended activity trains, with f = 1 - custodial_care
+          * h for the skill k the attended activity trains, with f = 1 - custodial_care
           for daily-living practice (staff doing tasks for clients) and f = 1 otherwise
 
-Institutionalisation is the custodial term: under custodial care, independence
+with the ward climate (``processes.climate``) read by behaviour: the ward's experienced safety
+(``safety``) raises everyone's agitation baseline as it falls, and therapeutic hold scales
+learning in activities, h = max(0, 1 + hold_learning_effect * (hold - climate_baseline)).
+F (fear) is each client's own felt unsafety after incidents they suffered or saw (escalation).
+
+"Asleep": the routine's sleep hours on the unit, or the home's night for a day programme's clients at
+home (``home.awake_at_home``). Institutionalisation is the custodial term: under custodial care, independence
 drifts down the longer the stay.
 """
 
@@ -28,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.processes.home import awake_at_home
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AFFIRMATION_MEMORY,
@@ -35,9 +44,14 @@ from milieu_sim.model.state import (
     BASELINE_TRUST,
     CORRECTION_MEMORY,
     DAILY_LIVING,
+    FEAR,
+    HOLD,
+    INCIDENT_MEMORY,
     INDEPENDENCE,
     RESENTMENT,
+    SAFETY,
     SELF_CONTROL,
+    SELF_HARM_MEMORY,
     SUPPRESSION,
     SYMPTOMS,
     TRUST,
@@ -70,13 +84,22 @@ OWNS = Owns(
         "symptom_recovery",
         "agitation_symptom_push",
         "therapy_learning",
+        "fear_days",
+        "fear_agitation",
+        "risk_memory_days",
+        "unsafe_ward_agitation",
+        "hold_learning_effect",
+        "climate_baseline",
     ),
     reads=(
         "clients.present",
         "clients.attending",
         "clients.isolated",
         "clients.baseline_trust",
+        "model.climate",
         "hour.awake",
+        "hour.away",
+        "hour.hour",
         "hour.structured",
         "hour.trains",
     ),
@@ -91,6 +114,9 @@ OWNS = Owns(
         "clients.independence",
         "clients.symptoms",
         "clients.skills",
+        "clients.fear",
+        "clients.incident_memory",
+        "clients.self_harm_memory",
     ),
     streams={"recovery": ("agitation_noise",)},
 )
@@ -116,6 +142,12 @@ def _derive(p: dict) -> dict:
         "agitation_symptom_push": p["agitation_symptom_push"],
         "practice_learning": p["therapy_learning"] * 1.0,
         "daily_living_learning": p["therapy_learning"] * (1.0 - p["custodial_care"]),
+        "fear_decay": math.exp(-1.0 / (24.0 * p["fear_days"])),
+        "fear_agitation": p["fear_agitation"],
+        "risk_decay": math.exp(-1.0 / (24.0 * p["risk_memory_days"])),
+        "unsafe_ward_agitation": p["unsafe_ward_agitation"],
+        "hold_learning_effect": p["hold_learning_effect"],
+        "climate_baseline": p["climate_baseline"],
     }
 
 
@@ -141,6 +173,12 @@ PARAMETERS = ParameterRecord(
             "agitation_symptom_push",
             "practice_learning",  # therapy_learning
             "daily_living_learning",  # therapy_learning * (1 - custodial_care)
+            "fear_decay",  # exp(-1 / (24 fear_days))
+            "fear_agitation",
+            "risk_decay",  # exp(-1 / (24 risk_memory_days))
+            "unsafe_ward_agitation",
+            "hold_learning_effect",
+            "climate_baseline",
         ),
         float,
     ),
@@ -153,20 +191,30 @@ def recover(model: MilieuModel) -> None:
     c, h = model.clients, model.hour
     eps = model.streams["recovery"].standard_normal(c.n)
     trains = h.trains if h.awake else -1
-    _recover(c.values, eps, c.present, c.attending, c.isolated, h.awake, h.structured, trains, PARAMETERS(model.p))
+    _recover(c.values, eps, c.present, c.attending, c.isolated, h.awake, awake_at_home(h), h.structured, trains,
+             model.climate.values, PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _recover(x, eps, present, attending, isolated, awake, structured, trains, parameters):
+def _recover(x, eps, present, attending, isolated, awake, home_awake, structured, trains, climate, parameters):
     """The equations of the module docstring for every bed slot (the state of empty slots is never read)."""
     q = parameters[0]
-    decay = q.decay_awake if awake else q.decay_asleep
+    ward_tension = q.unsafe_ward_agitation * (1.0 - climate[SAFETY])
+    hold = max(0.0, 1.0 + q.hold_learning_effect * (climate[HOLD] - q.climate_baseline))
+    decay = q.decay_awake if awake or home_awake else q.decay_asleep  # awake at home: not sleep (processes.home)
     practice_learning = q.daily_living_learning if trains == DAILY_LIVING else q.practice_learning
     A, T, Y = x[AGITATION], x[TRUST], x[SYMPTOMS]
     C, I = x[SELF_CONTROL], x[INDEPENDENCE]
     for i in range(present.size):
         A[i] += (
-            decay * (q.agitation_baseline + q.agitation_symptom_baseline * Y[i] - A[i])
+            decay
+            * (
+                q.agitation_baseline
+                + q.agitation_symptom_baseline * Y[i]
+                + q.fear_agitation * x[FEAR, i]
+                + ward_tension
+                - A[i]
+            )
             + q.resentment_agitation * x[RESENTMENT, i]
             + q.noise * eps[i]
         )
@@ -174,9 +222,12 @@ def _recover(x, eps, present, attending, isolated, awake, structured, trains, pa
         x[SUPPRESSION, i] *= q.suppression_decay
         x[AFFIRMATION_MEMORY, i] *= q.affirmation_decay
         x[CORRECTION_MEMORY, i] *= q.correction_decay
+        x[FEAR, i] = min(max(x[FEAR, i] * q.fear_decay, 0.0), 1.0)
+        x[INCIDENT_MEMORY, i] *= q.risk_decay
+        x[SELF_HARM_MEMORY, i] *= q.risk_decay
         practising = attending[i] and present[i] and not isolated[i]
         if practising and structured:
-            C[i] += q.self_control_learning * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
+            C[i] += q.self_control_learning * hold * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
         T[i] += q.trust_recovery * (x[BASELINE_TRUST, i] - T[i])
         if awake:
             I[i] += q.independence_gain * (1.0 - I[i]) - q.institutionalisation * I[i]
@@ -184,7 +235,8 @@ def _recover(x, eps, present, attending, isolated, awake, structured, trains, pa
         Y[i] += q.agitation_symptom_push * A[i]
         if trains >= 0 and practising:
             S = x[trains]
-            S[i] += practice_learning * (0.5 + 0.5 * T[i]) * (1.0 - Y[i] / 2.0) * (1.0 - S[i])
-        # the one clip of the hour: every process before this one may leave states slightly outside [0, 1]
+            S[i] += practice_learning * hold * (0.5 + 0.5 * T[i]) * (1.0 - Y[i] / 2.0) * (1.0 - S[i])
+        # the clip of the hour: processes before this one may leave states outside [0, 1] (only the costs of
+        # containment are bounded where applied: docs/ODD.md, "Updating")
         for row in range(CLIPPED_ROWS):
             x[row, i] = min(max(x[row, i], 0.0), 1.0)

@@ -28,6 +28,12 @@ member (the client's observer: nearest staff within their observation radius):
   (``dA = limit_setting_agitation * (1 - T / 2)``, ``T -= denied_request_trust_loss``, antecedent
   ``denied_request``) or granted (``T += granted_request_trust_gain (1 - T)``,
   ``I += granted_request_independence_gain (1 - I)``).
+* Safewards levers (Bowers et al. 2015), each a fidelity 0-1 (0 under usual care):
+  ``clear_mutual_expectations`` (e): a share ``e * expectations_effect`` of observed transgressions
+  is settled by pointing to the mutually agreed expectations, with neither punishment nor limit
+  (both chances above are multiplied by ``1 - e * expectations_effect``, on the same draws);
+  ``soft_words`` (w): limits and denied requests are delivered softly, their agitation and the
+  denial's trust loss multiplied by ``1 - w * soft_words_effect`` (punishments are not).
 """
 
 from __future__ import annotations
@@ -82,6 +88,10 @@ OWNS = Owns(
         "denied_request_trust_loss",
         "granted_request_trust_gain",
         "granted_request_independence_gain",
+        "clear_mutual_expectations",
+        "expectations_effect",
+        "soft_words",
+        "soft_words_effect",
     ),
     reads=("hour.observer", "hour.behaviour", "hour.active", "hour.trains", "clients.client_id", "staff.staff_id"),
     writes=(
@@ -112,7 +122,13 @@ class ResponseClients(NamedTuple):
 
 
 def _derive(p: dict) -> dict:
-    return {**p, "limit_bound": p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"]}
+    disputes = 1.0 - p["clear_mutual_expectations"] * p["expectations_effect"]
+    return {
+        **p,
+        "punishment_bound": p["punishment_rate"] * disputes,
+        "limit_bound": (p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"]) * disputes,
+        "soft": 1.0 - p["soft_words"] * p["soft_words_effect"],
+    }
 
 
 PARAMETERS = ParameterRecord(
@@ -122,8 +138,8 @@ PARAMETERS = ParameterRecord(
         "reinforcement_learning": float,
         "token_rewards": float,
         "external_share_rate": float,
-        "punishment_rate": float,
-        "limit_bound": float,  # punishment_rate + (1 - punishment_rate) * limit_setting_rate
+        "punishment_bound": float,  # punishment_rate * (1 - clear_mutual_expectations * expectations_effect)
+        "limit_bound": float,  # (punishment_rate + (1 - punishment_rate) * limit_setting_rate) * the same factor
         "limit_setting_agitation": float,
         "punitive_agitation": float,
         "punishment_suppression": float,
@@ -134,6 +150,7 @@ PARAMETERS = ParameterRecord(
         "denied_request_trust_loss": float,
         "granted_request_trust_gain": float,
         "granted_request_independence_gain": float,
+        "soft": float,  # 1 - soft_words * soft_words_effect
     },
     _derive,
 )
@@ -181,7 +198,7 @@ def _respond(u, clients, observer, behaviour, active, trains, step, staff_id, pa
             counts[0] += 1
         if seen and behaviour[i] == TRANSGRESSION:
             # punished with probability punishment_rate, otherwise limited with probability limit_setting_rate
-            if u[i, RESPONSE] < q.punishment_rate:
+            if u[i, RESPONSE] < q.punishment_bound:
                 _limit(x, i, q.punitive_agitation, q.limit_setting_agitation)
                 antecedent[i], antecedent_step[i] = PUNISHMENT, step
                 x[SUPPRESSION, i] = max(x[SUPPRESSION, i], q.punishment_suppression)
@@ -190,15 +207,15 @@ def _respond(u, clients, observer, behaviour, active, trains, step, staff_id, pa
                 slots[1, counts[1]] = i
                 counts[1] += 1
             elif u[i, RESPONSE] < q.limit_bound:
-                _limit(x, i, 0.0, q.limit_setting_agitation)
+                _limit(x, i, 0.0, q.limit_setting_agitation * q.soft)
                 antecedent[i], antecedent_step[i] = LIMIT_SETTING, step
                 slots[2, counts[2]] = i
                 counts[2] += 1
         if active[i] and u[i, REQUEST] < q.request_rate:
             if u[i, DENIAL] < q.request_denial_rate:
-                _limit(x, i, 0.0, q.limit_setting_agitation)
+                _limit(x, i, 0.0, q.limit_setting_agitation * q.soft)
                 antecedent[i], antecedent_step[i] = DENIED_REQUEST, step
-                T[i] -= q.denied_request_trust_loss
+                T[i] -= q.denied_request_trust_loss * q.soft
                 slots[3, counts[3]] = i
                 counts[3] += 1
             else:
