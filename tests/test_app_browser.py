@@ -364,6 +364,11 @@ def test_every_shipped_lesson_opens_and_steps(session):
             expect(page.locator(".stay-summary")).to_be_visible(timeout=UI_TIMEOUT_MS)
         page.get_by_role("tab", name="Lessons").click()
         page.locator(".close-lesson").click()
+        # let the page settle before the next lesson: a class clicks at human speed, and Solara's front end can
+        # report a destroyed widget's late message as a page error when its widgets are closed and rebuilt
+        # within the same few hundred milliseconds on a loaded machine
+        expect(page.locator(f".lesson-{name} .open-lesson")).to_be_visible(timeout=UI_TIMEOUT_MS)
+        page.wait_for_timeout(800)
     page.wait_for_timeout(300)  # any late console message belongs to this test
 
 

@@ -544,8 +544,10 @@ class SweepStore:
             (self.path / name).unlink(missing_ok=True)
 
     def _clean_debris(self, retry_failed: bool) -> None:
-        for name in DATASETS:
-            for tmp in (self.path / name).glob(".tmp-*"):
+        # temporary files of a writer that was killed mid-write (this sweep holds the folder's lock, so no other
+        # writer is using them): in the datasets and at the top (the manifest is rewritten after every batch)
+        for folder in (self.path, *(self.path / name for name in DATASETS)):
+            for tmp in folder.glob(".tmp-*"):
                 tmp.unlink(missing_ok=True)
         parts = self._manifest["parts"]
         runs = {p.name for p in _parts(self.path / "runs")}
