@@ -22,6 +22,7 @@ import pandas as pd
 from milieu_sim.analysis import figures
 from milieu_sim.analysis.statistics import (
     FLAG_FEW,
+    RATE_COLUMNS,
     contrast_table,
     format_p,
     rate_ratios,
@@ -312,20 +313,8 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         if a.within == "point":
             labels = a.runs.drop_duplicates("point").set_index("point")["point_label"]
             table.insert(1, "point_label", table["point"].map(labels))
-        columns = [
-            c
-            for c in (
-                a.within,
-                "point_label" if a.within else None,
-                "event",
-                "per",
-                "phase",
-                "group",
-                "rate",
-                "reference_rate",
-            )
-            if c
-        ]
+        where = [c for c in (a.within, "point_label" if a.within else None) if c]
+        columns = [*where, *RATE_COLUMNS[: RATE_COLUMNS.index("reference_rate") + 1]]  # what is compared
         shown = table[[*columns, "rate ratio [95% CI]", "p_value", "p_holm", "dispersion"]]
         lines += [markdown_table(shown if len(shown) <= 80 else shown.head(80)), ""]
         if not a.within and len(table) <= 40:
