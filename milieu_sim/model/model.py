@@ -21,7 +21,7 @@ from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import KINDS, load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
-from milieu_sim.model.state import SHIFTS, START_HOUR, ClientArrays, Hour, StaffArrays, WardClimate
+from milieu_sim.model.state import SHIFTS, START_HOUR, ClientArrays, Community, Hour, StaffArrays, WardClimate
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
@@ -140,6 +140,7 @@ class MilieuModel(mesa.Model):
         self._previous_activity = -1
         self.zones = processes.movement.Zones(self.plan)  # the floor plan by zone, as movement reads it
         self.climate = WardClimate(values["climate_baseline"])  # the ward climate (processes.climate)
+        self.community = Community(values["norm_baseline"])  # the community's norms and struggles (norms, insight)
         # A warm start: the ward runs this many hours before the user's clock starts (day 0, Monday 07:00);
         # steps keep counting from the first hour of the warm-up, the tables count from the clock's start.
         self.clock_start = 24 * int(values["warm_start_days"])
@@ -221,6 +222,9 @@ class MilieuModel(mesa.Model):
         h.containment_events = 0
         h.incident_exposure = h.coercion = 0.0
         h.incidents_on_clients = h.incidents_on_staff = 0
+        h.unaddressed_transgressions = h.addressed_transgressions = 0
+        h.addressed.fill(False)
+        h.punished.fill(False)
         if not h.awake:
             h.active.fill(False)
 

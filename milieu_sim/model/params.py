@@ -627,6 +627,18 @@ _PARAMS: tuple[Param, ...] = (
        source=assumed(0.01, 0.1)),
     _p("home_support_calm", float, 0.3,
        "share of agitation that support at home takes away", "share", 0.0, 1.0, source=assumed(0.1, 0.5)),
+    # --- issue 12: the therapeutic mechanisms -------------------------------------------------------------------
+    # reinforcement, punishment and what transgressions cost (processes/staff_response.py, consequences.py)
+    # (end of reinforcement and punishment)
+    # community norms and community meetings (processes/norms.py, feedback.py)
+    _p("norm_baseline", float, 0.5,
+       "strength of the community's norms at the start, and the level it relaxes to without carriers", "0-1",
+       0.0, 1.0, source=assumed(0.3, 0.7)),
+    # (end of community norms)
+    # personal responsibility, insight and empathy (processes/initiative.py, insight.py)
+    # (end of personal responsibility, insight and empathy)
+    # staff as facilitators and preventers (processes/facilitation.py, prevention.py)
+    # (end of staff as facilitators and preventers)
 )
 # fmt: on
 

@@ -38,6 +38,9 @@ STATE_VARIABLES: tuple[str, ...] = (
     "fear",  # felt unsafety after being the victim or witness of an incident (felt safety = 1 - fear)
     "incident_memory",  # decaying count of one's own incidents (risk, for observation levels)
     "self_harm_memory",  # decaying count of one's own self-harm and absconding (risk, for observation levels)
+    "insight",  # understanding of one's own and others' struggles (processes.insight)
+    "empathy",  # feeling for peers, which restrains aggression towards them (processes.insight)
+    "incentive",  # learned expectation of reward for prosocial acts, fading when rewards stop (staff_response)
 )
 SKILL_ROWS = slice(0, 3)
 #: Row of each state variable in ``ClientArrays.values`` (compiled kernels index the matrix by these).
@@ -49,6 +52,7 @@ SUPPRESSION, EXTERNAL_SHARE = ROW["suppression"], ROW["external_share"]
 AFFIRMATION_MEMORY, CORRECTION_MEMORY = ROW["affirmation_memory"], ROW["correction_memory"]
 BASELINE_TRUST, SKILL_GOAL = ROW["baseline_trust"], ROW["skill_goal"]
 FEAR, INCIDENT_MEMORY, SELF_HARM_MEMORY = ROW["fear"], ROW["incident_memory"], ROW["self_harm_memory"]
+INSIGHT, EMPATHY, INCENTIVE = ROW["insight"], ROW["empathy"], ROW["incentive"]
 # The client states summarised in the `steps` table (skill = mean of the three goal skills).
 REPORTED_STATES: tuple[str, ...] = ("skill", "self_control", "agitation", "trust", "independence", "symptoms")
 
@@ -75,6 +79,10 @@ GENERAL, INTERMITTENT, WITHIN_SIGHT, ARMS_LENGTH = range(4)
 # The ward climate's three scales (after the EssenCES: Schalast et al. 2008), rows of ``WardClimate.values``.
 CLIMATE_SCALES = ("safety", "cohesion", "hold")
 SAFETY, COHESION, HOLD = range(3)
+# The patient community's own ward-level states, rows of ``Community.values``: the strength of its norms
+# (processes.norms) and the struggles it has seen and not yet talked through (processes.insight).
+COMMUNITY_STATES = ("norm", "struggles")
+NORM, STRUGGLES = range(2)
 
 SHIFTS = ("early", "late", "night")
 STAFF_ROLES = ("nurse", "support_worker")
@@ -151,6 +159,11 @@ class ClientArrays:
         self.affirmations_received = np.zeros(n_slots, dtype=np.int64)
         self.corrections_received = np.zeros(n_slots, dtype=np.int64)
         self.feedback_sent = np.zeros(n_slots, dtype=np.int64)
+        self.transgressions = np.zeros(n_slots, dtype=np.int64)
+        self.punishments = np.zeros(n_slots, dtype=np.int64)
+        # since the last community meeting (processes.norms): transgressions nobody addressed, prosocial acts
+        self.open_transgressions = np.zeros(n_slots, dtype=np.int64)
+        self.progress_acts = np.zeros(n_slots, dtype=np.int64)
         self.at_admission = np.zeros((len(REPORTED_STATES), n_slots))
         self._views: dict[type, Any] = {}
         self._packed: dict[type, tuple] = {}
@@ -236,6 +249,11 @@ class Hour:
     conflictual: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     observer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # nearest staff or -1
     observer_step: int = -1  # the step for which `observer` was computed
+    # what answered each client's act this hour: staff addressed it (punishment, limit, reinforcement) or a
+    # peer or staff member gave feedback (filled by staff_response and feedback, read by consequences)
+    addressed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    punished: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    facilitation: float = 1.0  # how well this hour's structured activity is led (processes.facilitation)
     # this hour's isolation-stream uniforms (slot x (duration, room cell)), drawn anew every hour by
     # processes.isolation.draw before any seclusion starts (escalation starts them)
     seclusion_draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
@@ -248,6 +266,9 @@ class Hour:
     incidents_on_clients: int = 0  # incidents whose target was a client
     incidents_on_staff: int = 0  # incidents whose target was a staff member
     coercion: float = 0.0  # sum of the coerciveness of the hour's containments
+    # the hour's transgressions left unaddressed and addressed (consequences), which the community norm reads
+    unaddressed_transgressions: int = 0
+    addressed_transgressions: int = 0
 
     @classmethod
     def for_slots(cls, n_slots: int) -> Hour:
@@ -259,6 +280,8 @@ class Hour:
             partner=np.full(n_slots, -1, dtype=np.int64),
             conflictual=np.zeros(n_slots, dtype=bool),
             observer=np.full(n_slots, -1, dtype=np.int64),
+            addressed=np.zeros(n_slots, dtype=bool),
+            punished=np.zeros(n_slots, dtype=bool),
             seclusion_draws=np.zeros((n_slots, 2)),
         )
 
@@ -293,3 +316,21 @@ class WardClimate:
     @property
     def hold(self) -> float:
         return float(self.values[HOLD])
+
+
+class Community:
+    """The patient community's ward-level states in [0, 1], rows of ``values`` (:data:`COMMUNITY_STATES`): the
+    strength of its norms (``processes.norms``) and the struggles it has seen and not yet talked through
+    (``processes.insight``)."""
+
+    def __init__(self, norm: float) -> None:
+        self.values = np.zeros(len(COMMUNITY_STATES))
+        self.values[NORM] = float(norm)
+
+    @property
+    def norm(self) -> float:
+        return float(self.values[NORM])
+
+    @property
+    def struggles(self) -> float:
+        return float(self.values[STRUGGLES])

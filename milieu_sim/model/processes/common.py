@@ -9,6 +9,7 @@ Each rule here is written once and called by every process that uses it:
 * :func:`recent_antecedent`: what staff or peers did to a client within the
   antecedent window (``antecedent_window_hours``), else ``none``.
 * :func:`write_event`: one row of the ``events`` log.
+* :func:`occupancy`: who is in which cell (to find the people around someone without scanning the ward).
 
 Finding the nearest on-duty staff member is ``movement.nearest_on_duty``;
 starting a seclusion is ``isolation.seclude``.
@@ -111,3 +112,24 @@ def write_event(events, row, step, client, staff, kind, severity, antecedent, ou
     events[row, 0], events[row, 1], events[row, 2], events[row, 3] = step, client, staff, kind
     events[row, 4], events[row, 5], events[row, 6] = severity, antecedent, outcome
     events[row, 7], events[row, 8], events[row, 9] = 0, -1, 0
+
+
+@kernel
+def occupancy(cells, n_cells):
+    """Who is in which cell, as (start, members): the indices whose cell is c are members[start[c]:start[c + 1]],
+    in index order (cells < 0, off the grid, are left out).  Built once an hour so that finding the people around
+    an incident scans the cells in sight, not the whole ward."""
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for k in range(cells.size):
+        if cells[k] >= 0:
+            start[cells[k] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    members = np.empty(start[n_cells], dtype=np.int64)
+    fill = start[:n_cells].copy()
+    for k in range(cells.size):
+        c = cells[k]
+        if c >= 0:
+            members[fill[c]] = k
+            fill[c] += 1
+    return start, members

@@ -96,7 +96,7 @@ import numpy as np
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
-from milieu_sim.model.processes.common import ParameterRecord, recent_antecedent, write_event
+from milieu_sim.model.processes.common import ParameterRecord, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
 from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
@@ -599,7 +599,7 @@ def _target(i, kind, ante, observer, nearest, clients, staff, zone, height, radi
     if kind == REFUSING:
         return (TARGET_STAFF, observer) if observer >= 0 else (TARGET_NONE, -1)
     # the nearest person in sight (ties: the lowest index; a staff member only if nearer than every client),
-    # looked up in the cells around the incident (``near``: occupancy of client and staff cells, see _occupancy)
+    # looked up in the cells around the incident (``near``: occupancy of client and staff cells, see common.occupancy)
     best, role, who = radius + 1, TARGET_NONE, -1
     best_staff, staff_who = radius + 1, -1
     client_start, client_members, staff_start, staff_members = near
@@ -658,27 +658,6 @@ def _witness(i, victim, severity, relief, clients, zone, height, awake, q, clien
 
 
 @kernel
-def _occupancy(cells, n_cells):
-    """Who is in which cell, as (start, members): the indices whose cell is c are members[start[c]:start[c + 1]],
-    in index order (cells < 0, off the grid, are left out).  Built once an hour so that finding the people around
-    an incident scans the cells in sight, not the whole ward."""
-    start = np.zeros(n_cells + 1, dtype=np.int64)
-    for k in range(cells.size):
-        if cells[k] >= 0:
-            start[cells[k] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    members = np.empty(start[n_cells], dtype=np.int64)
-    fill = start[:n_cells].copy()
-    for k in range(cells.size):
-        c = cells[k]
-        if c >= 0:
-            members[fill[c]] = k
-            fill[c] += 1
-    return start, members
-
-
-@kernel
 def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
                           step, awake, parameters):  # fmt: skip
     """Respond to each incident (rules in the module docstring); ``v`` and ``w`` hold the incidents' rows of the
@@ -697,7 +676,7 @@ def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients,
     T = x[TRUST]
     A = x[AGITATION]
     if slots.size > 0:  # who is where (cells do not change while incidents are answered; seclusion moves after)
-        near = _occupancy(clients.cell, zone.size) + _occupancy(staff.cell, zone.size)
+        near = occupancy(clients.cell, zone.size) + occupancy(staff.cell, zone.size)
     else:
         empty = np.zeros(1, dtype=np.int64)
         near = (empty, empty, empty, empty)

@@ -230,7 +230,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.observation_until[slot] = 0
     c.attending[slot] = False
     c.antecedent_step[slot] = -(10**9)
-    for name in STAY_COUNTERS:
+    for name in (*STAY_COUNTERS, "transgressions", "punishments", "open_transgressions", "progress_acts"):
         getattr(c, name)[slot] = 0
     c.at_admission[:, slot] = c.reported_states()[:, slot]
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1

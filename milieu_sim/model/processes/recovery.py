@@ -47,7 +47,10 @@ from milieu_sim.model.state import (
     FEAR,
     HOLD,
     INCIDENT_MEMORY,
+    EMPATHY,
+    INCENTIVE,
     INDEPENDENCE,
+    INSIGHT,
     RESENTMENT,
     SAFETY,
     SELF_CONTROL,
@@ -60,7 +63,7 @@ from milieu_sim.model.state import (
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
-CLIPPED_ROWS = 10  # rows 0-9 (skills ... suppression) are kept in [0, 1]
+CLIPPED_ROWS = 10  # rows 0-9 (skills ... suppression) are kept in [0, 1], and so are insight, empathy, incentive
 
 
 OWNS = Owns(
@@ -239,4 +242,6 @@ def _recover(x, eps, present, attending, isolated, awake, home_awake, structured
         # the clip of the hour: processes before this one may leave states outside [0, 1] (only the costs of
         # containment are bounded where applied: docs/ODD.md, "Updating")
         for row in range(CLIPPED_ROWS):
+            x[row, i] = min(max(x[row, i], 0.0), 1.0)
+        for row in (INSIGHT, EMPATHY, INCENTIVE):
             x[row, i] = min(max(x[row, i], 0.0), 1.0)
