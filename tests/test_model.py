@@ -169,7 +169,9 @@ def test_residential_community_has_seniors_and_peer_feedback():
     tables = model.tables()
     assert (model.clients.phase[model.clients.present] == 2).any()
     feedback = tables["feedback"]
-    assert (feedback["sender_role"] == "client").mean() > 0.5
+    person_to_person = feedback[feedback["sender_role"] != "community"]  # not the community meetings' (norms)
+    assert (person_to_person["sender_role"] == "client").mean() > 0.5
+    assert (feedback["sender_role"] == "community").any()
 
 
 def test_staffing_levels_do_not_shift_the_clients_random_draws():

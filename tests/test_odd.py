@@ -37,6 +37,9 @@ from milieu_sim.model.state import (
     GENERAL,
     INTERMITTENT,
     NO_PARTNER,
+    NORM,
+    ORIENTATION,
+    PEER_CONFLICT,
     PRIMARY,
     PROSOCIAL,
     SENIOR,
@@ -138,23 +141,50 @@ def test_6_2_admission_discharge_outside_functioning_as_written():
     assert flow.outside_functioning(model, 0) == pytest.approx(expected)
 
 
+def test_6_2_admission_discharge_outside_functioning_insight_closes_part_of_the_generalisation_gap():
+    model = ward(2, generalisation=0.8, token_transfer_loss=0.4, insight_transfer=0.5)
+    c = model.clients
+    c.skills[:, 0] = [0.3, 0.6, 0.9]
+    c.external_share[0], c.independence[0], c.insight[0] = 0.5, 0.4, 0.6
+    g = 0.8 + 0.5 * 0.6 * (1 - 0.8)
+    expected = 0.6 * g * (1 - 0.4 * 0.5) * (0.5 + 0.5 * 0.4)
+    assert flow.outside_functioning(model, 0) == pytest.approx(expected)
+    assert flow.outside_functioning(model, 0, at_admission=True) == pytest.approx(
+        c.at_admission[0, 0] * 0.8 * (0.5 + 0.5 * c.at_admission[4, 0])
+    )  # insight is zero at admission
+
+
 # --- 6.3 Routine and movement ---------------------------------------------------------------------------
 
 
 def test_6_3_routine_and_movement_attendance_chance_as_written():
-    p = dict(structure=0.8, attendance_base=0.5, attendance_trust=0.4)
+    p = dict(structure=0.8, attendance_base=0.5, attendance_trust=0.4, attendance_initiative=1.2)
     model = ward(2, **p)
     set_clock(model, THERAPY_STEP)
     climate_at_baseline(model)
     c = model.clients
-    c.trust[:] = 0.5
-    chance = p["structure"] * (p["attendance_base"] + p["attendance_trust"] * 0.5)
+    c.trust[:], c.independence[:] = 0.5, 0.7
+    chance = p["structure"] * (p["attendance_base"] + p["attendance_trust"] * 0.5) * (1 + 1.2 * (0.7 - 0.5))
     model.streams["movement"] = FixedStream(
         table=np.array([[chance - EPS, 0.0, 0.5, 0.9], [chance + EPS, 0.0, 0.5, 0.9]])
     )
     movement.move(model)
     assert list(c.attending[:2]) == [True, False]
     assert zone_of(model, 0) == model.hour.zone
+
+
+def test_6_3_routine_and_movement_independent_clients_join_activities_more():
+    """Issue 12: the same draw, the same trust; the more independent client attends, the dependent one does not
+    (and with attendance_initiative 0 independence changes nothing)."""
+    for initiative, expected in ((1.0, [True, False]), (0.0, [True, True])):
+        model = ward(2, structure=1.0, attendance_base=0.5, attendance_trust=0.0, attendance_initiative=initiative)
+        set_clock(model, THERAPY_STEP)
+        climate_at_baseline(model)
+        c = model.clients
+        c.trust[:2], c.independence[:2] = 0.5, [0.8, 0.2]
+        model.streams["movement"] = FixedStream(table=np.array([0.45, 0.0, 0.5, 0.9]))
+        movement.move(model)
+        assert list(c.attending[:2]) == expected
 
 
 def test_6_3_routine_and_movement_a_client_in_time_out_attends_nothing_in_the_quiet_room():
@@ -252,11 +282,12 @@ def test_6_4_interaction_conflict_chance_as_written():
         encounter_trust_gain=0.0,
         prosocial_rate=0.0,
         transgression_rate=0.0,
+        empathy_restraint=0.6,
     )
     _two_in_the_day_room(model)
     c = model.clients
-    c.agitation[:], c.self_control[:], c.trust[:] = [0.4, 0.6], [0.5, 0.3], 0.5
-    chance = 0.5 * (0.4 + 0.6) * (1 - (0.5 + 0.3) / 2)
+    c.agitation[:], c.self_control[:], c.trust[:], c.empathy[:2] = [0.4, 0.6], [0.5, 0.3], 0.5, [0.2, 0.4]
+    chance = 0.5 * (0.4 + 0.6) * (1 - (0.5 + 0.3) / 2) * (1 - 0.6 * (0.2 + 0.4) / 2)
     # columns: meet, partner, conflict, behaviour, buddy; each meets the other
     model.streams["interaction"] = FixedStream(
         table=np.array([[0.0, 0.0, chance - EPS, 0.5, 0.9], [0.0, 0.0, chance + EPS, 0.5, 0.9]])
@@ -301,8 +332,7 @@ def test_6_4_interaction_peaceful_encounter_and_behaviour_chances_as_written():
         encounter_trust_gain=0.05,
         prosocial_rate=0.6,
         transgression_rate=0.5,
-        token_rewards=0.5,
-        reinforcement_rate=0.4,
+        incentive_effect=0.8,
         know_each_other=0.0,
     )
     model = ward(2, **p)
@@ -310,10 +340,12 @@ def test_6_4_interaction_peaceful_encounter_and_behaviour_chances_as_written():
     c = model.clients
     c.skills[:, :2] = 0.4
     c.self_control[:2], c.agitation[:2], c.symptoms[:2], c.suppression[:2], c.trust[:2] = 0.5, 0.3, 0.5, 0.2, 0.5
+    c.incentive[:2] = 0.25
+    assert interaction.norms.transgression_factor(model) == 1.0  # f_norm at the norm's baseline
     s_social = c.social_skill[0]
     # behaviour is drawn after the encounter (skill then includes the social practice)
     skill = (0.4 + 0.4 + 0.4 + p["encounter_social_gain"] * 0.6) / 3
-    p_pro = 0.6 * (skill + 0.5) / 2 * (1 - 0.3) * (1 + 0.5 * 0.4)
+    p_pro = 0.6 * (skill + 0.5) / 2 * (1 - 0.3) * (1 + 0.8 * 0.25)
     p_tr = 0.5 * (1 - 0.5) * (0.3 + 0.5) / 2 * (1 - 0.2)
     model.streams["interaction"] = FixedStream(
         table=np.array([[0.0, 0.0, 0.5, p_pro - EPS, 0.9], [0.0, 0.0, 0.5, 1 - p_tr + EPS, 0.9]])
@@ -395,6 +427,7 @@ def test_6_6_feedback_peer_sending_chance_as_written():
     set_clock(model, THERAPY_STEP)
     climate_at_baseline(model)
     c = model.clients
+    c.phase[1] = PRIMARY  # phase factor 1
     c.affirmation_memory[1], c.correction_memory[1] = 2.0, 1.0
     chance = min(1.0, 0.2 * (1 + 0.5 * 2.0 + 0.3 * 1.0))
     for u, sent in ((chance - EPS, 1), (chance + EPS, 0)):
@@ -405,17 +438,47 @@ def test_6_6_feedback_peer_sending_chance_as_written():
         assert c.feedback_sent[1] == sent
 
 
+@pytest.mark.parametrize("phase", [ORIENTATION, PRIMARY, SENIOR])
+@pytest.mark.parametrize("act", [PROSOCIAL, TRANSGRESSION])
+def test_6_6_feedback_phase_and_norm_factors_as_written(phase, act):
+    p = dict(peer_feedback=True, peer_feedback_rate=0.3, orientation_sending_factor=0.4, senior_sending_factor=1.8,
+             norm_baseline=0.5)  # fmt: skip
+    model = ward(2, **p)
+    set_clock(model, THERAPY_STEP)
+    climate_at_baseline(model)
+    model.community.values[NORM] = 0.6
+    c = model.clients
+    c.phase[1] = phase
+    c.affirmation_memory[1], c.correction_memory[1] = 0.0, 0.0
+    chance = 0.3 * {ORIENTATION: 0.4, PRIMARY: 1.0, SENIOR: 1.8}[phase] * (0.6 / 0.5 if act == TRANSGRESSION else 1.0)
+    for u, sent in ((chance - EPS, 1), (chance + EPS, 0)):
+        c.feedback_sent[:] = 0
+        model.hour.addressed[:] = False
+        model.streams["feedback"] = FixedStream(u)
+        encounter(model, [CLIENT_PARTNER, NO_PARTNER], [1, -1], behaviour=[act, 0])
+        feedback.give_feedback(model)
+        assert c.feedback_sent[1] == sent
+        assert model.hour.addressed[0] == (sent == 1 and act == TRANSGRESSION)  # a correction addresses it
+
+
 # --- 6.7 Staff response ---------------------------------------------------------------------------------
 
 
 def test_6_7_staff_response_reinforcement_as_written():
-    r, e = 0.1, 0.2
+    r, e, gt, gp = 0.1, 0.2, 0.3, 0.05
     model = ward(
-        2, reinforcement_rate=1.0, token_rewards=0.5, reinforcement_learning=r, external_share_rate=e, request_rate=0.0
+        2,
+        reinforcement_rate=1.0,
+        token_rewards=0.5,
+        reinforcement_learning=r,
+        external_share_rate=e,
+        request_rate=0.0,
+        token_incentive_gain=gt,
+        praise_incentive_gain=gp,
     )
     set_clock(model, THERAPY_STEP)
     c = model.clients
-    c.coping_skill[:], c.trust[:], c.external_share[:] = 0.4, 0.5, 0.3
+    c.coping_skill[:], c.trust[:], c.external_share[:], c.incentive[:] = 0.4, 0.5, 0.3, 0.2
     observed_by(model)
     encounter(model, [0, 0], [-1, -1], behaviour=[PROSOCIAL, PROSOCIAL])
     # columns: response, reward_kind, request, denial; 0 gets a token, 1 praise
@@ -425,6 +488,7 @@ def test_6_7_staff_response_reinforcement_as_written():
     assert np.allclose(c.trust[:2], 0.5 + r / 2 * 0.5)
     assert c.external_share[0] == pytest.approx(0.3 + e * (1 - 0.3))
     assert c.external_share[1] == pytest.approx(0.3 + e * (0 - 0.3))
+    assert c.incentive[0] == pytest.approx(0.2 + gt * 0.8) and c.incentive[1] == pytest.approx(0.2 + gp * 0.8)
 
 
 @pytest.mark.parametrize("soft, expectations", [(0.0, 0.0), (0.6, 0.5)])
@@ -442,11 +506,12 @@ def test_6_7_staff_response_limits_punishment_and_safewards_levers_as_written(so
         soft_words_effect=0.5,
         clear_mutual_expectations=expectations,
         expectations_effect=0.4,
+        punishment_initiative_loss=0.1,
     )
     model = ward(3, **p)
     set_clock(model, THERAPY_STEP)
     c = model.clients
-    c.agitation[:], c.trust[:], c.resentment[:], c.suppression[:] = 0.3, 0.6, 0.0, 0.1
+    c.agitation[:], c.trust[:], c.resentment[:], c.suppression[:], c.independence[:] = 0.3, 0.6, 0.0, 0.1, 0.5
     observed_by(model)
     encounter(model, [0, 0, 0], [-1, -1, -1], behaviour=[TRANSGRESSION] * 3)
     keep = 1 - expectations * p["expectations_effect"]
@@ -460,6 +525,12 @@ def test_6_7_staff_response_limits_punishment_and_safewards_levers_as_written(so
     assert c.suppression[0] == 0.6 and c.trust[0] == pytest.approx(0.6 - 0.05) and c.resentment[0] == 0.1
     assert c.agitation[1] == pytest.approx(0.3 + lam * (1 - 0.6 / 2) * (1 - soft * 0.5))  # a limit
     assert c.agitation[2] == 0.3 and c.trust[2] == 0.6  # settled without a rule dispute, or nothing
+    assert c.independence[0] == pytest.approx(0.5 * 0.9) and c.independence[1] == 0.5  # lost initiative
+    assert c.punishments[0] == 1 and c.punishments[1] == 0
+    h = model.hour
+    assert list(h.punished[:3]) == [True, False, False]
+    # addressed: punished, limited, and the third only if settled by the clear expectations
+    assert list(h.addressed[:3]) == [True, True, expectations > 0]
 
 
 def test_6_7_staff_response_requests_denied_and_granted_as_written():
@@ -486,6 +557,21 @@ def test_6_7_staff_response_requests_denied_and_granted_as_written():
     assert c.trust[1] == pytest.approx(0.6 + 0.1 * 0.4) and c.independence[1] == pytest.approx(0.4 + 0.05 * 0.6)
 
 
+def test_6_7_staff_response_request_chance_rises_with_independence_as_written():
+    model = ward(2, request_rate=0.2, request_denial_rate=0.0, granted_request_trust_gain=0.1)
+    set_clock(model, THERAPY_STEP)
+    c = model.clients
+    c.trust[:], c.independence[:2] = 0.5, [0.3, 0.3]
+    observed_by(model, -1)
+    encounter(model, [0, 0], [-1, -1])
+    chance = min(1.0, 2 * 0.2 * 0.3)
+    model.streams["staff_response"] = FixedStream(
+        table=np.array([[0.9, 0.9, chance - EPS, 0.5], [0.9, 0.9, chance + EPS, 0.5]])
+    )
+    staff_response.respond(model)
+    assert c.trust[0] == pytest.approx(0.5 + 0.1 * 0.5) and c.trust[1] == 0.5  # only the first asked
+
+
 # --- 6.8 Escalation and de-escalation -------------------------------------------------------------------
 
 
@@ -501,6 +587,20 @@ def test_6_8_escalation_incident_chance_as_written():
         assert chance[i] == pytest.approx(expected)
     set_clock(model, SLEEP_STEP)
     assert escalation.incident_probability(model)[1] == pytest.approx(0.3 * chance[1])
+
+
+def test_6_8_escalation_insight_raises_self_control_only_under_provocation_as_written():
+    p = dict(incident_rate=0.05, incident_steepness=6.0, insight_control=0.5, antecedent_window_hours=2)
+    model = ward(3, **p)
+    set_clock(model, THERAPY_STEP)
+    c, step = model.clients, model.hour.step
+    c.agitation[:], c.self_control[:], c.insight[:] = 0.6, 0.4, 0.8
+    c.antecedent[:] = [PEER_CONFLICT, PEER_CONFLICT, 0]
+    c.antecedent_step[:] = [step - 2, step - 3, step]  # provoked within the window, too long ago, no antecedent
+    chance = escalation.incident_probability(model)
+    provoked = 0.4 + 0.5 * 0.8 * (1 - 0.4)
+    assert chance[0] == pytest.approx(min(1.0, 0.05 * 2 / (1 + math.exp(-6.0 * (0.6 - provoked)))))
+    assert chance[1] == chance[2] == pytest.approx(min(1.0, 0.05 * 2 / (1 + math.exp(-6.0 * (0.6 - 0.4)))))
 
 
 def test_6_8_escalation_kind_weights_as_written():
@@ -634,6 +734,7 @@ def test_6_8_escalation_witnesses_and_victim_as_written(incident_ward):
     s = 2 / 5
     assert c.agitation[2] == pytest.approx(0.4 + 0.2 * s)
     assert c.fear[2] == pytest.approx(0.1 + 0.3 * s * 0.9)
+    assert c.insight[2] == pytest.approx(model.p["witness_insight"] * s) and c.insight[1] == 0.0
     assert c.agitation[1] == pytest.approx(0.4 + 0.15)
     assert c.fear[1] == pytest.approx(0.1 + 0.4 * 0.9) and c.trust[1] == pytest.approx(0.6 * 0.75)
 
@@ -790,6 +891,8 @@ def test_6_10_recovery_equations_as_written_in_their_order():
     c.trust[0], c.baseline_trust[0], c.independence[0], c.symptoms[0], c.coping_skill[0] = T, T0, I, Y, S
     c.affirmation_memory[0], c.correction_memory[0], c.incident_memory[0], c.self_harm_memory[0] = 2.0, 1.0, 3.0, 1.0
     c.attending[0] = True
+    L = 0.6  # how well the group is led (6.20), times the learning of a structured activity
+    model.hour.facilitation = L
     model.streams["recovery"] = FixedStream(normal=0.7)
     recovery.recover(model)
     safety = x0 - 0.2
@@ -802,13 +905,13 @@ def test_6_10_recovery_equations_as_written_in_their_order():
     assert c.suppression[0] == pytest.approx(U * math.exp(-1 / 12.0))
     assert c.affirmation_memory[0] == pytest.approx(2.0 * math.exp(-1 / (24 * 56.0)))
     assert c.correction_memory[0] == pytest.approx(1.0 * math.exp(-1 / (24 * 14.0)))
-    assert c.self_control[0] == pytest.approx(C + 0.02 * (0.5 + 0.5 * T) * (1 - C))  # the trust before its update
+    assert c.self_control[0] == pytest.approx(C + 0.02 * L * (0.5 + 0.5 * T) * (1 - C))  # the trust before its update
     T1 = T + 0.01 * (T0 - T)
     assert c.trust[0] == pytest.approx(T1)
-    assert c.independence[0] == pytest.approx(I + 0.02 * 0.5 * (1 - I) - 0.01 * 0.4 * I)
+    assert c.independence[0] == I  # issue 12: independence has its own process (6.18); recovery only clips it
     Y1 = Y * (1 - 0.1 / 24) + 0.005 * A1
     assert c.symptoms[0] == pytest.approx(Y1)
-    assert c.coping_skill[0] == pytest.approx(S + 0.03 * (0.5 + 0.5 * T1) * (1 - Y1 / 2) * (1 - S))
+    assert c.coping_skill[0] == pytest.approx(S + 0.03 * L * (0.5 + 0.5 * T1) * (1 - Y1 / 2) * (1 - S))
 
 
 def test_6_10_recovery_asleep_calms_by_the_sleep_factor_and_custodial_care_slows_daily_living():
@@ -913,6 +1016,36 @@ def test_6_12_flashpoints_turnover_and_mitigated_bad_news_as_written():
     assert c.agitation[0] == pytest.approx(0.3 + 0.1 * f)
     assert c.agitation[1] == pytest.approx(0.3 + 0.2 * f * 0.3)
     assert c.agitation[2] == pytest.approx(0.3 + 0.2 * f)
+
+
+def test_6_12_flashpoints_a_staff_member_on_the_floor_buffers_crowding_and_bad_news_as_written():
+    """Issue 12: b_k = 1 - staff_presence_buffer for crowding and bad news in a zone with a staff member on the
+    floor; turnover is not buffered; staff in the office (the nurses' station) buffer nothing."""
+    p = dict(queue_service_rate=1.0, queue_flashpoint_rate=1.0, crowding_agitation=0.1, turnover_flashpoint_chance=0.3,
+             turnover_agitation=0.05, bad_news_rate=1.0, bad_news_agitation=0.2, bad_news_mitigation=0.0,
+             staff_presence_buffer=0.4)  # fmt: skip
+    model = ward(2, **p)
+    set_clock(model, MEAL_STEP)
+    c, h, s = model.clients, model.hour, model.staff
+    h.active[:] = True
+    dining = zone_cells(model, "dining_room")
+    c.cell[:2], c.attending[:2] = dining[:2], True
+    on = np.flatnonzero(s.on_duty)
+    s.cell[on] = zone_cells(model, "nurses_station")[: on.size]  # everyone in the office ...
+    s.cell[on[1]] = dining[-1]  # ... but one, at the meal
+    s.escorting[:] = -1
+    c.admitted_step[1] = MEAL_STEP  # an admission this hour: a turnover event
+    c.agitation[:2], c.trust[:2] = 0.3, 0.4
+    model.streams["flashpoints"] = FixedStream(table=np.array([[0.0, 0.0, 0.0, 0.9], [0.0, 0.9, 0.0, 0.9]]))
+    flashpoints.strike(model)
+    f, b = 1 - 0.4 / 2, 1 - 0.4
+    assert c.agitation[0] == pytest.approx(0.3 + 0.1 * f * b + 0.05 * f + 0.2 * f * b)
+    assert c.agitation[1] == pytest.approx(0.3 + 0.1 * f * b + 0.2 * f * b)
+    # the same staff member escorting a client 1:1 elsewhere is not on the floor for the others
+    s.escorting[on[1]] = 5
+    c.agitation[:2] = 0.3
+    flashpoints.strike(model)
+    assert c.agitation[1] == pytest.approx(0.3 + 0.1 * f + 0.2 * f)
 
 
 # --- 6.13 Home ------------------------------------------------------------------------------------------

@@ -157,7 +157,9 @@ STATE_NAMES: tuple[str, ...] = ("skill", "self_control", "agitation", "trust", "
 EXIT_COLOURS = {"completed": "#1b9e77", "dropout": "#d95f02", "transfer": "#7570b3", "still_present": "#999999"}
 EVENT_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # (label on the y axis, event categories (or feedback kinds), colour)
+    ("transgression", ("transgression",), "#a6761d"),
     ("conflict", ("conflict",), "#d95f02"),
+    ("check-in", ("prevention",), "#b3de69"),
     ("de-escalation", ("de_escalation",), "#66a61e"),
     ("containment", ("containment", "isolation"), "#7570b3"),
     ("reinforcement", ("reinforcement",), "#1b9e77"),

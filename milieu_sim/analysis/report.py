@@ -30,7 +30,7 @@ from milieu_sim.analysis.statistics import (
     summary_table,
 )
 from milieu_sim.errors import MilieuInputError
-from milieu_sim.experiments.outcomes import KEY_OUTCOMES
+from milieu_sim.experiments.outcomes import KEY_OUTCOMES, SUMMARY_OUTCOMES
 from milieu_sim.experiments.storage import read_failures, read_manifest, read_runs, read_series
 from milieu_sim.files import write_figure, write_table, write_text
 
@@ -213,7 +213,9 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         write_table(a.contrasts, out / "contrasts.csv")
     if len(a.rate_ratios):
         write_table(a.rate_ratios, out / "rate_ratios.csv")
-    key = [o for o in KEY_OUTCOMES if o in a.outcomes] or a.outcomes[:6]
+    # the spec's own outcomes when it chose them; the key outcomes of the summary set otherwise
+    chosen = tuple(a.outcomes) != tuple(o for o in SUMMARY_OUTCOMES if o in a.outcomes)
+    key = list(a.outcomes) if chosen else [o for o in KEY_OUTCOMES if o in a.outcomes] or a.outcomes[:6]
     lines = [
         f"# Sweep report: {spec['name']}",
         "",

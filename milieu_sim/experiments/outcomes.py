@@ -33,6 +33,7 @@ import pandas as pd
 from milieu_sim.errors import ParameterError
 
 EARLY_DAYS = 7.0  # "early" dropout: within the first week of a stay (Darke, Campbell & Popple)
+REPEAT_HOURS = 24  # the follow-up of a transgression: the same client's transgressions in the day after it
 ROLES = ("summary", "count", "pattern")
 
 # Warm-up rules (which rows of the tables count), named once and quoted by the outcomes.
@@ -40,6 +41,11 @@ HOURS_AFTER_WARM_UP = "hours and shifts of ward days >= warm-up"
 STAYS_ENDED_AFTER_WARM_UP = "stays that ended on or after the warm-up day"
 ADMISSIONS_JUDGED = f"admissions on or after the warm-up day with at least {EARLY_DAYS:g} days before the run's end"
 EVENTS_AFTER_WARM_UP = "events of ward days >= warm-up"
+REPEATS_RULE = (
+    f"transgressions of ward days >= warm-up with {REPEAT_HOURS} hours of the run after them; their follow-up "
+    f"counts the same client's `transgression` events in steps `step` + 1 ... `step` + {REPEAT_HOURS} (a "
+    "client discharged within the day has a shorter follow-up)"
+)
 FEEDBACK_AFTER_WARM_UP = "feedback given after the warm-up"
 
 # Weighting.  A ratio of counts (a rate or a share: ``pooled_from`` names its numerator and denominator counts)
@@ -63,6 +69,9 @@ WEIGHTING_UNITS = {  # denominator -> what counts once
     "incidents (conflict events)": "incident",
     "pieces of peer feedback": "piece of peer feedback",
     "pieces of staff feedback": "piece of staff feedback",
+    "punished transgressions": "punished transgression",
+    "transgressions seen by staff and not punished": "transgression seen and not punished",
+    "transgressions no staff member saw": "unseen transgression",
 }
 SUMMED = "per run; a sum over the run, kept so that rates and shares can be pooled over runs"
 
@@ -155,6 +164,34 @@ class MeasuredRun:
         in_category = events["category"] == category
         phase = self.events_first_week if first_week else ~self.events_first_week
         return int((in_category & phase).sum())
+
+    @cached_property
+    def transgression_repeats(self) -> pd.DataFrame:
+        """For each transgression after the warm-up with a full day of follow-up before the run's end: how it was
+        answered (``answer``: punished, seen_unpunished, unseen) and ``repeats``, the same client's
+        transgressions in the :data:`REPEAT_HOURS` hours after it (``step`` + 1 ... ``step`` + 24)."""
+        events = self.events
+        done = events[events["kind"] == "transgression"]
+        if done.empty:
+            return pd.DataFrame({"answer": pd.Series(dtype=object), "repeats": pd.Series(dtype=float)})
+        last_step = int(self.tables["steps"]["step"].max())
+        clients = done["client_id"].to_numpy()
+        steps = done["step"].to_numpy()
+        order = np.lexsort((steps, clients))
+        clients, steps = clients[order], steps[order]
+        key = clients.astype(np.int64) * (last_step + REPEAT_HOURS + 2) + steps  # sorted: client, then step
+        repeats = np.searchsorted(key, key + REPEAT_HOURS, side="right") - np.searchsorted(key, key, side="right")
+        outcome = done["outcome"].astype(str).to_numpy()[order]
+        seen = done["staff_id"].notna().to_numpy()[order]
+        answer = np.where(outcome == "punished", "punished", np.where(seen, "seen_unpunished", "unseen"))
+        judged = steps + REPEAT_HOURS <= last_step
+        return pd.DataFrame({"answer": answer[judged], "repeats": repeats[judged].astype(float)})
+
+    def repeats_after(self, answer: str) -> tuple[int, int]:
+        """(transgressions answered so, the same clients' transgressions in the day after them)."""
+        table = self.transgression_repeats
+        chosen = table[table["answer"] == answer]
+        return len(chosen), int(chosen["repeats"].sum())
 
     @cached_property
     def judged_admissions(self) -> pd.DataFrame:
@@ -280,6 +317,26 @@ def _ended(reason: str) -> Callable[[MeasuredRun], int]:
     return lambda r: int((r.ended["exit_reason"] == reason).sum())
 
 
+def _transgressions(run: MeasuredRun) -> int:
+    return int((run.events["kind"] == "transgression").sum())
+
+
+def _answered(answer: str) -> Callable[[MeasuredRun], int]:
+    return lambda r: r.repeats_after(answer)[0]
+
+
+def _repeats(answer: str) -> Callable[[MeasuredRun], int]:
+    return lambda r: r.repeats_after(answer)[1]
+
+
+def _repeats_per(answer: str) -> Callable[[MeasuredRun], float]:
+    def mean(run: MeasuredRun) -> float:
+        answered, repeats = run.repeats_after(answer)
+        return repeats / answered if answered else math.nan
+
+    return mean
+
+
 def _early_dropouts(run: MeasuredRun) -> int:
     judged = run.judged_admissions
     return int(((judged["exit_reason"] == "dropout") & (judged["length_of_stay_days"] <= EARLY_DAYS)).sum())
@@ -370,6 +427,8 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
             pooled_from=("violent_stays", "stays_ended")),
     Outcome("mean_trust", "mean trust of the clients present, over the hours", "sum of `steps.mean_trust`", "hours",
             "0-1", HOURS_AFTER_WARM_UP, lambda r: _mean(r.steps["mean_trust"])),
+    Outcome("mean_norm", "mean strength of the community's norms, over the hours", "sum of `steps.community_norm`",
+            "hours", "0-1", HOURS_AFTER_WARM_UP, lambda r: _mean(r.steps["community_norm"])),
     Outcome("mean_independence", "mean independence of the clients present, over the hours",
             "sum of `steps.mean_independence`", "hours", "0-1", HOURS_AFTER_WARM_UP,
             lambda r: _mean(r.steps["mean_independence"])),
@@ -387,6 +446,29 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("peer_feedback_share", "share of feedback sent by peers", "feedback with `sender_role` = client",
             "feedback", "share", FEEDBACK_AFTER_WARM_UP, lambda r: _share(r.feedback["sender_role"] == "client"),
             undefined_when="no feedback after the warm-up", pooled_from=("peer_feedback", "feedback_given")),
+    Outcome("transgressions_per_bed_day", "minor transgressions (rule breaking short of an incident) per occupied "
+            "bed-day", "`transgression` rows of `events`", BED_DAYS, "per bed-day", EVENTS_AFTER_WARM_UP,
+            _per(_transgressions, lambda r: r.bed_days), undefined_when=NO_BED_DAY,
+            pooled_from=("transgression_events", "bed_hours"), pooled_scale=24.0),
+    Outcome("repeats_after_punished",
+            f"the short-term effect of punishment: mean number of the same client's transgressions in the "
+            f"{REPEAT_HOURS} h after a punished transgression",
+            "those later transgressions", "punished transgressions", "transgressions", REPEATS_RULE,
+            _repeats_per("punished"), undefined_when="no punished transgression with a day of follow-up",
+            pooled_from=("repeats_after_punished_count", "punished_transgressions")),
+    Outcome("repeats_after_seen_unpunished",
+            f"mean number of the same client's transgressions in the {REPEAT_HOURS} h after a transgression staff "
+            "saw and did not punish (a limit, settled, or left)",
+            "those later transgressions", "transgressions seen by staff and not punished", "transgressions",
+            REPEATS_RULE, _repeats_per("seen_unpunished"),
+            undefined_when="no seen, unpunished transgression with a day of follow-up",
+            pooled_from=("repeats_after_seen_unpunished_count", "seen_unpunished_transgressions")),
+    Outcome("repeats_after_unseen",
+            f"mean number of the same client's transgressions in the {REPEAT_HOURS} h after a transgression no "
+            "staff member saw",
+            "those later transgressions", "transgressions no staff member saw", "transgressions", REPEATS_RULE,
+            _repeats_per("unseen"), undefined_when="no unseen transgression with a day of follow-up",
+            pooled_from=("repeats_after_unseen_count", "unseen_transgressions")),
     # counts and exposure for the rate-ratio models
     Outcome("conflict_events", "conflict events after the warm-up", "sum of `shifts.conflict_events`", "(a count)",
             "events", HOURS_AFTER_WARM_UP, lambda r: int(r.shifts["conflict_events"].sum()), role="count",
@@ -446,6 +528,26 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("peer_feedback", "feedback sent by peers after the warm-up", "feedback with `sender_role` = client",
             "(a count)", "pieces of feedback", FEEDBACK_AFTER_WARM_UP,
             lambda r: int((r.feedback["sender_role"] == "client").sum()), role="count", weighting=SUMMED),
+    Outcome("transgression_events", "minor transgressions after the warm-up", "`transgression` rows of `events`",
+            "(a count)", "transgressions", EVENTS_AFTER_WARM_UP, _transgressions, role="count", weighting=SUMMED),
+    Outcome("punished_transgressions", "punished transgressions with a day of follow-up",
+            "`transgression` rows with outcome `punished`", "(a count)", "transgressions", REPEATS_RULE,
+            _answered("punished"), role="count", weighting=SUMMED),
+    Outcome("repeats_after_punished_count", f"the same clients' transgressions in the {REPEAT_HOURS} h after those",
+            "`transgression` rows", "(a count)", "transgressions", REPEATS_RULE, _repeats("punished"), role="count",
+            weighting=SUMMED),
+    Outcome("seen_unpunished_transgressions", "transgressions staff saw and did not punish, with a day of follow-up",
+            "`transgression` rows with a `staff_id` and outcome other than `punished`", "(a count)", "transgressions",
+            REPEATS_RULE, _answered("seen_unpunished"), role="count", weighting=SUMMED),
+    Outcome("repeats_after_seen_unpunished_count",
+            f"the same clients' transgressions in the {REPEAT_HOURS} h after those", "`transgression` rows",
+            "(a count)", "transgressions", REPEATS_RULE, _repeats("seen_unpunished"), role="count", weighting=SUMMED),
+    Outcome("unseen_transgressions", "transgressions no staff member saw, with a day of follow-up",
+            "`transgression` rows without a `staff_id`", "(a count)", "transgressions", REPEATS_RULE,
+            _answered("unseen"), role="count", weighting=SUMMED),
+    Outcome("repeats_after_unseen_count", f"the same clients' transgressions in the {REPEAT_HOURS} h after those",
+            "`transgression` rows", "(a count)", "transgressions", REPEATS_RULE, _repeats("unseen"), role="count",
+            weighting=SUMMED),
     # what only the validation patterns need
     Outcome("seclusion_hours_mean", "mean duration of a seclusion, from its start to its release",
             "hours between each seclusion and its release", "seclusions started and released after the warm-up",

@@ -21,7 +21,7 @@ from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import KINDS, load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
-from milieu_sim.model.state import SHIFTS, START_HOUR, ClientArrays, Community, Hour, StaffArrays, WardClimate
+from milieu_sim.model.state import NORM, SHIFTS, START_HOUR, ClientArrays, Community, Hour, StaffArrays, WardClimate
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
@@ -43,6 +43,7 @@ MODEL_REPORTERS = {
     )
 }
 N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
+COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
 
 
 class MilieuModel(mesa.Model):
@@ -234,6 +235,7 @@ class MilieuModel(mesa.Model):
         row = self._summary
         _summarise(c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour,
                    h.shift, h.activity, h.conflict_events, h.containment_events, self.climate.values)  # fmt: skip
+        row[COMMUNITY_NORM] = self.community.values[NORM]
         values = row.tolist()
         self.census, self.staff_on_duty, self.n_isolated = int(values[5]), int(values[6]), int(values[N_ISOLATED])
         self.climate_safety, self.climate_cohesion, self.climate_hold = values[CLIMATE : CLIMATE + 3]

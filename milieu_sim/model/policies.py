@@ -69,6 +69,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "autonomy_support": 0.8,
         "senior_induction": True,
         "staff_model_quality": 0.85,
+        "staff_engagement": 0.85,
     },
     "restrictive": {
         "structure": 0.7,
@@ -84,6 +85,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "custodial_care": 0.5,
         "autonomy_support": 0.1,
         "staff_model_quality": 0.6,
+        "staff_engagement": 0.35,
     },
     "custodial": {
         "structure": 0.3,
@@ -98,6 +100,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "custodial_care": 0.9,
         "autonomy_support": 0.05,
         "staff_model_quality": 0.55,
+        "staff_engagement": 0.35,
     },
     "token_economy": {
         "structure": 0.8,
@@ -114,11 +117,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # usual care plus the ten interventions of the Safewards trial (Bowers et al. 2015), each at fidelity
     # SAFEWARDS_FIDELITY; talk down is training in de-escalation: the staff's mean skill moves that share of
-    # the way from usual care's 0.5 to the therapeutic milieu's trained 0.75.  Separate from
+    # the way from usual care's 0.5 to the therapeutic milieu's trained 0.75; the interventions (reassurance,
+    # know each other, bad news mitigation) put staff among the patients: staff_engagement moves the same share
+    # of the way from usual care's 0.5 to the therapeutic milieu's 0.85 (about 0.7).  Separate from
     # therapeutic_milieu: no other lever moves.
     "safewards": {
         **dict.fromkeys(SAFEWARDS_INTERVENTIONS, SAFEWARDS_FIDELITY),
         "de_escalation_skill": 0.5 + SAFEWARDS_FIDELITY * (0.75 - 0.5),
+        "staff_engagement": 0.5 + SAFEWARDS_FIDELITY * (0.85 - 0.5),
     },
 }
 

@@ -50,6 +50,8 @@ EVENT_KINDS: dict[str, str] = {
     "denied_request": "restriction",
     "seclusion_release": "isolation",
     "calm_down": "de_escalation",
+    "check_in": "prevention",
+    "transgression": "transgression",  # a minor transgression, with how it was answered (consequences)
 }
 KIND_NAMES: tuple[str, ...] = tuple(EVENT_KINDS)
 KIND = {name: code for code, name in enumerate(KIND_NAMES)}
@@ -64,6 +66,9 @@ OUTCOMES: tuple[str, ...] = (
     "started",
     "continued",
     "ended",
+    "punished",  # a transgression staff punished
+    "addressed",  # a transgression limited, settled by clear expectations, or corrected by feedback
+    "unaddressed",  # a transgression nobody answered
 )
 OUTCOME = {name: code for code, name in enumerate(OUTCOMES)}
 # the columns of the events log (the `events` table adds day, shift and category)
@@ -81,8 +86,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 #: The ward climate's columns in `steps` (at the end of each hour) and `shifts` (mean over the shift's hours).
 CLIMATE_COLUMNS: tuple[str, ...] = tuple(f"climate_{scale}" for scale in CLIMATE_SCALES)
+#: The community's norm strength (processes.norms), after the climate in `steps` and (shift mean) `shifts`.
+NORM_COLUMNS: tuple[str, ...] = ("community_norm",)
 FEEDBACK_KINDS = ("affirmation", "correction")
-SENDER_ROLES = ("client", "staff")
+SENDER_ROLES = ("client", "staff", "community")  # community: a community meeting (processes.norms)
 EXIT_REASONS = ("completed", "dropout", "transfer", "still_present")
 # per-stay counters of ClientArrays, reported as they are in the `stays` table
 STAY_COUNTERS: tuple[str, ...] = (
@@ -94,6 +101,8 @@ STAY_COUNTERS: tuple[str, ...] = (
     "affirmations_received",
     "corrections_received",
     "feedback_sent",
+    "transgressions",
+    "punishments",
 )
 
 STEP_COLUMNS: tuple[str, ...] = (
@@ -109,6 +118,7 @@ STEP_COLUMNS: tuple[str, ...] = (
     "conflict_events",
     "containment_events",
     *CLIMATE_COLUMNS,
+    *NORM_COLUMNS,
 )
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -123,6 +133,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         *(f"conflict_{kind}" for kind in CONFLICT_KINDS),
         *(f"containment_{kind}" for kind in CONTAINMENT_KINDS),
         *CLIMATE_COLUMNS,
+        *NORM_COLUMNS,
     ),
     "events": (
         "step",
@@ -159,7 +170,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 _N_STATE_COLS = 2 * len(REPORTED_STATES)
 HOURS_PER_SHIFT = 8
 # the `shifts` table's count columns, and for each event kind code its column there (-1: not counted)
-SHIFT_COUNT_COLUMNS: tuple[str, ...] = TABLE_COLUMNS["shifts"][6 : -len(CLIMATE_COLUMNS)]
+SHIFT_COUNT_COLUMNS: tuple[str, ...] = TABLE_COLUMNS["shifts"][6 : -len(CLIMATE_COLUMNS) - len(NORM_COLUMNS)]
 SHIFT_COUNT_COLUMN = np.array(
     [
         SHIFT_COUNT_COLUMNS.index(f"{category}_{kind}") if f"{category}_{kind}" in SHIFT_COUNT_COLUMNS else -1
@@ -319,7 +330,7 @@ class Records:
         np.add.at(counts, (row, column[counted]), 1)
         columns.update({name: counts[:, k] for k, name in enumerate(SHIFT_COUNT_COLUMNS)})
         hours = np.diff(np.r_[starts, len(block)])
-        for column in CLIMATE_COLUMNS:  # the mean over the shift's hours
+        for column in (*CLIMATE_COLUMNS, *NORM_COLUMNS):  # the mean over the shift's hours
             columns[column] = np.add.reduceat(steps[column].to_numpy(), starts) / hours
         return pd.DataFrame(columns)[list(TABLE_COLUMNS["shifts"])]
 

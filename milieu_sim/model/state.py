@@ -326,6 +326,8 @@ class Community:
     def __init__(self, norm: float) -> None:
         self.values = np.zeros(len(COMMUNITY_STATES))
         self.values[NORM] = float(norm)
+        # each slot's count of feedback sent at the end of the last hour (processes.insight counts the hour's)
+        self.feedback_seen = np.zeros(0, dtype=np.int64)
 
     @property
     def norm(self) -> float:

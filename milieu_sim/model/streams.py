@@ -33,6 +33,10 @@ STREAM_NAMES: tuple[str, ...] = (
     "climate",  # the daily mutual help meeting (climate)
     "flashpoints",  # crowding and waiting, turnover, bad news (flashpoints)
     "home",  # stressors and support at home (a day programme's away hours)
+    "community_meeting",  # who the community meeting confronts and affirms (norms)
+    "staff_office",  # which staff spend a block in the office rather than on the floor (movement)
+    "prevention",  # whether a staff member's check-in talks a client down (prevention)
+    "initiative",  # whether an independent client practises a daily-living task unprompted (initiative)
 )
 
 

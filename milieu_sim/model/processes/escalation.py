@@ -5,10 +5,12 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
 * Every present client who is not secluded (and not away) has an incident this
   hour with probability::
 
-      P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C)))
+      P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C')))
                     * (incident_sleep_factor if asleep)
 
-  so that at A = C the chance is ``incident_rate``.
+  so that at A = C' the chance is ``incident_rate``.  C' is the self-control the client brings to bear:
+  C' = C, or, when provoked (a recent antecedent, see below, is not ``none``), C' = C + ``insight_control``
+  * X * (1 - C) with X the client's insight (processes.insight): insight holds under provocation.
 * Its kind is drawn with weights ``w_k = base_k * exp(severity_excess_effect * e * (severity_k - 1))``
   (base: ``weight_refusing_rules``, ``weight_verbal_aggression``, ``weight_absconding``,
   ``weight_aggression_objects``, ``weight_self_harm``, physical_aggression ``violence_weight``),
@@ -79,6 +81,7 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
 
       A_w += witness_agitation * s * (1 - r)             (contagion: the next hours' incident chance)
       F_w += witness_fear * s * (1 - r) * (1 - F_w)      (fear F: felt safety 1 - F; fades in recovery)
+      X_w += witness_insight * s * (1 - X_w)              (insight X from watching another's struggle)
 
   A client target: ``A += victim_agitation``, ``F += victim_fear (1 - F)``, ``T -= victim_trust_loss T``.
   Each incident adds 1 to the client's ``incident_memory`` (self-harm and absconding also to
@@ -108,7 +111,9 @@ from milieu_sim.model.state import (
     FEAR,
     INCIDENT_MEMORY,
     INDEPENDENCE,
+    INSIGHT,
     LIMIT_SETTING,
+    NO_ANTECEDENT,
     NO_PARTNER,
     PEER_CONFLICT,
     PUNISHMENT,
@@ -171,6 +176,8 @@ OWNS = Owns(
         "witness_radius",
         "witness_agitation",
         "witness_fear",
+        "witness_insight",
+        "insight_control",
         "victim_agitation",
         "victim_fear",
         "victim_trust_loss",
@@ -184,6 +191,7 @@ OWNS = Owns(
         "clients.present",
         "clients.self_control",
         "clients.symptoms",
+        "clients.insight",
         "clients.antecedent",
         "clients.antecedent_step",
         "clients.antecedent_source",
@@ -207,6 +215,7 @@ OWNS = Owns(
         "clients.resentment",
         "clients.independence",
         "clients.fear",
+        "clients.insight",
         "clients.incident_memory",
         "clients.self_harm_memory",
         "clients.antecedent_source",
@@ -314,19 +323,23 @@ PARAMETERS = ParameterRecord(
 
 def incident_probability(model: MilieuModel) -> np.ndarray:
     """Hourly incident chance of every slot (0 for absent, secluded or away clients)."""
-    c = model.clients
-    return _chances(c.values, c.present, c.isolated, c.cell, model.hour.awake, PARAMETERS(model.p))
+    c, h = model.clients, model.hour
+    return _chances(c.values, c.present, c.isolated, c.cell, c.antecedent, c.antecedent_step, h.step, h.awake,
+                    PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _chances(x, present, isolated, cell, awake, parameters):
-    """P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C))) * (incident_sleep_factor
-    if asleep), per slot."""
+def _chances(x, present, isolated, cell, antecedent, antecedent_step, step, awake, parameters):
+    """P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C'))) * (incident_sleep_factor
+    if asleep), per slot; C' = C + insight_control * X * (1 - C) when provoked (a recent antecedent), else C."""
     q = parameters[0]
     chance = np.zeros(present.size)
     for i in range(present.size):
         if present[i] and not isolated[i] and cell[i] >= 0:
-            excess = x[AGITATION, i] - x[SELF_CONTROL, i]
+            control = x[SELF_CONTROL, i]
+            if recent_antecedent(antecedent, antecedent_step, i, step, q.antecedent_window_hours) != NO_ANTECEDENT:
+                control += q.insight_control * x[INSIGHT, i] * (1.0 - control)
+            excess = x[AGITATION, i] - control
             chance[i] = min(1.0, q.incident_rate * 2.0 / (1.0 + np.exp(-q.incident_steepness * excess)))
             if not awake:
                 chance[i] *= q.incident_sleep_factor
@@ -425,7 +438,9 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     clients, staff = EscalationClients(*clients), EscalationStaff(*staff)
     x, present = clients.values, clients.present
     note_antecedent_sources(clients, observer, step)
-    chance = _chances(x, present, clients.isolated, clients.cell, awake, parameters)
+    chance = _chances(
+        x, present, clients.isolated, clients.cell, clients.antecedent, clients.antecedent_step, step, awake, parameters
+    )
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
     kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters)
     nearest = np.empty(slots.size, dtype=np.int64)
@@ -634,7 +649,8 @@ def _witness(i, victim, severity, relief, clients, zone, height, awake, q, clien
     if not awake:
         return 0
     x = clients.values
-    share = severity / 5.0 * (1.0 - relief)
+    seen_share = severity / 5.0
+    share = seen_share * (1.0 - relief)
     here = clients.cell[i]
     if here < 0:
         return 0
@@ -654,6 +670,7 @@ def _witness(i, victim, severity, relief, clients, zone, height, awake, q, clien
                 seen += 1
                 x[AGITATION, k] += q.witness_agitation * share
                 x[FEAR, k] += q.witness_fear * share * (1.0 - x[FEAR, k])
+                x[INSIGHT, k] += q.witness_insight * seen_share * (1.0 - x[INSIGHT, k])
     return seen
 
 

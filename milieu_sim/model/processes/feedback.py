@@ -4,12 +4,16 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
 (prosocial or transgression) is seen by their encounter partner j:
 
 * A peer j (only when the policy has ``peer_feedback``) sends feedback with
-  probability ``min(1, peer_feedback_rate * (1 + a_aff * M_aff_j + a_cor * M_cor_j))``,
+  probability ``min(1, peer_feedback_rate * (1 + a_aff * M_aff_j + a_cor * M_cor_j) * f_c * f_phase * f_norm)``,
   where M_aff and M_cor are j's decaying memories of affirmations and
   corrections received (``affirmation_sending_boost`` and
   ``correction_sending_boost``; memories fade with time constants
   ``affirmation_memory_days`` ~ 8 weeks and ``correction_memory_days``, shorter:
-  Warren et al. 2013; Warren, Doogan & Doherty 2021).
+  Warren et al. 2013; Warren, Doogan & Doherty 2021); f_c the community's cohesion
+  (:func:`milieu_sim.model.processes.climate.feedback_factor`); f_phase j's phase of stay:
+  ``orientation_sending_factor`` for a newcomer, 1 in the primary phase, ``senior_sending_factor`` for a
+  senior (De Leon 2000); f_norm, for a correction only, the community's norm N / ``norm_baseline``
+  (:func:`confrontation_factor`; the norm is processes.norms's: a strong norm, peers confront).
   A staff partner sends feedback with probability ``staff_feedback_rate``.
 * An affirmation (after a prosocial act) with weight w (``peer_feedback_weight``
   or the smaller ``staff_feedback_weight``: Doogan & Warren 2017) raises the
@@ -19,7 +23,10 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
   g = ``feedback_learning``.
 * A correction (after a transgression) raises self-control by ``g w T (1 - C)``
   (a pull-up works through trust), adds ``g w / 2 (1 - T)`` agitation, and
-  raises the correction memory by 1.
+  raises the correction memory by 1; the transgression counts as addressed (``hour.addressed``, which
+  the consequences read).
+* The two rules (:func:`affirm_act`, :func:`correct`) are written once here; the community meeting
+  (processes.norms) confronts and affirms in public by them.
 * The feedback table records each piece of feedback with ``behaviour_change``:
   the gain in skill (affirmation) or self-control (correction) it caused.
 """
@@ -42,8 +49,11 @@ from milieu_sim.model.state import (
     CORRECTION_MEMORY,
     NO_ACT,
     NO_PARTNER,
+    NORM,
+    ORIENTATION,
     PROSOCIAL,
     SELF_CONTROL,
+    SENIOR,
     STAFF_PARTNER,
     TRANSGRESSION,
     TRUST,
@@ -53,7 +63,7 @@ if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
 AFFIRMATION, CORRECTION = 0, 1
-CLIENT_SENDER, STAFF_SENDER = 0, 1
+CLIENT_SENDER, STAFF_SENDER, COMMUNITY_SENDER = 0, 1, 2  # records.SENDER_ROLES
 
 
 OWNS = Owns(
@@ -66,8 +76,20 @@ OWNS = Owns(
         "feedback_learning",
         "peer_feedback_weight",
         "staff_feedback_weight",
+        "orientation_sending_factor",
+        "senior_sending_factor",
+        "norm_baseline",
     ),
-    reads=("hour.behaviour", "hour.partner_kind", "hour.partner", "hour.trains", "clients.client_id", "staff.staff_id"),
+    reads=(
+        "hour.behaviour",
+        "hour.partner_kind",
+        "hour.partner",
+        "hour.trains",
+        "clients.client_id",
+        "clients.phase",
+        "staff.staff_id",
+        "model.community",
+    ),
     writes=(
         "clients.skills",
         "clients.trust",
@@ -78,6 +100,7 @@ OWNS = Owns(
         "clients.affirmations_received",
         "clients.corrections_received",
         "clients.feedback_sent",
+        "hour.addressed",
     ),
     streams={"feedback": ("send",)},
     columns=tuple(f"feedback.{name}" for name in TABLE_COLUMNS["feedback"]),
@@ -92,6 +115,7 @@ class FeedbackClients(NamedTuple):
     corrections_received: np.ndarray
     feedback_sent: np.ndarray
     client_id: np.ndarray
+    phase: np.ndarray
 
 
 def _derive(p: dict) -> dict:
@@ -103,6 +127,8 @@ def _derive(p: dict) -> dict:
         "staff_rate": p["staff_feedback_rate"],
         "peer_gain": p["feedback_learning"] * p["peer_feedback_weight"],
         "staff_gain": p["feedback_learning"] * p["staff_feedback_weight"],
+        "orientation_factor": p["orientation_sending_factor"],
+        "senior_factor": p["senior_sending_factor"],
     }
 
 
@@ -116,6 +142,8 @@ PARAMETERS = ParameterRecord(
         "staff_rate": float,
         "peer_gain": float,  # feedback_learning * peer_feedback_weight
         "staff_gain": float,  # feedback_learning * staff_feedback_weight
+        "orientation_factor": float,  # orientation_sending_factor
+        "senior_factor": float,  # senior_sending_factor
     },
     _derive,
 )
@@ -126,12 +154,21 @@ def give_feedback(model: MilieuModel) -> None:
     c, h = model.clients, model.hour
     u = model.streams["feedback"].random(c.n)
     rows, change = _feedback(u, c.packed(FeedbackClients), h.behaviour, h.partner_kind, h.partner, h.trains, h.step,
-                             model.staff.staff_id, feedback_factor(model), PARAMETERS(model.p))  # fmt: skip
+                             model.staff.staff_id, feedback_factor(model), confrontation_factor(model), h.addressed,
+                             PARAMETERS(model.p))  # fmt: skip
     model.records.feedback.add_rows(rows, change)
 
 
+def confrontation_factor(model: MilieuModel) -> float:
+    """Factor on a peer's chance of sending a correction: the community's norm N / ``norm_baseline`` (1 when the
+    baseline is 0)."""
+    baseline = model.p["norm_baseline"]
+    return model.community.values.item(NORM) / baseline if baseline > 0.0 else 1.0
+
+
 @kernel
-def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_id, climate_factor, parameters):
+def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_id, climate_factor, norm_factor,
+              addressed, parameters):  # fmt: skip
     """Who sends feedback (every chance read before anyone receives), then its effects.
 
     Returns (rows of step, sender_id, receiver_id, sender_role, kind; behaviour_change), receivers in slot order.
@@ -151,14 +188,20 @@ def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_
                 propensity = (
                     1.0 + q.affirmation_boost * x[AFFIRMATION_MEMORY, j] + q.correction_boost * x[CORRECTION_MEMORY, j]
                 )
-                chance = min(1.0, q.peer_rate * propensity * climate_factor)  # cohesion (processes.climate)
+                chance = q.peer_rate * propensity * climate_factor  # cohesion (processes.climate)
+                if clients.phase[j] == ORIENTATION:
+                    chance *= q.orientation_factor
+                elif clients.phase[j] == SENIOR:
+                    chance *= q.senior_factor
+                if behaviour[i] == TRANSGRESSION:
+                    chance *= norm_factor  # the community's norm (processes.norms)
+                chance = min(1.0, chance)
         elif partner_kind[i] == STAFF_PARTNER:
             chance = q.staff_rate
         sent[i] = u[i] < chance
     receivers = np.flatnonzero(sent)
     rows = np.zeros((receivers.size, 5), dtype=np.int64)
     change = np.zeros(receivers.size)
-    T = x[TRUST]
     for a in range(receivers.size):
         i = receivers[a]
         j = partner[i]
@@ -171,16 +214,35 @@ def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_
         rows[a, 3] = CLIENT_SENDER if by_peer else STAFF_SENDER
         rows[a, 4] = AFFIRMATION if affirm else CORRECTION
         if affirm:
-            change[a] = practise_skills(x, i, trains, gain)
-            T[i] += gain / 2.0 * (1.0 - T[i])
-            x[AFFIRMATION_MEMORY, i] += 1.0
-            clients.affirmations_received[i] += 1
+            change[a] = affirm_act(x, clients.affirmations_received, i, trains, gain)
         elif behaviour[i] == TRANSGRESSION:
-            change[a] = gain * T[i] * (1.0 - x[SELF_CONTROL, i])
-            x[SELF_CONTROL, i] += change[a]
-            x[AGITATION, i] += gain / 2.0 * (1.0 - T[i])
-            x[CORRECTION_MEMORY, i] += 1.0
-            clients.corrections_received[i] += 1
+            change[a] = correct(x, clients.corrections_received, i, gain)
+            addressed[i] = True
         if by_peer:
             clients.feedback_sent[j] += 1
     return rows, change
+
+
+# --- the two rules of feedback, written once (also the community meeting's: processes.norms) ---------------
+@kernel
+def affirm_act(x, affirmations_received, i, trains, gain):
+    """An affirmation of client i's act with gain g (= g w): practice of the trained skill (common.practise_skills),
+    trust += g / 2 (1 - T), affirmation memory += 1, one more affirmation received.  Returns the skill gained."""
+    change = practise_skills(x, i, trains, gain)
+    x[TRUST, i] += gain / 2.0 * (1.0 - x[TRUST, i])
+    x[AFFIRMATION_MEMORY, i] += 1.0
+    affirmations_received[i] += 1
+    return change
+
+
+@kernel
+def correct(x, corrections_received, i, gain):
+    """A correction of client i's transgression with gain g: self-control += g T (1 - C) (it works through trust),
+    agitation += g / 2 (1 - T), correction memory += 1, one more correction received.  Returns the self-control
+    gained."""
+    change = gain * x[TRUST, i] * (1.0 - x[SELF_CONTROL, i])
+    x[SELF_CONTROL, i] += change
+    x[AGITATION, i] += gain / 2.0 * (1.0 - x[TRUST, i])
+    x[CORRECTION_MEMORY, i] += 1.0
+    corrections_received[i] += 1
+    return change

@@ -30,8 +30,16 @@ unit, not secluded nor in time-out; ``hour.active``):
 A flashpoint raises agitation, by less the more the client trusts staff and community
 (the same form as a limit's, Papadopoulos et al. 2012)::
 
-    dA = a_k * (1 - T / 2) * m_k,   a_k: crowding_agitation, turnover_agitation, bad_news_agitation
-                                    m_k: bad_news_mitigated_kept for mitigated bad news, else 1
+    dA = a_k * (1 - T / 2) * m_k * b_k,   a_k: crowding_agitation, turnover_agitation, bad_news_agitation
+                                          m_k: bad_news_mitigated_kept for mitigated bad news, else 1
+                                          b_k: 1 - staff_presence_buffer for crowding and bad news when a
+                                               staff member is on the floor in the client's zone, else 1
+
+Staff with clients buffer the two flashpoints they can do something about as they happen: a staff member
+on the floor (on duty, not in the office, the nurses' station, not escorting a client 1:1:
+``prevention.on_floor``) in the client's zone explains the wait and keeps the queue moving, and is there
+to talk bad news through when it arrives; the flashpoint still happens (and is still the antecedent), it
+stirs less.  Staff in the office (``staff_engagement``, processes.movement) buffer nothing.
 
 and is the incident's antecedent (``crowding``, ``turnover``, ``bad_news``) for
 ``antecedent_window_hours`` (``common.recent_antecedent``); when several strike in one
@@ -47,6 +55,7 @@ import numpy as np
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.processes.prevention import on_floor
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, BAD_NEWS, CROWDING, ROLE_NURSE, TRUST, TURNOVER
 
@@ -64,6 +73,7 @@ OWNS = Owns(
         "bad_news_agitation",
         "bad_news_mitigation",
         "bad_news_mitigated_kept",
+        "staff_presence_buffer",
     ),
     reads=(
         "hour.active",
@@ -75,8 +85,11 @@ OWNS = Owns(
         "clients.present",
         "clients.admitted_step",
         "clients.vacated_step",
+        "clients.cell",
         "staff.on_duty",
         "staff.role",
+        "staff.cell",
+        "staff.escorting",
     ),
     writes=("clients.agitation", "clients.antecedent", "clients.antecedent_step"),
     streams={"flashpoints": ("queue", "unsettled", "news", "mitigated")},
@@ -102,13 +115,16 @@ class FlashpointClients(NamedTuple):
     vacated_step: np.ndarray
     antecedent: np.ndarray
     antecedent_step: np.ndarray
+    cell: np.ndarray
 
 
 class FlashpointStaff(NamedTuple):
-    """The staff arrays the queues read."""
+    """The staff arrays the queues and the staff's presence read."""
 
     on_duty: np.ndarray
     role: np.ndarray
+    cell: np.ndarray
+    escorting: np.ndarray
 
 
 def turnover_events(model: MilieuModel) -> int:
@@ -132,7 +148,8 @@ def strike(model: MilieuModel) -> None:
     c, h = model.clients, model.hour
     u = model.streams["flashpoints"].random((c.n, 4))
     counts = _strike(u, c.packed(FlashpointClients), model.staff.packed(FlashpointStaff), h.active, h.kind == "meal",
-                     h.hour in MEDICATION_ROUND_HOURS, h.new_shift, h.step, PARAMETERS(model.p))  # fmt: skip
+                     h.hour in MEDICATION_ROUND_HOURS, h.new_shift, h.step, model.plan.zone_flat,
+                     PARAMETERS(model.p))  # fmt: skip
     totals = getattr(model, "flashpoint_counts", None)
     if totals is None:
         totals = model.flashpoint_counts = np.zeros(len(FAMILIES), dtype=np.int64)
@@ -178,12 +195,17 @@ def _flare(x, i, size, antecedent, antecedent_step, code, step):
 
 
 @kernel
-def _strike(u, clients, staff, active, is_meal, at_round, new_shift, step, parameters):
+def _strike(u, clients, staff, active, is_meal, at_round, new_shift, step, zone, parameters):
     """The rules of the module docstring; returns the flashpoints of each family (FAMILIES order)."""
     q = parameters[0]
     meal_wait, round_wait = _waits(clients, staff, active, is_meal, at_round, q.queue_service_rate)
     turnover = _turnover(clients, step, new_shift)
-    clients = FlashpointClients(*clients)
+    clients, staff = FlashpointClients(*clients), FlashpointStaff(*staff)
+    # the zones with a staff member on the floor (engaged with clients)
+    staffed = np.zeros(zone.max() + 1, dtype=np.bool_)
+    for j in range(staff.on_duty.size):
+        if on_floor(staff.on_duty, staff.cell, staff.escorting, zone, j):
+            staffed[zone[staff.cell[j]]] = True
     x, attending = clients.values, clients.attending
     antecedent, antecedent_step = clients.antecedent, clients.antecedent_step
     counts = np.zeros(3, dtype=np.int64)
@@ -191,15 +213,16 @@ def _strike(u, clients, staff, active, is_meal, at_round, new_shift, step, param
     for i in range(active.size):
         if not active[i]:
             continue
+        buffer = 1.0 - q.staff_presence_buffer if clients.cell[i] >= 0 and staffed[zone[clients.cell[i]]] else 1.0
         wait = round_wait + (meal_wait if attending[i] else 0.0)
         if wait > 0.0 and u[i, QUEUE] < 1.0 - np.exp(-q.queue_flashpoint_rate * wait):
-            _flare(x, i, q.crowding_agitation, antecedent, antecedent_step, CROWDING, step)
+            _flare(x, i, q.crowding_agitation * buffer, antecedent, antecedent_step, CROWDING, step)
             counts[0] += 1
         if u[i, UNSETTLED] < turnover_chance:
             _flare(x, i, q.turnover_agitation, antecedent, antecedent_step, TURNOVER, step)
             counts[1] += 1
         if u[i, NEWS] < q.bad_news_rate:
             kept = q.bad_news_mitigated_kept if u[i, MITIGATED] < q.bad_news_mitigation else 1.0
-            _flare(x, i, q.bad_news_agitation * kept, antecedent, antecedent_step, BAD_NEWS, step)
+            _flare(x, i, q.bad_news_agitation * kept * buffer, antecedent, antecedent_step, BAD_NEWS, step)
             counts[2] += 1
     return counts

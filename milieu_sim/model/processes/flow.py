@@ -39,12 +39,14 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
 
 * At exit each stay is closed with an estimate of how the client fares outside::
 
-      outside_functioning = S * generalisation * (1 - token_transfer_loss * E) * (0.5 + 0.5 I)
+      outside_functioning = S * g * (1 - token_transfer_loss * E) * (0.5 + 0.5 I),
+      g = generalisation + insight_transfer * X * (1 - generalisation)
 
-  (S mean goal skill, E share kept up by external rewards, I independence:
+  (S mean goal skill, E share kept up by external rewards, I independence, X insight:
   on-ward skill generalises imperfectly, less so when it was kept up by
-  tokens; Dickerson et al. 2005, Glowacki et al. 2016), and
-  ``outside_gain`` = that minus the same estimate at admission (with E = 0).
+  tokens, more so with insight into one's own struggles; Dickerson et al. 2005, Glowacki et al. 2016), and
+  ``outside_gain`` = that minus the same estimate at admission (with E = 0 and X = 0, insight's value at
+  admission).  A formula for now: issue 13 replaces it with a simulated follow-up outside.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ OWNS = Owns(
         "dropout_early_days",
         "dropout_trust_effect",
         "generalisation",
+        "insight_transfer",
         "token_transfer_loss",
         "discharge_messages",
         "discharge_message_calm",
@@ -392,12 +395,13 @@ def discharge(model: MilieuModel) -> None:
 def outside_functioning(model: MilieuModel, slot: int, at_admission: bool = False) -> float:
     """Estimated functioning outside the unit (rule in the module docstring)."""
     c, p = model.clients, model.p
-    if at_admission:
-        skill, independence, external = c.at_admission[0, slot], c.at_admission[4, slot], 0.0
+    if at_admission:  # insight is zero at admission
+        skill, independence, external, insight = c.at_admission[0, slot], c.at_admission[4, slot], 0.0, 0.0
     else:
         skill, independence = c.skills[:, slot].mean(), c.independence[slot]
-        external = c.external_share[slot]
-    return float(skill * p["generalisation"] * (1.0 - p["token_transfer_loss"] * external) * (0.5 + 0.5 * independence))
+        external, insight = c.external_share[slot], c.insight[slot]
+    generalisation = p["generalisation"] + p["insight_transfer"] * insight * (1.0 - p["generalisation"])
+    return float(skill * generalisation * (1.0 - p["token_transfer_loss"] * external) * (0.5 + 0.5 * independence))
 
 
 def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:

@@ -10,8 +10,10 @@ awake, not secluded, not in time-out):
   a senior buddy meets the buddy instead with probability ``buddy_meeting_chance`` (senior
   induction, De Leon et al. 2000).
 * The encounter is conflictual with probability
-  ``P(conflict) = conflict_rate * (A_i + A_j) * (1 - (C_i + C_j) / 2)``
-  (staff count as A = 0, C = 1).  A conflict adds ``conflict_agitation`` to both
+  ``P(conflict) = conflict_rate * (A_i + A_j) * (1 - (C_i + C_j) / 2) * (1 - empathy_restraint * (E_i + E_j) / 2)``
+  (staff count as A = 0, C = 1, and the empathy factor applies to client-client encounters only: feeling for
+  a peer restrains aggression towards them; E = empathy, processes.insight).  A conflict adds
+  ``conflict_agitation`` to both
   clients' agitation, costs both trust (``T -= conflict_trust_loss * T``; a client in several conflicts
   in one hour pays each) and marks ``peer_conflict``
   as the antecedent of anything that follows within ``antecedent_window_hours``.  A peaceful
@@ -24,10 +26,14 @@ awake, not secluded, not in time-out):
 * Behaviour, from one uniform draw u per client: a prosocial act if u < P(pro), a
   minor transgression if u > 1 - P(tr) (so each has its own unconditional
   probability, and they exclude each other while P(pro) + P(tr) <= 1), where
-  ``P(pro) = prosocial_rate * (S_i + C_i) / 2 * (1 - A_i) * (1 + token_rewards * reinforcement_rate)``
-  (tokens are an external incentive that raises on-ward adaptive behaviour,
-  Dickerson et al. 2005) and
-  ``P(tr) = transgression_rate * (1 - C_i) * (A_i + Y_i) / 2 * (1 - suppression_i)``.
+  ``P(pro) = prosocial_rate * (S_i + C_i) / 2 * (1 - A_i) * (1 + incentive_effect * N_i)``
+  (N_i = ``incentive``: the client's own learned expectation of reward, raised by the tokens and praise
+  they received and fading when rewards stop, staff_response and consequences; so rewards shape the
+  behaviour of those who got them, Dickerson et al. 2005) and
+  ``P(tr) = transgression_rate * (1 - C_i) * (A_i + Y_i) / 2 * (1 - suppression_i) * f_norm``
+  (f_norm = ``norms.transgression_factor(model)``, the pull of the community's norm, one number an hour).
+  What a transgression costs its target (the encounter partner) is applied by consequences, once staff and
+  peers have answered it.
 """
 
 from __future__ import annotations
@@ -37,11 +43,14 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes import norms
 from milieu_sim.model.processes.common import ParameterRecord, mean_skill
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
     CLIENT_PARTNER,
+    EMPATHY,
+    INCENTIVE,
     NO_ACT,
     NO_PARTNER,
     ORIENTATION,
@@ -74,9 +83,9 @@ OWNS = Owns(
         "know_each_other",
         "know_each_other_effect",
         "prosocial_rate",
-        "token_rewards",
-        "reinforcement_rate",
+        "incentive_effect",
         "transgression_rate",
+        "empathy_restraint",
     ),
     reads=(
         "clients.present",
@@ -89,6 +98,8 @@ OWNS = Owns(
         "clients.self_control",
         "clients.symptoms",
         "clients.suppression",
+        "clients.incentive",
+        "clients.empathy",
         "staff.on_duty",
         "staff.cell",
         "hour.step",
@@ -149,7 +160,6 @@ class Encounters(NamedTuple):
 def _derive(p: dict) -> dict:
     return {
         **p,
-        "incentive": 1.0 + p["token_rewards"] * p["reinforcement_rate"],
         "encounter_trust_gain": p["encounter_trust_gain"] * (1.0 + p["know_each_other"] * p["know_each_other_effect"]),
     }
 
@@ -167,8 +177,9 @@ PARAMETERS = ParameterRecord(
         "encounter_social_gain": float,
         "encounter_trust_gain": float,  # times 1 + know_each_other * know_each_other_effect
         "prosocial_rate": float,
-        "incentive": float,  # 1 + token_rewards * reinforcement_rate
+        "incentive_effect": float,
         "transgression_rate": float,
+        "empathy_restraint": float,
     },
     _derive,
 )
@@ -178,6 +189,7 @@ def interact(model: MilieuModel) -> None:
     """Form encounters, decide which are conflictual, and draw each client's behaviour."""
     c, h = model.clients, model.hour
     u = model.streams["interaction"].random((c.n, 5))
+    norm_factor = norms.transgression_factor(model)
     _interact(
         u,
         c.packed(InteractionClients),
@@ -186,14 +198,15 @@ def interact(model: MilieuModel) -> None:
         model.plan.zone_flat,
         model.plan.height,
         h.step,
+        norm_factor,
         PARAMETERS(model.p),
     )
 
 
 @kernel
-def _interact(u, clients, staff, hour, zone, height, step, parameters):
+def _interact(u, clients, staff, hour, zone, height, step, norm_factor, parameters):
     """The rules of the module docstring; fills the hour's active, partner_kind, partner, conflictual and
-    behaviour (``u``: the interaction block, columns MEET ... BUDDY)."""
+    behaviour (``u``: the interaction block, columns MEET ... BUDDY; ``norm_factor``: f_norm)."""
     q = parameters[0]
     clients, staff, hour = InteractionClients(*clients), InteractionStaff(*staff), Encounters(*hour)
     x, present, isolated, cell = clients.values, clients.present, clients.isolated, clients.cell
@@ -252,10 +265,13 @@ def _interact(u, clients, staff, hour, zone, height, step, parameters):
         conflictual[i] = False
         if partner_kind[i] == NO_PARTNER:
             continue
-        A_j, C_j = 0.0, 1.0  # staff
+        A_j, C_j, restraint = 0.0, 1.0, 1.0  # staff
         if partner_kind[i] == CLIENT_PARTNER:
-            A_j, C_j = A[partner[i]], C[partner[i]]
-        conflictual[i] = u[i, CONFLICT] < q.conflict_rate * (A[i] + A_j) * (1.0 - (C[i] + C_j) / 2.0)
+            j = partner[i]
+            A_j, C_j = A[j], C[j]
+            restraint = 1.0 - q.empathy_restraint * (x[EMPATHY, i] + x[EMPATHY, j]) / 2.0
+        chance = q.conflict_rate * (A[i] + A_j) * (1.0 - (C[i] + C_j) / 2.0) * restraint
+        conflictual[i] = u[i, CONFLICT] < chance
     # both parties of a conflict: agitation rises and trust falls once per conflict
     in_conflict = np.zeros(n, dtype=np.int64)  # the conflicts each client is in this hour
     source, source_kind = clients.antecedent_source, clients.antecedent_source_kind
@@ -285,8 +301,15 @@ def _interact(u, clients, staff, hour, zone, height, step, parameters):
         if not active[i]:
             continue
         skill = mean_skill(x, i)
-        p_pro = q.prosocial_rate * (skill + C[i]) / 2.0 * (1.0 - A[i]) * q.incentive
-        p_tr = q.transgression_rate * (1.0 - C[i]) * (A[i] + x[SYMPTOMS, i]) / 2.0 * (1.0 - x[SUPPRESSION, i])
+        p_pro = q.prosocial_rate * (skill + C[i]) / 2.0 * (1.0 - A[i]) * (1.0 + q.incentive_effect * x[INCENTIVE, i])
+        p_tr = (
+            q.transgression_rate
+            * (1.0 - C[i])
+            * (A[i] + x[SYMPTOMS, i])
+            / 2.0
+            * (1.0 - x[SUPPRESSION, i])
+            * norm_factor
+        )
         if u[i, BEHAVIOUR] < p_pro:
             behaviour[i] = PROSOCIAL
         elif u[i, BEHAVIOUR] > 1.0 - p_tr:

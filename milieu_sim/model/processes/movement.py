@@ -5,7 +5,9 @@ Rules (docs/ODD.md, "Routine and movement"):
 * At the start of each routine block (and at every shift change) each client
   who is not already in the block's zone goes to a cell of it: their own bed for sleep and bedroom
   hygiene, the activity's room for meals, and for a structured activity with
-  probability ``P(attend) = structure * (attendance_base + attendance_trust * trust)``; a client who
+  probability ``P(attend) = structure * (attendance_base + attendance_trust * trust) * climate factor
+  * max(0, 1 + attendance_initiative * (I - 0.5))`` (I: independence: independent clients join in more);
+  a client who
   does not attend, and every client in free time, picks a free-time place with weights
   ``free_time_day_room``, ``free_time_corridor``, ``free_time_quiet_room`` and ``free_time_bed``
   (normalised over the places the map has; which zones are free-time places, :data:`FREE_ZONES`, is
@@ -28,7 +30,11 @@ Rules (docs/ODD.md, "Routine and movement"):
 * On-duty staff: the first on duty is at the nurses' station; the others go
   to the activity's zone (the corridor when the activity is in the bedrooms;
   at night the nurses' station with probability ``night_station_share``, else the corridor),
-  unless they are in that zone already.
+  unless they are in that zone already.  In waking hours each of the others who is not escorting a
+  client 1:1 (``staff.escorting``) goes instead to the office, the nurses' station, with probability
+  ``1 - staff_engagement`` (one draw per staff member per hour from the ``staff_office`` stream, read at a
+  new block): staff there are off the floor (they see only what the station's reach covers, lead no
+  group and check in with nobody: processes.facilitation, processes.prevention, processes.flashpoints).
 * Clients under special observation are always observed: their observer is
   the nearest on-duty staff member, wherever they are (:func:`nearest_on_duty`).
 """
@@ -44,7 +50,7 @@ from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.climate import attendance_factor
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
-from milieu_sim.model.state import TRUST
+from milieu_sim.model.state import INDEPENDENCE, TRUST
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
@@ -58,6 +64,8 @@ OWNS = Owns(
         "attendance_trust",
         "wander_rate",
         "night_station_share",
+        "attendance_initiative",
+        "staff_engagement",
         "free_time_day_room",
         "free_time_corridor",
         "free_time_quiet_room",
@@ -68,10 +76,12 @@ OWNS = Owns(
         "clients.isolated",
         "clients.time_out_until",
         "clients.trust",
+        "clients.independence",
         "clients.bed",
         "clients.observation_until",
         "staff.on_duty",
         "staff.shift",
+        "staff.escorting",
         "staff.observe_radius",
         "hour.step",
         "hour.shift",
@@ -87,12 +97,14 @@ OWNS = Owns(
     streams={
         "movement": ("attend", "free_place", "cell", "wander"),
         "staff_movement": ("night_place", "staff_cell", "staff_wander", "staff_neighbour"),
+        "staff_office": ("office",),
     },
 )
 # columns of the movement and staff_movement blocks (OWNS.streams order); CELL is the target cell in a new
 # block and the neighbour stepped to within one
 ATTEND, FREE_PLACE, CELL, WANDER = range(4)
 NIGHT_PLACE, STAFF_CELL, STAFF_WANDER, STAFF_NEIGHBOUR = range(4)
+(OFFICE,) = range(1)
 
 #: The free-time places, each with the parameter that weighs it (which zones these are is structure).
 FREE_ZONES = (
@@ -203,18 +215,19 @@ class MovementStaff(NamedTuple):
 
     on_duty: np.ndarray
     cell: np.ndarray
+    escorting: np.ndarray
 
 
-PARAMETERS = ParameterRecord(
-    OWNS.parameters[:5], dict.fromkeys(("structure", "attendance_base", "attendance_trust", "wander_rate",
-                                         "night_station_share"), float)
-)  # fmt: skip
+_KERNEL_PARAMETERS = ("structure", "attendance_base", "attendance_trust", "wander_rate", "night_station_share",
+                      "attendance_initiative", "staff_engagement")  # fmt: skip
+PARAMETERS = ParameterRecord(_KERNEL_PARAMETERS, dict.fromkeys(_KERNEL_PARAMETERS, float))
 
 
 def move(model: MilieuModel) -> None:
     """Place clients and staff for this hour (rules in the module docstring)."""
     h, c, s = model.hour, model.clients, model.staff
     block_mode = TO_BED if h.kind == "sleep" or (h.kind == "hygiene" and h.zone == BEDROOM) else NEW_BLOCK
+    uo = model.streams["staff_office"].random((s.n, 1))  # every hour, whatever happens (read at a new block)
     if not h.new_block and not h.awake and not h.away:
         # asleep, nobody moves, but for time-out (no random draws, so the movement stream is as without it)
         if not (c.present & (c.time_out_until >= h.step)).any():
@@ -235,6 +248,7 @@ def move(model: MilieuModel) -> None:
     moved_clients, moved_staff = _move(
         uc,
         us,
+        uo,
         mode,
         block_mode,
         attendance,
@@ -256,10 +270,11 @@ def move(model: MilieuModel) -> None:
 
 
 @kernel
-def _move(uc, us, mode, block_mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients,
+def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients,
           staff, zones, time_out_zone, climate_factor, parameters):  # fmt: skip
     """The movement rules of the module docstring; returns (moved client slots, moved staff indices).
-    ``uc``: the movement block (columns ATTEND ... WANDER), ``us``: the staff_movement block."""
+    ``uc``: the movement block (columns ATTEND ... WANDER), ``us``: the staff_movement block, ``uo``: the
+    staff_office block."""
     q = parameters[0]
     clients, staff, zones = MovementClients(*clients), MovementStaff(*staff), ZoneView(*zones)
     present, isolated, attending, bed, cell = (
@@ -309,8 +324,11 @@ def _move(uc, us, mode, block_mode, attendance, hygiene, block_zone, new_block, 
                 attending[i] = mobile and hygiene
             else:
                 if attendance == STRUCTURED:
-                    attend = uc[i, ATTEND] < climate_factor * q.structure * (
-                        q.attendance_base + q.attendance_trust * clients.values[TRUST, i]
+                    attend = uc[i, ATTEND] < (
+                        climate_factor
+                        * q.structure
+                        * (q.attendance_base + q.attendance_trust * clients.values[TRUST, i])
+                        * max(0.0, 1.0 + q.attendance_initiative * (clients.values[INDEPENDENCE, i] - 0.5))
                     )
                 else:
                     attend = attendance == EVERYONE
@@ -346,6 +364,8 @@ def _move(uc, us, mode, block_mode, attendance, hygiene, block_zone, new_block, 
                 z = block_zone
             if a == 0:
                 z = NURSES  # the first on duty holds the nurses' station
+            elif awake and staff.escorting[j] < 0 and uo[j, OFFICE] < 1.0 - q.staff_engagement:
+                z = NURSES  # in the office, off the floor
             if not zones.present[z]:
                 z = CORRIDOR
             if staff_cell[j] < 0 or zone[max(staff_cell[j], 0)] != z:

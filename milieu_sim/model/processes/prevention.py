@@ -1,19 +1,131 @@
 """Prevention: staff time with clients: catching rising agitation early.
 
-Placeholder (issue 12): the rule is being written.
+Rule (docs/ODD.md, "Prevention"), every waking hour, after the flashpoints and before escalation.  Each
+on-duty staff member *on the floor* (on the grid, not in the office, the nurses' station zone, and not
+escorting a client 1:1) checks in with one client: among the active clients (``hour.active``) in the staff
+member's zone and within their field of view (Chebyshev distance <= ``staff.observe_radius``) who have not
+been checked in with this hour, the one whose agitation is highest, if it is at or above
+``early_warning_agitation``.  Staff act in roster order.  The staff member talks it through, and succeeds
+with probability::
+
+    P(success) = k_j * (0.5 + 0.5 T)          k_j: the staff member's de-escalation skill
+
+(the form of verbal de-escalation's chance in 6.8, without a severity: nothing has happened yet).  On
+success ``A *= 1 - check_in_calm`` and ``T += check_in_trust_gain * (1 - T)``; on failure nothing changes.
+Each check-in is a ``check_in`` event (category ``prevention``; outcome ``resolved`` or ``failed``): not
+containment, not conflict.  So the staff's time on the floor (``staff_engagement``, processes.movement) and
+their number act before an incident as well as in answer to one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord, write_event
+from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
+from milieu_sim.model.state import AGITATION, TRUST
+from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
-OWNS = Owns()
+OWNS = Owns(
+    parameters=("early_warning_agitation", "check_in_calm", "check_in_trust_gain"),
+    reads=(
+        "hour.active",
+        "hour.step",
+        "clients.cell",
+        "clients.client_id",
+        "staff.on_duty",
+        "staff.cell",
+        "staff.escorting",
+        "staff.observe_radius",
+        "staff.de_escalation_skill",
+        "staff.staff_id",
+    ),
+    writes=("clients.agitation", "clients.trust"),
+    streams={"prevention": ("talk",)},
+    events=("check_in",),
+)
+# columns of the prevention block (OWNS.streams order)
+(TALK,) = range(1)
+CHECK_IN = KIND["check_in"]
+RESOLVED, FAILED = OUTCOME["resolved"], OUTCOME["failed"]
+#: The office: staff there are off the floor.
+OFFICE = ZONE_CODE["nurses_station"]
+
+PARAMETERS = ParameterRecord(OWNS.parameters, dict.fromkeys(OWNS.parameters, float))
+
+
+class PreventionStaff(NamedTuple):
+    """The staff arrays the check-in rule reads."""
+
+    on_duty: np.ndarray
+    cell: np.ndarray
+    escorting: np.ndarray
+    observe_radius: np.ndarray
+    de_escalation_skill: np.ndarray
+    staff_id: np.ndarray
+
+
+class PreventionClients(NamedTuple):
+    """The client arrays the check-in rule reads and writes."""
+
+    values: np.ndarray
+    cell: np.ndarray
+    client_id: np.ndarray
 
 
 def check_in(model: MilieuModel) -> None:
-    """Staff time with clients: catching rising agitation early."""
+    """Staff on the floor check in with the most agitated client near them (rule in the module docstring)."""
+    s, h = model.staff, model.hour
+    u = model.streams["prevention"].random((s.n, 1))
+    events = _check_in(u, s.packed(PreventionStaff), model.clients.packed(PreventionClients), h.active, h.step,
+                       model.plan.zone_flat, model.plan.height, PARAMETERS(model.p))  # fmt: skip
+    model.records.events.add_rows(events)
+
+
+@kernel
+def on_floor(on_duty, cell, escorting, zone, j):
+    """Whether staff member j is on the floor: on duty, on the grid, not in the office, not escorting."""
+    return on_duty[j] and cell[j] >= 0 and escorting[j] < 0 and zone[cell[j]] != OFFICE
+
+
+@kernel
+def _check_in(u, staff, clients, active, step, zone, height, parameters):
+    """The rule of the module docstring; returns the hour's check_in event rows (roster order)."""
+    q = parameters[0]
+    staff, clients = PreventionStaff(*staff), PreventionClients(*clients)
+    x, cell = clients.values, clients.cell
+    n = active.size
+    taken = np.zeros(n, dtype=np.bool_)
+    events = np.zeros((staff.on_duty.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    rows = 0
+    for j in range(staff.on_duty.size):
+        if not on_floor(staff.on_duty, staff.cell, staff.escorting, zone, j):
+            continue
+        here = staff.cell[j]
+        sx, sy = here // height, here % height
+        best, chosen = q.early_warning_agitation, -1
+        for i in range(n):
+            if not active[i] or taken[i] or cell[i] < 0 or zone[cell[i]] != zone[here]:
+                continue
+            if max(abs(cell[i] // height - sx), abs(cell[i] % height - sy)) > staff.observe_radius[j]:
+                continue
+            if x[AGITATION, i] >= best and (chosen < 0 or x[AGITATION, i] > x[AGITATION, chosen]):
+                best, chosen = x[AGITATION, i], i
+        if chosen < 0:
+            continue
+        taken[chosen] = True
+        success = u[j, TALK] < staff.de_escalation_skill[j] * (0.5 + 0.5 * x[TRUST, chosen])
+        if success:
+            x[AGITATION, chosen] *= 1.0 - q.check_in_calm
+            x[TRUST, chosen] += q.check_in_trust_gain * (1.0 - x[TRUST, chosen])
+        write_event(events, rows, step, clients.client_id[chosen], staff.staff_id[j], CHECK_IN, 0, 0,
+                    RESOLVED if success else FAILED)  # fmt: skip
+        rows += 1
+    return events[:rows]

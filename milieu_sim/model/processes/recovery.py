@@ -10,23 +10,24 @@ present clients (Y symptoms, R resentment, T0 trust at admission)::
     R  *= exp(-1 / (24 resentment_days));  suppression *= exp(-1 / suppression_hours)
     M_aff, M_cor decay with their memory time constants
     F  *= exp(-1 / (24 fear_days));  M_inc, M_sh *= exp(-1 / (24 risk_memory_days))
-    C  += self_control_learning * h * (0.5 + 0.5 T) * (1 - C)    if attending a structured activity
+    C  += self_control_learning * h * L * (0.5 + 0.5 T) * (1 - C)    if attending a structured activity
     T  += trust_recovery * (T0 - T)
-    I  += independence_gain * autonomy_support * (1 - I)
-          - institutionalisation * custodial_care * I             when awake
     Y  *= 1 - symptom_recovery / 24;  Y += agitation_symptom_push * A
     S_k += therapy_learning * (0.5 + 0.5 T) * (1 - Y / 2) * (1 - S_k) * f
-          * h for the skill k the attended activity trains, with f = 1 - custodial_care
+          * h * L for the skill k the attended activity trains, with f = 1 - custodial_care
           for daily-living practice (staff doing tasks for clients) and f = 1 otherwise
 
 with the ward climate (``processes.climate``) read by behaviour: the ward's experienced safety
 (``safety``) raises everyone's agitation baseline as it falls, and therapeutic hold scales
-learning in activities, h = max(0, 1 + hold_learning_effect * (hold - climate_baseline)).
+learning in activities, h = max(0, 1 + hold_learning_effect * (hold - climate_baseline)).  In a structured
+activity learning also depends on who leads it: L = ``hour.facilitation`` (``processes.facilitation``; L = 1
+outside structured activities), which multiplies the self-control term and the skill practice of structured
+activities.
 F (fear) is each client's own felt unsafety after incidents they suffered or saw (escalation).
 
 "Asleep": the routine's sleep hours on the unit, or the home's night for a day programme's clients at
-home (``home.awake_at_home``). Institutionalisation is the custodial term: under custodial care, independence
-drifts down the longer the stay.
+home (``home.awake_at_home``). Independence has its own process (``processes.initiative``); recovery only
+clips it with the other states at the end of the hour.
 """
 
 from __future__ import annotations
@@ -44,12 +45,11 @@ from milieu_sim.model.state import (
     BASELINE_TRUST,
     CORRECTION_MEMORY,
     DAILY_LIVING,
+    EMPATHY,
     FEAR,
     HOLD,
-    INCIDENT_MEMORY,
-    EMPATHY,
     INCENTIVE,
-    INDEPENDENCE,
+    INCIDENT_MEMORY,
     INSIGHT,
     RESENTMENT,
     SAFETY,
@@ -80,9 +80,6 @@ OWNS = Owns(
         "correction_memory_days",
         "self_control_learning",
         "trust_recovery",
-        "independence_gain",
-        "autonomy_support",
-        "institutionalisation",
         "custodial_care",
         "symptom_recovery",
         "agitation_symptom_push",
@@ -104,6 +101,7 @@ OWNS = Owns(
         "hour.away",
         "hour.hour",
         "hour.structured",
+        "hour.facilitation",
         "hour.trains",
     ),
     writes=(
@@ -139,8 +137,6 @@ def _derive(p: dict) -> dict:
         "correction_decay": math.exp(-1.0 / (24.0 * p["correction_memory_days"])),
         "self_control_learning": p["self_control_learning"],
         "trust_recovery": p["trust_recovery"],
-        "independence_gain": p["independence_gain"] * p["autonomy_support"],
-        "institutionalisation": p["institutionalisation"] * p["custodial_care"],
         "symptom_persistence": 1.0 - p["symptom_recovery"] / 24.0,
         "agitation_symptom_push": p["agitation_symptom_push"],
         "practice_learning": p["therapy_learning"] * 1.0,
@@ -170,8 +166,6 @@ PARAMETERS = ParameterRecord(
             "correction_decay",
             "self_control_learning",
             "trust_recovery",
-            "independence_gain",  # independence_gain * autonomy_support
-            "institutionalisation",  # institutionalisation * custodial_care
             "symptom_persistence",  # 1 - symptom_recovery / 24
             "agitation_symptom_push",
             "practice_learning",  # therapy_learning
@@ -194,20 +188,22 @@ def recover(model: MilieuModel) -> None:
     c, h = model.clients, model.hour
     eps = model.streams["recovery"].standard_normal(c.n)
     trains = h.trains if h.awake else -1
-    _recover(c.values, eps, c.present, c.attending, c.isolated, h.awake, awake_at_home(h), h.structured, trains,
+    lead = h.facilitation if h.structured else 1.0  # who leads a structured activity (processes.facilitation)
+    _recover(c.values, eps, c.present, c.attending, c.isolated, h.awake, awake_at_home(h), h.structured, lead, trains,
              model.climate.values, PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _recover(x, eps, present, attending, isolated, awake, home_awake, structured, trains, climate, parameters):
+def _recover(x, eps, present, attending, isolated, awake, home_awake, structured, lead, trains, climate, parameters):
     """The equations of the module docstring for every bed slot (the state of empty slots is never read)."""
     q = parameters[0]
     ward_tension = q.unsafe_ward_agitation * (1.0 - climate[SAFETY])
     hold = max(0.0, 1.0 + q.hold_learning_effect * (climate[HOLD] - q.climate_baseline))
+    led = hold * lead  # the hold of the climate times how well a structured activity is led (1 outside one)
     decay = q.decay_awake if awake or home_awake else q.decay_asleep  # awake at home: not sleep (processes.home)
     practice_learning = q.daily_living_learning if trains == DAILY_LIVING else q.practice_learning
     A, T, Y = x[AGITATION], x[TRUST], x[SYMPTOMS]
-    C, I = x[SELF_CONTROL], x[INDEPENDENCE]
+    C = x[SELF_CONTROL]
     for i in range(present.size):
         A[i] += (
             decay
@@ -230,15 +226,13 @@ def _recover(x, eps, present, attending, isolated, awake, home_awake, structured
         x[SELF_HARM_MEMORY, i] *= q.risk_decay
         practising = attending[i] and present[i] and not isolated[i]
         if practising and structured:
-            C[i] += q.self_control_learning * hold * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
+            C[i] += q.self_control_learning * led * (0.5 + 0.5 * T[i]) * (1.0 - C[i])
         T[i] += q.trust_recovery * (x[BASELINE_TRUST, i] - T[i])
-        if awake:
-            I[i] += q.independence_gain * (1.0 - I[i]) - q.institutionalisation * I[i]
         Y[i] *= q.symptom_persistence
         Y[i] += q.agitation_symptom_push * A[i]
         if trains >= 0 and practising:
             S = x[trains]
-            S[i] += practice_learning * hold * (0.5 + 0.5 * T[i]) * (1.0 - Y[i] / 2.0) * (1.0 - S[i])
+            S[i] += practice_learning * led * (0.5 + 0.5 * T[i]) * (1.0 - Y[i] / 2.0) * (1.0 - S[i])
         # the clip of the hour: processes before this one may leave states outside [0, 1] (only the costs of
         # containment are bounded where applied: docs/ODD.md, "Updating")
         for row in range(CLIPPED_ROWS):

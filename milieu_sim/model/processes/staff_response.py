@@ -9,6 +9,9 @@ member (the client's observer: nearest staff within their observation radius):
   each of the three skills by ``r / 3 (1 - S_k)``) and trust by ``r / 2 (1 - T)`` (r =
   ``reinforcement_learning``), and moves the share of skill kept up by external
   rewards towards 1 for a token and 0 for praise: ``E += external_share_rate (token - E)``.
+  It also raises the client's own expectation of reward, ``incentive`` N (which raises their chance of a
+  prosocial act, interaction, and fades when rewards stop, consequences): ``N += token_incentive_gain (1 - N)``
+  for a token, ``N += praise_incentive_gain (1 - N)`` for praise (a token, a tangible reward, teaches more).
 * Transgression: punished (a restriction) with probability ``punishment_rate``,
   otherwise limited with probability ``limit_setting_rate`` (so a limit has
   unconditional probability ``(1 - punishment_rate) * limit_setting_rate``).  Both raise agitation
@@ -22,9 +25,15 @@ member (the client's observer: nearest staff within their observation radius):
   A punishment also suppresses transgressions now (``suppression =
   max(suppression, punishment_suppression)``, fading with time constant
   ``suppression_hours``), erodes trust (``T -= punishment_trust_loss``) and adds resentment
-  (``R += resentment_gain``), which feeds agitation for days.
-* Requests: an active client asks staff for something with probability
-  ``request_rate``; it is denied with probability ``request_denial_rate``
+  (``R += resentment_gain``), which feeds agitation for days, and costs initiative
+  (``I -= punishment_initiative_loss I``: behaviour run by others' sanctions, not one's own choices).
+  The punished client is marked (``hour.punished``, ``clients.punishments``); consequences makes the
+  punishment deter those who saw it.
+* Every transgression staff punish, limit or settle by clear mutual expectations is marked addressed
+  (``hour.addressed``; a correction by feedback marks it too), which consequences reads.
+* Requests come from initiative: an active client asks staff for something with probability
+  ``min(1, 2 request_rate I)`` (``request_rate`` at independence I = 0.5); it is denied with probability
+  ``request_denial_rate``
   (``dA = limit_setting_agitation * (1 - T / 2)``, ``T -= denied_request_trust_loss``, antecedent
   ``denied_request``) or granted (``T += granted_request_trust_gain (1 - T)``,
   ``I += granted_request_independence_gain (1 - I)``).
@@ -51,6 +60,7 @@ from milieu_sim.model.state import (
     AGITATION,
     DENIED_REQUEST,
     EXTERNAL_SHARE,
+    INCENTIVE,
     INDEPENDENCE,
     LIMIT_SETTING,
     PROSOCIAL,
@@ -92,8 +102,19 @@ OWNS = Owns(
         "expectations_effect",
         "soft_words",
         "soft_words_effect",
+        "token_incentive_gain",
+        "praise_incentive_gain",
+        "punishment_initiative_loss",
     ),
-    reads=("hour.observer", "hour.behaviour", "hour.active", "hour.trains", "clients.client_id", "staff.staff_id"),
+    reads=(
+        "hour.observer",
+        "hour.behaviour",
+        "hour.active",
+        "hour.trains",
+        "clients.client_id",
+        "clients.independence",
+        "staff.staff_id",
+    ),
     writes=(
         "clients.skills",
         "clients.trust",
@@ -104,6 +125,10 @@ OWNS = Owns(
         "clients.independence",
         "clients.antecedent",
         "clients.antecedent_step",
+        "clients.incentive",
+        "clients.punishments",
+        "hour.addressed",
+        "hour.punished",
     ),
     streams={"staff_response": ("response", "reward_kind", "request", "denial")},
     events=("praise", "token_reward", "restriction", "limit_setting", "denied_request"),
@@ -119,12 +144,21 @@ class ResponseClients(NamedTuple):
     antecedent: np.ndarray
     antecedent_step: np.ndarray
     client_id: np.ndarray
+    punishments: np.ndarray
+
+
+class Answered(NamedTuple):
+    """The hour's marks of transgressions answered (read by consequences)."""
+
+    addressed: np.ndarray
+    punished: np.ndarray
 
 
 def _derive(p: dict) -> dict:
     disputes = 1.0 - p["clear_mutual_expectations"] * p["expectations_effect"]
     return {
         **p,
+        "dispute_bound": p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"],
         "punishment_bound": p["punishment_rate"] * disputes,
         "limit_bound": (p["punishment_rate"] + (1.0 - p["punishment_rate"]) * p["limit_setting_rate"]) * disputes,
         "soft": 1.0 - p["soft_words"] * p["soft_words_effect"],
@@ -140,6 +174,7 @@ PARAMETERS = ParameterRecord(
         "external_share_rate": float,
         "punishment_bound": float,  # punishment_rate * (1 - clear_mutual_expectations * expectations_effect)
         "limit_bound": float,  # (punishment_rate + (1 - punishment_rate) * limit_setting_rate) * the same factor
+        "dispute_bound": float,  # punishment_rate + (1 - punishment_rate) * limit_setting_rate: below it, settled
         "limit_setting_agitation": float,
         "punitive_agitation": float,
         "punishment_suppression": float,
@@ -151,6 +186,9 @@ PARAMETERS = ParameterRecord(
         "granted_request_trust_gain": float,
         "granted_request_independence_gain": float,
         "soft": float,  # 1 - soft_words * soft_words_effect
+        "token_incentive_gain": float,
+        "praise_incentive_gain": float,
+        "punishment_initiative_loss": float,
     },
     _derive,
 )
@@ -160,8 +198,8 @@ def respond(model: MilieuModel) -> None:
     """Staff answer what they see this hour."""
     c, h = model.clients, model.hour
     u = model.streams["staff_response"].random((c.n, 4))
-    events = _respond(u, c.packed(ResponseClients), observers(model), h.behaviour, h.active, h.trains, h.step,
-                      model.staff.staff_id, PARAMETERS(model.p))  # fmt: skip
+    events = _respond(u, c.packed(ResponseClients), h.packed(Answered), observers(model), h.behaviour, h.active,
+                      h.trains, h.step, model.staff.staff_id, PARAMETERS(model.p))  # fmt: skip
     model.records.events.add_rows(events)
 
 
@@ -172,7 +210,7 @@ def _limit(x, i, punitive, limit_setting_agitation):
 
 
 @kernel
-def _respond(u, clients, observer, behaviour, active, trains, step, staff_id, parameters):
+def _respond(u, clients, answered, observer, behaviour, active, trains, step, staff_id, parameters):
     """The rules of the module docstring.
 
     Returns the hour's event rows (EVENT_COLUMNS order): reinforcements (praise or token), then
@@ -180,6 +218,7 @@ def _respond(u, clients, observer, behaviour, active, trains, step, staff_id, pa
     """
     q = parameters[0]
     clients = ResponseClients(*clients)
+    addressed, punished = Answered(*answered)
     x, antecedent, antecedent_step = clients.values, clients.antecedent, clients.antecedent_step
     n = u.shape[0]
     slots = np.zeros((4, n), dtype=np.int64)  # reinforced, punished, limited, denied
@@ -193,6 +232,9 @@ def _respond(u, clients, observer, behaviour, active, trains, step, staff_id, pa
             practise_skills(x, i, trains, q.reinforcement_learning)
             T[i] += q.reinforcement_learning / 2.0 * (1.0 - T[i])
             x[EXTERNAL_SHARE, i] += q.external_share_rate * (token - x[EXTERNAL_SHARE, i])
+            gain = q.token_incentive_gain if token else q.praise_incentive_gain
+            x[INCENTIVE, i] += gain * (1.0 - x[INCENTIVE, i])
+            addressed[i] = True
             kinds[counts[0]] = TOKEN if token else PRAISE
             slots[0, counts[0]] = i
             counts[0] += 1
@@ -204,14 +246,20 @@ def _respond(u, clients, observer, behaviour, active, trains, step, staff_id, pa
                 x[SUPPRESSION, i] = max(x[SUPPRESSION, i], q.punishment_suppression)
                 T[i] -= q.punishment_trust_loss
                 x[RESENTMENT, i] += q.resentment_gain
+                x[INDEPENDENCE, i] -= q.punishment_initiative_loss * x[INDEPENDENCE, i]
+                addressed[i] = punished[i] = True
+                clients.punishments[i] += 1
                 slots[1, counts[1]] = i
                 counts[1] += 1
             elif u[i, RESPONSE] < q.limit_bound:
                 _limit(x, i, 0.0, q.limit_setting_agitation * q.soft)
                 antecedent[i], antecedent_step[i] = LIMIT_SETTING, step
+                addressed[i] = True
                 slots[2, counts[2]] = i
                 counts[2] += 1
-        if active[i] and u[i, REQUEST] < q.request_rate:
+            elif u[i, RESPONSE] < q.dispute_bound:  # settled by pointing to the agreed expectations
+                addressed[i] = True
+        if active[i] and u[i, REQUEST] < min(1.0, 2.0 * q.request_rate * x[INDEPENDENCE, i]):
             if u[i, DENIAL] < q.request_denial_rate:
                 _limit(x, i, 0.0, q.limit_setting_agitation * q.soft)
                 antecedent[i], antecedent_step[i] = DENIED_REQUEST, step
