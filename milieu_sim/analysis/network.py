@@ -48,12 +48,13 @@ def feedback_graph(feedback: pd.DataFrame, peers_only: bool = False, kind: str |
     Nodes have the attribute ``role`` (``"client"`` or ``"staff"``).  Edges have
     ``affirmations`` and ``corrections`` (counts) and ``weight`` (their sum).
     ``peers_only`` keeps only client -> client feedback; ``kind`` (``"affirmation"``
-    or ``"correction"``) keeps only that kind of feedback.
+    or ``"correction"``) keeps only that kind of feedback.  Feedback given in public by a community meeting
+    (``sender_role`` ``"community"``) is no tie between two people and is left out.
     """
     _check_columns(feedback, ("sender_id", "receiver_id", "sender_role", "kind"), "feedback")
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind = {kind!r} is not allowed; allowed: None or one of {', '.join(KINDS)}")
-    rows = feedback
+    rows = feedback[feedback["sender_role"].astype(str) != "community"]
     if peers_only:
         rows = rows[rows["sender_role"].astype(str) == "client"]
     if kind is not None:
