@@ -33,6 +33,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "climate",  # the daily mutual help meeting (climate)
     "flashpoints",  # crowding and waiting, turnover, bad news (flashpoints)
     "home",  # stressors and support at home (a day programme's away hours)
+    "aftercare",  # life after discharge: one generator per follow-up, keyed by person and stay (aftercare)
 )
 
 

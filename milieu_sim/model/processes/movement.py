@@ -5,7 +5,8 @@ Rules (docs/ODD.md, "Routine and movement"):
 * At the start of each routine block (and at every shift change) each client
   who is not already in the block's zone goes to a cell of it: their own bed for sleep and bedroom
   hygiene, the activity's room for meals, and for a structured activity with
-  probability ``P(attend) = structure * (attendance_base + attendance_trust * trust)``; a client who
+  probability ``P(attend) = structure * (attendance_base + attendance_trust * trust) * plan`` (plan: the
+  treatment plan's factor, ``clients.plan_attendance``, processes.planning); a client who
   does not attend, and every client in free time, picks a free-time place with weights
   ``free_time_day_room``, ``free_time_corridor``, ``free_time_quiet_room`` and ``free_time_bed``
   (normalised over the places the map has; which zones are free-time places, :data:`FREE_ZONES`, is
@@ -65,6 +66,7 @@ OWNS = Owns(
     ),
     reads=(
         "clients.present",
+        "clients.plan_attendance",
         "clients.isolated",
         "clients.time_out_until",
         "clients.trust",
@@ -196,6 +198,7 @@ class MovementClients(NamedTuple):
     attending: np.ndarray
     bed: np.ndarray
     cell: np.ndarray
+    plan_attendance: np.ndarray  # the treatment plan's factor on attendance (processes.planning)
 
 
 class MovementStaff(NamedTuple):
@@ -309,8 +312,12 @@ def _move(uc, us, mode, block_mode, attendance, hygiene, block_zone, new_block, 
                 attending[i] = mobile and hygiene
             else:
                 if attendance == STRUCTURED:
-                    attend = uc[i, ATTEND] < climate_factor * q.structure * (
-                        q.attendance_base + q.attendance_trust * clients.values[TRUST, i]
+                    attend = (
+                        uc[i, ATTEND]
+                        < climate_factor
+                        * q.structure
+                        * (q.attendance_base + q.attendance_trust * clients.values[TRUST, i])
+                        * clients.plan_attendance[i]
                     )
                 else:
                     attend = attendance == EVERYONE
