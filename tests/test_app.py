@@ -438,3 +438,51 @@ def test_the_app_opens_on_a_ward_already_running():
     days = sorted(a.days_in_treatment for a in model.clients_present)
     assert days[-1] - days[0] > 14  # clients at different points of their stays
     assert charts.shift_series(model).empty and model.tables()["events"].empty
+
+
+# --- issue 13: the client panel (profile, plan, reviews) and the outpatient group in the app ---------------
+def test_client_panel_shows_the_profile_the_plan_and_its_reviews():
+    from milieu_sim.app.client_panel import client_panel, client_panel_html
+    from milieu_sim.model.processes.planning import plan_summary
+
+    model = MilieuModel(rng=4, days=30).run(21)  # three weeks: admissions, weekly reviews, some exits
+    tables = model.tables()
+    plans = tables["plans"] if "plans" in tables else model.records.plans_frame()  # (no warm start: days agree)
+    agent = max(model.clients_present, key=lambda a: int((plans["client_id"] == a.unique_id).sum()))
+    content = client_panel(model, agent.unique_id)
+    profile = content["profile"]
+    assert profile["legal_status"] in ("voluntary", "detained") and 0.0 <= profile["support"] <= 1.0
+    assert profile["where"] == "on the unit"
+    assert content["plan"] == plan_summary(model, agent.slot) and content["plan"]
+    mine = plans[plans["client_id"] == agent.unique_id].reset_index(drop=True)
+    assert len(mine) and content["reviews"][list(mine.columns)].equals(mine)
+    text = client_panel_html(content, reviews=None)
+    assert profile["diagnosis"].replace("_", " ") in text
+    assert text.count("<tr>") == len(profile) - 1 + 1 + len(content["plan"]) + 1 + len(mine)  # rows + headers
+    short = client_panel_html(content, reviews=2)
+    assert short.count("<tr>") == text.count("<tr>") - len(mine) + min(2, len(mine))
+    # a client who has left: the profile from the stays table, no current plan, the plan's history
+    here = {a.unique_id for a in model.clients_present}  # (a readmitted person is here again, with a plan)
+    ended = tables["stays"][tables["stays"]["exit_reason"] != "still_present"]
+    gone = ended[~ended["client_id"].isin(here)].iloc[0]
+    left = client_panel(model, int(gone["client_id"]))
+    assert left["plan"] == [] and left["profile"]["where"] == "left"
+    assert left["profile"]["diagnosis"] == gone["diagnosis"]
+    assert client_panel(model, 10**6) is None
+
+
+def test_the_app_runs_an_outpatient_group_with_clients_at_home():
+    from milieu_sim.app.client_panel import client_panel
+
+    assert "outpatient_group" in controls.user_param("setting")["values"]  # the setting chooser
+    model = controls.make_model(setting="outpatient_group", warm_start_days=28)
+    assert model.census == 0  # Monday 07:00: everyone at home
+    assert len(ward_drawing.client_frame(model)) == 0
+    ward_drawing.ward_chart(model, "agitation", None)
+    charts.charts(model)
+    agent = model.clients_present[0]
+    assert client_panel(model, agent.unique_id)["profile"]["where"] == "at home"
+    while not (model.hour.weekday == 2 and model.hour.hour == 17):  # to the group, on Wednesday 17:00
+        model.step()
+    assert model.census > 0 and len(ward_drawing.client_frame(model)) == model.census
+    assert clock.clock_lines(model)[1].endswith("activity: group")

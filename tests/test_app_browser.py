@@ -280,6 +280,18 @@ def test_clicking_a_client_shows_their_state_and_history(session):
         value = getattr(agent, state)
         expect(details.get_by_role("row", name=f"{state.replace('_', ' ')} {value:.2f}", exact=True)).to_be_visible()
     expect(details).to_contain_text(f"Last {ward_drawing.RECENT_HOURS} hours")
+    # the client panel (issue 13): their profile, and their plan with each goal's target, value and status
+    from milieu_sim.app.client_panel import client_panel
+
+    panel = client_panel(model, client_id)
+    profile = details.locator(".client-profile")
+    for key, label in (("diagnosis", "diagnosis"), ("legal_status", "legal status")):
+        name = f"{label} {panel['profile'][key].replace('_', ' ')}"
+        expect(profile.get_by_role("row", name=name, exact=True)).to_be_visible()
+    plan = details.locator(".client-plan")
+    expect(plan.locator("tr")).to_have_count(len(panel["plan"]) + 1)  # a header and one row per goal or part
+    for goal in panel["plan"]:
+        expect(plan).to_contain_text(goal["goal"].replace("_", " "))
 
 
 # --- issue 17: the story, a client's stay, lessons, exports, presenter mode, drawings that scale -----------
@@ -334,6 +346,11 @@ def test_the_client_page_is_the_tables(session):
     expect(counts.get_by_role("row", name=f"incidents {told['counts']['incidents']}", exact=True)).to_be_visible()
     expect(counts.get_by_role("row", name=f"containment {told['counts']['containments']}", exact=True)).to_be_visible()
     expect(page.locator(".stay-lines li")).to_have_count(len(told["lines"]))
+    # the client panel with every review of the plan (issue 13)
+    from milieu_sim.app.client_panel import client_panel
+
+    reviews = client_panel(model, client)["reviews"]
+    expect(page.locator(".stay-panel .client-reviews tr")).to_have_count(len(reviews) + 1 if len(reviews) else 0)
     expect(page.locator("g.states_marks path").first).to_be_attached(timeout=UI_TIMEOUT_MS)  # the state over time
     page.wait_for_timeout(300)
     ARTIFACTS.mkdir(exist_ok=True)

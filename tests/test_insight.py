@@ -7,7 +7,7 @@ import pytest
 from conftest import FixedStream, set_clock
 
 from milieu_sim import MilieuModel
-from milieu_sim.model.processes import escalation, flow, insight
+from milieu_sim.model.processes import escalation, insight
 from milieu_sim.model.state import LIMIT_SETTING, NO_ANTECEDENT, STRUGGLES
 
 COMMUNITY_MEETING_STEP = 3  # 09:00 community meeting (structured)
@@ -134,15 +134,3 @@ def test_a_provoked_client_with_insight_has_fewer_incidents_than_a_twin_without(
 
 def test_insight_does_not_help_without_provocation():
     assert _incidents(0.9, NO_ANTECEDENT) == _incidents(0.0, NO_ANTECEDENT) == 1
-
-
-def test_outside_functioning_rises_with_insight_at_equal_skill():
-    model = ward(2, insight_transfer=0.5, generalisation=0.6)
-    c = model.clients
-    c.skills[:, :] = 0.6
-    c.independence[:], c.external_share[:] = 0.5, 0.0
-    c.insight[:] = [0.8, 0.0]
-    assert flow.outside_functioning(model, 0) > flow.outside_functioning(model, 1)
-    no_transfer = ward(2, insight_transfer=0.0, generalisation=0.6)
-    no_transfer.clients.values[:] = c.values
-    assert flow.outside_functioning(no_transfer, 0) == pytest.approx(flow.outside_functioning(no_transfer, 1))

@@ -115,7 +115,7 @@ def test_network_of_a_model_run_agrees_with_its_tables():
     assert sum(w for _, _, w in graph.edges(data="weight")) == len(between_people)
     assert 0.0 <= network.reciprocity(graph) <= 1.0
     balance = network.feedback_balance(feedback, stays).set_index("client_id")
-    own = stays.set_index("client_id")
+    own = stays.groupby("client_id")[["feedback_sent", "affirmations_received", "corrections_received"]].sum()
     assert (balance["sent"] == own.loc[balance.index, "feedback_sent"]).all()
     everyone = network.feedback_balance(feedback, stays, peers_only=False).set_index("client_id")
     received = own.loc[everyone.index, "affirmations_received"] + own.loc[everyone.index, "corrections_received"]

@@ -102,6 +102,7 @@ def test_6_2_admission_discharge_dropout_hazard_as_written():
     set_clock(model, THERAPY_STEP)
     climate_at_baseline(model)
     c = model.clients
+    c.detained[:] = False  # voluntary clients (a detained client's hazard is 0: 6.2, 6.22)
     c.trust[:] = [0.2, 0.5, 0.9]
     c.agitation[:] = [0.8, 0.3, 0.6]
     c.admitted_step[:] = [model.steps - 24, model.steps - 240, model.steps - 2400]
@@ -122,6 +123,8 @@ def test_6_2_admission_discharge_dropout_with_probability_one_minus_exp_of_24_ha
     set_clock(model, THERAPY_ON)  # 11:00, the ward round
     climate_at_baseline(model)
     c = model.clients
+    c.detained[:] = False  # voluntary clients (6.22)
+    c.symptoms[:] = 0.9  # not ready for discharge on the plan
     c.trust[:], c.agitation[:] = 0.5, 0.3
     c.admitted_step[:] = model.steps - 24 * 10
     chance = 1 - math.exp(-24 * flow.dropout_hazard(model)[0])
@@ -130,28 +133,6 @@ def test_6_2_admission_discharge_dropout_with_probability_one_minus_exp_of_24_ha
     flow.discharge(model)
     stays = model.records.stays_frame([])
     assert list(stays["client_id"]) == [ids[0]] and list(stays["exit_reason"].astype(str)) == ["dropout"]
-
-
-def test_6_2_admission_discharge_outside_functioning_as_written():
-    model = ward(2, generalisation=0.8, token_transfer_loss=0.4)
-    c = model.clients
-    c.skills[:, 0] = [0.3, 0.6, 0.9]
-    c.external_share[0], c.independence[0] = 0.5, 0.4
-    expected = 0.6 * 0.8 * (1 - 0.4 * 0.5) * (0.5 + 0.5 * 0.4)
-    assert flow.outside_functioning(model, 0) == pytest.approx(expected)
-
-
-def test_6_2_admission_discharge_outside_functioning_insight_closes_part_of_the_generalisation_gap():
-    model = ward(2, generalisation=0.8, token_transfer_loss=0.4, insight_transfer=0.5)
-    c = model.clients
-    c.skills[:, 0] = [0.3, 0.6, 0.9]
-    c.external_share[0], c.independence[0], c.insight[0] = 0.5, 0.4, 0.6
-    g = 0.8 + 0.5 * 0.6 * (1 - 0.8)
-    expected = 0.6 * g * (1 - 0.4 * 0.5) * (0.5 + 0.5 * 0.4)
-    assert flow.outside_functioning(model, 0) == pytest.approx(expected)
-    assert flow.outside_functioning(model, 0, at_admission=True) == pytest.approx(
-        c.at_admission[0, 0] * 0.8 * (0.5 + 0.5 * c.at_admission[4, 0])
-    )  # insight is zero at admission
 
 
 # --- 6.3 Routine and movement ---------------------------------------------------------------------------
@@ -164,6 +145,7 @@ def test_6_3_routine_and_movement_attendance_chance_as_written():
     climate_at_baseline(model)
     c = model.clients
     c.trust[:], c.independence[:] = 0.5, 0.7
+    c.plan_attendance[:] = 1.0  # plans without groups (6.23)
     chance = p["structure"] * (p["attendance_base"] + p["attendance_trust"] * 0.5) * (1 + 1.2 * (0.7 - 0.5))
     model.streams["movement"] = FixedStream(
         table=np.array([[chance - EPS, 0.0, 0.5, 0.9], [chance + EPS, 0.0, 0.5, 0.9]])
@@ -182,6 +164,7 @@ def test_6_3_routine_and_movement_independent_clients_join_activities_more():
         climate_at_baseline(model)
         c = model.clients
         c.trust[:2], c.independence[:2] = 0.5, [0.8, 0.2]
+        c.plan_attendance[:] = 1.0  # plans without groups (6.23)
         model.streams["movement"] = FixedStream(table=np.array([0.45, 0.0, 0.5, 0.9]))
         movement.move(model)
         assert list(c.attending[:2]) == expected
@@ -616,7 +599,8 @@ def test_6_8_escalation_kind_weights_as_written():
     model = ward(1, **p)
     c = model.clients
     c.agitation[0], c.self_control[0], c.symptoms[0], c.trust[0] = 0.8, 0.3, 0.6, 0.2
-    base = [0.3, 0.35, 0.1, 0.1, 0.1, 0.05]
+    c.kind_factor[:, 0] = [1.0, 1.0, 2.0, 1.0, 1.5, 3.0]  # the profile's factors (6.22)
+    base = [0.3, 0.35, 0.1 * 2.0, 0.1, 0.1 * 1.5, 0.05 * 3.0]
     severity = [1, 2, 2, 3, 4, 5]
     e = 0.5
     w = np.array([b * math.exp(2.0 * e * (s - 1)) for b, s in zip(base, severity, strict=True)])
@@ -1151,3 +1135,24 @@ def test_6_15_climate_equations_as_written():
     hold += 0.04 * (1 - hold) * S / N
     hold -= 0.2 * hold * (K + Vs) / N
     assert model.climate.values == pytest.approx([safety, cohesion, hold])
+
+
+# --- 6.24 Life after discharge: follow-up and readmission -------------------------------------------------
+def test_6_24_one_day_outside_as_written():
+    from milieu_sim.model.processes import aftercare
+
+    model = ward(1, practice_chance=0.0, practice_independence=0.0, practice_insight=0.0, transition_stress=0.0)
+    c, p = model.clients, model.p
+    c.skills[:, 0], c.external_share[0], c.symptoms[0], c.support[0] = 0.5, 0.4, 0.3, 0.6
+    flow.exit_client(model, 0, "completed")
+    f = model.followup
+    f.draws[0, 0] = [0.0, 0.99, 0.99, 0.99, 0.99, 0.99]  # a stressor; no skill used; no aftercare; no referral
+    f.exit_step[0] -= 24
+    aftercare.follow_up(model)
+    own = 0.5 * 0.6 * math.exp(-1 / p["skill_disuse_days"])
+    token = 0.5 * 0.4 * math.exp(-1 / p["token_fade_days"])
+    buffer = 1 - (1 - p["followup_support_buffer"] * 0.6) * (1 - p["followup_skill_buffer"] * (own + token))
+    y = 0.3 + p["followup_stress_symptoms"] * (1 - buffer)
+    y -= p["followup_recovery"] * buffer * y
+    assert f.x[aftercare.OWN, 0] == pytest.approx(own) and f.x[aftercare.TOKEN, 0] == pytest.approx(token)
+    assert f.x[aftercare.Y, 0] == pytest.approx(y)

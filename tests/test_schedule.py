@@ -37,7 +37,10 @@ DEFAULT_ORDER = [
     "norms",
     "insight",
     "recovery",
+    "plan_sessions",
+    "plan_review",
     "discharge",
+    "followup",
 ]
 
 
@@ -66,7 +69,9 @@ def test_each_phase_runs_in_order_under_its_condition():
         ran = [name for s, name in log if s == step]
         assert ran == [n for n in DEFAULT_ORDER if n in ran]  # the schedule's order
         assert ("shift_change" in ran) == (step == 1 or clock[step] in (7, 15, 23))
-        assert ("discharge" in ran) == (clock[step] == 11)
+        assert ("discharge" in ran) == ("plan_sessions" in ran) == (clock[step] == 11)
+        assert ("plan_review" in ran) == (step == 29)  # the weekly review: Tuesday 11:00
+        assert ("followup" in ran) == (clock[step] == 12)  # the community model's day (processes.aftercare)
         assert ("interaction" in ran) == ("staff_response" in ran) == awake[step]
         assert {"admission", "movement", "escalation", "isolation", "recovery"} <= set(ran)
     assert not all(awake.values()) and any(awake.values())  # both kinds of hour were seen

@@ -40,6 +40,8 @@ FREE_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
         "conflict_rate": (0.1, 1.0),
         "violence_weight": (0.002, 0.06),
         "observation_intermittent_risk": (0.4, 0.95),  # below observation_within_sight_risk (1.0)
+        # life after discharge (issue 13): fitted alone so far (docs/calibration/acute_readmission)
+        "readmission_chance": (0.02, 0.5),
     },
     "residential_tc": {
         "dropout_per_day": (0.001, 0.02),

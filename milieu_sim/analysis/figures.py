@@ -218,7 +218,7 @@ def client_timeline(
     ax.invert_yaxis()
     title = f"Client {client_id}"
     if client_id in stays.index:
-        stay = stays.loc[client_id]
+        stay = stays.loc[[client_id]].iloc[-1]  # the latest stay (a readmitted person has several)
         admitted = float(stay["admitted_day"])
         if admitted >= 0:
             ax.axvline(admitted, color="black", linestyle="--", linewidth=1)

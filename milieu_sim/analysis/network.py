@@ -24,6 +24,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from milieu_sim.experiments.outcomes import stay_admitted_day
+
 KINDS: tuple[str, ...] = ("affirmation", "correction")
 BALANCE_COLUMNS: tuple[str, ...] = (
     "client_id",
@@ -149,7 +151,10 @@ def feedback_balance(
     balance["received"] = balance["affirmations_received"] + balance["corrections_received"]
     balance = balance.reset_index()[list(BALANCE_COLUMNS)]
     if stays is not None:
-        stay = stays.set_index("client_id")[["length_of_stay_days", "exit_reason"]]
+        # a readmitted person has several stays under one id: their days on the unit add up, the last exit counts
+        stay = stays.groupby("client_id", sort=False).agg(
+            length_of_stay_days=("length_of_stay_days", "sum"), exit_reason=("exit_reason", "last")
+        )
         balance = balance.join(stay, on="client_id")
         days = balance["length_of_stay_days"].where(balance["length_of_stay_days"] > 0)
         balance["sent_per_day"] = balance["sent"] / days
@@ -173,12 +178,12 @@ def feedback_over_stay(
     _check_columns(stays, ("client_id", "admitted_day", "length_of_stay_days"), "stays")
     if bin_days <= 0:
         raise ValueError(f"bin_days = {bin_days!r} is not allowed; allowed: a number > 0")
-    admitted = stays.set_index("client_id")["admitted_day"]
     rows = feedback[feedback["sender_role"].astype(str) == "client"] if peers_only else feedback
     when = (rows["step"].to_numpy(dtype=float) - 1.0) / 24.0
-    received_day = when - admitted.reindex(rows["receiver_id"]).to_numpy(dtype=float)
+    # the stay each row fell in (a readmitted person has several stays under one id)
+    received_day = when - stay_admitted_day(stays, rows["receiver_id"], pd.Series(when))
     peer_rows = rows["sender_role"].astype(str).to_numpy() == "client"
-    sent_day = when[peer_rows] - admitted.reindex(rows["sender_id"][peer_rows]).to_numpy(dtype=float)
+    sent_day = when[peer_rows] - stay_admitted_day(stays, rows["sender_id"][peer_rows], pd.Series(when[peer_rows]))
     start = np.maximum(0.0, -stays["admitted_day"].to_numpy(dtype=float))
     end = stays["length_of_stay_days"].to_numpy(dtype=float)
     last = max(float(np.nanmax(end)) if len(end) else 0.0, float(np.nanmax(received_day, initial=0.0)))

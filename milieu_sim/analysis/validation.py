@@ -51,6 +51,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     # the Safewards trial's interventions (the `safewards` preset), paired with acute_usual_care by seed
     "acute_safewards": Experiment("acute_safewards", "acute_ward", "safewards", 90, 30),
     "tc_usual_care": Experiment("tc_usual_care", "residential_tc", "usual_care", 300, 60),
+    # life after discharge: long enough for 90 days of follow-up of the discharges of days 30-150 (issue 13)
+    "acute_followup": Experiment("acute_followup", "acute_ward", "usual_care", 240, 30),
 }
 
 
@@ -67,6 +69,8 @@ MEASURED: tuple[str, ...] = (
     "skill_gain",
     "peer_feedback_change",
     "staff_feedback_change",
+    "readmission_30d",
+    "readmission_90d",
     *COUNTS,
 )
 
@@ -213,6 +217,13 @@ PATTERNS: tuple[Pattern, ...] = (
             _mean_of("tc_usual_care", "median_stay_days"), fitted=True),
     Pattern("tc_completion", "share of stays completing treatment", "residential_tc", "Darke, Campbell & Popple",
             "34%", 0.34, 0.26, 0.42, ("tc_usual_care",), _mean_of("tc_usual_care", "completion_share"), fitted=True),
+    Pattern("readmission_30d", "share of discharges readmitted within 30 days", "acute_ward",
+            "Ortiz 2019 (8%, US state hospitals); Psychiatr Serv 10.1176/appi.ps.201400092 (16%, San Diego)",
+            "8-16%", 0.12, 0.08, 0.16, ("acute_followup",), _mean_of("acute_followup", "readmission_30d"),
+            fitted=True),
+    Pattern("readmission_90d", "share of discharges readmitted within 90 days", "acute_ward",
+            "Tulloch, David & Thornicroft 2016 (South London)", "15%", 0.15, 0.10, 0.20, ("acute_followup",),
+            _mean_of("acute_followup", "readmission_90d")),
     Pattern("peer_over_staff_feedback", "behaviour moved per piece of feedback: peer / staff (> 1)",
             "residential_tc", "Doogan & Warren 2017", "peer > staff", 1.0, 1.0, math.inf, ("tc_usual_care",),
             _feedback_effect_ratio),

@@ -13,7 +13,11 @@ from the bundled ``solara-assets`` (no internet needed).  Four named pages:
 * **Two wards**: the same seed (the same clients arriving) under two policies (or a lesson's two
   wards), side by side.
 * **A client's stay**: one client's timeline (state hour by hour, incidents, containment, feedback),
-  counts and story, and how the stay ended.
+  counts and story, how the stay ended, and the client panel with every plan review.
+
+The clicked client's details on the ward page and the page of a stay show the *client panel*
+(:mod:`milieu_sim.app.client_panel`): the client's profile (diagnosis, legal status, risk histories,
+support outside), their treatment plan (goals, targets, current values, status) and its reviews.
 * **Lessons**: the shipped lessons (:mod:`milieu_sim.app.lessons`) and the one opened with
   ``--lesson``; a lesson sets up the ward (and two wards), then steps through its days with text,
   what to watch and questions.
@@ -41,6 +45,7 @@ from mesa.visualization.utils import force_update, update_counter
 
 from milieu_sim.analysis.story import STORY_KINDS, stay_story, story
 from milieu_sim.app.charts import NO_SHIFT_YET, charts, comparison_chart, stay_chart, vega_spec
+from milieu_sim.app.client_panel import client_panel, client_panel_html
 from milieu_sim.app.clock import clock_lines
 from milieu_sim.app.controls import (
     AppWard,
@@ -83,6 +88,8 @@ CSS = """
   height: auto !important; min-height: 24px; justify-content: flex-start; text-align: left; padding: 2px 6px !important;
   font-weight: 400; font-size: 13px; }
 .milieu-app .story-line .v-btn__content { white-space: normal; flex: 1 1 auto; justify-content: flex-start; }
+.milieu-app .client-panel td, .milieu-app .client-panel th { padding: 0 10px 0 0; text-align: left; }
+.milieu-app .client-panel table { margin: 2px 0 6px 0; }
 .milieu-app .empty-chart { color: #555; font-style: italic; padding: 8px 0; }
 .milieu-app.presenter { font-size: 20px; }
 .milieu-app.presenter .ward-clock { font-size: 40px !important; }
@@ -180,15 +187,17 @@ def ClientDetails(model: AppWard):
         f"<tr><td>{w}</td><td>{what}</td><td>{detail}</td></tr>"
         for w, what, detail in zip(history["when"], history["what"], history["detail"], strict=True)
     )
+    at_home = agent.cell is None and not state["isolated"]
     solara.HTML(
         tag="div",
         unsafe_innerHTML=(
             f'<div class="client-details" style="font-size:13px"><b>Client {client_id}</b>, {state["phase"]} phase, '
-            f"{state['days_in_treatment']:.1f} days on the ward"
-            f"{', in the seclusion room' if state['isolated'] else ''}"
+            f"{state['days_in_treatment']:.1f} days in treatment"
+            f"{', in the seclusion room' if state['isolated'] else ''}{', at home now' if at_home else ''}"
             f'<table style="margin:4px 0">{rows}</table>'
             f"<b>Last {RECENT_HOURS} hours</b>"
-            f'<table style="margin-top:2px">{lines or "<tr><td>nothing recorded</td></tr>"}</table></div>'
+            f'<table style="margin-top:2px">{lines or "<tr><td>nothing recorded</td></tr>"}</table>'
+            f"{client_panel_html(client_panel(model, client_id))}</div>"
         ),
     )
     solara.Button("Whole stay", text=True, on_click=lambda: current_page.set(STAY), classes=["open-stay"])
@@ -429,8 +438,10 @@ def StayPage(model: AppWard):
             Chart(stay_chart(trace, told["lines"], None if pd.isna(exit_day) else float(exit_day)))
         else:
             solara.HTML(tag="div", unsafe_innerHTML='<div class="empty-chart">No hour of this stay was traced.</div>')
-        for name, frame in tables.items():  # plans, reviews, follow-up: whatever tables the model adds
-            if name in STANDARD_TABLES or "client_id" not in frame.columns:
+        panel = client_panel_html(client_panel(model, chosen), reviews=None)  # the profile, the plan, every review
+        solara.HTML(tag="div", unsafe_innerHTML=f'<div class="stay-panel" style="font-size:13px">{panel}</div>')
+        for name, frame in tables.items():  # follow-up: whatever other tables the model adds
+            if name in STANDARD_TABLES or name == "plans" or "client_id" not in frame.columns:
                 continue
             mine = frame[frame["client_id"] == chosen]
             if len(mine):

@@ -119,7 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         count = f"{len(names)} outcomes are" if len(names) > 1 else "1 outcome is"
         print(f"n/a: {reason} in these {days} days, so {count} undefined ({', '.join(names)})")
     if reasons:
-        print("     (summary.json holds null for them; a longer run, e.g. --days 60, measures them)")
+        longer = max(60, 2 * days)
+        print(f"     (summary.json holds null for them; a longer run, e.g. --days {longer}, may measure them)")
     print(f"wrote {', '.join(f'{n}.parquet' for n in tables)}, run.json, summary.json, overview.png to {out}")
     return 0
 

@@ -61,6 +61,8 @@ WEIGHTING_UNITS = {  # denominator -> what counts once
     "stays ended": "ended stay",
     "feedback": "piece of feedback",
     f"admissions with at least {EARLY_DAYS:g} days of follow-up": "admission",
+    "stays ended with 30 days of follow-up or readmitted sooner": "followed discharge",
+    "stays ended with 90 days of follow-up or readmitted sooner": "followed discharge",
     "client-days (sum of `steps.census` / 24)": "client-day",
     "occupied bed-days (sum of `steps.census` / 24)": "occupied bed-day",
     "occupied bed-days in the first week of a stay": "occupied bed-day",
@@ -92,6 +94,13 @@ class MeasuredRun:
     def shifts(self) -> pd.DataFrame:
         shifts = self.tables["shifts"]
         return shifts[shifts["day"] >= self.warmup_days]
+
+    @cached_property
+    def shifts_with_clients(self) -> pd.DataFrame:
+        """Shifts after the warm-up with a client on the unit in some hour (``census`` > 0): what the per-shift
+        rates count.  On a ward that is every shift; a day programme's or an outpatient group's shifts with
+        everyone at home (nights, weekends, the days between groups) have no conflict to count."""
+        return self.shifts[self.shifts["census"] > 0]
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -152,11 +161,36 @@ class MeasuredRun:
 
     @cached_property
     def events_first_week(self) -> pd.Series:
-        """For each event after the warm-up: whether it fell in the first week of its client's stay."""
-        stays = self.tables["stays"].drop_duplicates("client_id").set_index("client_id")["admitted_day"]
-        admitted = self.events["client_id"].map(stays).to_numpy(dtype=float)
+        """For each event after the warm-up: whether it fell in the first week of its client's stay (a readmitted
+        person has several stays under one ``client_id``: the event belongs to the last one admitted before it)."""
+        admitted = stay_admitted_day(self.tables["stays"], self.events["client_id"], self.events["step"] / 24.0)
         day_of_stay = self.events["step"].to_numpy(dtype=float) / 24.0 - admitted
         return pd.Series(day_of_stay < EARLY_DAYS, index=self.events.index)
+
+    @cached_property
+    def run_end_day(self) -> float:
+        """The run's end, in days from the clock's start (the last hour's step / 24)."""
+        steps = self.tables["steps"]
+        return float(steps["step"].max()) / 24.0 if len(steps) else 0.0
+
+    def followed(self, days: float) -> pd.DataFrame:
+        """Ended stays (after the warm-up) whose readmission within ``days`` is known: readmitted within them,
+        or followed at least that long (a follow-up cut short by the run's end is censored, not counted)."""
+        ended = self.ended
+        readmitted = ended["days_to_readmission"] <= days
+        return ended[readmitted | (ended["followup_days"] >= days)]
+
+    @cached_property
+    def readmission_bed_days(self) -> float:
+        """Occupied bed-days after the warm-up in the stays of readmitted people (``previous_stays`` >= 1)."""
+        stays = self.tables["stays"]
+        again = stays[stays["previous_stays"] > 0]
+        if again.empty:
+            return 0.0
+        end = self.run_end_day
+        start = np.maximum(again["admitted_day"].to_numpy(dtype=float), float(self.warmup_days))
+        stop = np.minimum(np.nan_to_num(again["exit_day"].to_numpy(dtype=float), nan=end), end)
+        return float(np.maximum(stop - start, 0.0).sum())
 
     def phase_count(self, category: str, first_week: bool) -> int:
         """Events of ``category`` after the warm-up in the first week of the stay (or later)."""
@@ -218,6 +252,42 @@ class Outcome:
     undefined_when: str = ""  # why the value can be NaN (e.g. no stay ended)
     pooled_from: tuple[str, str] | None = None  # (numerator count, denominator count): pooled over runs
     pooled_scale: float = 1.0  # units of the denominator count per unit of the denominator (24 bed-hours a bed-day)
+
+
+def stay_admitted_day(stays: pd.DataFrame, client_id: pd.Series, day: pd.Series) -> np.ndarray:
+    """For each (client_id, day): the ``admitted_day`` of that client's last stay admitted on or before the day
+    (NaN if none).  A person readmitted has several stays under one id."""
+    if len(client_id) == 0 or stays.empty:
+        return np.full(len(client_id), np.nan)
+    admitted = stays[["client_id", "admitted_day"]].sort_values("admitted_day", kind="stable")
+    query = pd.DataFrame({"client_id": client_id.to_numpy(), "day": day.to_numpy(dtype=float),
+                          "order": np.arange(len(client_id))}).sort_values("day", kind="stable")  # fmt: skip
+    joined = pd.merge_asof(query, admitted, left_on="day", right_on="admitted_day", by="client_id",
+                           direction="backward", allow_exact_matches=True)  # fmt: skip
+    out = np.full(len(client_id), np.nan)
+    out[joined["order"].to_numpy()] = joined["admitted_day"].to_numpy(dtype=float)
+    return out
+
+
+def _readmitted(days: float) -> Callable[[MeasuredRun], int]:
+    return lambda r: int((r.followed(days)["days_to_readmission"] <= days).sum())
+
+
+def _readmission_share(days: float) -> Callable[[MeasuredRun], float]:
+    return lambda r: _share(r.followed(days)["days_to_readmission"] <= days)
+
+
+def _per_year(value: Callable[[MeasuredRun], float]) -> Callable[[MeasuredRun], float]:
+    def rate(run: MeasuredRun) -> float:
+        days = len(run.steps) / 24.0
+        return float(value(run)) * 365.0 / days if days > 0 else math.nan
+
+    return rate
+
+
+def _admissions(run: MeasuredRun) -> int:
+    stays = run.tables["stays"]
+    return int((stays["admitted_day"] >= run.warmup_days).sum())
 
 
 def _mean(values: pd.Series) -> float:
@@ -342,7 +412,7 @@ def _early_dropouts(run: MeasuredRun) -> int:
     return int(((judged["exit_reason"] == "dropout") & (judged["length_of_stay_days"] <= EARLY_DAYS)).sum())
 
 
-NO_SHIFT = "no shift after the warm-up"
+NO_SHIFT = "no shift with clients on the unit after the warm-up"
 NO_BED_DAY = "no occupied bed-day after the warm-up"
 BED_DAYS = "occupied bed-days (sum of `steps.census` / 24)"
 FIRST_WEEK_DAYS = "occupied bed-days in the first week of a stay"
@@ -352,16 +422,32 @@ PHASE_RULE = (
     f"first week: < {EARLY_DAYS:g}); bed-days split the same way"
 )
 NO_STAY_ENDED = "no stay ended after the warm-up"
+OUTSIDE_DAY = 90  # the day of follow-up at which `outside_functioning` is read (processes.aftercare.OUTSIDE_DAY)
+FOLLOWED_RULE = (
+    STAYS_ENDED_AFTER_WARM_UP + ", readmitted within {days} days or followed at least {days} days (`followup_days`): "
+    "a follow-up the run's end cut short is censored, not counted as no readmission"
+)
+FOLLOWED_RULE_30, FOLLOWED_RULE_90 = FOLLOWED_RULE.format(days=30), FOLLOWED_RULE.format(days=90)
+FOLLOWED_30 = "stays ended with 30 days of follow-up or readmitted sooner"
+FOLLOWED_90 = "stays ended with 90 days of follow-up or readmitted sooner"
+NOT_FOLLOWED = (
+    "no stay ended after the warm-up with {days} days of follow-up (a run too short, or followup_days < {days})"
+)
+ADMISSIONS_AFTER_WARM_UP = "stays admitted on or after the warm-up day"
 
 _OUTCOME_LIST: tuple[Outcome, ...] = (
-    Outcome("conflict_per_shift", "conflict events (aggression, self-harm, absconding, rule refusal) per nursing shift",
+    Outcome("conflict_per_shift",
+            "conflict events (aggression, self-harm, absconding, rule refusal) per nursing shift with clients on the "
+            "unit (`census` > 0: every shift of a ward; a day programme's or outpatient group's shifts with everyone "
+            "at home do not count)",
             "`shifts.conflict_events`", "shifts", "events per shift", HOURS_AFTER_WARM_UP,
-            lambda r: _mean(r.shifts["conflict_events"]), undefined_when=NO_SHIFT,
+            lambda r: _mean(r.shifts_with_clients["conflict_events"]), undefined_when=NO_SHIFT,
             pooled_from=("conflict_events", "shifts")),
     Outcome("containment_per_shift",
-            "containment events (PRN, special observation, time-out, seclusion, restraint) per nursing shift",
+            "containment events (PRN, special observation, time-out, seclusion, restraint) per nursing shift with "
+            "clients on the unit",
             "`shifts.containment_events`", "shifts", "events per shift", HOURS_AFTER_WARM_UP,
-            lambda r: _mean(r.shifts["containment_events"]), undefined_when=NO_SHIFT,
+            lambda r: _mean(r.shifts_with_clients["containment_events"]), undefined_when=NO_SHIFT,
             pooled_from=("containment_events", "shifts")),
     Outcome("conflict_per_bed_day", "conflict events per occupied bed-day (client-day present on the unit)",
             "`shifts.conflict_events`", BED_DAYS, "events per bed-day", HOURS_AFTER_WARM_UP,
@@ -435,9 +521,30 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("mean_independence_at_exit", "mean independence at exit", "sum of `independence_at_exit`",
             "stays ended", "0-1", STAYS_ENDED_AFTER_WARM_UP, lambda r: _mean(r.ended["independence_at_exit"]),
             undefined_when=NO_STAY_ENDED),
-    Outcome("outside_functioning", "mean estimated functioning outside the unit at exit",
-            "sum of `outside_functioning`", "stays ended", "0-1", STAYS_ENDED_AFTER_WARM_UP,
-            lambda r: _mean(r.ended["outside_functioning"]), undefined_when=NO_STAY_ENDED),
+    Outcome("outside_functioning",
+            f"mean functioning outside (mean skill x (1 - symptoms)) on day {OUTSIDE_DAY} after discharge, or at "
+            "readmission if sooner (the community model, processes.aftercare)",
+            "sum of known `outside_functioning`", "stays ended", "0-1",
+            f"{STAYS_ENDED_AFTER_WARM_UP}, with {OUTSIDE_DAY} days of follow-up or readmitted sooner",
+            lambda r: _mean(r.ended["outside_functioning"].dropna()),
+            undefined_when=f"no stay ended after the warm-up with {OUTSIDE_DAY} days of follow-up"),
+    Outcome("readmission_30d", "share of discharges readmitted within 30 days (the community model: relapse, "
+            "referral, a bed)", "those with `days_to_readmission` <= 30", FOLLOWED_30, "share", FOLLOWED_RULE_30,
+            _readmission_share(30.0), undefined_when=NOT_FOLLOWED.format(days=30),
+            pooled_from=("readmitted_30d", "followed_30d")),
+    Outcome("readmission_90d", "share of discharges readmitted within 90 days", "those with `days_to_readmission` "
+            "<= 90", FOLLOWED_90, "share", FOLLOWED_RULE_90, _readmission_share(90.0),
+            undefined_when=NOT_FOLLOWED.format(days=90), pooled_from=("readmitted_90d", "followed_90d")),
+    Outcome("bed_days_per_year", "occupied bed-days per year (client-days on the unit, per 365 days)",
+            "sum of `steps.census` / 24 x 365", "hours / 24", "bed-days per year", HOURS_AFTER_WARM_UP,
+            _per_year(lambda r: r.bed_days)),
+    Outcome("readmission_bed_days_per_year",
+            "bed-days per year spent in the stays of readmitted people (`previous_stays` >= 1): the revolving door",
+            "days of stays with `previous_stays` >= 1 (clipped to the measured period)", "hours / 24",
+            "bed-days per year", HOURS_AFTER_WARM_UP, _per_year(lambda r: r.readmission_bed_days)),
+    Outcome("admissions_per_year", "admissions (new people and readmissions) per year", "rows of `stays` admitted "
+            "after the warm-up", "hours / 24", "admissions per year", ADMISSIONS_AFTER_WARM_UP,
+            _per_year(_admissions)),
     Outcome("feedback_per_client_day", "affirmations and corrections sent per client-day", "rows of `feedback`",
             "client-days (sum of `steps.census` / 24)", "per client-day",
             f"{HOURS_AFTER_WARM_UP}; {FEEDBACK_AFTER_WARM_UP}", _feedback_per_client_day,
@@ -476,8 +583,9 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("containment_events", "containment events after the warm-up", "sum of `shifts.containment_events`",
             "(a count)", "events", HOURS_AFTER_WARM_UP, lambda r: int(r.shifts["containment_events"].sum()),
             role="count", weighting=SUMMED),
-    Outcome("shifts", "nursing shifts after the warm-up: the exposure of the event counts", "rows of `shifts`",
-            "(a count)", "shifts", HOURS_AFTER_WARM_UP, lambda r: len(r.shifts), role="count", weighting=SUMMED),
+    Outcome("shifts", "nursing shifts after the warm-up with clients on the unit: the exposure of the event counts",
+            "rows of `shifts` with `census` > 0", "(a count)", "shifts", HOURS_AFTER_WARM_UP,
+            lambda r: len(r.shifts_with_clients), role="count", weighting=SUMMED),
     Outcome("measured_hours", "hours after the warm-up", "rows of `steps`", "(a count)", "hours",
             HOURS_AFTER_WARM_UP, lambda r: len(r.steps), role="count", weighting=SUMMED),
     Outcome("isolation_client_hours", "client-hours in seclusion after the warm-up", "sum of `steps.n_isolated`",
@@ -522,6 +630,16 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
             role="count", weighting=SUMMED),
     Outcome("early_dropouts", f"of those, dropouts within {EARLY_DAYS:g} days", "rows of `stays`", "(a count)",
             "admissions", ADMISSIONS_JUDGED, _early_dropouts, role="count", weighting=SUMMED),
+    Outcome("followed_30d", "ended stays whose readmission within 30 days is known (the denominator)",
+            "rows of `stays`", "(a count)", "stays", FOLLOWED_RULE_30, lambda r: len(r.followed(30.0)),
+            role="count", weighting=SUMMED),
+    Outcome("readmitted_30d", "of those, readmitted within 30 days", "rows of `stays`", "(a count)", "stays",
+            FOLLOWED_RULE_30, _readmitted(30.0), role="count", weighting=SUMMED),
+    Outcome("followed_90d", "ended stays whose readmission within 90 days is known (the denominator)",
+            "rows of `stays`", "(a count)", "stays", FOLLOWED_RULE_90, lambda r: len(r.followed(90.0)),
+            role="count", weighting=SUMMED),
+    Outcome("readmitted_90d", "of those, readmitted within 90 days", "rows of `stays`", "(a count)", "stays",
+            FOLLOWED_RULE_90, _readmitted(90.0), role="count", weighting=SUMMED),
     Outcome("feedback_given", "affirmations and corrections sent after the warm-up", "rows of `feedback`",
             "(a count)", "pieces of feedback", FEEDBACK_AFTER_WARM_UP, lambda r: len(r.feedback), role="count",
             weighting=SUMMED),

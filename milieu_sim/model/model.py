@@ -99,8 +99,8 @@ class MilieuModel(mesa.Model):
         check_combinations(values)  # impossible combinations (min_stay_days > max_stay_days, ...)
         values["policy"] = self.policy.name
         self.p: dict[str, Any] = values
-        self.plan = load_floor_plan(values["ward_map"], values["n_clients"])
         self.routine = load_routine(SETTING_ROUTINE[self.setting])
+        self.plan = load_floor_plan(values["ward_map"], values["n_clients"], self.routine.needs_beds)
         r = self.routine
         # the routine of each hour of the week: (activity, kind, zone, structured, trained skill)
         self._week = [
@@ -129,7 +129,7 @@ class MilieuModel(mesa.Model):
 
         n = values["n_clients"]
         self.clients = ClientArrays(n)
-        self.clients.bed[:] = self.plan.beds[:n]
+        self.clients.bed[:] = self.plan.bed_cells(n)  # -1: no bed, the client lives at home (outpatients)
         self.client_agents: list[Client | None] = [None] * n
         staffing = (values["staff_early"], values["staff_late"], values["staff_night"])
         self.staff = StaffArrays(sum(staffing))
@@ -165,7 +165,9 @@ class MilieuModel(mesa.Model):
         """
         for _ in range(self.clock_start):
             self.step()
+        warm = self.records
         self.records = Records()
+        processes.planning.carry_over(self, warm)  # the present clients' plans stay (negative days)
         self.datacollector = HourlyCollector(model_reporters=dict(MODEL_REPORTERS))
 
     def set_policy(self, policy: str | Policy | Path) -> None:
@@ -260,7 +262,7 @@ class MilieuModel(mesa.Model):
         return self
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tidy tables: steps, shifts, events, feedback, stays (see docs/outputs.md)."""
+        """The run's tidy tables: steps, shifts, events, feedback, stays, followup (see docs/outputs.md)."""
         steps = self.records.steps.frame(self.routine.activities)
         events = self.records.events_frame()
         tables = {
@@ -269,6 +271,8 @@ class MilieuModel(mesa.Model):
             "events": events,
             "feedback": self.records.feedback_frame(),
             "stays": self.records.stays_frame(processes.flow.still_present_rows(self)),
+            "plans": self.records.plans_frame(),  # the treatment plans (processes.planning)
+            "followup": self.records.followup_frame(),  # life after discharge (processes.aftercare)
         }
         for name, frame in tables.items():
             assert tuple(frame.columns) == TABLE_COLUMNS[name], name

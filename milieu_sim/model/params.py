@@ -36,6 +36,10 @@ DICKERSON = "Dickerson et al. 2005; Glowacki et al. 2016 (token economies: littl
 DE_LEON = "De Leon et al. 2000 (senior induction)"
 DARKE = "Darke, Campbell & Popple (TC dropout)"
 CALIBRATED = "calibrated to published patterns (docs/validation.md, docs/calibration/)"
+AFTERCARE_FOLLOW_UP = (
+    "SAMHSA/Mathematica: 28% of inpatient psychiatric discharges had follow-up care within 7 days, 50% within "
+    "30 days (a weekly chance of about 0.16-0.28)"
+)
 #: A parameter fitted for the residential community only (its setting override); the default others use is not.
 CALIBRATED_IN_COMMUNITY = (
     "calibrated to published patterns for residential_tc only (its setting override; docs/validation.md); "
@@ -138,17 +142,18 @@ def _p(name, kind, default, meaning, unit="", low=None, high=None, choices=None,
     return Param(name, kind, default, meaning, unit, low, high, choices, source, group)
 
 
-SETTING_NAMES = ("acute_ward", "residential_tc", "day_program")
+SETTING_NAMES = ("acute_ward", "residential_tc", "day_program", "outpatient_group")
 
 # fmt: off
 _PARAMS: tuple[Param, ...] = (
     _p("setting", str, "acute_ward",
-       "kind of unit: acute ward, residential therapeutic community or day programme", choices=SETTING_NAMES,
+       "kind of unit: acute ward, residential therapeutic community, day programme or outpatient group",
+       choices=SETTING_NAMES,
        group="ward"),
     _p("policy", str, "usual_care", "unit policy: a preset name or the path of a policy TOML file", group="ward"),
     _p("ward_map", str, "default",
-       "floor plan: 'default' (20 beds), 'community' (30 beds), 'residential' (30 beds, no seclusion room), 'auto' "
-       "(sized to n_clients) or a text map's path",
+       "floor plan: 'default' (20 beds), 'community' (30 beds), 'residential' (30 beds, no seclusion room), "
+       "'outpatient' (a group room, no beds), 'auto' (sized to n_clients) or a text map's path",
        group="ward"),
     _p("n_clients", int, 20, "beds in use: clients on the unit when it is full", "clients", 1, 5000, group="ward"),
     _p("staff_early", int, 5, "nursing staff on the early shift (07-15)", "staff", 1, 1000, group="ward"),
@@ -171,10 +176,11 @@ _PARAMS: tuple[Param, ...] = (
     _p("admission_spread", float, 0.12,
        "standard deviation of each admission state around its mean", "0-1", 0.0, 0.5, group="flow"),
     _p("skill_goal", float, 0.55,
-       "treatment-plan goal: each goal skill must reach this for a completed discharge", "0-1", 0.0, 1.0,
+       "the service's skill standard: a skill below it is a plan goal, its target at most this", "0-1", 0.0, 1.0,
        source=PROVISIONAL, group="flow"),
     _p("discharge_symptoms", float, 0.4,
-       "symptom severity below which a client with met goals is discharged", "0-1", 0.0, 1.0, source=PROVISIONAL,
+       "the psychiatrist's symptom target in each plan (discharge needs symptoms at or below it)", "0-1", 0.0, 1.0,
+       source=PROVISIONAL,
        group="flow"),
     _p("min_stay_days", float, 3.0, "shortest stay before a planned discharge", "days", 0.0, 3650.0, group="flow"),
     _p("max_stay_days", float, 60.0, "stay after which a client is transferred on", "days", 1.0, 3650.0, group="flow"),
@@ -190,11 +196,6 @@ _PARAMS: tuple[Param, ...] = (
        source=CALIBRATED_IN_COMMUNITY, group="flow"),
     _p("senior_days", float, 30.0,
        "days in treatment before a client can become a senior peer", "days", 0.0, 3650.0, group="flow"),
-    _p("generalisation", float, 0.7,
-       "share of on-ward skill that carries over outside", "0-1", 0.0, 1.0, source=DICKERSON, group="flow"),
-    _p("token_transfer_loss", float, 0.6,
-       "extra loss of carry-over for behaviour kept up by external rewards", "0-1", 0.0, 1.0, source=DICKERSON,
-       group="flow"),
     _p("structure", float, 0.6,
        "how reliably the routine's structured activities run and are attended", "0-1", 0.0, 1.0, source=POLICY,
        group="policy"),
@@ -731,9 +732,6 @@ _PARAMS: tuple[Param, ...] = (
     _p("insight_control", float, 0.3,
        "share of the gap to full self-control that full insight closes when the client is provoked", "0-1", 0.0,
        1.0, source=assumed(0.1, 0.6)),
-    _p("insight_transfer", float, 0.3,
-       "share of the generalisation gap that full insight closes outside (times 1 - generalisation)", "0-1", 0.0,
-       1.0, source=assumed(0.1, 0.6)),
     _p("empathy_learning", float, 0.02,
        "hourly empathy gained in a group or community meeting (times facilitation, struggles, 1 - empathy)",
        "1/hour", 0.0, 1.0, source=assumed(0.002, 0.03)),
@@ -767,6 +765,133 @@ _PARAMS: tuple[Param, ...] = (
        "client's zone (explaining the wait, talking the news through)", "0-1", 0.0, 1.0,
        source=assumed(0.1, 0.5)),
     # (end of staff as facilitators and preventers)
+    # --- issue 13, life after discharge: follow-up and readmission (processes/aftercare.py) ----------------------
+    _p("followup_days", int, 365,
+       "days each discharged client is followed in the community model (readmission counted within them)", "days",
+       0, 3650, source=assumed(90, 365), group="flow"),
+    _p("followup_stress_rate", float, 0.05,
+       "daily chance of a stressor outside (conflict, money, housing, substances, loss)", "1/day", 0.0, 1.0,
+       source=assumed(0.02, 0.1), group="flow"),
+    _p("followup_stress_symptoms", float, 0.2,
+       "rise of symptoms from one stressor outside with no buffer (times 1 - buffer)", "0-1", 0.0, 1.0,
+       source=assumed(0.1, 0.3), group="flow"),
+    _p("transition_stress", float, 3.0,
+       "extra stressors just after discharge, as a multiple of the daily rate, fading over transition_days", "x",
+       0.0, 20.0, source=assumed(1.0, 5.0), group="flow"),
+    _p("transition_days", float, 14.0,
+       "time constant over which the extra stressors of the first weeks after discharge fade", "days", 0.1, 365.0,
+       source=assumed(7.0, 30.0), group="flow"),
+    _p("followup_support_buffer", float, 0.5,
+       "share of a stressor's impact that full support outside absorbs", "share", 0.0, 1.0,
+       source=assumed(0.2, 0.8), group="flow"),
+    _p("followup_skill_buffer", float, 0.5,
+       "share of a stressor's impact that full coping skill absorbs", "share", 0.0, 1.0,
+       source=assumed(0.2, 0.8), group="flow"),
+    _p("followup_recovery", float, 0.08,
+       "daily relief of symptoms outside per unit of buffer (Y -= this x buffer x Y)", "1/day", 0.0, 1.0,
+       source=assumed(0.04, 0.15), group="flow"),
+    _p("aftercare_attendance", float, 0.2,
+       "chance per week that a discharged client is in aftercare (outpatient follow-up) that week", "per week",
+       0.0, 1.0, source=AFTERCARE_FOLLOW_UP, group="flow"),
+    _p("aftercare_buffer", float, 0.3,
+       "share of the remaining stress impact that a week in aftercare absorbs (relapse caught early)", "share",
+       0.0, 1.0, source=assumed(0.1, 0.5), group="flow"),
+    _p("aftercare_practice", float, 0.2,
+       "added daily chance of using each skill in a week in aftercare", "probability", 0.0, 1.0,
+       source=assumed(0.1, 0.4), group="flow"),
+    _p("practice_chance", float, 0.3,
+       "daily chance of using a skill outside for a client with no independence or insight", "probability",
+       0.0, 1.0, source=assumed(0.1, 0.5), group="flow"),
+    _p("practice_independence", float, 0.4,
+       "added daily chance of using a skill outside per unit of independence", "probability", 0.0, 1.0,
+       source=assumed(0.2, 0.6), group="flow"),
+    _p("practice_insight", float, 0.2,
+       "added daily chance of using a skill outside per unit of insight", "probability", 0.0, 1.0,
+       source=assumed(0.0, 0.4), group="flow"),
+    _p("skill_disuse_days", float, 90.0,
+       "time constant of the fading of a self-kept skill over the days it is not used", "days", 1.0, 3650.0,
+       source=assumed(30.0, 180.0), group="flow"),
+    _p("token_fade_days", float, 21.0,
+       "time constant of the fading of the token-kept part of a skill once no tokens are given (outside)", "days",
+       1.0, 3650.0, source=DICKERSON + "; " + assumed(7.0, 60.0), group="flow"),
+    _p("relapse_symptoms", float, 0.6,
+       "symptom severity outside at and above which a client has relapsed (and may be readmitted)", "0-1",
+       0.0, 1.0, source=assumed(0.5, 0.75), group="flow"),
+    _p("readmission_chance", float, 0.18,
+       "daily chance that a relapsed client outside is referred back to the unit", "1/day", 0.0, 1.0,
+       source=CALIBRATED, group="flow"),
+    # (end of life after discharge)
+    # --- issue 13, who arrives, the treatment plan and discharge on the plan (casemix.py, planning.py, flow.py) ---
+    _p("case_mix", str, "default",
+       "who is admitted: 'default' (the setting's case-mix file, milieu_sim/data/casemix/) or the path of a case-mix "
+       "TOML file (docs/user_guide.md, 'Your service's case mix')", group="ward"),
+    _p("detained_trust", float, 0.1,
+       "trust a detained client lacks at admission compared with a voluntary one", "0-1", 0.0, 1.0,
+       source=assumed(0.05, 0.2), group="flow"),
+    _p("detained_absconding_factor", float, 2.0,
+       "factor on the weight of absconding among a detained client's incidents", "x", 1.0, 10.0,
+       source=assumed(1.5, 3.0), group="flow"),
+    _p("violence_history_factor", float, 2.0,
+       "factor on the weight of physical aggression among incidents of a client with a history of violence "
+       "(past violence predicts inpatient violence: Grassi et al. 2001)", "x", 1.0, 10.0, source=assumed(1.5, 3.0),
+       group="flow"),
+    _p("self_harm_history_factor", float, 2.0,
+       "factor on the weight of self-harm among incidents of a client with a history of self-harm (Stewart et al. "
+       "2012)", "x", 1.0, 10.0, source=assumed(1.5, 4.0), group="flow"),
+    _p("discharge_rule", str, "symptoms_and_risk",
+       "what a completed discharge needs: the plan's symptom and risk targets (an acute ward) or every goal of the "
+       "plan (graduation, in a community or programme)", choices=("symptoms_and_risk", "plan_goals"), group="flow"),
+    _p("waiting_referrals", int, 1,
+       "referrals waiting for a bed at each ward round while the unit is full (bed pressure): up to this many of "
+       "the readiest clients are discharged sooner", "clients", 0, 100, source=assumed(0, 3), group="flow"),
+    _p("bed_pressure_relax", float, 0.1,
+       "how far above the plan's symptom target a client may be discharged under bed pressure", "0-1", 0.0, 1.0,
+       source=assumed(0.05, 0.2), group="flow"),
+    _p("plan_skill_gain", float, 0.2,
+       "gain over the admission level that the team sets as a goal skill's target (at most skill_goal)", "0-1",
+       0.0, 1.0, source=assumed(0.1, 0.3), group="flow"),
+    _p("plan_min_gain", float, 0.05,
+       "the least gain a stalled skill target may be lowered to", "0-1", 0.0, 1.0, source=assumed(0.02, 0.1),
+       group="flow"),
+    _p("plan_stall_gain", float, 0.01,
+       "progress (skill rise, symptom fall) over a week's review period below which a goal counts as stalled",
+       "0-1", 0.0, 1.0, source=assumed(0.005, 0.03), group="flow"),
+    _p("plan_target_step", float, 0.05,
+       "how much a review lowers a target that stalled despite one-to-one sessions", "0-1", 0.0, 1.0,
+       source=assumed(0.02, 0.1), group="flow"),
+    _p("plan_risk_target", int, 1,
+       "the nurse's risk target: at most this many incidents in the last 7 days", "incidents", 0, 100,
+       source=assumed(0, 2), group="flow"),
+    _p("plan_group_symptoms", float, 0.6,
+       "symptom level at or below which the team puts structured groups in a client's plan", "0-1", 0.0, 1.0,
+       source=assumed(0.5, 0.7), group="flow"),
+    _p("plan_group_attendance", float, 0.3,
+       "extra readiness to attend structured activities of a client whose plan has groups", "share", 0.0, 2.0,
+       source=assumed(0.1, 0.5), group="flow"),
+    _p("one_to_one_learning", float, 0.01,
+       "skill learning rate of a one-to-one session on the plan's focus skill (weekdays)", "per session", 0.0, 1.0,
+       source=assumed(0.005, 0.03), group="flow"),
+    _p("medication_review_effect", float, 0.1,
+       "share of symptoms a week under medication review takes away", "share", 0.0, 1.0, source=assumed(0.05, 0.2),
+       group="flow"),
+    _p("leave_symptoms", float, 0.5,
+       "symptom level at or below which the occupational therapist grants leave (with the risk target met)", "0-1",
+       0.0, 1.0, source=assumed(0.4, 0.6), group="flow"),
+    _p("leave_independence", float, 0.02,
+       "independence a day of leave builds: I += this * (1 - I)", "per day", 0.0, 1.0, source=assumed(0.01, 0.05),
+       group="flow"),
+    _p("support_target", float, 0.5,
+       "support outside below which the social worker sets a support goal and discharge planning", "0-1", 0.0, 1.0,
+       source=assumed(0.4, 0.7), group="flow"),
+    _p("social_work_gain", float, 0.1,
+       "support outside a week of discharge planning builds while below support_target: V += this * (1 - V)",
+       "share", 0.0, 1.0, source=assumed(0.05, 0.2), group="flow"),
+    # (end of who arrives, the treatment plan and discharge on the plan)
+    # --- issue 13, the outpatient group setting (processes/home.py, flow.py; data/routines/outpatient_group.toml) ---
+    _p("stay_limit_exit", str, "transfer",
+       "what reaching max_stay_days means: a transfer on (a ward's stay limit) or the course completed (an outpatient "
+       "course of sessions)", choices=("transfer", "completed"), group="flow"),
+    # (end of the outpatient group setting)
 )
 # fmt: on
 
@@ -800,6 +925,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
         # add them back with ward_map='community' and prn_available / restraint_available = true
         "prn_available": False,
         "restraint_available": False,
+        "discharge_rule": "plan_goals",  # graduation when the plan's goals are met (issue 13)
+        "waiting_referrals": 0,  # a waiting list, not a queue for a bed that discharges anyone sooner
     },
     "day_program": {
         "ward_map": "community",
@@ -814,6 +941,31 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_stay_days": 180.0,
         "dropout_per_day": 0.006,
         "dropout_early_factor": 3.0,
+        "discharge_rule": "plan_goals",  # issue 13
+        "waiting_referrals": 0,
+    },
+    # clients live at home and meet weekly (data/routines/outpatient_group.toml; docs/ODD.md, "Settings")
+    "outpatient_group": {
+        "ward_map": "outpatient",  # a clinic: group room, waiting area, office, interview room; no beds
+        "n_clients": 10,  # members of the group (8-12)
+        "staff_early": 1,
+        "staff_late": 2,  # the group's shift: a facilitator in the group room, a colleague in the office
+        "staff_night": 1,
+        "days": 180,
+        "admission_delay_hours": 168.0,  # a free place is filled by a referral about a week later
+        "admission_symptoms": 0.35,
+        "min_stay_days": 28.0,
+        "max_stay_days": 84.0,  # the course: 12 weekly sessions
+        # about a fifth of courses end in dropout (Swift & Greenberg 2012: 19.7%, group and individual alike)
+        "dropout_per_day": 0.0018,
+        "dropout_early_factor": 2.0,
+        "dropout_early_days": 14.0,  # the first two sessions
+        "discharge_rule": "plan_goals",  # completion when the plan's goals are met ...
+        "stay_limit_exit": "completed",  # ... or when the course of max_stay_days ends
+        "waiting_referrals": 0,  # a waiting list: nobody leaves the group sooner for a newcomer
+        # a clinic, not a hospital: no seclusion room on its plan, no PRN, no restraint
+        "prn_available": False,
+        "restraint_available": False,
     },
 }
 
@@ -822,6 +974,7 @@ SETTING_ROUTINE = {
     "acute_ward": "acute_ward.toml",
     "residential_tc": "residential_tc.toml",
     "day_program": "day_program.toml",
+    "outpatient_group": "outpatient_group.toml",
 }
 
 

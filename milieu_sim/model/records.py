@@ -16,6 +16,8 @@ import pandas as pd
 from milieu_sim.model.state import (
     ANTECEDENTS,
     CLIMATE_SCALES,
+    DIAGNOSES,
+    PLAN_GOALS,
     REPORTED_STATES,
     SHIFTS,
     TARGET_ROLES,
@@ -105,6 +107,11 @@ STAY_COUNTERS: tuple[str, ...] = (
     "punishments",
 )
 
+#: The `followup` table (life after discharge, processes.aftercare): one row per discharged client per week.
+FOLLOWUP_COLUMNS: tuple[str, ...] = ("client_id", "exit_day", "week", "symptoms", "skill", "in_aftercare", "readmitted")
+# its log: ints (client_id, week, in_aftercare, readmitted) and floats (exit step, symptoms, skill)
+FOLLOWUP_LOG = ("client_id", "week", "in_aftercare", "readmitted", "exit_step", "symptoms", "skill")
+
 STEP_COLUMNS: tuple[str, ...] = (
     "step",
     "day",
@@ -158,14 +165,51 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "exit_day",
         "exit_reason",
         "length_of_stay_days",
+        "diagnosis",  # issue 13: the profile and the plan at exit (processes.flow.stay_row)
+        "detained",
+        "plan_goals",
+        "plan_goals_met",
+        "bed_pressure",
         *(f"{state}_at_admission" for state in REPORTED_STATES),
         *(f"{state}_at_exit" for state in REPORTED_STATES),
         *STAY_COUNTERS,
         "external_share",
         "outside_functioning",
         "outside_gain",
+        # life after discharge (processes.aftercare)
+        "previous_stays",
+        "days_to_readmission",
+        "followup_days",
     ),
+    # one row per discharged client per complete week of follow-up (processes.aftercare)
+    "followup": FOLLOWUP_COLUMNS,
 }
+
+# --- issue 13: the treatment plans (processes.planning); the order of each vocabulary is its code ---------------
+PLAN_PARTS: tuple[str, ...] = ("groups", "one_to_one", "medication_review", "leave", "discharge_planning")
+PLAN_ITEMS: tuple[str, ...] = (*PLAN_GOALS, *PLAN_PARTS)  # the `plans` table's `goal`: a goal or a part
+PLAN_STATUSES: tuple[str, ...] = ("open", "met", "in_plan", "ended")
+PLAN_CHANGES: tuple[str, ...] = ("set", "met", "reopened", "lowered", "added", "removed")
+PLAN_REASONS: tuple[str, ...] = (
+    "admission",
+    "target reached",
+    "below target again",
+    "progress stalled",
+    "still stalled",
+    "symptoms not falling",
+    "symptom target met",
+    "risk history",
+    "support below target",
+    "symptoms allow groups",
+    "symptoms too high for groups",
+    "safe and able for leave",
+    "leave no longer safe",
+)
+PLAN_ITEM, PLAN_STATUS, PLAN_CHANGE, PLAN_REASON = (
+    {name: code for code, name in enumerate(names)} for names in (PLAN_ITEMS, PLAN_STATUSES, PLAN_CHANGES, PLAN_REASONS)
+)
+TABLE_COLUMNS["plans"] = ("client_id", "day", "goal", "target", "status", "change", "reason")
+# (end of issue 13 plans)
 
 _N_STATE_COLS = 2 * len(REPORTED_STATES)
 HOURS_PER_SHIFT = 8
@@ -270,6 +314,9 @@ class Records:
             floats=("behaviour_change",),
         )
         self.stays: list[dict[str, Any]] = []
+        self.followup = BatchLog(FOLLOWUP_LOG, floats=("exit_step", "symptoms", "skill"))  # processes.aftercare
+        # one row per plan goal or part set, met or changed (processes.planning); `step` becomes `day`
+        self.plans = BatchLog(("step", "client_id", "goal", "target", "status", "change", "reason"), floats=("target",))
 
     # --- tables ---------------------------------------------------------------
     def events_frame(self) -> pd.DataFrame:
@@ -334,8 +381,43 @@ class Records:
             columns[column] = np.add.reduceat(steps[column].to_numpy(), starts) / hours
         return pd.DataFrame(columns)[list(TABLE_COLUMNS["shifts"])]
 
+    def plans_frame(self) -> pd.DataFrame:
+        """The `plans` table: one row per goal or part of a treatment plan set, met or changed."""
+        a = self.plans.arrays()
+        return pd.DataFrame(
+            {
+                "client_id": a["client_id"],
+                "day": (np.maximum(a["step"], 1) - 1) // 24,
+                "goal": pd.Categorical.from_codes(a["goal"], categories=list(PLAN_ITEMS)),
+                "target": a["target"],
+                "status": pd.Categorical.from_codes(a["status"], categories=list(PLAN_STATUSES)),
+                "change": pd.Categorical.from_codes(a["change"], categories=list(PLAN_CHANGES)),
+                "reason": pd.Categorical.from_codes(a["reason"], categories=list(PLAN_REASONS)),
+            }
+        )
+
     def stays_frame(self, still_present: list[dict[str, Any]]) -> pd.DataFrame:
         rows = self.stays + still_present
         frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["stays"]))
         frame["exit_reason"] = pd.Categorical(frame["exit_reason"], categories=list(EXIT_REASONS))
-        return frame.sort_values(["admission_number"], kind="stable").reset_index(drop=True)
+        frame["diagnosis"] = pd.Categorical(frame["diagnosis"], categories=list(DIAGNOSES))
+        frame["previous_stays"] = frame["previous_stays"].astype(np.int64)
+        # a person's stays share their admission_number (the readmitted keep it): then by admission
+        return frame.sort_values(["admission_number", "admitted_day"], kind="stable").reset_index(drop=True)
+
+    def followup_frame(self) -> pd.DataFrame:
+        """The `followup` table: one row per discharged client per complete week of follow-up (and the week
+        of a readmission), ordered by the stay it follows (exit time, client) and week."""
+        a = self.followup.arrays()
+        frame = pd.DataFrame(
+            {
+                "client_id": a["client_id"],
+                "exit_day": a["exit_step"] / 24.0,
+                "week": a["week"],
+                "symptoms": a["symptoms"],
+                "skill": a["skill"],
+                "in_aftercare": a["in_aftercare"].astype(bool),
+                "readmitted": a["readmitted"].astype(bool),
+            }
+        )
+        return frame.sort_values(["exit_day", "client_id", "week"], kind="stable").reset_index(drop=True)

@@ -2,7 +2,8 @@
 
 A routine file (TOML, under ``data/routines/``) lists blocks of hours, each with
 an activity name, the zone it happens in, its kind, whether it is a structured
-(staff-led) activity, and which treatment-goal skill it practises.  The file is
+(staff-led) activity, which treatment-goal skill it practises, and whether clients come to it
+from home (``from_home``: an outpatient group, whose members who do not attend stay at home).  The file is
 compiled into arrays indexed by hour of the week (0 = Monday 00:00), so the
 model looks an hour up in O(1).
 """
@@ -31,7 +32,13 @@ KINDS: tuple[str, ...] = (
     "away",
 )
 SKILLS: tuple[str, ...] = ("coping", "social", "daily_living")
-DAYS = {"all": range(7), "weekdays": range(5), "weekends": range(5, 7)}
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAYS = {
+    "all": range(7),
+    "weekdays": range(5),
+    "weekends": range(5, 7),
+    **{day: range(k, k + 1) for k, day in enumerate(WEEKDAY_NAMES)},  # one day a week (a weekly group)
+}
 HOURS_PER_WEEK = 168
 
 
@@ -46,9 +53,16 @@ class Routine:
     kind: np.ndarray  # (168,) index into KINDS
     structured: np.ndarray  # (168,) bool
     trains: np.ndarray  # (168,) index into SKILLS, or -1
+    from_home: np.ndarray  # (168,) bool: clients come from home; who does not attend stays there (processes.home)
 
     def zones_used(self) -> set[int]:
         return {int(z) for z, k in zip(self.zone, self.kind, strict=True) if KINDS[k] != "away"}
+
+    @property
+    def needs_beds(self) -> bool:
+        """Whether the routine ever sends clients to bed: sleep, or an activity in the bedrooms (a unit whose
+        routine does not, an outpatient group, may have a floor plan without beds)."""
+        return bool(np.any(self.kind == KINDS.index("sleep"))) or ZONE_CODE["bedroom"] in self.zones_used()
 
 
 def _field(block: dict, key: str, name: str, number: int, kind: type, default=None):
@@ -78,8 +92,9 @@ def parse_routine(text: str, name: str = "<text>") -> Routine:
     kind = np.zeros(HOURS_PER_WEEK, dtype=np.int64)
     structured = np.zeros(HOURS_PER_WEEK, dtype=bool)
     trains = np.full(HOURS_PER_WEEK, -1, dtype=np.int64)
+    from_home = np.zeros(HOURS_PER_WEEK, dtype=bool)
     names: list[str] = []
-    allowed_keys = {"name", "start", "end", "days", "zone", "kind", "structured", "trains"}
+    allowed_keys = {"name", "start", "end", "days", "zone", "kind", "structured", "trains", "from_home"}
     for number, block in enumerate(blocks, start=1):
         for key in block:
             if key not in allowed_keys:
@@ -113,6 +128,7 @@ def parse_routine(text: str, name: str = "<text>") -> Routine:
                 f"routine '{name}': activity {number} key 'trains' = {skill!r}; allowed: {', '.join(SKILLS)} or ''"
             )
         is_structured = _field(block, "structured", name, number, bool, False)
+        comes_from_home = _field(block, "from_home", name, number, bool, False)
         if title not in names:
             names.append(title)
         hours = range(start, end) if start < end else [*range(start, 24), *range(0, end)]
@@ -129,12 +145,13 @@ def parse_routine(text: str, name: str = "<text>") -> Routine:
                 kind[slot] = KINDS.index(kind_name)
                 structured[slot] = is_structured
                 trains[slot] = SKILLS.index(skill) if skill else -1
+                from_home[slot] = comes_from_home
     if np.any(activity < 0):
         gap = int(np.flatnonzero(activity < 0)[0])
         raise RoutineError(
             f"routine '{name}': no activity on day {gap // 24} at {gap % 24:02d}:00; every hour must be covered"
         )
-    return Routine(name, tuple(names), activity, zone, kind, structured, trains)
+    return Routine(name, tuple(names), activity, zone, kind, structured, trains, from_home)
 
 
 def load_routine(file_name: str) -> Routine:

@@ -106,6 +106,23 @@ def _ward_round(hour: Hour) -> bool:
     return hour.hour == _ward_round_hour()
 
 
+@cache
+def _review_weekday() -> int:
+    return importlib.import_module(f"{PROCESSES}.planning").REVIEW_WEEKDAY
+
+
+def _ward_round_review(hour: Hour) -> bool:
+    return hour.hour == _ward_round_hour() and hour.weekday == _review_weekday()
+
+
+#: The clock hour of the daily step of the community model (processes.aftercare), after the ward round's discharges.
+DAILY_HOUR = 12
+
+
+def _daily(hour: Hour) -> bool:
+    return hour.hour == DAILY_HOUR
+
+
 @dataclass(frozen=True)
 class When:
     """A named condition, read from ``model.hour``, under which a phase runs."""
@@ -135,6 +152,19 @@ WHEN: dict[str, When] = {
             _new_shift,
         ),
         When("ward_round", "ward round", "at the daily ward round, {ward_round:02d}:00 (`hour.hour`)", _ward_round),
+        When(
+            "ward_round_review",
+            "weekly review",
+            "at the weekly review ward round: the ward round of each Tuesday (`hour.weekday`, "
+            "`planning.REVIEW_WEEKDAY`)",
+            _ward_round_review,
+        ),
+        When(
+            "daily",
+            "once a day",
+            f"once a day, at {DAILY_HOUR:02d}:00 (`hour.hour`): the community model's day",
+            _daily,
+        ),
     )
 }
 
@@ -303,7 +333,7 @@ SCHEDULE: tuple[Phase, ...] = (
     Phase("observation", "observation.observe", "every_hour", "Observation levels",
           "observation levels reviewed from risk at each shift change; 1:1 observers stay with their client"),
     Phase("home", "home.live_at_home", "every_hour", "Home",
-          "a day programme's clients at home in away hours: stressors and support"),
+          "who did not come to an outpatient group stays home; clients at home: stressors and support"),
     Phase("interaction", "interaction.interact", "awake", "Interaction",
           "encounters between neighbours, each client's behaviour this hour, conflictual encounters"),
     Phase("modeling", "modeling.learn_by_modeling", "awake", "Modeling",
@@ -336,8 +366,14 @@ SCHEDULE: tuple[Phase, ...] = (
           "insight from talking through the community's struggles; empathy for peers"),
     Phase("recovery", "recovery.recover", "every_hour", "Recovery",
           "agitation, self-control, trust, independence, symptoms and skill practice; the end-of-hour clip to [0, 1]"),
+    Phase("plan_sessions", "planning.daily", "ward_round", "Treatment plans and the multidisciplinary team",
+          "incidents of the last 7 days; one-to-one sessions on the plan's skill (weekdays); leave"),
+    Phase("plan_review", "planning.review", "ward_round_review", "Treatment plans and the multidisciplinary team",
+          "the team reviews each plan: goals met, stalled goals changed with the reason, the plan's parts"),
     Phase("discharge", "flow.discharge", "ward_round", "Admission, discharge and dropout",
           "dropouts, completed discharges, transfers and phase changes"),
+    Phase("followup", "aftercare.follow_up", "daily", "Life after discharge: follow-up and readmission",
+          "a day outside for every discharged client: stressors, support, aftercare, skills, relapse, referral"),
 )  # fmt: skip
 
 #: What runs around the phases: (name, function, what it does).  Fixed: not part of the schedule.

@@ -84,6 +84,12 @@ SAFETY, COHESION, HOLD = range(3)
 COMMUNITY_STATES = ("norm", "struggles")
 NORM, STRUGGLES = range(2)
 
+# Who arrives (model.casemix): diagnosis groups, the code is the index.  The goals of a treatment plan
+# (processes.planning), the order is the code: three skills, symptoms, risk, support outside.
+DIAGNOSES = ("psychosis", "mood_disorder", "personality_disorder", "substance_use")
+PLAN_GOALS = ("coping_skill", "social_skill", "daily_living_skill", "symptoms", "risk", "support")
+GOAL_SYMPTOMS, GOAL_RISK, GOAL_SUPPORT = 3, 4, 5
+
 SHIFTS = ("early", "late", "night")
 STAFF_ROLES = ("nurse", "support_worker")
 ROLE_NURSE, ROLE_SUPPORT_WORKER = 0, 1
@@ -165,6 +171,37 @@ class ClientArrays:
         self.open_transgressions = np.zeros(n_slots, dtype=np.int64)
         self.progress_acts = np.zeros(n_slots, dtype=np.int64)
         self.at_admission = np.zeros((len(REPORTED_STATES), n_slots))
+        # --- issue 13: who arrives (model.casemix) and the treatment plan (processes.planning) ---------------
+        # the profile's stable traits, drawn at admission from the setting's case mix
+        self.diagnosis = np.zeros(n_slots, dtype=np.int64)  # code: index into DIAGNOSES
+        self.detained = np.zeros(n_slots, dtype=bool)  # legal status: detained (True) or voluntary
+        self.violence_history = np.zeros(n_slots, dtype=bool)
+        self.self_harm_history = np.zeros(n_slots, dtype=bool)
+        self.support = np.zeros(n_slots)  # support outside (0-1); the social worker's plan raises it
+        # factor on each conflict kind's weight (CONFLICT_KINDS order), from the traits (escalation reads it)
+        self.kind_factor = np.ones((6, n_slots))
+        # the plan: which skills are goals and their targets, the symptom and risk targets, and its parts
+        self.plan_skill = np.zeros((3, n_slots), dtype=bool)
+        self.skill_target = np.zeros((3, n_slots))
+        self.plan_support = np.zeros(n_slots, dtype=bool)  # support outside is a goal (set below support_target)
+        self.skill_floor = np.zeros((3, n_slots))  # the lowest a stalled skill target may be lowered to
+        self.symptom_target = np.zeros(n_slots)
+        self.risk_target = np.zeros(n_slots, dtype=np.int64)  # incidents in the last 7 days, at most
+        self.plan_attendance = np.ones(n_slots)  # factor on structured-activity attendance (movement reads it)
+        self.plan_groups = np.zeros(n_slots, dtype=bool)
+        self.one_to_one = np.zeros(n_slots, dtype=bool)
+        self.medication_review = np.zeros(n_slots, dtype=bool)
+        self.leave = np.zeros(n_slots, dtype=bool)
+        self.discharge_planning = np.zeros(n_slots, dtype=bool)
+        self.plan_focus = np.full(n_slots, -1, dtype=np.int64)  # the skill one-to-one sessions practise, or -1
+        self.goal_met = np.zeros((len(PLAN_GOALS), n_slots), dtype=bool)  # marked met at a review
+        self.review_skills = np.zeros((3, n_slots))  # skills at the last review (for stalled progress)
+        self.review_symptoms = np.zeros(n_slots)
+        self.incident_log = np.zeros((7, n_slots), dtype=np.int64)  # `incidents` at the last 7 daily rounds
+        self.incidents_week = np.zeros(n_slots, dtype=np.int64)  # incidents in the last 7 days
+        self.pressure_discharge = np.zeros(n_slots, dtype=bool)  # discharged sooner for a waiting referral
+        # --- end of issue 13 (who arrives, the plan) -------------------------------------------------------------
+        self.previous_stays = np.zeros(n_slots, dtype=np.int64)  # the person's earlier stays (processes.aftercare)
         self._views: dict[type, Any] = {}
         self._packed: dict[type, tuple] = {}
 

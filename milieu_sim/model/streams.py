@@ -37,6 +37,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "staff_office",  # which staff spend a block in the office rather than on the floor (movement)
     "prevention",  # whether a staff member's check-in talks a client down (prevention)
     "initiative",  # whether an independent client practises a daily-living task unprompted (initiative)
+    "aftercare",  # life after discharge: one generator per follow-up, keyed by person and stay (aftercare)
 )
 
 

@@ -6,8 +6,11 @@ comments.  Row 0 of the text is the top of the ward; on the Mesa grid it has
 the highest ``y`` so that drawings look like the text.
 
 The map must contain every zone that the routine sends people to and at least
-as many beds (``b``) as clients.  A seclusion room is optional: a unit without
-one (the ``residential`` plan of a therapeutic community) cannot seclude, and
+as many beds (``b``) as clients, unless the routine never sends anyone to bed (an outpatient group:
+clients live at home): then the map may have no beds and no bedrooms, each client's bed slot is a place
+at home (``bed`` -1, off the grid), the group room must seat every client, a quiet room is needed
+(time-out) and a seclusion room is not allowed (a seclusion ends in the client's bed).  A seclusion room
+is optional: a unit without one (the ``residential`` plan of a therapeutic community) cannot seclude, and
 escalation uses the containment that remains.  It must have corridor cells (``.``: staff
 walk there), and it is at most :data:`MAX_SIDE` cells wide and high and :data:`MAX_CELLS`
 cells in all (the generated plan of the largest ward, 5000 beds, is 201 x 258).
@@ -79,6 +82,13 @@ class FloorPlan:
     def n_beds(self) -> int:
         return int(self.beds.size)
 
+    def bed_cells(self, n_clients: int) -> np.ndarray:
+        """The bed cell of each of ``n_clients`` slots: the first beds in reading order, or -1 for every slot
+        of a plan without beds (an outpatient unit: clients live at home, off the grid)."""
+        if not self.n_beds:
+            return np.full(n_clients, -1, dtype=np.int64)
+        return self.beds[:n_clients].copy()
+
     def xy(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Grid coordinates of cell indices."""
         return np.divmod(index, self.height)
@@ -131,8 +141,6 @@ def parse_floor_plan(text: str, name: str = "<text>") -> FloorPlan:
     flat = zone.reshape(-1)
     zone_cells = {code: np.flatnonzero(flat == code) for code in range(1, len(ZONES)) if np.any(flat == code)}
     plan = FloorPlan(name, width, height, zone, np.asarray(bed_cells, dtype=np.int64), zone_cells)
-    if not bed_cells:
-        raise WardMapError(f"ward map '{name}': no beds; mark each bed with 'b' inside a bedroom")
     plan.same_zone_neighbours = _same_zone_neighbours(zone)
     return plan
 
@@ -156,7 +164,7 @@ def _same_zone_neighbours(zone: np.ndarray) -> np.ndarray:
     return table
 
 
-BUILTIN_MAPS: tuple[str, ...] = ("default", "community", "residential")  # files data/wards/NAME.txt
+BUILTIN_MAPS: tuple[str, ...] = ("default", "community", "residential", "outpatient")  # files data/wards/NAME.txt
 
 
 def builtin_map_text(name: str = "default") -> str:
@@ -202,8 +210,11 @@ def generated_map_text(n_beds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_floor_plan(ward_map: str, n_clients: int) -> FloorPlan:
-    """The floor plan named by the ``ward_map`` parameter, checked against ``n_clients``."""
+def load_floor_plan(ward_map: str, n_clients: int, needs_beds: bool = True) -> FloorPlan:
+    """The floor plan named by the ``ward_map`` parameter, checked against ``n_clients``.
+
+    ``needs_beds``: whether the routine sends clients to bed (``Routine.needs_beds``); when it does not, the
+    plan may have no beds (clients live at home), and then every client must fit in the group room."""
     if ward_map in BUILTIN_MAPS:
         plan = parse_floor_plan(builtin_map_text(ward_map), ward_map)
     elif ward_map == "auto":
@@ -212,8 +223,8 @@ def load_floor_plan(ward_map: str, n_clients: int) -> FloorPlan:
         path = Path(ward_map)
         if not path.is_file():
             raise WardMapError(
-                f"parameter 'ward_map' = {ward_map!r}: no such file; allowed: 'default', 'community', 'residential', "
-                "'auto' or a map file path"
+                f"parameter 'ward_map' = {ward_map!r}: no such file; allowed: "
+                f"{', '.join(repr(name) for name in BUILTIN_MAPS)}, 'auto' or a map file path"
             )
         try:
             if path.stat().st_size > MAX_MAP_BYTES:
@@ -227,7 +238,34 @@ def load_floor_plan(ward_map: str, n_clients: int) -> FloorPlan:
         except OSError as exc:
             raise WardMapError(f"ward map '{ward_map}': cannot be read ({exc.strerror or exc})") from None
         plan = parse_floor_plan(text, str(path))
-    if plan.n_beds < n_clients:
+    needing = [
+        why
+        for why, needed in (
+            ("the routine sends clients to bed", needs_beds),
+            ("the map has bedrooms", ZONE_CODE["bedroom"] in plan.zone_cells),
+            ("the map has a seclusion room (a seclusion ends in the client's bed)",
+             ZONE_CODE["seclusion_room"] in plan.zone_cells),
+        )
+        if needed
+    ]  # fmt: skip
+    if not plan.n_beds and needing:
+        raise WardMapError(
+            f"ward map '{plan.name}': no beds, but {needing[0]}; mark each bed with 'b' inside a bedroom (a map "
+            "without beds, for clients who live at home, has no bedrooms and no seclusion room and goes with a "
+            "routine without sleep)"
+        )
+    if not plan.n_beds and ZONE_CODE["quiet_room"] not in plan.zone_cells:
+        raise WardMapError(
+            f"ward map '{plan.name}': no beds and no quiet room; a time-out is spent in the quiet room (or at one's "
+            "bed): mark a quiet room with 'Q'"
+        )
+    group_room = plan.zone_cells.get(ZONE_CODE["group_room"], np.zeros(0)).size
+    if not plan.n_beds and group_room < n_clients:
+        raise WardMapError(
+            f"parameter 'n_clients' = {n_clients} is more than the {group_room} group-room cells of ward map "
+            f"'{plan.name}', which has no beds (clients live at home and meet there); allowed: at most {group_room}"
+        )
+    if plan.n_beds and plan.n_beds < n_clients:
         raise WardMapError(
             f"parameter 'n_clients' = {n_clients} is more than the {plan.n_beds} beds of ward map "
             f"'{plan.name}'; allowed: at most {plan.n_beds} (or ward_map='auto')"

@@ -17,7 +17,9 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
   e = max(A - C, 0), so more excess makes severe kinds likelier, but every kind,
   physical aggression included, can happen at any excess: escalation can jump
   steps (Bowers et al. 2013).  Self-harm weights scale with symptoms
-  (0.5 + Y) and absconding with distrust (1.5 - T).  Kinds and severities:
+  (0.5 + Y) and absconding with distrust (1.5 - T); each weight has the client's profile factor
+  (``clients.kind_factor``: absconding x ``detained_absconding_factor`` when detained, physical aggression x
+  ``violence_history_factor``, self-harm x ``self_harm_history_factor``; docs/ODD.md 6.22).  Kinds and severities:
   refusing_rules 1, verbal_aggression 2, absconding 2, aggression_objects 3,
   self_harm 4, physical_aggression 5.
 * The antecedent is what staff or peers did to the client in this hour or the
@@ -189,6 +191,7 @@ OWNS = Owns(
     ),
     reads=(
         "clients.present",
+        "clients.kind_factor",
         "clients.self_control",
         "clients.symptoms",
         "clients.insight",
@@ -291,6 +294,7 @@ class EscalationClients(NamedTuple):
     time_out_until: np.ndarray
     isolated_until: np.ndarray
     times_isolated: np.ndarray
+    kind_factor: np.ndarray  # the profile's factor on each conflict kind's weight (model.casemix, flow)
 
 
 class EscalationStaff(NamedTuple):
@@ -442,7 +446,7 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
         x, present, clients.isolated, clients.cell, clients.antecedent, clients.antecedent_step, step, awake, parameters
     )
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
-    kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters)
+    kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
         nearest[a] = nearest_on_duty(clients.cell[slots[a]], staff.on_duty, staff.cell, height)
@@ -501,13 +505,13 @@ def _unprompted_prn(v, w, clients, active, observer, role, staff_id, incident, s
 
 def incident_kinds(model: MilieuModel, slots: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Indices into CONFLICT_KINDS of incidents of clients ``slots``, drawn from uniforms ``u``."""
-    return _incident_kinds(model.clients.values, slots, u, PARAMETERS(model.p))
+    return _incident_kinds(model.clients.values, slots, u, PARAMETERS(model.p), model.clients.kind_factor)
 
 
 @kernel
-def _incident_kinds(x, slots, u, parameters):
-    """w_k = base_k exp(severity_excess_effect e (severity_k - 1)), self-harm x (0.5 + Y), absconding x (1.5 - T);
-    kind by inversion."""
+def _incident_kinds(x, slots, u, parameters, kind_factor):
+    """w_k = base_k f_k exp(severity_excess_effect e (severity_k - 1)), self-harm x (0.5 + Y), absconding x
+    (1.5 - T), f_k the client's profile factor (``clients.kind_factor``); kind by inversion."""
     q = parameters[0]
     base = np.empty(SEVERITY.size)
     base[REFUSING], base[VERBAL], base[ABSCONDING] = (
@@ -522,7 +526,7 @@ def _incident_kinds(x, slots, u, parameters):
         i = slots[a]
         excess = max(x[AGITATION, i] - x[SELF_CONTROL, i], 0.0)
         for k in range(SEVERITY.size):
-            weights[k] = base[k] * np.exp(q.severity_excess_effect * excess * (SEVERITY[k] - 1))
+            weights[k] = base[k] * kind_factor[k, i] * np.exp(q.severity_excess_effect * excess * (SEVERITY[k] - 1))
         weights[SELF_HARM] *= 0.5 + x[SYMPTOMS, i]
         weights[ABSCONDING] *= 1.5 - x[TRUST, i]
         cumulative = np.cumsum(weights)

@@ -13,10 +13,15 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
   its vacancy count.  The k-th admitted client's initial
   state is drawn from a generator keyed by k alone (common random numbers:
   every policy run with the same seed admits the same people in the same order):
-  each goal skill ~ N(admission_skill, s), C ~ N(admission_self_control, s),
-  T ~ N(admission_trust, s), I ~ N(admission_independence, s),
-  Y ~ N(admission_symptoms, s), A ~ N(admission_agitation + admission_agitation_symptoms Y, s),
-  s = admission_spread, all clipped to [0.01, 0.99].  The unit starts full; the initial cohort's
+  first the profile (``model.casemix``: diagnosis d, detained D, histories of violence and
+  self-harm, support outside, from the setting's case mix), then
+  each goal skill ~ N(admission_skill + skills_d, s), C ~ N(admission_self_control, s),
+  T ~ N(admission_trust - detained_trust D, s), I ~ N(admission_independence, s),
+  Y ~ N(admission_symptoms + symptoms_d, s), A ~ N(admission_agitation + admission_agitation_symptoms Y, s),
+  s = admission_spread, all clipped to [0.01, 0.99]; the traits set the client's factors on the
+  conflict kinds (``clients.kind_factor``: absconding x ``detained_absconding_factor`` when detained,
+  physical aggression x ``violence_history_factor``, self-harm x ``self_harm_history_factor``), and
+  the team sets the treatment plan (``planning.set_plan``).  The unit starts full; the initial cohort's
   clients have already spent U(0, min(initial_stay_days, max_stay_days)) days in treatment.
   Under ``senior_induction`` a new client is given the present senior (else
   primary-phase) client with the longest stay as a buddy.  Under ``discharge_messages``
@@ -27,26 +32,28 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
 * Phases, at the daily ward round (11:00, :data:`WARD_ROUND_HOUR`, part of the routine):
   orientation -> primary after ``orientation_days``; primary -> senior after ``senior_days``
   with mean skill (``common.mean_skill``) >= ``senior_skill``.
-* Discharge at the ward round: *completed* when the stay is at least
-  ``min_stay_days``, every goal skill >= ``skill_goal`` and symptoms <=
-  ``discharge_symptoms``; *transfer* after ``max_stay_days``.  Secluded clients
+* Discharge on the plan at the ward round: *completed* when the stay is at least
+  ``min_stay_days`` and the client is ready (:func:`ready_for_discharge`: under ``discharge_rule`` =
+  ``symptoms_and_risk`` symptoms <= the plan's symptom target and incidents in the last 7 days <= its
+  risk target; under ``plan_goals`` also every skill goal at its target, in the senior phase); bed
+  pressure (:func:`pressure_discharges`): while every bed is taken, up to ``waiting_referrals`` of the
+  readiest clients (within ``bed_pressure_relax`` of the symptom target) leave sooner, *completed*;
+  *transfer* after ``max_stay_days`` (with ``stay_limit_exit`` =
+  ``completed``, an outpatient group's course of ``max_stay_days``, *completed*).  Secluded clients
   are not discharged.
-* Dropout, decided at the ward round with probability ``1 - exp(-24 h)`` from
-  the hourly hazard::
+* Dropout (voluntary clients only: a detained client absconds instead), decided at the ward round
+  with probability ``1 - exp(-24 h)`` from the hourly hazard::
 
       h = dropout_per_day / 24 * (1 + dropout_early_factor * exp(-days / dropout_early_days))
                                * exp(dropout_trust_effect * ((0.5 - T) + max(A - 0.5, 0)))
 
-* At exit each stay is closed with an estimate of how the client fares outside::
-
-      outside_functioning = S * g * (1 - token_transfer_loss * E) * (0.5 + 0.5 I),
-      g = generalisation + insight_transfer * X * (1 - generalisation)
-
-  (S mean goal skill, E share kept up by external rewards, I independence, X insight:
-  on-ward skill generalises imperfectly, less so when it was kept up by
-  tokens, more so with insight into one's own struggles; Dickerson et al. 2005, Glowacki et al. 2016), and
-  ``outside_gain`` = that minus the same estimate at admission (with E = 0 and X = 0, insight's value at
-  admission).  A formula for now: issue 13 replaces it with a simulated follow-up outside.
+* At exit each stay is closed (its `stays` row) and the client's follow-up starts
+  (``processes.aftercare``: life after discharge, readmission; it fills the row's
+  ``days_to_readmission``, ``followup_days``, ``outside_functioning`` and ``outside_gain``).
+* Readmission: when a free bed's admission is due and a referral from follow-up waits, the
+  longest-waiting one is admitted instead of the next new person (``aftercare.admit_person``);
+  new people keep their numbers (the k-th new person is the same under every policy), and every
+  person keeps one ``client_id`` (``aftercare.person_id``).
 """
 
 from __future__ import annotations
@@ -57,19 +64,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milieu_sim.model.agents import Client
+from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes import aftercare, planning
 from milieu_sim.model.processes.climate import dropout_factor
 from milieu_sim.model.processes.common import mean_skill
-from milieu_sim.model.records import STAY_COUNTERS, TABLE_COLUMNS
+from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS, TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
+    DIAGNOSES,
     ORIENTATION,
     PRIMARY,
     REPORTED_STATES,
     SENIOR,
-    SKILL_GOAL,
-    SYMPTOMS,
     TRUST,
 )
 from milieu_sim.model.streams import stream
@@ -101,19 +109,32 @@ OWNS = Owns(
         "orientation_days",
         "senior_days",
         "senior_skill",
-        "discharge_symptoms",
         "dropout_per_day",
         "dropout_early_factor",
         "dropout_early_days",
         "dropout_trust_effect",
-        "generalisation",
-        "insight_transfer",
-        "token_transfer_loss",
         "discharge_messages",
         "discharge_message_calm",
         "discharge_message_trust",
+        # issue 13: the profile's traits, discharge on the plan, bed pressure
+        "detained_trust",
+        "detained_absconding_factor",
+        "violence_history_factor",
+        "self_harm_history_factor",
+        "discharge_rule",
+        "waiting_referrals",
+        "bed_pressure_relax",
+        "stay_limit_exit",  # issue 13: the outpatient group (the course's end is a completion)
     ),
-    reads=("hour.hour", "clients.isolated"),
+    reads=(
+        "hour.hour",
+        "clients.isolated",
+        "clients.symptom_target",
+        "clients.risk_target",
+        "clients.incidents_week",
+        "clients.plan_skill",
+        "clients.skill_target",
+    ),
     writes=(
         "clients.present",
         "clients.values",
@@ -125,6 +146,13 @@ OWNS = Owns(
         "clients.vacated_step",
         "clients.on_unit",
         "clients.cell",
+        "clients.diagnosis",
+        "clients.detained",
+        "clients.violence_history",
+        "clients.self_harm_history",
+        "clients.support",
+        "clients.kind_factor",
+        "clients.pressure_discharge",
         "staff.de_escalation_skill",
         "staff.model_quality",
         "staff.observe_radius",
@@ -144,6 +172,11 @@ OWNS = Owns(
             "symptoms",
             "agitation",
             "prior_stay",
+            "diagnosis",
+            "detained",
+            "violence_history",
+            "self_harm_history",
+            "support",
         ),
         "arrivals": ("delay",),  # one generator per vacancy, keyed by bed and vacancy count
         "dropout": ("dropout",),
@@ -156,6 +189,9 @@ DE_ESCALATION_OFFSET, MODEL_QUALITY_OFFSET = range(2)
 #: The clock hour of the daily ward round: part of the routine, like its hours (structure, not a quantity).
 WARD_ROUND_HOUR = 11
 NEVER = 2**62  # `next_admission_due` while every bed is taken
+# rows of clients.kind_factor that the profile's traits change
+ABSCONDING_KIND, SELF_HARM_KIND = CONFLICT_KINDS.index("absconding"), CONFLICT_KINDS.index("self_harm")
+PHYSICAL_KIND = CONFLICT_KINDS.index("physical_aggression")
 
 
 # --- staff ------------------------------------------------------------------------------
@@ -188,22 +224,32 @@ def set_staff_attributes(model: MilieuModel) -> None:
 
 # --- admissions ---------------------------------------------------------------------------
 def admission_draws(model: MilieuModel, number: int) -> np.ndarray:
-    """The standard normals and uniform that define the ``number``-th admitted client."""
+    """The draws that define the ``number``-th admitted client: 8 standard normals (state), a uniform (prior stay),
+    4 uniforms (diagnosis, detained, violence history, self-harm history) and a standard normal (support); the
+    profile's draws come after the older ones, so those are unchanged."""
     generator = stream(model.seed, "admissions", number)
-    return np.concatenate((generator.standard_normal(8), generator.random(1)))
+    return np.concatenate(
+        (generator.standard_normal(8), generator.random(1), generator.random(4), generator.standard_normal(1))
+    )
 
 
 def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None) -> Client:
     """Admit the next client of the admission sequence into a free bed slot."""
     c, p = model.clients, model.p
+    returning = aftercare.next_readmission(model) if prior_days is None else None  # a readmission comes first
     number = model.admissions
     model.admissions += 1
     z = admission_draws(model, number)
     spread = p["admission_spread"]
+    # the profile (model.casemix): diagnosis group, legal status, risk histories, support outside
+    mix = case_mix_of(model)
+    diagnosis, detained, violent, self_harm, support = draw_traits(mix, z[9:13], z[13], spread)
+    set_traits(model, slot, diagnosis, detained, violent, self_harm, support)
     means = np.array(
-        [p["admission_skill"]] * 3
-        + [p["admission_self_control"], p["admission_trust"], p["admission_independence"], p["admission_symptoms"]]
-    )
+        [p["admission_skill"] + mix.skills[diagnosis]] * 3
+        + [p["admission_self_control"], p["admission_trust"] - p["detained_trust"] * detained,
+           p["admission_independence"], p["admission_symptoms"] + mix.symptoms[diagnosis]]
+    )  # fmt: skip
     state = np.clip(means + spread * z[:7], 0.01, 0.99)
     c.values[:, slot] = 0.0
     c.values[0:4, slot] = state[0:4]  # skills and self-control
@@ -225,7 +271,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.admitted_step[slot] = step
     c.admission_number[slot] = number
     c.present[slot] = True
-    c.on_unit[slot] = True  # until movement sends a day-programme client home
+    c.on_unit[slot] = c.bed[slot] >= 0  # until movement sends a day-programme client home (no bed: at home)
     c.phase[slot] = ORIENTATION
     c.isolated[slot] = False
     c.isolated_until[slot] = 0
@@ -235,16 +281,32 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.antecedent_step[slot] = -(10**9)
     for name in (*STAY_COUNTERS, "transgressions", "punishments", "open_transgressions", "progress_acts"):
         getattr(c, name)[slot] = 0
+    aftercare.admit_person(model, slot, returning)  # a readmitted person: the same person, state from outside
     c.at_admission[:, slot] = c.reported_states()[:, slot]
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
     agent = model.client_class(model, slot)
+    agent.unique_id = aftercare.person_id(model, int(c.admission_number[slot]))  # one id per person
     c.client_id[slot] = agent.unique_id
     model.client_agents[slot] = agent
-    bed = int(c.bed[slot])
+    bed = int(c.bed[slot])  # -1: no bed (an outpatient lives at home and comes for the group)
     c.cell[slot] = bed
-    agent.cell = model.cells[bed]
+    agent.cell = model.cells[bed] if bed >= 0 else None
     model.policy.on_admission(model, agent)
+    planning.set_plan(model, slot)  # the team's plan at admission (processes.planning)
     return agent
+
+
+def set_traits(model: MilieuModel, slot: int, diagnosis: int, detained: bool, violence_history: bool,
+               self_harm_history: bool, support: float) -> None:  # fmt: skip
+    """Give the client in a slot their profile's stable traits and the factors they put on the kinds of incidents
+    (``clients.kind_factor``, read by escalation); a readmitted person's own traits can be given back this way."""
+    c, p = model.clients, model.p
+    c.diagnosis[slot], c.detained[slot], c.support[slot] = diagnosis, detained, support
+    c.violence_history[slot], c.self_harm_history[slot] = violence_history, self_harm_history
+    c.kind_factor[:, slot] = 1.0
+    c.kind_factor[ABSCONDING_KIND, slot] = p["detained_absconding_factor"] if detained else 1.0
+    c.kind_factor[PHYSICAL_KIND, slot] = p["violence_history_factor"] if violence_history else 1.0
+    c.kind_factor[SELF_HARM_KIND, slot] = p["self_harm_history_factor"] if self_harm_history else 1.0
 
 
 def _buddy(model: MilieuModel, slot: int) -> int:
@@ -323,11 +385,12 @@ def _phases(x, present, phase, buddy, admitted_step, step, orientation_days, sen
 
 
 def dropout_hazard(model: MilieuModel) -> np.ndarray:
-    """Hourly dropout hazard of every slot (rule in the module docstring)."""
+    """Hourly dropout hazard of every slot (rule in the module docstring); 0 for a detained client."""
     c, p = model.clients, model.p
     base = p["dropout_per_day"] * dropout_factor(model)  # the ward climate's cohesion (processes.climate)
-    return np.array([_hazard(c.values, i, c.admitted_step, model.steps, base, p["dropout_early_factor"],
-                             p["dropout_early_days"], p["dropout_trust_effect"]) for i in range(c.n)])  # fmt: skip
+    hazard = np.array([_hazard(c.values, i, c.admitted_step, model.steps, base, p["dropout_early_factor"],
+                               p["dropout_early_days"], p["dropout_trust_effect"]) for i in range(c.n)])  # fmt: skip
+    return np.where(c.detained, 0.0, hazard)
 
 
 @kernel
@@ -338,35 +401,67 @@ def _hazard(x, i, admitted_step, step, dropout_per_day, early_factor, early_days
     return dropout_per_day / 24.0 * early * np.exp(trust_effect * state)
 
 
+def ready_for_discharge(model: MilieuModel, relax: float = 0.0) -> np.ndarray:
+    """Which clients meet their plan's discharge thresholds (the symptom target raised by ``relax``).
+
+    ``symptoms_and_risk`` (an acute ward): symptoms <= the plan's symptom target and incidents in the last 7 days
+    <= its risk target.  ``plan_goals`` (graduation through the phases): those and every skill goal at its
+    target, in the senior phase.
+    """
+    c, p = model.clients, model.p
+    ready = (c.symptoms <= c.symptom_target + relax) & (c.incidents_week <= c.risk_target)
+    if p["discharge_rule"] == "plan_goals":
+        skills_met = np.all(~c.plan_skill | (c.skills >= c.skill_target - 1e-12), axis=0)
+        ready &= skills_met & (c.phase == SENIOR)
+    return ready & c.present
+
+
 @kernel
-def _leavers(u, x, present, isolated, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect,
-             discharge_symptoms, min_stay_days, max_stay_days):  # fmt: skip
+def _leavers(u, x, present, isolated, detained, ready, admitted_step, step, dropout_per_day, early_factor,
+             early_days, trust_effect, min_stay_days, max_stay_days):  # fmt: skip
     """Who leaves at this ward round: (dropouts, completed, transfers), each in slot order, each client at most once.
 
-    Secluded clients stay.  Dropout with probability 1 - exp(-24 h); then completion when every goal skill
-    is met, symptoms <= discharge_symptoms and the stay is >= min_stay_days; then transfer after max_stay_days.
+    Secluded clients stay.  Dropout (voluntary clients only) with probability 1 - exp(-24 h); then completion
+    when the client is ready (``ready_for_discharge``) and the stay is >= min_stay_days; then transfer after
+    max_stay_days.
     """
     n = present.size
     reason = np.full(n, -1, dtype=np.int64)
     for i in range(n):
         if not present[i] or isolated[i]:
             continue
-        hazard = _hazard(x, i, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect)
         days = (step - admitted_step[i]) / 24.0
-        goals_met = x[SYMPTOMS, i] <= discharge_symptoms
-        for k in range(3):
-            goals_met = goals_met and x[k, i] >= x[SKILL_GOAL, i]
+        hazard = 0.0
+        if not detained[i]:
+            hazard = _hazard(x, i, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect)
         if u[i] < 1.0 - np.exp(-24.0 * hazard):
             reason[i] = 0
-        elif goals_met and days >= min_stay_days:
+        elif ready[i] and days >= min_stay_days:
             reason[i] = 1
         elif days >= max_stay_days:
             reason[i] = 2
     return np.flatnonzero(reason == 0), np.flatnonzero(reason == 1), np.flatnonzero(reason == 2)
 
 
+def pressure_discharges(model: MilieuModel, leaving: np.ndarray) -> np.ndarray:
+    """Bed pressure: while the unit is full and ``waiting_referrals`` referrals wait for a bed, the readiest
+    clients (least above their symptom target, within ``bed_pressure_relax`` of it, risk target met, stay >=
+    min_stay_days, not secluded, not already leaving) leave sooner, one per waiting referral that today's
+    other exits have not already made room for."""
+    c, p = model.clients, model.p
+    room_needed = p["waiting_referrals"] - leaving.size
+    if room_needed <= 0 or not c.present.all():
+        return np.zeros(0, dtype=np.int64)
+    days = (model.steps - c.admitted_step) / 24.0
+    candidate = ready_for_discharge(model, p["bed_pressure_relax"]) & ~c.isolated & (days >= p["min_stay_days"])
+    candidate[leaving] = False
+    slots = np.flatnonzero(candidate)
+    order = np.argsort(c.symptoms[slots] - c.symptom_target[slots], kind="stable")
+    return np.sort(slots[order[:room_needed]])
+
+
 def discharge(model: MilieuModel) -> None:
-    """At the daily ward round: dropouts, completed discharges, transfers and phase changes."""
+    """At the daily ward round: dropouts, completed discharges (on the plan), bed pressure, transfers, phases."""
     c, h, p = model.clients, model.hour, model.p
     if h.hour != WARD_ROUND_HOUR:
         return
@@ -376,32 +471,25 @@ def discharge(model: MilieuModel) -> None:
         c.values,
         c.present,
         c.isolated,
+        c.detained,
+        ready_for_discharge(model),
         c.admitted_step,
         model.steps,
         p["dropout_per_day"] * dropout_factor(model),  # the ward climate's cohesion (processes.climate)
         p["dropout_early_factor"],
         p["dropout_early_days"],
         p["dropout_trust_effect"],
-        p["discharge_symptoms"],
         p["min_stay_days"],
         p["max_stay_days"],
     )
-    for slots, reason in ((dropouts, "dropout"), (completed, "completed"), (transfers, "transfer")):
+    sooner = pressure_discharges(model, np.concatenate((dropouts, completed, transfers)))
+    c.pressure_discharge[sooner] = True
+    completed = np.union1d(completed, sooner)
+    limit = p["stay_limit_exit"]  # the stay limit: a transfer on, or an outpatient course completed
+    for slots, reason in ((dropouts, "dropout"), (completed, "completed"), (transfers, limit)):
         for slot in slots.tolist():
             exit_client(model, slot, reason)
     _update_phases(model)
-
-
-def outside_functioning(model: MilieuModel, slot: int, at_admission: bool = False) -> float:
-    """Estimated functioning outside the unit (rule in the module docstring)."""
-    c, p = model.clients, model.p
-    if at_admission:  # insight is zero at admission
-        skill, independence, external, insight = c.at_admission[0, slot], c.at_admission[4, slot], 0.0, 0.0
-    else:
-        skill, independence = c.skills[:, slot].mean(), c.independence[slot]
-        external, insight = c.external_share[slot], c.insight[slot]
-    generalisation = p["generalisation"] + p["insight_transfer"] * insight * (1.0 - p["generalisation"])
-    return float(skill * generalisation * (1.0 - p["token_transfer_loss"] * external) * (0.5 + 0.5 * independence))
 
 
 def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
@@ -417,6 +505,9 @@ def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
         "exit_reason": reason,
         "length_of_stay_days": float((exit_step - c.admitted_step[slot]) / 24.0),
     }
+    goals, met = planning.plan_goals_met(model, slot)  # issue 13: the profile and the plan at exit
+    row.update(diagnosis=DIAGNOSES[int(c.diagnosis[slot])], detained=bool(c.detained[slot]), plan_goals=goals,
+               plan_goals_met=met, bed_pressure=bool(c.pressure_discharge[slot]))  # fmt: skip
     for k, name in enumerate(REPORTED_STATES):
         row[f"{name}_at_admission"] = float(c.at_admission[k, slot])
     for k, name in enumerate(REPORTED_STATES):
@@ -424,18 +515,18 @@ def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
     for name in STAY_COUNTERS:
         row[name] = int(getattr(c, name)[slot])
     row["external_share"] = float(c.external_share[slot])
-    functioning = outside_functioning(model, slot)
-    row["outside_functioning"] = functioning if reason != "still_present" else float("nan")
-    row["outside_gain"] = (
-        functioning - outside_functioning(model, slot, at_admission=True) if reason != "still_present" else float("nan")
-    )
+    row["previous_stays"] = int(c.previous_stays[slot])
+    # the follow-up fills the outcomes outside (processes.aftercare.start_followup); NaN for a stay still open
+    row["days_to_readmission"] = row["outside_functioning"] = row["outside_gain"] = float("nan")
     return row
 
 
 def exit_client(model: MilieuModel, slot: int, reason: str) -> None:
     """Close a stay: record it, take the agent off the grid and free the bed."""
     c = model.clients
-    model.records.stays.append(stay_row(model, slot, reason))
+    row = stay_row(model, slot, reason)
+    model.records.stays.append(row)
+    aftercare.start_followup(model, slot, row)  # every client who leaves the unit is followed outside
     agent = model.client_agents[slot]
     if agent is not None:
         agent.remove()
@@ -451,5 +542,6 @@ def exit_client(model: MilieuModel, slot: int, reason: str) -> None:
 
 
 def still_present_rows(model: MilieuModel) -> list[dict[str, Any]]:
-    """Rows for the stays still open at the end of the run."""
+    """Rows for the stays still open at the end of the run (and the ended stays' days of follow-up so far)."""
+    aftercare.update_stay_rows(model)
     return [stay_row(model, slot, "still_present") for slot in np.flatnonzero(model.clients.present).tolist()]

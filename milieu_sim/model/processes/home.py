@@ -1,6 +1,13 @@
-"""Home: where a day programme's clients are in the routine's ``away`` hours.
+"""Home: where a day programme's and an outpatient group's clients are when they are not on the unit.
 
-Rules (docs/ODD.md, "Home"), every away hour, for each present client who is at home
+Rules (docs/ODD.md, "Home").  Who comes: at the start of a routine block that clients come to from
+home (the routine's ``from_home``: an outpatient group), a present client whom movement did not place
+in the activity (``clients.attending`` false: they did not come, by the attendance rule of "Routine and
+movement") and who is neither secluded nor in time-out stays at home: off the grid, ``clients.on_unit``
+false, off the census.  A client admitted during such a block first comes to the next one.
+
+Life at home, every away hour (and every hour of a ``from_home`` block), for each present client who
+is at home
 (``clients.on_unit`` false: not on the unit and off the census).  Home has its own day:
 clients sleep there from :data:`HOME_SLEEP_STARTS` to :data:`HOME_WAKES` (clock hours) and are
 awake at home otherwise (:func:`awake_at_home`; recovery then relaxes agitation at the waking
@@ -11,8 +18,9 @@ rate, not the sleeping one).  In each awake hour at home, independently:
 * support at home (family, friends, community services) with probability
   ``home_support_rate``: ``A *= 1 - home_support_calm``.
 
-What a client brings back from home is what the unit then meets in the morning; the unit's own
-processes (interaction, feedback, staff response, incidents) do not run while clients are away.
+What a client brings back from home is what the unit then meets in the morning (or at the next group);
+the unit's own processes (interaction, feedback, staff response, incidents) act only on clients on the
+unit, so they run for nobody while clients are away and only for those who came in a group's hours.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import numpy as np
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.processes.movement import sync_cells
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, TRUST
 
@@ -32,8 +41,21 @@ if TYPE_CHECKING:
 
 OWNS = Owns(
     parameters=("home_stress_rate", "home_stress_agitation", "home_support_rate", "home_support_calm"),
-    reads=("hour.away", "hour.hour", "clients.present", "clients.on_unit", "clients.trust"),
-    writes=("clients.agitation",),
+    reads=(
+        "hour.away",
+        "hour.hour",
+        "hour.weekday",
+        "hour.step",
+        "hour.new_block",
+        "model.routine",
+        "clients.present",
+        "clients.on_unit",
+        "clients.attending",
+        "clients.isolated",
+        "clients.time_out_until",
+        "clients.trust",
+    ),
+    writes=("clients.agitation", "clients.cell", "clients.on_unit"),
     streams={"home": ("stress", "support")},
 )
 # columns of the home block (OWNS.streams order)
@@ -52,13 +74,32 @@ def awake_at_home(hour: Hour) -> bool:
     return hour.away and HOME_WAKES <= hour.hour < HOME_SLEEP_STARTS
 
 
+def from_home(model: MilieuModel) -> bool:
+    """Whether this hour's activity is one that clients come to from home (the routine's ``from_home``)."""
+    h = model.hour
+    return bool(model.routine.from_home[h.weekday * 24 + h.hour])
+
+
 def live_at_home(model: MilieuModel) -> None:
-    """An hour at home for the clients who are away (rules in the module docstring)."""
+    """Who stays at home, and an hour at home for the clients who are there (rules in the module docstring)."""
     h, c = model.hour, model.clients
-    if not awake_at_home(h):
+    coming_from_home = from_home(model)
+    if coming_from_home and h.new_block:
+        stay_home(model)
+    if not (awake_at_home(h) or (coming_from_home and HOME_WAKES <= h.hour < HOME_SLEEP_STARTS)):
         return
     u = model.streams["home"].random((c.n, 2))
     _home(u, c.values, c.present & ~c.on_unit, PARAMETERS(model.p))
+
+
+def stay_home(model: MilieuModel) -> np.ndarray:
+    """Clients who did not come to this block of a ``from_home`` activity stay at home; returns their slots."""
+    c, h = model.clients, model.hour
+    staying = np.flatnonzero(c.present & ~c.attending & ~c.isolated & (c.cell >= 0) & (c.time_out_until <= h.step))
+    c.cell[staying] = -1
+    c.on_unit[staying] = False
+    sync_cells(model, staying, np.zeros(0, dtype=np.int64))
+    return staying
 
 
 @kernel

@@ -19,7 +19,7 @@ of ``clients.feedback_sent``) gains empathy by helping: ``P = 1 - (1 - P) (1 - h
 
 Watching: a witness of an incident gains ``witness_insight * severity / 5 * (1 - X)`` (escalation's
 witness rule).  What insight does: under provocation it raises self-control in the incident chance
-(escalation, ``insight_control``) and it helps skills transfer outside (flow, ``insight_transfer``);
+(escalation, ``insight_control``) and it helps skills transfer outside (aftercare, ``practice_insight``);
 empathy restrains conflict with peers (interaction, ``empathy_restraint``).
 """
 

@@ -6,8 +6,8 @@ Rules (docs/ODD.md, "Routine and movement"):
   who is not already in the block's zone goes to a cell of it: their own bed for sleep and bedroom
   hygiene, the activity's room for meals, and for a structured activity with
   probability ``P(attend) = structure * (attendance_base + attendance_trust * trust) * climate factor
-  * max(0, 1 + attendance_initiative * (I - 0.5))`` (I: independence: independent clients join in more);
-  a client who
+  * max(0, 1 + attendance_initiative * (I - 0.5)) * plan`` (I: independence: independent clients join in
+  more; plan: the treatment plan's factor, ``clients.plan_attendance``, processes.planning); a client who
   does not attend, and every client in free time, picks a free-time place with weights
   ``free_time_day_room``, ``free_time_corridor``, ``free_time_quiet_room`` and ``free_time_bed``
   (normalised over the places the map has; which zones are free-time places, :data:`FREE_ZONES`, is
@@ -73,6 +73,7 @@ OWNS = Owns(
     ),
     reads=(
         "clients.present",
+        "clients.plan_attendance",
         "clients.isolated",
         "clients.time_out_until",
         "clients.trust",
@@ -208,6 +209,7 @@ class MovementClients(NamedTuple):
     attending: np.ndarray
     bed: np.ndarray
     cell: np.ndarray
+    plan_attendance: np.ndarray  # the treatment plan's factor on attendance (processes.planning)
 
 
 class MovementStaff(NamedTuple):
@@ -329,6 +331,7 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
                         * q.structure
                         * (q.attendance_base + q.attendance_trust * clients.values[TRUST, i])
                         * max(0.0, 1.0 + q.attendance_initiative * (clients.values[INDEPENDENCE, i] - 0.5))
+                        * clients.plan_attendance[i]
                     )
                 else:
                     attend = attendance == EVERYONE

@@ -2,7 +2,9 @@
 
 Rules (docs/ODD.md, "Observation levels"):
 
-* **Review** at every shift change (``hour.new_shift``, the handover): each present client's risk is::
+* **Review** at every shift change (``hour.new_shift``, the handover): a client at home (off the grid:
+  a day programme's or an outpatient group's clients in their away hours) is at the general level, not
+  observed by the unit; each present client on the unit has the risk::
 
       risk = max(A - C, 0) + observation_incident_weight * M_inc + observation_self_harm_weight * M_sh
 
@@ -174,7 +176,7 @@ def _review(clients, step, parameters):
     events = np.zeros((present.size, len(EVENT_COLUMNS)), dtype=np.int64)
     rows = 0
     for i in range(present.size):
-        if not present[i]:
+        if not present[i] or clients.cell[i] < 0:  # gone, or at home (off the grid): not observed by the unit
             level[i] = GENERAL
             continue
         held = level[i] if clients.observation_until[i] > step else GENERAL

@@ -1,0 +1,381 @@
+"""Treatment plans and the multidisciplinary team (docs/ODD.md 6.23, "Treatment plans and the multidisciplinary team").
+
+A team of five roles sets each client's plan at admission (:func:`set_plan`, called by ``flow.admit_client``) and
+reviews it at the weekly ward round (:func:`review`, the phase ``plan_review``, on :data:`REVIEW_WEEKDAY` at the
+ward-round hour).  The plan's goals replace the one shared ``skill_goal``: each client has their own skills,
+targets and thresholds, and the plan's parts decide their routine.
+
+At admission (S_k skill k, Y symptoms, V support outside, from the client's profile):
+
+* psychologist and occupational therapist (OT): skill k is a goal when S_k < ``skill_goal`` (the service's
+  standard); its target is ``min(skill_goal, S_k + plan_skill_gain)``, never lowered below
+  ``S_k + plan_min_gain`` (the floor).  The psychologist offers one-to-one sessions at once to a client with a
+  history of violence or self-harm, practising the goal skill furthest from its target.
+* psychiatrist: a symptom target ``discharge_symptoms``; medication review is added when symptoms stall.
+* nurse: a risk target: at most ``plan_risk_target`` incidents in the last 7 days.
+* social worker: a support goal (target ``support_target``) when V < ``support_target``, with discharge
+  planning (work with family, housing and services) from admission; otherwise discharge planning starts when
+  the symptom target is met.
+* groups: the team puts structured groups in the plan when Y <= ``plan_group_symptoms``; a client whose plan
+  has groups attends structured activities ``1 + plan_group_attendance`` times as readily (movement reads
+  ``clients.plan_attendance``).
+
+Every ward round (:func:`daily`, the phase ``plan_sessions``): the incidents of the last 7 days are counted; on
+weekdays a client on the unit (not at home) with one-to-one sessions has one, practising the focus skill f::
+
+    S_f += one_to_one_learning * (0.5 + 0.5 T) * (1 - Y / 2) * (1 - S_f)
+
+and a client on leave spends part of the day outside: ``I += leave_independence * (1 - I)``.
+
+At the weekly review (a goal is *met* while its value is at its target; each change is a `plans` row with its
+reason):
+
+* a goal reached is marked met (and reopened if it slips back);
+* a skill goal whose skill rose by less than ``plan_stall_gain`` since the last review is stalled: the
+  psychologist adds one-to-one sessions for it (reason "progress stalled"); stalled again with sessions, its
+  target is lowered by ``plan_target_step``, not below its floor (reason "still stalled");
+* symptoms above target that fell by less than ``plan_stall_gain``: the psychiatrist adds medication review
+  (reason "symptoms not falling"); a client under review has ``Y *= 1 - medication_review_effect`` at each
+  weekly review until the symptom target is met, when the review ends;
+* the OT grants leave while the daily-living goal (if any) and the risk target are met and
+  Y <= ``leave_symptoms``, and withdraws it otherwise;
+* the social worker, while discharge planning, raises support below its target: ``V += social_work_gain * (1 - V)``;
+* groups are added or ended as symptoms allow.
+
+Discharge reads the plan (``processes.flow``): see docs/ODD.md 6.2.  Team members are not agents on the grid.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from milieu_sim.model.records import PLAN_CHANGE, PLAN_ITEM, PLAN_REASON, PLAN_STATUS
+from milieu_sim.model.schedule import Owns
+from milieu_sim.model.state import (
+    DAILY_LIVING,
+    GOAL_RISK,
+    GOAL_SYMPTOMS,
+    INDEPENDENCE,
+    PLAN_GOALS,
+    SKILL_ROWS,
+    SYMPTOMS,
+    TRUST,
+)
+
+if TYPE_CHECKING:
+    from milieu_sim.model.model import MilieuModel
+
+OWNS = Owns(
+    parameters=(
+        "skill_goal",
+        "discharge_symptoms",
+        "plan_skill_gain",
+        "plan_min_gain",
+        "plan_stall_gain",
+        "plan_target_step",
+        "plan_risk_target",
+        "plan_group_symptoms",
+        "plan_group_attendance",
+        "one_to_one_learning",
+        "medication_review_effect",
+        "leave_symptoms",
+        "leave_independence",
+        "support_target",
+        "social_work_gain",
+    ),
+    reads=(
+        "hour.weekday",
+        "clients.present",
+        "clients.isolated",
+        "clients.client_id",
+        "clients.incidents",
+        "clients.trust",
+        "clients.violence_history",
+        "clients.self_harm_history",
+    ),
+    writes=(
+        "clients.skills",
+        "clients.symptoms",
+        "clients.independence",
+        "clients.support",
+        "clients.plan_skill",
+        "clients.plan_support",
+        "clients.skill_target",
+        "clients.skill_floor",
+        "clients.symptom_target",
+        "clients.risk_target",
+        "clients.plan_attendance",
+        "clients.plan_groups",
+        "clients.one_to_one",
+        "clients.medication_review",
+        "clients.leave",
+        "clients.discharge_planning",
+        "clients.plan_focus",
+        "clients.goal_met",
+        "clients.review_skills",
+        "clients.review_symptoms",
+        "clients.incident_log",
+        "clients.incidents_week",
+    ),
+    columns=tuple(f"plans.{name}" for name in ("client_id", "day", "goal", "target", "status", "change", "reason")),
+)
+
+#: The weekday of the weekly review ward round (0 = Monday; the clock's day 0 is a Monday): structure, not a
+#: quantity, like the ward round's hour (``flow.WARD_ROUND_HOUR``).
+REVIEW_WEEKDAY = 1
+#: Which team member sets each goal and part (for the plan's summary).
+ROLE = {
+    "coping_skill": "psychologist",
+    "social_skill": "psychologist",
+    "daily_living_skill": "occupational therapist",
+    "symptoms": "psychiatrist",
+    "risk": "nurse",
+    "support": "social worker",
+    "groups": "team",
+    "one_to_one": "psychologist",
+    "medication_review": "psychiatrist",
+    "leave": "occupational therapist",
+    "discharge_planning": "social worker",
+}
+PARTS = ("groups", "one_to_one", "medication_review", "leave", "discharge_planning")
+SKILL_GOALS = PLAN_GOALS[:3]
+
+
+# --- writing the plans log ------------------------------------------------------------------------------------------
+class PlanLog:
+    """The `plans` rows of one admission or review, written to ``records.plans`` in one block (:meth:`write`)."""
+
+    def __init__(self, model: MilieuModel) -> None:
+        self.model = model
+        self.ints: list[tuple[int, ...]] = []
+        self.targets: list[float] = []
+
+    def add(self, slot: int, item: str, target: float, status: str, change: str, reason: str) -> None:
+        client = int(self.model.clients.client_id[slot])
+        self.ints.append((self.model.steps, client, PLAN_ITEM[item], PLAN_STATUS[status], PLAN_CHANGE[change],
+                          PLAN_REASON[reason]))  # fmt: skip
+        self.targets.append(target)
+
+    def write(self) -> None:
+        if self.ints:
+            self.model.records.plans.add_rows(np.array(self.ints, dtype=np.int64), np.array(self.targets))
+
+
+def _set_part(log: PlanLog, slot: int, part: str, on: bool, reason: str) -> None:
+    """Add or end a part of the plan, with a `plans` row when it changes."""
+    flags = getattr(log.model.clients, part)
+    if bool(flags[slot]) != on:
+        flags[slot] = on
+        log.add(slot, part, float("nan"), "in_plan" if on else "ended", "added" if on else "removed", reason)
+
+
+def _set_groups(log: PlanLog, slot: int, on: bool, reason: str) -> None:
+    c = log.model.clients
+    if bool(c.plan_groups[slot]) != on:
+        c.plan_groups[slot] = on
+        log.add(slot, "groups", float("nan"), "in_plan" if on else "ended", "added" if on else "removed", reason)
+    c.plan_attendance[slot] = 1.0 + log.model.p["plan_group_attendance"] * on
+
+
+# --- the plan at admission ------------------------------------------------------------------------------------------
+def set_plan(model: MilieuModel, slot: int) -> None:
+    """The team's plan for a newly admitted client (rules in the module docstring); logs a row per goal and part."""
+    c, p = model.clients, model.p
+    log = PlanLog(model)
+    skills = c.skills[:, slot]
+    c.plan_skill[:, slot] = skills < p["skill_goal"]
+    c.skill_target[:, slot] = np.minimum(p["skill_goal"], skills + p["plan_skill_gain"])
+    c.skill_floor[:, slot] = np.minimum(c.skill_target[:, slot], skills + p["plan_min_gain"])
+    c.symptom_target[slot] = p["discharge_symptoms"]
+    c.risk_target[slot] = p["plan_risk_target"]
+    c.goal_met[:, slot] = False
+    c.review_skills[:, slot] = skills
+    c.review_symptoms[slot] = c.symptoms[slot]
+    c.incident_log[:, slot] = 0
+    c.incidents_week[slot] = 0
+    c.pressure_discharge[slot] = False
+    for part in PARTS:
+        getattr(c, part if part != "groups" else "plan_groups")[slot] = False
+    c.plan_attendance[slot] = 1.0
+    c.plan_focus[slot] = _focus(c, slot)
+    for k, name in enumerate(SKILL_GOALS):
+        if c.plan_skill[k, slot]:
+            log.add(slot, name, float(c.skill_target[k, slot]), "open", "set", "admission")
+    log.add(slot, "symptoms", float(c.symptom_target[slot]), "open", "set", "admission")
+    log.add(slot, "risk", float(c.risk_target[slot]), "open", "set", "admission")
+    c.plan_support[slot] = c.support[slot] < p["support_target"]
+    if c.plan_support[slot]:
+        log.add(slot, "support", float(p["support_target"]), "open", "set", "admission")
+        _set_part(log, slot, "discharge_planning", True, "support below target")
+    if c.violence_history[slot] or c.self_harm_history[slot]:
+        _set_part(log, slot, "one_to_one", bool(c.plan_focus[slot] >= 0), "risk history")
+    _set_groups(log, slot, bool(c.symptoms[slot] <= p["plan_group_symptoms"]), "symptoms allow groups")
+    log.write()
+
+
+def _focus(c: Any, slot: int) -> int:
+    """The goal skill furthest from its target (-1 without skill goals)."""
+    return _furthest(c.plan_skill[:, slot], c.skill_target[:, slot] - c.skills[:, slot])
+
+
+def _furthest(goal: np.ndarray, gaps: np.ndarray) -> int:
+    """The index of the largest gap among the goals (-1 without goals)."""
+    best, best_gap = -1, -np.inf
+    for k, (is_goal, gap) in enumerate(zip(goal.tolist(), gaps.tolist(), strict=True)):
+        if is_goal and gap > best_gap:
+            best, best_gap = k, gap
+    return best
+
+
+# --- every ward round -----------------------------------------------------------------------------------------------
+def daily(model: MilieuModel) -> None:
+    """At the daily ward round: count the last 7 days' incidents; one-to-one sessions (weekdays) and leave."""
+    c, p, h = model.clients, model.p, model.hour
+    ring = (model.steps // 24) % c.incident_log.shape[0]
+    c.incidents_week[:] = np.where(c.present, c.incidents - c.incident_log[ring], 0)
+    c.incident_log[ring] = c.incidents
+    here = c.present & ~c.isolated & c.on_unit  # sessions and leave are for clients on the unit (not at home)
+    x = c.values
+    if h.weekday < 5:
+        session = np.flatnonzero(here & c.one_to_one & (c.plan_focus >= 0))
+        f = c.plan_focus[session]
+        gain = p["one_to_one_learning"] * (0.5 + 0.5 * x[TRUST, session]) * (1.0 - x[SYMPTOMS, session] / 2.0)
+        x[f, session] += gain * (1.0 - x[f, session])
+    away = np.flatnonzero(here & c.leave)
+    x[INDEPENDENCE, away] += p["leave_independence"] * (1.0 - x[INDEPENDENCE, away])
+
+
+# --- the weekly review ----------------------------------------------------------------------------------------------
+def current_values(c: Any, slot: int) -> np.ndarray:
+    """The present value of each plan goal (PLAN_GOALS order)."""
+    return np.array([*c.skills[:, slot], c.symptoms[slot], c.incidents_week[slot], c.support[slot]], dtype=float)
+
+
+def targets(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
+    return np.array([*c.skill_target[:, slot], c.symptom_target[slot], c.risk_target[slot], p["support_target"]])
+
+
+def goals_in_plan(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
+    """Which goals the client's plan has (PLAN_GOALS order): the chosen skills, symptoms, risk, support if set."""
+    return np.array([*c.plan_skill[:, slot], True, True, bool(c.plan_support[slot])])
+
+
+def met_now(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
+    """Whether each goal is at its target now (skills and support at or above, symptoms and risk at or below)."""
+    value, target = current_values(c, slot), targets(c, slot, p)
+    met = value >= target - 1e-12
+    met[GOAL_SYMPTOMS] = value[GOAL_SYMPTOMS] <= target[GOAL_SYMPTOMS]
+    met[GOAL_RISK] = value[GOAL_RISK] <= target[GOAL_RISK]
+    return met
+
+
+def review(model: MilieuModel) -> None:
+    """The weekly review of every present client's plan (rules in the module docstring)."""
+    log = PlanLog(model)
+    for slot in np.flatnonzero(model.clients.present).tolist():
+        review_client(log, slot)
+    log.write()
+
+
+def review_client(log: PlanLog, slot: int) -> None:
+    """Review one client's plan: mark goals met, change what stalled (with the reason), update the parts."""
+    model = log.model
+    c, p = model.clients, model.p
+    x = c.values
+    if c.medication_review[slot]:
+        x[SYMPTOMS, slot] *= 1.0 - p["medication_review_effect"]
+    in_plan, met = goals_in_plan(c, slot, p), met_now(c, slot, p)
+    target = targets(c, slot, p)
+    for g, name in enumerate(PLAN_GOALS):
+        if in_plan[g] and met[g] != c.goal_met[g, slot]:
+            c.goal_met[g, slot] = met[g]
+            reason = "target reached" if met[g] else "below target again"
+            log.add(slot, name, float(target[g]), "met" if met[g] else "open", "met" if met[g] else "reopened", reason)
+    # stalled skill goals: one-to-one sessions first, then a lower target
+    progress = c.skills[:, slot] - c.review_skills[:, slot]
+    for k, name in enumerate(SKILL_GOALS):
+        if not c.plan_skill[k, slot] or met[k] or progress[k] >= p["plan_stall_gain"]:
+            continue
+        if not c.one_to_one[slot]:
+            c.plan_focus[slot] = k
+            _set_part(log, slot, "one_to_one", True, "progress stalled")
+        elif c.skill_target[k, slot] > c.skill_floor[k, slot]:
+            c.skill_target[k, slot] = max(c.skill_target[k, slot] - p["plan_target_step"], c.skill_floor[k, slot])
+            log.add(slot, name, float(c.skill_target[k, slot]), "open", "lowered", "still stalled")
+    if c.one_to_one[slot] and (c.plan_focus[slot] < 0 or met[c.plan_focus[slot]]):
+        focus = _focus_open(c, slot, met)
+        if focus < 0:
+            _set_part(log, slot, "one_to_one", False, "target reached")
+        c.plan_focus[slot] = focus
+    # symptoms: medication review when they stall above target, ended at target; discharge planning from then
+    symptoms_fell = c.review_symptoms[slot] - c.symptoms[slot]
+    if met[GOAL_SYMPTOMS]:
+        _set_part(log, slot, "medication_review", False, "symptom target met")
+        _set_part(log, slot, "discharge_planning", True, "symptom target met")
+    elif symptoms_fell < p["plan_stall_gain"]:
+        _set_part(log, slot, "medication_review", True, "symptoms not falling")
+    # leave (OT) and groups
+    living_ok = not c.plan_skill[DAILY_LIVING, slot] or met[DAILY_LIVING]
+    allowed = bool(living_ok and met[GOAL_RISK] and c.symptoms[slot] <= p["leave_symptoms"])
+    _set_part(log, slot, "leave", allowed, "safe and able for leave" if allowed else "leave no longer safe")
+    groups = bool(c.symptoms[slot] <= p["plan_group_symptoms"])
+    _set_groups(log, slot, groups, "symptoms allow groups" if groups else "symptoms too high for groups")
+    # the social worker's work on support outside
+    if c.discharge_planning[slot] and c.support[slot] < p["support_target"]:
+        c.support[slot] += p["social_work_gain"] * (1.0 - c.support[slot])
+    c.review_skills[:, slot] = c.skills[:, slot]
+    c.review_symptoms[slot] = c.symptoms[slot]
+
+
+def _focus_open(c: Any, slot: int, met: np.ndarray) -> int:
+    return _furthest(c.plan_skill[:, slot] & ~met[SKILL_ROWS], c.skill_target[:, slot] - c.skills[:, slot])
+
+
+# --- what the app and the discharge rule read -----------------------------------------------------------------------
+def plan_goals_met(model: MilieuModel, slot: int) -> tuple[int, int]:
+    """(goals in the plan, goals at their targets now) of the client in a slot."""
+    c, p = model.clients, model.p
+    in_plan = goals_in_plan(c, slot, p)
+    return int(in_plan.sum()), int((in_plan & met_now(c, slot, p)).sum())
+
+
+def plan_summary(model: MilieuModel, slot: int) -> list[dict[str, Any]]:
+    """The current plan of the client in a bed slot: one dict per goal (goal, role, target, current, status) and
+    per part in the plan (target and current None, status ``in_plan``)."""
+    c, p = model.clients, model.p
+    in_plan, met = goals_in_plan(c, slot, p), met_now(c, slot, p)
+    value, target = current_values(c, slot), targets(c, slot, p)
+    rows: list[dict[str, Any]] = []
+    for g, name in enumerate(PLAN_GOALS):
+        if in_plan[g]:
+            current: float | int = int(value[g]) if g == GOAL_RISK else float(value[g])
+            rows.append({"goal": name, "role": ROLE[name], "target": float(target[g]), "current": current,
+                         "status": "met" if met[g] else "open"})  # fmt: skip
+    for part in PARTS:
+        if getattr(c, "plan_groups" if part == "groups" else part)[slot]:
+            label = part
+            if part == "one_to_one" and c.plan_focus[slot] >= 0:
+                label = f"one_to_one ({SKILL_GOALS[int(c.plan_focus[slot])]})"
+            rows.append({"goal": label, "role": ROLE[part], "target": None, "current": None, "status": "in_plan"})
+    return rows
+
+
+def carry_over(model: MilieuModel, warm: Any) -> None:
+    """After a warm start: keep the `plans` rows (from the old records ``warm``) of the clients still present,
+    so their plans' history stays readable (its days before the clock's start are negative)."""
+    a = warm.plans.arrays()
+    keep = np.isin(a["client_id"], model.clients.client_id[model.clients.present])
+    if keep.any():
+        ints = np.column_stack([a[name][keep] for name in model.records.plans.int_columns])
+        model.records.plans.add_rows(ints, a["target"][keep])
+
+
+def plan_history(model: MilieuModel, client_id: int) -> pd.DataFrame:
+    """The `plans` rows of one client (counted on the clock, like ``model.tables()``)."""
+    frame = model.records.plans_frame()
+    if model.clock_start:
+        frame["day"] -= model.clock_start // 24
+    return frame[frame["client_id"] == int(client_id)].reset_index(drop=True)
