@@ -7,8 +7,8 @@ import pytest
 from conftest import FixedStream, set_clock
 
 from milieu_sim import MilieuModel
-from milieu_sim.model.processes import flow, planning
-from milieu_sim.model.state import DAILY_LIVING, PRIMARY, SENIOR
+from milieu_sim.model.processes import flow, movement, planning, staff_response
+from milieu_sim.model.state import DAILY_LIVING, PRIMARY, PROSOCIAL, SENIOR
 
 WARD_ROUND_STEP = 5  # Monday 11:00
 REVIEW_STEP = WARD_ROUND_STEP + 24 * planning.REVIEW_WEEKDAY  # the weekly review's ward round
@@ -236,3 +236,25 @@ def test_the_social_workers_discharge_planning_brings_support_to_its_target():
     rows = history(model, 0)
     assert ((rows["goal"] == "support") & (rows["change"] == "met")).any()
     assert 0.5 <= c.support[0] < 0.6  # the work stops once support is at its target
+
+
+def test_staff_reinforce_what_the_plan_works_on_outside_a_training_activity():
+    """The same reinforced act in free time raises the plan's focus skill for one client and all three skills a
+    little for a twin whose plan has no skill goal."""
+    model = MilieuModel(rng=3, n_clients=2, reinforcement_rate=1.0, token_rewards=0.0)
+    set_clock(model, 7)  # 13:00, free time: no skill trained
+    assert model.hour.trains < 0
+    c, h = model.clients, model.hour
+    c.skills[:, :] = 0.4
+    c.plan_focus[:] = [DAILY_LIVING, -1]
+    movement.move(model)
+    h.behaviour[:] = PROSOCIAL
+    h.active[:] = False  # no requests
+    h.observer[:] = 0
+    h.observer_step = h.step
+    model.streams["staff_response"] = FixedStream(value=0.0)
+    staff_response.respond(model)
+    focus_rise = c.skills[:, 0] - 0.4
+    spread_rise = c.skills[:, 1] - 0.4
+    assert focus_rise[DAILY_LIVING] > 0 and focus_rise[[k for k in range(3) if k != DAILY_LIVING]].max() == 0
+    assert (spread_rise > 0).all() and spread_rise.max() < focus_rise[DAILY_LIVING]

@@ -5,8 +5,9 @@ member (the client's observer: nearest staff within their observation radius):
 
 * Prosocial act: reinforced with probability ``reinforcement_rate``, as a token
   with probability ``token_rewards``, else as praise.  Reinforcement raises the
-  skill the current activity trains by ``r (1 - S)`` (outside such an activity
-  each of the three skills by ``r / 3 (1 - S_k)``) and trust by ``r / 2 (1 - T)`` (r =
+  skill the current activity trains by ``r (1 - S)`` (outside such an activity the skill the client's
+  treatment plan focuses on, ``clients.plan_focus`` (processes.planning), and for a client whose plan has no
+  skill goal each of the three skills by ``r / 3 (1 - S_k)``) and trust by ``r / 2 (1 - T)`` (r =
   ``reinforcement_learning``), and moves the share of skill kept up by external
   rewards towards 1 for a token and 0 for praise: ``E += external_share_rate (token - E)``.
   It also raises the client's own expectation of reward, ``incentive`` N (which raises their chance of a
@@ -112,6 +113,7 @@ OWNS = Owns(
         "hour.active",
         "hour.trains",
         "clients.client_id",
+        "clients.plan_focus",
         "clients.independence",
         "staff.staff_id",
     ),
@@ -145,6 +147,7 @@ class ResponseClients(NamedTuple):
     antecedent_step: np.ndarray
     client_id: np.ndarray
     punishments: np.ndarray
+    plan_focus: np.ndarray
 
 
 class Answered(NamedTuple):
@@ -229,7 +232,8 @@ def _respond(u, clients, answered, observer, behaviour, active, trains, step, st
         seen = observer[i] >= 0
         if seen and behaviour[i] == PROSOCIAL and u[i, RESPONSE] < q.reinforcement_rate:
             token = 1.0 if u[i, REWARD_KIND] < q.token_rewards else 0.0
-            practise_skills(x, i, trains, q.reinforcement_learning)
+            # outside a training activity staff reinforce what the treatment plan works on (its focus skill)
+            practise_skills(x, i, trains if trains >= 0 else clients.plan_focus[i], q.reinforcement_learning)
             T[i] += q.reinforcement_learning / 2.0 * (1.0 - T[i])
             x[EXTERNAL_SHARE, i] += q.external_share_rate * (token - x[EXTERNAL_SHARE, i])
             gain = q.token_incentive_gain if token else q.praise_incentive_gain
