@@ -262,6 +262,7 @@ def test_know_each_other_makes_peaceful_encounters_build_more_trust():
 
 def test_behaviour_reads_the_climate():
     model = scene(2)
+    model.clients.detained[:] = False  # a detained client cannot drop out at all (6.22)
     model.climate.values[:] = model.p["climate_baseline"]
     assert climate.attendance_factor(model) == climate.feedback_factor(model) == climate.dropout_factor(model) == 1
     model.climate.values[HOLD] = 1.0

@@ -141,21 +141,26 @@ def test_without_waiting_referrals_nobody_leaves_sooner():
 
 
 def test_a_community_graduates_a_client_when_the_plans_goals_are_met():
-    model = MilieuModel(setting="residential_tc", rng=2, n_clients=3, dropout_per_day=0.0, min_stay_days=28)
+    model = MilieuModel(
+        setting="residential_tc", rng=2, n_clients=4, dropout_per_day=0.0, min_stay_days=28, graduation_days=14
+    )
     c = model.clients
     c.admitted_step[:] = -24 * 60
     c.phase[:] = SENIOR
+    c.senior_step[:] = -24 * 20  # seniors for 20 days: the re-entry phase served
     c.plan_skill[:, :] = False
     c.plan_skill[DAILY_LIVING, :] = True
     c.skill_target[DAILY_LIVING, :] = 0.6
     c.symptom_target[:] = 0.4
     c.symptoms[:] = 0.3
     c.incidents_week[:] = 0
-    c.skills[DAILY_LIVING, :] = [0.65, 0.5, 0.65]
+    c.skills[DAILY_LIVING, :] = [0.65, 0.5, 0.65, 0.65]
     c.phase[2] = PRIMARY  # not yet a senior: not graduated
+    c.senior_step[3] = -24 * 3  # a senior for 3 days only: goals met, re-entry not yet served
     set_clock(model, WARD_ROUND_STEP)
     flow.discharge(model)
-    assert list(c.present) == [False, True, True]  # the second has not met its goal, the third not graduated
+    # the second has not met its goal, the third is no senior, the fourth has not served graduation_days
+    assert list(c.present) == [False, True, True, True]
     row = model.records.stays[0]
     assert row["exit_reason"] == "completed" and not row["bed_pressure"]
 

@@ -184,3 +184,28 @@ def test_empathy_lowers_the_chance_that_a_peer_encounter_turns_to_conflict():
         return bool(model.hour.conflictual[0])
 
     assert conflicts(0.0) and not conflicts(0.8)
+
+
+def test_the_punishment_tradeoff_pairs_each_point_with_its_own_no_punishment_twin(tmp_path):
+    """analysis.punishment on a tiny sweep: both time scales are reported, each point against punishment 0 at the
+    same reinforcement rate, and the page is written."""
+    from milieu_sim.analysis.punishment import LONG_TERM, SHORT_TERM, tradeoff, write_tradeoff
+    from milieu_sim.experiments.executors import SerialExecutor
+    from milieu_sim.experiments.spec import load_spec
+    from milieu_sim.experiments.sweep import run_sweep
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        'name = "tiny_tradeoff"\nsetting = "acute_ward"\npolicy = "usual_care"\nreplicates = 2\ndays = 8\n'
+        "seed = 3\n[vary]\npunishment_rate = [0.0, 0.9]\nreinforcement_rate = [0.1, 0.5]\n[outputs]\n"
+        f"outcomes = {list((*SHORT_TERM, *LONG_TERM))!r}\n".replace("'", '"'),
+        encoding="utf-8",
+    )
+    run_sweep(load_spec(path), tmp_path / "out", executor=SerialExecutor(), progress=False)
+    estimates, differences = tradeoff(tmp_path / "out")
+    assert set(estimates["punishment_rate"]) == {0.0, 0.9}
+    assert set(differences["punishment_rate"]) == {0.9}  # each punishing point against its own twin
+    assert {float(v) for v in differences["reinforcement_rate"]} == {0.1, 0.5}
+    assert {"transgressions_per_bed_day", "conflict_per_bed_day"} <= set(differences["outcome"])
+    page = write_tradeoff(tmp_path / "out").read_text(encoding="utf-8")
+    assert "Short term" in page and "Long term" in page

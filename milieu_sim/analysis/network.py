@@ -167,8 +167,9 @@ def feedback_over_stay(
 ) -> pd.DataFrame:
     """Feedback sent and received per client-day, by time since admission (bins of ``bin_days``).
 
-    A feedback row given in hour ``step`` happened ``(step - 1) / 24 - admitted_day``
-    days into the receiver's stay (and into the sender's, for peer feedback).
+    A feedback row given in hour ``step`` happened ``max(0, (step - 1) / 24 - admitted_day)``
+    days into the receiver's stay (and into the sender's, for peer feedback; an act in the hour of
+    admission, whose ``admitted_day`` is ``step / 24``, is day 0).
     The exposure of each bin is the client-days that stays spent in it within
     the run (the initial cohort, admitted before the run started, counts only
     from day 0).  Columns: ``stay_day`` (start of the bin), ``client_days``,
@@ -180,10 +181,13 @@ def feedback_over_stay(
         raise ValueError(f"bin_days = {bin_days!r} is not allowed; allowed: a number > 0")
     rows = feedback[feedback["sender_role"].astype(str) == "client"] if peers_only else feedback
     when = (rows["step"].to_numpy(dtype=float) - 1.0) / 24.0
-    # the stay each row fell in (a readmitted person has several stays under one id)
-    received_day = when - stay_admitted_day(stays, rows["receiver_id"], pd.Series(when))
+    # the stay each row fell in (a readmitted person has several stays under one id), looked up on the clock of
+    # `admitted_day` (a stay admitted in hour s has admitted_day s / 24); an act in the hour of admission is day 0
+    end_of_hour = pd.Series(rows["step"].to_numpy(dtype=float) / 24.0)
+    received_day = np.maximum(0.0, when - stay_admitted_day(stays, rows["receiver_id"], end_of_hour))
     peer_rows = rows["sender_role"].astype(str).to_numpy() == "client"
-    sent_day = when[peer_rows] - stay_admitted_day(stays, rows["sender_id"][peer_rows], pd.Series(when[peer_rows]))
+    sender_admitted = stay_admitted_day(stays, rows["sender_id"][peer_rows], end_of_hour[peer_rows])
+    sent_day = np.maximum(0.0, when[peer_rows] - sender_admitted)
     start = np.maximum(0.0, -stays["admitted_day"].to_numpy(dtype=float))
     end = stays["length_of_stay_days"].to_numpy(dtype=float)
     last = max(float(np.nanmax(end)) if len(end) else 0.0, float(np.nanmax(received_day, initial=0.0)))

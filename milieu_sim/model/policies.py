@@ -124,7 +124,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "safewards": {
         **dict.fromkeys(SAFEWARDS_INTERVENTIONS, SAFEWARDS_FIDELITY),
         "de_escalation_skill": 0.5 + SAFEWARDS_FIDELITY * (0.75 - 0.5),
-        "staff_engagement": 0.5 + SAFEWARDS_FIDELITY * (0.85 - 0.5),
     },
 }
 

@@ -193,6 +193,7 @@ class ClientArrays:
         self.medication_review = np.zeros(n_slots, dtype=bool)
         self.leave = np.zeros(n_slots, dtype=bool)
         self.discharge_planning = np.zeros(n_slots, dtype=bool)
+        self.senior_step = np.zeros(n_slots, dtype=np.int64)  # when the client became a senior (flow)
         self.plan_focus = np.full(n_slots, -1, dtype=np.int64)  # the skill one-to-one sessions practise, or -1
         self.goal_met = np.zeros((len(PLAN_GOALS), n_slots), dtype=bool)  # marked met at a review
         self.review_skills = np.zeros((3, n_slots))  # skills at the last review (for stalled progress)

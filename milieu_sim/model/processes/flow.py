@@ -108,6 +108,7 @@ OWNS = Owns(
         "senior_induction",
         "orientation_days",
         "senior_days",
+        "graduation_days",
         "senior_skill",
         "dropout_per_day",
         "dropout_early_factor",
@@ -139,6 +140,7 @@ OWNS = Owns(
         "clients.present",
         "clients.values",
         "clients.phase",
+        "clients.senior_step",
         "clients.buddy",
         "clients.admitted_step",
         "clients.next_admission_step",
@@ -363,20 +365,22 @@ def schedule_admission(model: MilieuModel, slot: int) -> None:
 def _update_phases(model: MilieuModel) -> None:
     c = model.clients
     p = model.p
-    _phases(c.values, c.present, c.phase, c.buddy, c.admitted_step, model.steps, p["orientation_days"],
-            p["senior_days"], p["senior_skill"])  # fmt: skip
+    _phases(c.values, c.present, c.phase, c.senior_step, c.buddy, c.admitted_step, model.steps,
+            p["orientation_days"], p["senior_days"], p["senior_skill"])  # fmt: skip
 
 
 @kernel
-def _phases(x, present, phase, buddy, admitted_step, step, orientation_days, senior_days, senior_skill):
+def _phases(x, present, phase, senior_step, buddy, admitted_step, step, orientation_days, senior_days, senior_skill):
     """orientation -> primary after orientation_days; primary -> senior after senior_days with mean skill >=
-    senior_skill; buddies only for clients in orientation, and only while the buddy is present."""
+    senior_skill (noting when: ``senior_step``); buddies only for clients in orientation, and only while the
+    buddy is present."""
     for i in range(present.size):
         days = (step - admitted_step[i]) / 24.0
         if present[i] and phase[i] == ORIENTATION and days >= orientation_days:
             phase[i] = PRIMARY
         if present[i] and phase[i] == PRIMARY and days >= senior_days and mean_skill(x, i) >= senior_skill:
             phase[i] = SENIOR
+            senior_step[i] = step
         if phase[i] != ORIENTATION:
             buddy[i] = -1
     for i in range(present.size):
@@ -406,13 +410,14 @@ def ready_for_discharge(model: MilieuModel, relax: float = 0.0) -> np.ndarray:
 
     ``symptoms_and_risk`` (an acute ward): symptoms <= the plan's symptom target and incidents in the last 7 days
     <= its risk target.  ``plan_goals`` (graduation through the phases): those and every skill goal at its
-    target, in the senior phase.
+    target, after at least ``graduation_days`` in the senior phase.
     """
     c, p = model.clients, model.p
     ready = (c.symptoms <= c.symptom_target + relax) & (c.incidents_week <= c.risk_target)
     if p["discharge_rule"] == "plan_goals":
         skills_met = np.all(~c.plan_skill | (c.skills >= c.skill_target - 1e-12), axis=0)
-        ready &= skills_met & (c.phase == SENIOR)
+        as_senior = (model.steps - c.senior_step) / 24.0 >= p["graduation_days"]  # the re-entry phase served
+        ready &= skills_met & (c.phase == SENIOR) & as_senior
     return ready & c.present
 
 

@@ -35,6 +35,8 @@ Rules (docs/ODD.md, "Routine and movement"):
   ``1 - staff_engagement`` (one draw per staff member per hour from the ``staff_office`` stream, read at a
   new block): staff there are off the floor (they see only what the station's reach covers, lead no
   group and check in with nobody: processes.facilitation, processes.prevention, processes.flashpoints).
+  Except the activity's leader: in a structured activity the first of the others who is not escorting
+  goes to it whatever their draw (a group is scheduled with its leader); the office draws apply to the rest.
 * Clients under special observation are always observed: their observer is
   the nearest on-duty staff member, wherever they are (:func:`nearest_on_duty`).
 """
@@ -356,6 +358,7 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
     if mode == ASLEEP:  # nobody else moves in sleep hours
         return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
     on = np.flatnonzero(on_duty)
+    leader_needed = structured and awake  # a structured activity has its leader, whatever the office draws
     for a in range(on.size):
         j = on[a]
         if new_block:
@@ -367,8 +370,11 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
                 z = block_zone
             if a == 0:
                 z = NURSES  # the first on duty holds the nurses' station
-            elif awake and staff.escorting[j] < 0 and uo[j, OFFICE] < 1.0 - q.staff_engagement:
-                z = NURSES  # in the office, off the floor
+            elif awake and staff.escorting[j] < 0:
+                if leader_needed:
+                    leader_needed = False  # the first free staff member leads the activity: with the clients
+                elif uo[j, OFFICE] < 1.0 - q.staff_engagement:
+                    z = NURSES  # in the office, off the floor
             if not zones.present[z]:
                 z = CORRIDOR
             if staff_cell[j] < 0 or zone[max(staff_cell[j], 0)] != z:
