@@ -36,4 +36,8 @@ class HourlyCollector(mesa.DataCollector):
             self.model_vars[var].append(value if isinstance(value, IMMUTABLE) else deepcopy(value))
 
     def _by_name(self) -> bool:
-        return all(isinstance(reporter, str) for reporter in self.model_reporters.values())
+        reporters = tuple(self.model_reporters.values())
+        cached = self.__dict__.get("_by_name_cache")
+        if cached is None or cached[0] != reporters:
+            cached = self._by_name_cache = (reporters, all(isinstance(reporter, str) for reporter in reporters))
+        return cached[1]

@@ -396,7 +396,8 @@ class Schedule:
 
     def __init__(self, phases: Iterable[Phase] = SCHEDULE) -> None:
         self._phases: list[Phase] = []
-        self._plan: list[tuple[Callable[[Hour], bool], Callable[[MilieuModel], Any]]] | None = None
+        # (condition names, their tests, {which hold: the phases' functions}): built at the first hour, reset on change
+        self._plan: tuple[tuple[str, ...], tuple[Callable[[Hour], bool], ...], dict] | None = None
         for phase in phases:
             self._check_new(phase)
             self._phases.append(phase)
@@ -485,13 +486,23 @@ class Schedule:
 
     # running
     def run(self, model: MilieuModel) -> None:
-        """Run the phases of this hour in order, each if its condition holds."""
+        """Run the phases of this hour in order, each if its condition holds.
+
+        The conditions read the clock (``model.hour``, set before the phases), so they are read once at the start
+        of the hour; the phases that run under each combination of them are listed once and reused.
+        """
         if self._plan is None:
-            self._plan = [(WHEN[p.when].holds, p.entry) for p in self._phases]
+            names = tuple(dict.fromkeys(p.when for p in self._phases))
+            self._plan = (names, tuple(WHEN[name].holds for name in names), {})
+        names, conditions, runs = self._plan
         hour = model.hour
-        for holds, function in self._plan:
-            if holds(hour):
-                function(model)
+        key = tuple(holds(hour) for holds in conditions)
+        functions = runs.get(key)
+        if functions is None:
+            holding = {name for name, value in zip(names, key, strict=True) if value}
+            functions = runs[key] = tuple(p.entry for p in self._phases if p.when in holding)
+        for function in functions:
+            function(model)
 
 
 # --- printing the schedule -----------------------------------------------------------------------------------------
