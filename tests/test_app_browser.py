@@ -376,9 +376,11 @@ def test_every_shipped_lesson_opens_and_steps(session):
             page.get_by_role("tab", name="Two wards").click()
             expect(page.locator(".side-title")).to_have_text([w["label"] for w in lesson.compare])
             expect(page.locator("g.clients_marks").first).to_be_attached(timeout=UI_TIMEOUT_MS)
+            page.wait_for_timeout(600)  # human speed: the two wards finish drawing before the next click
         if lesson.follow:
             page.get_by_role("tab", name="A client's stay").click()
             expect(page.locator(".stay-summary")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            page.wait_for_timeout(600)  # the stay's panels (profile, plan, reviews) finish rendering
         page.get_by_role("tab", name="Lessons").click()
         page.locator(".close-lesson").click()
         # let the page settle before the next lesson: a class clicks at human speed, and Solara's front end can
