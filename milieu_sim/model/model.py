@@ -142,6 +142,7 @@ class MilieuModel(mesa.Model):
         self.zones = processes.movement.Zones(self.plan)  # the floor plan by zone, as movement reads it
         self.climate = WardClimate(values["climate_baseline"])  # the ward climate (processes.climate)
         self.community = Community(values["norm_baseline"])  # the community's norms and struggles (norms, insight)
+        self.followup = processes.aftercare.FollowUp(values["followup_days"])  # life after discharge (aftercare)
         # A warm start: the ward runs this many hours before the user's clock starts (day 0, Monday 07:00);
         # steps keep counting from the first hour of the warm-up, the tables count from the clock's start.
         self.clock_start = 24 * int(values["warm_start_days"])

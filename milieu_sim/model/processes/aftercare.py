@@ -214,14 +214,6 @@ class FollowUp:
         self.free.append(k)
 
 
-def followup_state(model: MilieuModel) -> FollowUp:
-    """The model's follow-up (made on first use)."""
-    state = model.__dict__.get("followup")
-    if state is None:
-        state = model.followup = FollowUp(model.p["followup_days"])
-    return state
-
-
 def person_id(model: MilieuModel, number: int) -> int:
     """The ``client_id`` of the person with this number: staff ids come first (1 .. staff), then one id per
     person, so the k-th new person has the same id under every policy and keeps it when readmitted."""
@@ -232,7 +224,7 @@ def person_id(model: MilieuModel, number: int) -> int:
 def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     """Start the follow-up of the client leaving ``slot`` (their stay's row is ``row``)."""
     c, p = model.clients, model.p
-    f = followup_state(model)
+    f = model.followup
     client = int(c.client_id[slot])
     number = int(c.admission_number[slot])
     stays = int(c.previous_stays[slot]) + 1
@@ -263,8 +255,8 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
 # --- the daily step ------------------------------------------------------------------------------------
 def follow_up(model: MilieuModel) -> None:
     """One day of everyone in follow-up (rules in the module docstring)."""
-    f = model.__dict__.get("followup")
-    if f is None or not f.live.any():
+    f = model.followup
+    if not f.live.any():
         return
     n_rows = _follow(f.x, f.draws, f.client_id, f.exit_step, f.days_done, f.live, f.waiting, f.in_aftercare,
                      f.logged, model.steps, PARAMETERS(model.p), f.rows_i, f.rows_f, f.what)  # fmt: skip
@@ -355,8 +347,8 @@ def _follow(x, draws, client_id, exit_step, days_done, live, waiting, in_afterca
 # --- readmission ----------------------------------------------------------------------------------------
 def next_readmission(model: MilieuModel) -> int | None:
     """The follow-up slot of the longest-waiting referral, taken off the queue (None when nobody waits)."""
-    f = model.__dict__.get("followup")
-    if f is None or not f.queue:
+    f = model.followup
+    if not f.queue:
         return None
     return f.queue.popleft()
 
@@ -414,9 +406,7 @@ def _end_by_readmission(model: MilieuModel, k: int, days: float) -> None:
 
 def update_stay_rows(model: MilieuModel) -> None:
     """Bring the `followup_days` of the stays still in follow-up up to date (days followed so far)."""
-    f = model.__dict__.get("followup")
-    if f is None:
-        return
+    f = model.followup
     limit = float(model.p["followup_days"])
     for k in np.flatnonzero(f.live).tolist():
         row = f.rows[k]
@@ -426,5 +416,4 @@ def update_stay_rows(model: MilieuModel) -> None:
 
 def waiting_count(model: MilieuModel) -> int:
     """How many referrals from follow-up wait for a bed (the readmission queue)."""
-    f = model.__dict__.get("followup")
-    return 0 if f is None else len(f.queue)
+    return len(model.followup.queue)

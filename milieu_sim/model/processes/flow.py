@@ -281,7 +281,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     c.observation_until[slot] = 0
     c.attending[slot] = False
     c.antecedent_step[slot] = -(10**9)
-    for name in (*STAY_COUNTERS, "transgressions", "punishments", "open_transgressions", "progress_acts"):
+    for name in (*STAY_COUNTERS, "open_transgressions", "progress_acts"):
         getattr(c, name)[slot] = 0
     aftercare.admit_person(model, slot, returning)  # a readmitted person: the same person, state from outside
     c.at_admission[:, slot] = c.reported_states()[:, slot]
