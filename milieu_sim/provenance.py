@@ -1,6 +1,7 @@
 """Provenance: which versions of this package and of what it depends on produced a result.
 
-A base module (no import of the model, the experiments, the analysis or the
+Records a reviewer re-runs (screening, posterior, validation) also carry :func:`stamp`: the date,
+the commit and the command.  A base module (no import of the model, the experiments, the analysis or the
 command line): ``run.json``, ``compare.json``, sweep manifests and the kernel
 cache's key all read their versions here.  Nothing is read at import; each
 function asks the installed packages' metadata when it is called.
@@ -8,8 +9,13 @@ function asks the installed packages' metadata when it is called.
 
 from __future__ import annotations
 
+import datetime as _dt
 import platform
+import shlex
+import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 #: The distribution name of this package (``pip install milieu-sim``).
 DISTRIBUTION = "milieu-sim"
@@ -35,3 +41,35 @@ def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
         except PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def commit() -> str:
+    """The short commit of the checkout the package runs from (``+dirty`` with uncommitted changes to tracked
+    files), else the installed package version: the code a record (screening, posterior, validation) came from."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return f"{DISTRIBUTION} {package_version()}"
+    return f"{head}+dirty" if dirty else head
+
+
+def today() -> str:
+    """Today's date (UTC), ISO format."""
+    return _dt.datetime.now(_dt.UTC).date().isoformat()
+
+
+def command() -> str:
+    """The command line that is running, as a user would type it."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program in ("__main__.py", "main.py", ""):
+        program = "milieu-sim"
+    return shlex.join([program, *sys.argv[1:]])
+
+
+def stamp() -> dict[str, str]:
+    """``created``, ``commit`` and ``command``: where a record a reviewer can re-run came from."""
+    return {"created": today(), "commit": commit(), "command": command()}

@@ -40,7 +40,8 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "milieu_sim.cli.params",  # params, policies
     "milieu_sim.cli.schedule",  # schedule
     "milieu_sim.cli.sweep",  # sweep, report, sensitivity
-    "milieu_sim.cli.validate",  # validate, calibrate
+    "milieu_sim.cli.validate",  # validate
+    "milieu_sim.cli.calibrate",  # calibrate
     "milieu_sim.cli.app",  # app, animate
     "milieu_sim.cli.story",  # story
 )

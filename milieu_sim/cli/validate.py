@@ -1,4 +1,4 @@
-"""`milieu-sim validate` and `milieu-sim calibrate`: the credibility commands."""
+"""`milieu-sim validate`: the shipped defaults against published patterns (``calibrate``: cli/calibrate.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from milieu_sim.cli.common import (
     announce_kernel_compilation,
     out_dir,
     positive,
-    print_note,
     seed,
     write_figure,
     write_table,
@@ -90,34 +89,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if args.strict and passed < len(table) else 0
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from milieu_sim.analysis.calibration import FREE_PARAMETERS, calibrate, write_result
-    from milieu_sim.experiments.executors import cap_workers
-
-    if args.setting not in FREE_PARAMETERS:
-        raise CliError(
-            f"parameter 'setting' = {args.setting!r} has no calibration; allowed: {', '.join(FREE_PARAMETERS)}"
-        )
-    replicates = positive("replicates", args.replicates)
-    maxiter = positive("maxiter", args.maxiter)
-    popsize = positive("popsize", args.popsize)
-    workers, note = cap_workers(positive("workers", args.workers))
-    if note:
-        print_note(note)
-    first_seed = seed(args.seed)
-    out = out_dir(args.out)
-    announce_kernel_compilation()
-    result = calibrate(args.setting, replicates, first_seed, maxiter, popsize, workers)
-    result.record["versions"] = versions()
-    write_result(result, out)
-    print(f"calibrated {args.setting}: objective {result.objective:.3f} ({len(result.evaluations)} evaluations)")
-    for name, value in result.parameters.items():
-        print(f"  {name:28s} {value:.6g}")
-    print(result.table[["pattern", "target", "simulated", "tolerance_low", "tolerance_high"]].to_string(index=False))
-    print(f"wrote calibration.json, calibrated_parameters.toml, evaluations.csv, fitted_patterns.csv to {out}")
-    return 0
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p_val = sub.add_parser("validate", help="run the shipped defaults and compare them with published patterns")
     p_val.add_argument("--setting", default=None, help="only this setting's patterns (default: all)")
@@ -127,13 +98,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_val.add_argument("--strict", action="store_true", help="exit 1 if any pattern is outside its tolerance")
     p_val.add_argument("--out", default="results/validation", help="output directory")
     p_val.set_defaults(handler=cmd_validate)
-
-    p_cal = sub.add_parser("calibrate", help="fit the free parameters of a setting to its fitted patterns")
-    p_cal.add_argument("--setting", default="acute_ward", help="acute_ward or residential_tc")
-    p_cal.add_argument("--replicates", default="4", help="seeds per candidate (common random numbers)")
-    p_cal.add_argument("--seed", default="0", help="seed of the search and the first replicate")
-    p_cal.add_argument("--maxiter", default="8", help="differential-evolution generations")
-    p_cal.add_argument("--popsize", default="5", help="population size per free parameter")
-    p_cal.add_argument("--workers", default="1", help="worker processes (the result does not depend on it)")
-    p_cal.add_argument("--out", default="results/calibration", help="output directory")
-    p_cal.set_defaults(handler=cmd_calibrate)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,32 @@ POLICY = "policy lever"
 def assumed(low: float, high: float) -> str:
     """The source of a default that no study gives: a modelling assumption, with the range thought plausible."""
     return f"assumed (no source); plausible {low:g}-{high:g}"
+
+
+def provisional(low: float, high: float) -> str:
+    """A free parameter with a provisional value, and the range thought plausible (the screening's range)."""
+    return f"{PROVISIONAL}; plausible {low:g}-{high:g}"
+
+
+def calibrated(low: float, high: float) -> str:
+    """A parameter fitted to published patterns; its plausible range is the calibration's prior."""
+    return f"{CALIBRATED}; plausible {low:g}-{high:g}"
+
+
+def calibrated_in_community(low: float, high: float) -> str:
+    """A parameter fitted for the residential community only (its setting override); plausible range = prior."""
+    return f"{CALIBRATED_IN_COMMUNITY}; plausible {low:g}-{high:g}"
+
+
+_PLAUSIBLE = re.compile(r"plausible (-?[0-9.e+-]+?)-(-?[0-9.e+]+)")
+
+
+def plausible_range(param: Param) -> tuple[float, float] | None:
+    """The range a parameter's source states as plausible (``assumed``, ``provisional``, ``calibrated``), or None.
+
+    It is the range Morris screening varies the parameter over and the calibration's uniform prior."""
+    match = _PLAUSIBLE.search(param.source)
+    return (float(match.group(1)), float(match.group(2))) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,34 +193,35 @@ _PARAMS: tuple[Param, ...] = (
     _p("admission_delay_hours", float, 12.0,
        "mean hours a free bed stays empty before the next admission", "hours", 0.0, 2000.0, group="flow"),
     _p("admission_symptoms", float, 0.6,
-       "mean symptom severity at admission (acuity)", "0-1", 0.0, 1.0, source=PROVISIONAL, group="flow"),
+       "mean symptom severity at admission (acuity)", "0-1", 0.0, 1.0, source=provisional(0.4, 0.8), group="flow"),
     _p("admission_skill", float, 0.35,
-       "mean treatment-goal skill at admission", "0-1", 0.0, 1.0, source=PROVISIONAL, group="flow"),
+       "mean treatment-goal skill at admission", "0-1", 0.0, 1.0, source=provisional(0.2, 0.5), group="flow"),
     _p("admission_self_control", float, 0.45,
-       "mean self-control at admission", "0-1", 0.0, 1.0, source=PROVISIONAL, group="flow"),
+       "mean self-control at admission", "0-1", 0.0, 1.0, source=provisional(0.3, 0.6), group="flow"),
     _p("admission_trust", float, 0.5, "mean trust in staff and community at admission", "0-1", 0.0, 1.0, group="flow"),
     _p("admission_independence", float, 0.6, "mean independence at admission", "0-1", 0.0, 1.0, group="flow"),
     _p("admission_spread", float, 0.12,
        "standard deviation of each admission state around its mean", "0-1", 0.0, 0.5, group="flow"),
     _p("skill_goal", float, 0.55,
        "the service's skill standard: a skill below it is a plan goal, its target at most this", "0-1", 0.0, 1.0,
-       source=PROVISIONAL, group="flow"),
+       source=provisional(0.4, 0.7), group="flow"),
     _p("discharge_symptoms", float, 0.4,
        "the psychiatrist's symptom target in each plan (discharge needs symptoms at or below it)", "0-1", 0.0, 1.0,
-       source=PROVISIONAL,
+       source=provisional(0.25, 0.55),
        group="flow"),
     _p("min_stay_days", float, 3.0, "shortest stay before a planned discharge", "days", 0.0, 3650.0, group="flow"),
     _p("max_stay_days", float, 60.0, "stay after which a client is transferred on", "days", 1.0, 3650.0, group="flow"),
     _p("dropout_per_day", float, 0.004,
-       "baseline daily hazard of leaving treatment early", "1/day", 0.0, 1.0, source=CALIBRATED_IN_COMMUNITY,
+       "baseline daily hazard of leaving treatment early", "1/day", 0.0, 1.0,
+       source=calibrated_in_community(0.001, 0.02),
        group="flow"),
     _p("dropout_early_factor", float, 1.0,
        "extra dropout hazard in the first days, as a multiple of the baseline", "x", 0.0, 100.0,
-       source=CALIBRATED_IN_COMMUNITY, group="flow"),
+       source=calibrated_in_community(0, 15), group="flow"),
     _p("dropout_early_days", float, 7.0, "time constant of the early-dropout excess", "days", 0.1, 365.0, group="flow"),
     _p("dropout_trust_effect", float, 3.0,
        "how strongly low trust and high agitation raise the dropout hazard", "log-hazard", 0.0, 20.0,
-       source=CALIBRATED_IN_COMMUNITY, group="flow"),
+       source=calibrated_in_community(0, 8), group="flow"),
     _p("senior_days", float, 30.0,
        "days in treatment before a client can become a senior peer", "days", 0.0, 3650.0, group="flow"),
     _p("graduation_days", float, 14.0,
@@ -241,30 +269,32 @@ _PARAMS: tuple[Param, ...] = (
        "how far (cells) a staff member notices what clients do", "cells", 0, 50, source=POLICY, group="policy"),
     _p("interaction_radius", int, 2, "how far (cells) two people can interact", "cells", 1, 20),
     _p("interaction_rate", float, 0.6,
-       "chance an awake client interacts with someone in an hour", "probability", 0.0, 1.0, source=PROVISIONAL),
+       "chance an awake client interacts with someone in an hour", "probability", 0.0, 1.0,
+       source=provisional(0.3, 0.9)),
     _p("conflict_rate", float, 0.792,
-       "scale of the chance that an interaction turns conflictual", "probability", 0.0, 1.0, source=CALIBRATED),
+       "scale of the chance that an interaction turns conflictual", "probability", 0.0, 1.0, source=calibrated(0.1, 1)),
     _p("prosocial_rate", float, 0.35,
-       "scale of the hourly chance of a prosocial act", "probability", 0.0, 1.0, source=PROVISIONAL),
+       "scale of the hourly chance of a prosocial act", "probability", 0.0, 1.0, source=provisional(0.15, 0.55)),
     _p("transgression_rate", float, 0.2,
-       "scale of the hourly chance of a minor transgression", "probability", 0.0, 1.0, source=PROVISIONAL),
+       "scale of the hourly chance of a minor transgression", "probability", 0.0, 1.0, source=provisional(0.1, 0.35)),
     _p("request_rate", float, 0.15,
        "hourly chance an awake client asks staff for something, at independence 0.5 (x 2 independence)",
        "probability", 0.0, 1.0),
     _p("modeling_rate", float, 0.01,
-       "learning rate of social learning by modeling", "per encounter", 0.0, 1.0, source=PROVISIONAL),
+       "learning rate of social learning by modeling", "per encounter", 0.0, 1.0, source=provisional(0.005, 0.02)),
     _p("staff_prestige", float, 1.0, "prestige of staff as models", "weight", 0.0, 10.0),
     _p("peer_prestige", float, 0.5, "prestige of an ordinary peer as a model", "weight", 0.0, 10.0),
     _p("senior_prestige", float, 1.2, "prestige of a senior peer as a model", "weight", 0.0, 10.0),
     _p("peer_feedback_rate", float, 0.3,
        "chance a peer who sees an act gives feedback (when peer_feedback is on)", "probability", 0.0, 1.0,
-       source=PROVISIONAL),
+       source=provisional(0.15, 0.5)),
     _p("peer_feedback_weight", float, 1.0,
        "effect of one piece of peer feedback", "weight", 0.0, 10.0, source=DOOGAN_2017),
     _p("staff_feedback_weight", float, 0.5,
        "effect of one piece of staff feedback (below the peer weight)", "weight", 0.0, 10.0, source=DOOGAN_2017),
     _p("feedback_learning", float, 0.02,
-       "skill or self-control gain from one unit of feedback", "per feedback", 0.0, 1.0, source=PROVISIONAL),
+       "skill or self-control gain from one unit of feedback", "per feedback", 0.0, 1.0,
+       source=provisional(0.01, 0.04)),
     _p("affirmation_memory_days", float, 56.0,
        "how long receiving affirmations keeps raising one's sending", "days", 0.1, 3650.0, source=WARREN_2013),
     _p("correction_memory_days", float, 14.0,
@@ -274,7 +304,7 @@ _PARAMS: tuple[Param, ...] = (
     _p("correction_sending_boost", float, 0.05,
        "rise in sending per correction remembered (weaker)", "x", 0.0, 10.0, source=WARREN_2013),
     _p("reinforcement_learning", float, 0.02,
-       "skill gain from one reinforcement", "per event", 0.0, 1.0, source=PROVISIONAL),
+       "skill gain from one reinforcement", "per event", 0.0, 1.0, source=provisional(0.01, 0.04)),
     _p("punishment_suppression", float, 0.5,
        "how much a punishment suppresses transgressions right after", "0-1", 0.0, 1.0),
     _p("punishment_trust_loss", float, 0.04, "trust lost per punishment or restriction", "0-1", 0.0, 1.0),
@@ -284,37 +314,40 @@ _PARAMS: tuple[Param, ...] = (
        "agitation added by a limit or denied request (more if punitive, less with trust)", "0-1", 0.0, 1.0,
        source=PAPADOPOULOS),
     _p("conflict_agitation", float, 0.08,
-       "agitation added to both parties by a conflictual interaction", "0-1", 0.0, 1.0, source=PROVISIONAL),
+       "agitation added to both parties by a conflictual interaction", "0-1", 0.0, 1.0, source=provisional(0.04, 0.15)),
     _p("agitation_decay", float, 0.12,
-       "share of agitation above baseline that fades each hour", "1/hour", 0.0, 1.0, source=PROVISIONAL),
-    _p("agitation_noise", float, 0.0609, "hourly random fluctuation of agitation", "0-1", 0.0, 1.0, source=CALIBRATED),
+       "share of agitation above baseline that fades each hour", "1/hour", 0.0, 1.0, source=provisional(0.06, 0.2)),
+    _p("agitation_noise", float, 0.0609, "hourly random fluctuation of agitation", "0-1", 0.0, 1.0,
+       source=calibrated(0.02, 0.12)),
     _p("incident_rate", float, 0.0753,
-       "hourly chance of an incident when agitation equals self-control", "probability", 0.0, 1.0, source=CALIBRATED),
+       "hourly chance of an incident when agitation equals self-control", "probability", 0.0, 1.0,
+       source=calibrated(0.01, 0.15)),
     _p("incident_steepness", float, 8.84,
-       "how sharply the incident chance rises with agitation beyond control", "1/unit", 0.1, 100.0, source=CALIBRATED),
+       "how sharply the incident chance rises with agitation beyond control", "1/unit", 0.1, 100.0,
+       source=calibrated(2, 12)),
     _p("prn_offer_rate", float, 0.748,
        "hourly chance a nurse offers PRN to an observed client above prn_threshold", "probability", 0.0, 1.0,
-       source=CALIBRATED),
+       source=calibrated(0.1, 1)),
     _p("violence_weight", float, 0.00707,
        "weight of physical aggression among incident kinds at zero excess (the other weight_* sum to 0.95)",
        "weight", 0.0, 1.0,
-       source=CALIBRATED),
+       source=calibrated(0.002, 0.06)),
     _p("de_escalation_calm", float, 0.6, "share of agitation removed by a successful de-escalation", "0-1", 0.0, 1.0),
     _p("containment_trust_loss", float, 0.03, "trust lost per containment (times its coerciveness)", "0-1", 0.0, 1.0),
     _p("special_observation_hours", float, 16.0,
        "how long special observation lasts once started", "hours", 1.0, 240.0),
     _p("therapy_learning", float, 0.015,
        "hourly skill gain in a therapy group (times structure and trust)", "1/hour", 0.0, 1.0,
-       source=CALIBRATED_IN_COMMUNITY),
+       source=calibrated_in_community(0.001, 0.02)),
     _p("self_control_learning", float, 0.004,
-       "hourly gain of self-control in structured activity", "1/hour", 0.0, 1.0, source=PROVISIONAL),
+       "hourly gain of self-control in structured activity", "1/hour", 0.0, 1.0, source=provisional(0.002, 0.008)),
     _p("trust_recovery", float, 0.002, "hourly pull of trust back towards its baseline", "1/hour", 0.0, 1.0),
     _p("institutionalisation", float, 0.002,
        "hourly loss of independence under full custodial care", "1/hour", 0.0, 1.0),
     _p("independence_gain", float, 0.002,
        "hourly gain of independence under full autonomy support", "1/hour", 0.0, 1.0),
     _p("symptom_recovery", float, 0.03,
-       "daily share of symptom severity that treatment resolves", "1/day", 0.0, 1.0, source=PROVISIONAL),
+       "daily share of symptom severity that treatment resolves", "1/day", 0.0, 1.0, source=provisional(0.015, 0.05)),
     # --- numbers inside the rules (issue 10): each an assumption with the range thought plausible --------------
     # routine and movement
     _p("wander_rate", float, 0.3,
@@ -428,7 +461,7 @@ _PARAMS: tuple[Param, ...] = (
        "risk added per recent self-harm or absconding (decaying count)", "per incident", 0.0, 10.0,
        source=assumed(0.5, 1.5)),
     _p("observation_intermittent_risk", float, 0.775, "risk from which a client is on intermittent observation",
-       "risk", 0.0, 100.0, source=CALIBRATED),
+       "risk", 0.0, 100.0, source=calibrated(0.4, 0.95)),
     _p("observation_within_sight_risk", float, 1.0,
        "risk from which a client is kept within sight of a staff member assigned to them", "risk", 0.0, 100.0,
        source=assumed(0.8, 1.5)),
@@ -822,7 +855,7 @@ _PARAMS: tuple[Param, ...] = (
        0.0, 1.0, source=assumed(0.5, 0.75), group="flow"),
     _p("readmission_chance", float, 0.106,
        "daily chance that a relapsed client outside is referred back to the unit", "1/day", 0.0, 1.0,
-       source=CALIBRATED, group="flow"),
+       source=calibrated(0.02, 0.5), group="flow"),
     # (end of life after discharge)
     # --- issue 13, who arrives, the treatment plan and discharge on the plan (casemix.py, planning.py, flow.py) ---
     _p("case_mix", str, "default",
