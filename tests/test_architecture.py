@@ -38,6 +38,8 @@ MODULES: dict[str, Path] = {module_name(p): p for p in sorted(PACKAGE.rglob("*.p
 def layer(module: str) -> str:
     if module == FACADE:
         return "facade"
+    if module == "milieu_sim.__main__":  # `python -m milieu_sim`: the command line's other door
+        return "cli"
     if any(module == base or module.startswith(base + ".") for base in BASE):
         return "base"
     return module.split(".")[1]

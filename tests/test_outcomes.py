@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from milieu_sim.analysis.calibration import Objective
-from milieu_sim.analysis.validation import MEASURED, Experiment, run_arm
+from milieu_sim.analysis.calibration import problem, simulate
+from milieu_sim.analysis.validation import MEASURED, PATTERNS, Experiment, run_arm
 from milieu_sim.errors import ParameterError
 from milieu_sim.experiments import outcomes
 from milieu_sim.experiments.outcomes import COUNTS, OUTCOMES, SUMMARY_OUTCOMES, measure, vocabulary_markdown
@@ -116,19 +116,23 @@ def four_ways():
     assert batch["ok"], batch.get("traceback")
     arm = Experiment("acute_usual_care", "acute_ward", "usual_care", days, warmup)
     validation = run_arm(arm, [seed]).iloc[0].to_dict()
-    objective = Objective("acute_ward", ["incident_rate"], [seed], run_days=(warmup, days))
-    calibration = objective.runs(np.array([incident_rate]))["acute_usual_care"].iloc[0].to_dict()
-    return api, batch["outcomes"], validation, calibration
+    fitted = [p for p in PATTERNS if p.fitted and p.experiments == ("acute_usual_care",)]
+    calibration_problem = problem(["incident_rate"], fitted, arm_days={"acute_ward": (warmup, days)})
+    calibration = simulate(calibration_problem, {"incident_rate": incident_rate}, seed)  # patterns, as ABC sees them
+    by_validation = {p.key: p.measure({"acute_usual_care": run_arm(arm, [seed])})[0] for p in fitted}
+    return api, batch["outcomes"], validation, (calibration, by_validation)
 
 
 def test_python_api_batch_runner_validation_and_calibration_measure_the_same_run_alike(four_ways):
-    api, batch, validation, calibration = four_ways
+    api, batch, validation, (calibration, by_validation) = four_ways
+    assert set(calibration) == set(by_validation) and len(calibration) >= 3
+    for key, value in calibration.items():
+        assert value == pytest.approx(by_validation[key], nan_ok=True, rel=0, abs=0), key
     assert set(batch) == set(api) - {"seconds"}
     for name in batch:
         assert batch[name] == pytest.approx(api[name], nan_ok=True, rel=0, abs=0), name
     for name in MEASURED:
         assert validation[name] == pytest.approx(api[name], nan_ok=True, rel=0, abs=0), name
-        assert calibration[name] == pytest.approx(api[name], nan_ok=True, rel=0, abs=0), name
     for name in ("violent_client_share", "early_dropout_share", "conflict_per_shift", "seclusion_hours_mean"):
         assert np.isfinite(api[name]), f"{name}: pick a run where it is defined"
     assert api["shifts"] == 3 * (14 - 4)

@@ -1,205 +1,512 @@
-"""Calibration: fit the parameters the literature does not pin down to published patterns.
+"""Calibration with uncertainty: ABC-SMC of the influential parameters against every fitted pattern at once.
 
-Pattern-oriented (Grimm et al. 2005): for a setting, the free parameters listed
-in :data:`FREE_PARAMETERS` (all marked as calibrated in the schema) are fitted to
-the patterns marked ``fitted`` in :mod:`milieu_sim.analysis.validation`; the remaining
-patterns are left for validation.  The search is SciPy's differential evolution
-(a well-kept global optimiser) with a fixed seed and deferred updating, so the
-result does not depend on the number of worker processes; every candidate is
-scored on the same replicate seeds (common random numbers), which makes the
-objective a smooth-ish deterministic function of the parameters.
+Likelihood-free Bayesian calibration (approximate Bayesian computation by sequential Monte Carlo; Toni et
+al. 2009, Beaumont et al. 2009) with pyabc (Schaelte et al. 2022).  Why pyabc: the model is a stochastic
+simulator with no likelihood, the data are a handful of published summary figures rather than a series
+(the regime ABC-SMC was made for; neural posterior estimation (sbi) needs many thousands of simulations to
+train and adds PyTorch), and pyabc is maintained, runs on local processes and on Dask, and keeps every
+generation in a database a reviewer can open.
 
-Objective: the sum over fitted patterns of ``((simulated - target) / half_width)^2``,
-where half_width is half the pattern's stated tolerance band.
+- **Free parameters**: the influential ones of the Morris screening (:mod:`milieu_sim.analysis.screening`,
+  its record's ``free`` list); every other parameter stays at its documented value.
+- **Priors**: uniform over each parameter's plausible range as the schema states it (the screening's range).
+- **Data**: the targets of every *fitted* pattern of every setting, jointly (a parameter that applies to every
+  setting is one parameter for all; one fitted as a setting's own override applies to that setting only:
+  :func:`milieu_sim.analysis.screening.scope`).  Validation patterns are never used.
+- **Simulator**: one run of each setting's calibration arm (:data:`~milieu_sim.analysis.screening.ARM_DAYS`)
+  per particle, seeded from the particle's random stream; each pattern is measured by its own measure.
+- **Distance**: ``sqrt(sum_k ((simulated_k - target_k) / h_k)^2)`` with ``h_k`` half the width of pattern k's
+  tolerance band (so a distance of 1 is one pattern at its band's edge); a pattern the run cannot measure
+  counts as :data:`MISSING_DISTANCE` half-bands.
+- **Sequence**: median epsilon schedule (each generation's threshold is the median distance of the last),
+  multivariate normal perturbation kernel (pyabc's defaults).
+- **Stopping rule** (:data:`STOPPING`): the first of epsilon <= ``minimum_epsilon``, ``generations``
+  generations, acceptance rate below ``min_acceptance_rate``, or ``max_simulations`` simulations.  All are
+  counts, never wall time, so the result does not depend on the machine.
+- **Seeds**: generation t's n tasks get seeds from ``SeedSequence([seed, t + 2])``; task i seeds its own
+  random state and samples until it has one accepted particle (:class:`SeededMappingSampler`), and the
+  results are taken in task order.  The posterior therefore depends on the seed only, never on the number
+  of processes or on Dask (tests/test_calibration.py).
+
+The output (:func:`write_posterior`): ``posterior.csv`` and ``posterior.toml`` (the format the package
+ships in ``milieu_sim/data/posterior/``), ``posterior_summary.csv``, ``generations.csv`` (epsilon, simulations,
+acceptance rate, effective sample size and each parameter's mean and sd per generation: convergence),
+``fitted_patterns.csv`` (the fitted patterns at the posterior's central values), ``prior_posterior.png``,
+``calibration.json`` and pyabc's database ``history.db``.  :func:`simulation_based_check` runs the method on
+data the model generated from known parameters (Talts et al. 2018).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import random
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from milieu_sim.analysis.validation import EXPERIMENTS, Experiment, Pattern, run_arm, score, select_patterns
-from milieu_sim.errors import ParameterError
-from milieu_sim.files import write_table, write_text
-from milieu_sim.model.params import SCHEMA
+from milieu_sim.analysis.screening import (
+    ARM_DAYS,
+    ARM_OF_EXPERIMENT,
+    fitted_patterns,
+    half_width,
+    pattern_values,
+    read_screening,
+    scope,
+)
+from milieu_sim.analysis.validation import MEASURED, Pattern
+from milieu_sim.errors import MilieuInputError, ParameterError
+from milieu_sim.experiments.runner import run_one
+from milieu_sim.files import write_figure, write_table, write_text
+from milieu_sim.model.params import SCHEMA, plausible_range
+from milieu_sim.provenance import stamp
 
-# Free parameters per setting, with the search bounds (inside the schema's ranges).
-FREE_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
-    "acute_ward": {
-        "incident_rate": (0.01, 0.15),
-        "incident_steepness": (2.0, 12.0),
-        "agitation_noise": (0.02, 0.12),
-        "prn_offer_rate": (0.1, 1.0),
-        "conflict_rate": (0.1, 1.0),
-        "violence_weight": (0.002, 0.06),
-        "observation_intermittent_risk": (0.4, 0.95),  # below observation_within_sight_risk (1.0)
-        # life after discharge (issue 13): fitted alone so far (docs/calibration/acute_readmission)
-        "readmission_chance": (0.02, 0.5),
-    },
-    "residential_tc": {
-        "dropout_per_day": (0.001, 0.02),
-        "dropout_early_factor": (0.0, 15.0),
-        "dropout_trust_effect": (0.0, 8.0),
-        "therapy_learning": (0.001, 0.02),
-    },
-}
-# Shorter runs than validation, to keep the search affordable (warm-up, then measured days).  Every free
-# parameter is marked calibrated in the schema and its bounds lie in the schema's range: tests/test_calibration.py.
-CALIBRATION_DAYS = {"acute_ward": (20, 70), "residential_tc": (40, 200)}
+MISSING_DISTANCE = 10.0
+#: The stopping rule's defaults (see the module docstring).
+STOPPING = {"minimum_epsilon": 1.0, "generations": 8, "min_acceptance_rate": 0.02, "max_simulations": 4000}
+POPULATION = 120
 
 
+class CalibrationError(MilieuInputError):
+    """The calibration cannot start (a missing record, an unknown parameter, no extra installed)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is fitted to what: priors of the free parameters, their scope, the patterns and observed values."""
+
+    priors: dict[str, tuple[float, float]]
+    patterns: tuple[Pattern, ...]
+    observed: dict[str, float]
+    scope: dict[str, str] = field(default_factory=dict)
+    arm_days: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(ARM_DAYS))
+    base: dict[str, dict[str, Any]] = field(default_factory=dict)  # fixed overrides per setting (tests: a small ward)
+
+    @property
+    def settings(self) -> list[str]:
+        return list(dict.fromkeys(p.setting for p in self.patterns))
+
+    def overrides(self, values: dict[str, float], setting: str) -> dict[str, Any]:
+        """The parameter values of a particle that apply to runs of ``setting``."""
+        chosen = {}
+        for name, value in values.items():
+            if self.scope.get(name, "all") in ("all", setting):
+                chosen[name] = round(value) if SCHEMA[name].kind is int else float(value)
+        return chosen
+
+
+def problem(free: Iterable[str], patterns: list[Pattern] | None = None, **extra: Any) -> Problem:
+    """The calibration problem of these free parameters against the fitted patterns' published targets."""
+    patterns = list(patterns if patterns is not None else fitted_patterns())
+    priors = {}
+    for name in free:
+        if name not in SCHEMA:
+            raise CalibrationError(f"parameter 'free': {name!r} is not a model parameter")
+        stated = plausible_range(SCHEMA[name])
+        if stated is None:
+            raise CalibrationError(f"parameter 'free': {name!r} states no plausible range (its prior) in the schema")
+        priors[name] = stated
+    for p in patterns:
+        if not p.fitted:
+            raise CalibrationError(f"pattern {p.key!r} is kept for validation and is never used in the fit")
+    observed = extra.pop("observed", None) or {p.key: float(p.target) for p in patterns}
+    return Problem(priors, tuple(patterns), observed, scope={n: scope(n) for n in priors}, **extra)
+
+
+def problem_from_screening(path: str | Path) -> Problem:
+    """The problem whose free parameters are the screening record's ``free`` list."""
+    record = read_screening(path)
+    if not record.get("free"):
+        raise CalibrationError(f"screening record '{path}' leaves no parameter free")
+    return problem(record["free"])
+
+
+# --- the simulator and the distance (picklable: they run in worker processes) ------------------------------
+class Simulator:
+    """Parameters -> the fitted patterns measured on one run of each setting's calibration arm."""
+
+    def __init__(self, spec: Problem) -> None:
+        self.spec = spec
+
+    def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
+        seed = int(np.random.randint(0, 2**31 - 1))  # the task's seeded random state (SeededMappingSampler)
+        return simulate(self.spec, dict(parameters), seed)
+
+
+def simulate(spec: Problem, values: dict[str, float], seed: int) -> dict[str, float]:
+    """The fitted patterns measured on one run per setting with these values and this seed."""
+    arms = {}
+    for setting in spec.settings:
+        warmup, days = spec.arm_days[setting]
+        params = {"setting": setting, "policy": "usual_care", **spec.base.get(setting, {}),
+                  **spec.overrides(values, setting)}  # fmt: skip
+        measured = run_one(params, seed=seed, days=days, warmup_days=warmup, outcomes=MEASURED)
+        measured.pop("seconds", None)
+        arms[setting] = pd.DataFrame([{"seed": seed, **measured}])
+    return pattern_values(list(spec.patterns), arms)
+
+
+class Distance:
+    """Euclidean distance in half-bands (see the module docstring)."""
+
+    def __init__(self, spec: Problem) -> None:
+        self.scale = {p.key: half_width(p) for p in spec.patterns}
+
+    def __call__(self, x: dict[str, float], x0: dict[str, float]) -> float:
+        total = 0.0
+        for key, scale in self.scale.items():
+            value = x.get(key, math.nan)
+            z = (value - x0[key]) / scale if np.isfinite(value) else MISSING_DISTANCE
+            total += z * z
+        return math.sqrt(total)
+
+
+# --- the deterministic sampler ----------------------------------------------------------------------------
+def _sample_one(pickled_simulate_one: bytes, sample_factory, task_seed: int):
+    """One task: seed the random state, sample until one particle is accepted (pyabc's mapping scheme)."""
+    import cloudpickle
+
+    simulate_one = cloudpickle.loads(pickled_simulate_one)
+    np.random.seed(task_seed)
+    random.seed(task_seed)
+    sample = sample_factory()
+    simulations = 0
+    while True:
+        particle = simulate_one()
+        simulations += 1
+        sample.append(particle)
+        if particle.accepted:
+            return sample, simulations
+
+
+def _make_sampler_class():
+    from pyabc.sampler import Sampler
+
+    class SeededMappingSampler(Sampler):
+        """pyabc's mapping sampler with one seeded random stream per task (see the module docstring)."""
+
+        def __init__(self, map_: Callable, seed: int) -> None:
+            super().__init__()
+            self.map_ = map_
+            self.seed = seed
+
+        def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
+            import cloudpickle
+
+            seeds = np.random.SeedSequence([self.seed, t + 2]).generate_state(n, dtype=np.uint32)
+            task = functools.partial(_sample_one, cloudpickle.dumps(simulate_one), self.sample_factory)
+            results = list(self.map_(task, [int(s) for s in seeds]))
+            self.nr_evaluations_ = sum(count for _, count in results)
+            sample = self._create_empty_sample()
+            for part, _ in results:
+                sample += part
+            return sample
+
+    return SeededMappingSampler
+
+
+class Mapper:
+    """A map over worker processes (``workers`` > 1), a Dask cluster (``scheduler`` or ``cluster``), or in
+    this process; results in task order."""
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None, cluster: str | None = None) -> None:
+        self.pool = self.client = self.local = None
+        if scheduler or cluster:
+            from distributed import Client, LocalCluster
+
+            if cluster:
+                self.local = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True)
+                self.client = Client(self.local)
+            else:
+                self.client = Client(scheduler)
+        elif workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def __call__(self, function: Callable, items: list) -> list:
+        if self.client is not None:
+            return self.client.gather(self.client.map(function, items, pure=False))
+        if self.pool is not None:
+            return list(self.pool.map(function, items))
+        return [function(item) for item in items]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.client is not None:
+            self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+
+# --- running ABC-SMC ------------------------------------------------------------------------------------------
 @dataclass
-class CalibrationResult:
-    setting: str
-    parameters: dict[str, float]
-    objective: float
-    table: pd.DataFrame  # validation rows of the fitted patterns at the optimum
-    evaluations: pd.DataFrame
+class Posterior:
+    """The last generation: particles (one column per free parameter) and their weights, and the run's record."""
+
+    spec: Problem
+    particles: pd.DataFrame
+    weights: np.ndarray
+    generations: pd.DataFrame
     record: dict[str, Any]
 
+    def central(self) -> dict[str, float]:
+        """Each parameter's weighted median (the shipped defaults)."""
+        return {name: _weighted_quantile(self.particles[name], self.weights, 0.5) for name in self.spec.priors}
 
-def _experiments_for(setting: str, patterns: list[Pattern], run_days: tuple[int, int] | None) -> list[Experiment]:
-    warmup, days = run_days or CALIBRATION_DAYS[setting]
-    names = dict.fromkeys(name for p in patterns for name in p.experiments)
-    return [Experiment(e.name, e.setting, e.policy, days, warmup, e.overrides) for e in (EXPERIMENTS[n] for n in names)]
-
-
-class Objective:
-    """A picklable objective: parameters -> weighted squared error over the fitted patterns."""
-
-    def __init__(
-        self, setting: str, names: list[str], seeds: list[int], run_days: tuple[int, int] | None = None
-    ) -> None:
-        self.setting = setting
-        self.names = names
-        self.seeds = seeds
-        self.patterns = [p for p in select_patterns(setting) if p.fitted]
-        self.experiments = _experiments_for(setting, self.patterns, run_days)
-
-    def runs(self, values: np.ndarray) -> dict[str, pd.DataFrame]:
-        """The fitted patterns' arms at these parameter values, one row per seed (as validation runs them)."""
-        overrides = {name: SCHEMA[name].kind(value) for name, value in zip(self.names, values, strict=True)}
-        return {experiment.name: run_arm(experiment, self.seeds, overrides) for experiment in self.experiments}
-
-    def __call__(self, values: np.ndarray) -> float:
-        table = score(self.patterns, self.runs(values))
-        half = (table["tolerance_high"] - table["tolerance_low"]) / 2.0
-        error = ((table["simulated"] - table["target"]) / half) ** 2
-        return float(error.fillna(100.0).sum())
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for name, (low, high) in self.spec.priors.items():
+            x = self.particles[name].to_numpy(dtype=float)
+            mean = float(np.sum(self.weights * x))
+            sd = float(math.sqrt(max(np.sum(self.weights * (x - mean) ** 2), 0.0)))
+            prior_sd = (high - low) / math.sqrt(12.0)
+            rows.append({
+                "parameter": name, "scope": self.spec.scope.get(name, "all"), "prior_low": low, "prior_high": high,
+                "median": _weighted_quantile(x, self.weights, 0.5), "mean": mean, "sd": sd,
+                "q05": _weighted_quantile(x, self.weights, 0.05), "q95": _weighted_quantile(x, self.weights, 0.95),
+                "shrinkage": 1.0 - sd / prior_sd if prior_sd > 0 else math.nan,
+            })  # fmt: skip
+        return pd.DataFrame(rows)
 
 
-def _evaluate(job: tuple[str, list[str], list[int], tuple[int, int] | None, np.ndarray]) -> float:
-    """One candidate in a worker process (Objective holds closures, so it is rebuilt there)."""
-    setting, names, seeds, run_days, values = job
-    return Objective(setting, names, seeds, run_days)(values)
+def _weighted_quantile(x, weights, q: float) -> float:
+    x = np.asarray(x, dtype=float)
+    order = np.argsort(x, kind="stable")
+    cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
+    cumulative /= cumulative[-1]
+    return float(x[order][min(int(np.searchsorted(cumulative, q)), len(x) - 1)])
 
 
 def calibrate(
-    setting: str,
-    replicates: int = 4,
+    spec: Problem,
+    population: int = POPULATION,
     seed: int = 0,
-    maxiter: int = 8,
-    popsize: int = 5,
     workers: int = 1,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    database: str | Path | None = None,
     progress: bool = True,
-    run_days: tuple[int, int] | None = None,
-) -> CalibrationResult:
-    """Fit the setting's free parameters to its fitted patterns by differential evolution."""
-    from scipy.optimize import differential_evolution
-
-    if setting not in FREE_PARAMETERS:
-        raise ParameterError(
-            f"parameter 'setting' = {setting!r} has no calibration; allowed: {', '.join(FREE_PARAMETERS)}"
-        )
-    if replicates < 2:
-        raise ParameterError(f"parameter 'replicates' = {replicates} is not allowed; allowed: an integer >= 2")
-    bounds = FREE_PARAMETERS[setting]
-    names = list(bounds)
-    seeds = list(range(seed, seed + replicates))
-    objective = Objective(setting, names, seeds, run_days)
-    evaluations: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=(maxiter + 1) * popsize * len(names), desc=f"calibrating {setting}", unit="candidate",
-                   disable=None)  # fmt: skip
-
-    pool = None
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-    def mapper(_function, candidates):  # SciPy passes the objective; candidates are scored here
-        candidates = list(candidates)
-        if pool is not None:
-            jobs = [(setting, names, seeds, run_days, c) for c in candidates]
-            results = list(pool.map(_evaluate, jobs))
-        else:
-            results = [objective(c) for c in candidates]
-        for values, value in zip(candidates, results, strict=True):
-            evaluations.append({**dict(zip(names, map(float, values), strict=True)), "objective": value})
-            if bar is not None:
-                bar.update(1)
-        return results
-
+    **stopping: float,
+) -> Posterior:
+    """Run ABC-SMC on ``spec``; ``stopping`` overrides :data:`STOPPING` (same keys)."""
     try:
-        result = differential_evolution(
-            objective,
-            bounds=[bounds[n] for n in names],
-            seed=seed,
-            maxiter=maxiter,
-            popsize=popsize,
-            tol=1e-3,
-            polish=False,
-            updating="deferred",
-            workers=mapper,
-            init="latinhypercube",
-        )
+        import pyabc
+    except ImportError:  # pragma: no cover - the extra is missing
+        raise CalibrationError("calibration needs pyabc: pip install 'milieu-sim[calibration]'") from None
+    import logging
+
+    unknown = set(stopping) - set(STOPPING)
+    if unknown:
+        raise ParameterError(f"parameter {sorted(unknown)[0]!r} is not a stopping rule; allowed: {', '.join(STOPPING)}")
+    rule = {**STOPPING, **stopping}
+    if population < 2:
+        raise ParameterError(f"parameter 'population' = {population} is not allowed; allowed: an integer >= 2")
+    for name in ("abc", "ABC", "Sampler", "Epsilon", "Distance", "Acceptor", "ABC.History", "ABC.Sampler"):
+        logging.getLogger(name).setLevel(logging.INFO if progress else logging.WARNING)
+    np.random.seed(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+    random.seed(seed)
+    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi) in spec.priors.items()})
+    mapper = Mapper(workers, scheduler, cluster)
+    sampler = _make_sampler_class()(mapper, seed)
+    started = time.perf_counter()
+    try:
+        abc = pyabc.ABCSMC(Simulator(spec), prior, Distance(spec), population_size=population, sampler=sampler)
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(database) if database is not None else Path(tmp) / "history.db"
+            db.unlink(missing_ok=True)
+            abc.new(f"sqlite:///{db}", dict(spec.observed))
+            history = abc.run(
+                minimum_epsilon=rule["minimum_epsilon"],
+                max_nr_populations=int(rule["generations"]),
+                min_acceptance_rate=rule["min_acceptance_rate"],
+                max_total_nr_simulations=int(rule["max_simulations"]),
+            )
+            particles, weights = history.get_distribution(m=0, t=history.max_t)
+            generations = _generations(history, list(spec.priors))
     finally:
-        if pool is not None:
-            pool.shutdown()
-    if bar is not None:
-        bar.close()
-    best = {name: SCHEMA[name].kind(float(v)) for name, v in zip(names, result.x, strict=True)}
-    table = score(objective.patterns, objective.runs(result.x))
-    record_data = {
-        "setting": setting,
-        "method": "scipy.optimize.differential_evolution (latin hypercube init, deferred updating, no polish)",
-        "objective": "sum over fitted patterns of ((simulated - target) / (tolerance width / 2))^2",
-        "targets": {
-            p.key: {"target": p.target, "tolerance": [p.low, p.high], "source": p.source} for p in objective.patterns
-        },
-        "free_parameters": {n: list(bounds[n]) for n in names},
-        "budget": {"maxiter": maxiter, "popsize": popsize, "evaluations": len(evaluations)},
-        "seeds": seeds,
-        "run_days": dict(zip(("warmup", "days"), run_days or CALIBRATION_DAYS[setting], strict=True)),
-        "result": {"parameters": best, "objective": float(result.fun), "message": str(result.message)},
+        mapper.close()
+    particles = particles.reset_index(drop=True)[list(spec.priors)]
+    weights = np.asarray(weights, dtype=float)
+    weights = weights / weights.sum()
+    record = {
+        "method": "ABC-SMC: median epsilon schedule, multivariate normal perturbation, uniform priors",
+        "library": f"pyabc {pyabc.__version__}",
+        "priors": {n: list(b) for n, b in spec.priors.items()},
+        "scope": dict(spec.scope),
+        "patterns": {p.key: {"target": spec.observed[p.key], "low": p.low, "high": p.high} for p in spec.patterns},
+        "distance": "sqrt(sum over fitted patterns of ((simulated - target) / half-width of the band)^2)",
+        "stopping": rule,
+        "population_size": population,
+        "seed": seed,
+        "arm_days": {s: list(spec.arm_days[s]) for s in spec.settings},
+        "generations": len(generations),
+        "total_simulations": int(generations["simulations"].sum()),
+        "final_epsilon": float(generations["epsilon"].iloc[-1]),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return CalibrationResult(setting, best, float(result.fun), table, pd.DataFrame(evaluations), record_data)
+    return Posterior(spec, particles, weights, generations, record)
 
 
-def write_result(result: CalibrationResult, out: Path) -> None:
-    """calibration.json (targets, method, budget, seeds, result), evaluations.csv, fitted_patterns.csv, and
-    calibrated_parameters.toml (the values to ship)."""
+def _generations(history, names: list[str]) -> pd.DataFrame:
+    from pyabc.weighted_statistics import effective_sample_size
+
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0]
+    rows = []
+    for _, row in populations.iterrows():
+        t = int(row["t"])
+        frame, w = history.get_distribution(m=0, t=t)
+        w = np.asarray(w, dtype=float) / np.sum(w)
+        item = {"t": t, "epsilon": float(row["epsilon"]), "simulations": int(row["samples"]),
+                "accepted": int(row["particles"])}  # fmt: skip
+        item["acceptance_rate"] = item["accepted"] / item["simulations"] if item["simulations"] else math.nan
+        item["ess"] = float(effective_sample_size(w))
+        for name in names:
+            x = frame[name].to_numpy(dtype=float)
+            mean = float(np.sum(w * x))
+            item[f"{name}_mean"] = mean
+            item[f"{name}_sd"] = float(math.sqrt(max(np.sum(w * (x - mean) ** 2), 0.0)))
+        rows.append(item)
+    return pd.DataFrame(rows)
+
+
+# --- writing the record -------------------------------------------------------------------------------------------
+def write_posterior(posterior: Posterior, out: Path, fitted: pd.DataFrame | None = None) -> None:
+    """The posterior in the shipped format and its diagnostics (see the module docstring)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "calibration.json", json.dumps(result.record, indent=2, default=float))
-    write_table(result.evaluations, out / "evaluations.csv")
-    write_table(result.table, out / "fitted_patterns.csv")
-    lines = [f"# calibrated free parameters of the {result.setting} setting (milieu-sim calibrate)", "[parameters]"]
-    for name, value in result.parameters.items():
-        lines.append(
-            f"{name} = {value:.6g}" if isinstance(value, float) and math.isfinite(value) else f"{name} = {value}"
-        )
-    write_text(out / "calibrated_parameters.toml", "\n".join(lines) + "\n")
+    central = posterior.central()
+    record = {**stamp(), **posterior.record, "central": central}
+    write_text(out / "calibration.json", json.dumps(record, indent=2, default=float))
+    sample = posterior.particles.copy()
+    sample.insert(0, "particle", range(len(sample)))
+    sample["weight"] = posterior.weights
+    write_table(sample, out / "posterior.csv")
+    lines = [
+        "# The calibration's posterior (milieu-sim calibrate; docs/validation.md). posterior.csv holds its particles.",
+        "[posterior]",
+        f'created = "{record["created"]}"',
+        f'commit = "{record["commit"]}"',
+        f"command = {json.dumps(record['command'])}",
+        f'method = "ABC-SMC ({record["library"]})"',
+        f"particles = {len(sample)}",
+        "",
+        "[scope]  # where each parameter applies: all settings, or one setting (its override)",
+        *(f'{n} = "{posterior.spec.scope.get(n, "all")}"' for n in posterior.spec.priors),
+        "",
+        "[central]  # weighted medians: the shipped defaults",
+        *(f"{n} = {v:.6g}" for n, v in central.items()),
+        "",
+    ]
+    write_text(out / "posterior.toml", "\n".join(lines))
+    write_table(posterior.summary(), out / "posterior_summary.csv")
+    write_table(posterior.generations, out / "generations.csv")
+    if fitted is not None:
+        write_table(fitted, out / "fitted_patterns.csv")
+    _figure(posterior, out / "prior_posterior.png")
+
+
+def _figure(posterior: Posterior, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    names = list(posterior.spec.priors)
+    columns = min(4, len(names))
+    rows = math.ceil(len(names) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.5 * rows), squeeze=False)
+    central = posterior.central()
+    for ax, name in zip(axes.flat, names, strict=False):
+        low, high = posterior.spec.priors[name]
+        ax.hist(posterior.particles[name], bins=20, range=(low, high), weights=posterior.weights, density=True,
+                color="tab:blue", alpha=0.7, label="posterior")  # fmt: skip
+        ax.hlines(1.0 / (high - low), low, high, colors="black", linestyles="--", label="prior")
+        ax.axvline(central[name], color="tab:red", lw=1.0, label="median")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Prior (dashed) and posterior of each free parameter", fontsize=10)
+    fig.tight_layout()
+    write_figure(fig, path)
+    plt.close(fig)
+
+
+# --- checking the method on data the model made -----------------------------------------------------------------
+def simulation_based_check(
+    spec: Problem, datasets: int, seed: int = 0, population: int = 40, workers: int = 1, **stopping: float
+) -> pd.DataFrame:
+    """Simulation-based calibration (Talts et al. 2018): for each of ``datasets`` parameter vectors drawn from the
+    prior, simulate the patterns, calibrate against them, and record where the truth falls in its posterior
+    (``quantile``: the posterior mass below the truth; uniform over datasets when the method is calibrated)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    rows = []
+    for d in range(datasets):
+        truth = {n: float(rng.uniform(lo, hi)) for n, (lo, hi) in spec.priors.items()}
+        observed = simulate(spec, truth, seed=int(rng.integers(0, 2**31 - 1)))
+        if not all(np.isfinite(v) for v in observed.values()):
+            continue
+        fitted = Problem(spec.priors, spec.patterns, observed, spec.scope, spec.arm_days, spec.base)
+        posterior = calibrate(fitted, population, seed + 1000 + d, workers, progress=False, **stopping)
+        for name, value in truth.items():
+            x = posterior.particles[name].to_numpy(dtype=float)
+            rows.append({
+                "dataset": d, "parameter": name, "truth": value,
+                "median": _weighted_quantile(x, posterior.weights, 0.5),
+                "q05": _weighted_quantile(x, posterior.weights, 0.05),
+                "q95": _weighted_quantile(x, posterior.weights, 0.95),
+                "quantile": float(np.sum(posterior.weights[x < value])),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def fitted_at(spec: Problem, values: dict[str, float], replicates: int = 8, seed: int = 0) -> pd.DataFrame:
+    """The fitted patterns at one parameter point, over ``replicates`` seeded runs of each arm, with 95% CIs (the
+    same measure and table as validation)."""
+    from milieu_sim.analysis.validation import score
+
+    arms: dict[str, list[dict]] = {s: [] for s in spec.settings}
+    for replicate in range(seed, seed + replicates):
+        for setting in spec.settings:
+            warmup, days = spec.arm_days[setting]
+            params = {"setting": setting, "policy": "usual_care", **spec.base.get(setting, {}),
+                      **spec.overrides(values, setting)}  # fmt: skip
+            measured = run_one(params, seed=replicate, days=days, warmup_days=warmup, outcomes=MEASURED)
+            measured.pop("seconds", None)
+            arms[setting].append({"seed": replicate, **measured})
+    frames = {s: pd.DataFrame(rows) for s, rows in arms.items()}
+    runs = {e: frames[s] for e, s in ARM_OF_EXPERIMENT.items() if s in frames}
+    return score(list(spec.patterns), runs)
+
+
+def write_check(table: pd.DataFrame, out: Path) -> None:
+    """The simulation-based check's table (``sbc.csv``), its summary (``sbc.json``: coverage of the 90% interval
+    and a Kolmogorov-Smirnov test of the quantiles against uniform per parameter) and histogram (``sbc.png``)."""
+    import matplotlib.pyplot as plt
+    from scipy.stats import kstest
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_table(table, out / "sbc.csv")
+    summary = {}
+    for name, frame in table.groupby("parameter"):
+        inside = ((frame["q05"] <= frame["truth"]) & (frame["truth"] <= frame["q95"])).mean()
+        summary[name] = {"datasets": len(frame), "coverage_90": float(inside),
+                         "ks_pvalue": float(kstest(frame["quantile"], "uniform").pvalue)}  # fmt: skip
+    write_text(out / "sbc.json", json.dumps({**stamp(), "parameters": summary}, indent=2))
+    names = sorted(summary)
+    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.5), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=True):
+        ax.hist(table.loc[table["parameter"] == name, "quantile"], bins=10, range=(0, 1))
+        ax.set_title(name, fontsize=8)
+    fig.suptitle("Simulation-based check: where the truth falls in its posterior (uniform if calibrated)", fontsize=9)
+    fig.tight_layout()
+    write_figure(fig, out / "sbc.png")
+    plt.close(fig)

@@ -7,6 +7,11 @@
 Groups: with several policies, runs are compared by policy (within each parameter point); with one
 policy and a grid, by parameter point against the first point.  Sampled designs (Latin hypercube,
 Sobol, Morris) get means only; their analysis is ``milieu-sim sensitivity``.
+
+Runs whose parameters were drawn from the calibration's posterior (``posterior = { draws = N }``, or
+``--posterior N``) also get ``posterior_conclusions.csv`` and a section that says, for each contrast, in how
+many draws it lies on the same side of no effect as the pooled estimate
+(:func:`~milieu_sim.analysis.statistics.posterior_conclusions`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from milieu_sim.analysis.statistics import (
     RATE_COLUMNS,
     contrast_table,
     format_p,
+    posterior_conclusions,
+    posterior_sentence,
     rate_ratios,
     replicate_check,
     summary_table,
@@ -56,6 +63,7 @@ class Analysis:
     contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)
     rate_ratios: pd.DataFrame = field(default_factory=pd.DataFrame)
     replicates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    posterior: pd.DataFrame = field(default_factory=pd.DataFrame)  # conclusions across the posterior's draws
     notes: list[str] = field(default_factory=list)
 
 
@@ -118,6 +126,8 @@ def analyse(path: str | Path, reference: str | None = None, precision: float = 0
     elif runs[group].nunique() > 1:
         analysis.contrasts = contrast_table(runs, outcomes, group, reference, within)
         analysis.rate_ratios = rate_ratios(runs, group, reference, within)
+        if "posterior_draw" in runs.columns and runs["posterior_draw"].notna().all():
+            analysis.posterior = posterior_conclusions(runs, outcomes, reference, group, within)
     check_by = ["point", "policy"] if n_points > 1 else ["policy"]
     if len(analysis.contrasts):
         check_by = list(dict.fromkeys([*check_by, group]))
@@ -137,6 +147,49 @@ def pairing_note(spec: dict[str, Any]) -> str:
         "Matched on the replicate, but this spec draws an independent seed for every run (`seeds = "
         '"independent"`): the pairs share no random numbers, so pairing gains little precision (it stays valid).'
     )
+
+
+def posterior_lines(manifest: dict[str, Any]) -> list[str]:
+    """The report's header line about the posterior the runs drew from (none without one)."""
+    drawn = manifest.get("spec", {}).get("posterior")
+    if not isinstance(drawn, dict):
+        return []
+    found = manifest.get("posterior", {}) if isinstance(manifest.get("posterior"), dict) else {}
+    record = found.get("record", {}) if isinstance(found.get("record"), dict) else {}
+    made = ", ".join(f"{k} {record[k]}" for k in ("created", "commit", "method", "particles") if k in record)
+    names = ", ".join(f"`{n}`" for n in found.get("drawn", [])) or "none that apply to this setting"
+    return [
+        f"- posterior: {drawn.get('draws')} draws from `{drawn.get('file')}` ({made or 'no record'}; digest "
+        f"`{str(found.get('digest', ''))[:12]}`); replicate r uses draw r % {drawn.get('draws')}; drawn: {names}"
+    ]
+
+
+def posterior_section(a: Analysis, key: list[str]) -> list[str]:
+    """The report's section on which conclusions hold across the posterior's draws."""
+    table = a.posterior
+    draws = int(table["draws"].max()) if len(table) else 0
+    lines = [
+        "## Conclusions across the posterior",
+        "",
+        f"Each replicate drew its parameters from the calibration's posterior (draw r % {draws} for replicate r, "
+        "the same draw for every group of that replicate). `estimate` [`ci_low`, `ci_high`] is the paired "
+        "difference pooled over all replicates with the draw as the cluster, so its 95% CI carries the "
+        "uncertainty of the parameters as well as chance (with one replicate per draw it equals the table "
+        "above; with several, the table above treats the replicates of one draw as independent and is too "
+        "narrow). Then each contrast is computed "
+        "again within each draw's pairs, and `share` is the share of draws whose contrast lies on the same "
+        "side of no effect as the pooled estimate (a draw whose contrast is undefined does not count as "
+        "agreeing). All outcomes: `posterior_conclusions.csv`.",
+        "",
+    ]
+    shown = table[table["outcome"].isin(key)]
+    for row in shown.to_dict("records"):
+        where = f" (point {row[a.within]})" if a.within else ""
+        lines.append(f"- {posterior_sentence(row, a.group, a.reference)}{where}")
+    lines.append("")
+    if len(shown) <= 80:
+        lines += [markdown_table(shown), ""]
+    return lines
 
 
 def _varied_names(spec: dict[str, Any]) -> list[str]:
@@ -232,6 +285,7 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         f"{spec['replicates']} replicates, {spec['days']} days ({spec['warmup_days']} warm-up), "
         f"seeds `{spec['seeds']}` from seed {spec['seed']}, design `{spec['design']['method']}`",
         f"- versions: {', '.join(f'{k} {v}' for k, v in a.manifest['versions'].items())}",
+        *posterior_lines(a.manifest),
         "",
     ]
     lines += [*(f"> {note}" for note in a.notes), ""]
@@ -294,6 +348,9 @@ def write_report(path: str | Path, reference: str | None = None, precision: floa
         if a.contrasts[a.group].nunique() <= 20 and not a.within:
             name = save(figures.forest_differences(a.contrasts, key, label=a.group), "forest_differences.png")
             lines += [f"![paired differences]({name})", ""]
+    if len(a.posterior):
+        write_table(a.posterior, out / "posterior_conclusions.csv")
+        lines += posterior_section(a, key)
     if len(a.rate_ratios):
         lines += [
             f"## Rate ratios against `{a.reference}`: per shift, per occupied bed-day, and by phase of stay",

@@ -46,6 +46,10 @@ interval rests on fewer than three replicates.
   within the family of one rate (event, exposure and phase) against the reference.
 - :func:`negative_binomial_rate_ratios`: the unpaired NB2 regression (one dispersion shared by every
   arm, z quantiles) kept for independent arms only; :func:`paired_rate_ratio` replaces it for paired runs.
+- :func:`posterior_conclusions`: with runs whose parameters were drawn from the calibration's posterior
+  (replicate r of every group shares draw r % N), each paired contrast pooled over all pairs (its interval
+  now carries parameter uncertainty) and the share of draws in which the same contrast, computed within the
+  draw's pairs, lies on the same side of no effect (:func:`posterior_sentence` says it in words).
 - :func:`replicate_check`: replicates sized on what is compared: for each outcome, the smallest n whose
   t-based 95% half-width of the *paired differences* against the reference reaches ``precision`` x the
   level of the two groups compared (the mean of their |means|; found by iteration); the drift of the mean
@@ -324,6 +328,101 @@ def paired_contrasts(
 
 
 EVENT_COUNTS = {"conflict_events": "conflict", "containment_events": "containment"}
+POSTERIOR_COLUMNS = ["outcome", "estimate", "ci_low", "ci_high", "direction", "draws_agreeing", "draws", "share"]
+
+
+def _direction(value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    return "lower" if value < 0 else "higher" if value > 0 else "no difference"
+
+
+def posterior_conclusions(
+    runs: pd.DataFrame,
+    outcomes: Sequence[str],
+    reference: object,
+    group: str = "policy",
+    within: str | None = None,
+    draw: str = "posterior_draw",
+    pair: str = "replicate",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Which paired contrasts hold across the posterior (runs whose parameters were drawn from it).
+
+    For each group against ``reference`` and each outcome: the contrast pooled over all pairs (``estimate``,
+    ``ci_low``, ``ci_high``: :func:`paired_contrasts` with the draw as the cluster: each draw's runs of a group
+    summed (counts) or averaged (other outcomes) first, so several chance replicates of one draw are not taken
+    for independent parameter sets; the pairs' parameters differ from draw to draw, so the interval carries
+    parameter uncertainty as well as chance), then the same contrast within each draw's
+    pairs (one pair per draw: that pair's difference, or for a rate R_ref (RR - 1) of that pair), and how many
+    draws lie on the same side of no effect as the pooled estimate: ``direction`` (lower, higher, no
+    difference, n/a), ``draws_agreeing``, ``draws`` (draws with a pair; a draw whose contrast is undefined
+    counts as not agreeing) and ``share``.  Columns: [within], group, then :data:`POSTERIOR_COLUMNS`.
+    """
+    frames = [(None, runs)] if within is None else list(runs.groupby(within, sort=True))
+    out = []
+    for key, frame in frames:
+        clustered = _draw_totals(frame, list(outcomes), group, draw)
+        pooled = paired_contrasts(clustered, list(outcomes), reference=reference, by=group, pair=draw, level=level)
+        per_draw = []
+        for number, part in frame.groupby(draw, sort=True):
+            table = paired_contrasts(part, list(outcomes), reference=reference, by=group, pair=pair, level=level)
+            per_draw.append(table.assign(**{draw: number})[[group, "outcome", draw, "difference"]])
+        draws = pd.concat(per_draw, ignore_index=True) if per_draw else pd.DataFrame()
+        rows = []
+        for row in pooled.itertuples(index=False):
+            name, outcome, estimate = getattr(row, group), row.outcome, float(row.difference)
+            found = draws[(draws[group] == name) & (draws["outcome"] == outcome)] if len(draws) else draws
+            values = found["difference"].to_numpy(dtype=float) if len(found) else np.array([])
+            sign = np.sign(estimate) if np.isfinite(estimate) else math.nan
+            agreeing = int(np.sum(np.isfinite(values) & (np.sign(values) == sign)))
+            n_draws = int(found[draw].nunique()) if len(found) else 0
+            rows.append(
+                {
+                    group: name,
+                    "outcome": outcome,
+                    "estimate": estimate,
+                    "ci_low": row.ci_low,
+                    "ci_high": row.ci_high,
+                    "direction": _direction(estimate),
+                    "draws_agreeing": agreeing if np.isfinite(sign) else 0,
+                    "draws": n_draws,
+                    "share": agreeing / n_draws if n_draws and np.isfinite(sign) else math.nan,
+                }
+            )
+        table = pd.DataFrame(rows, columns=[group, *POSTERIOR_COLUMNS])
+        if within is not None:
+            table.insert(0, within, key)
+        out.append(table)
+    columns = [*([within] if within else []), group, *POSTERIOR_COLUMNS]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=columns)
+
+
+def _draw_totals(runs: pd.DataFrame, outcomes: list[str], group: str, draw: str) -> pd.DataFrame:
+    """One row per group and draw: the draw's runs pooled (count columns summed, other outcomes averaged)."""
+    counts = sorted({c for num, den, _ in pooled_columns(outcomes, runs.columns).values() for c in (num, den)})
+    means = [o for o in outcomes if o not in counts]
+    grouped = runs.groupby([group, draw], sort=False, observed=True)
+    totals = grouped[counts].sum(min_count=1) if counts else None
+    averages = grouped[means].mean() if means else None
+    parts = [t for t in (averages, totals) if t is not None]
+    return pd.concat(parts, axis=1).reset_index()
+
+
+def posterior_sentence(row: Mapping[str, object], group: str = "policy", reference: object = None) -> str:
+    """One conclusion in words, e.g. 'therapeutic_milieu lowers containment_per_shift in 97% of posterior draws
+    (29 of 30)', then the pooled difference and its interval."""
+    verbs = {"lower": "lowers", "higher": "raises", "no difference": "does not change"}
+    name, outcome = row[group], row["outcome"]
+    if row["direction"] not in verbs:
+        return f"{name}: no pooled estimate of {outcome} (undefined in these runs)"
+    against = f" against {reference}" if reference is not None else ""
+    interval = f" [95% CI {row['ci_low']:+.3g}, {row['ci_high']:+.3g}]" if np.isfinite(float(row["ci_low"])) else ""  # type: ignore[arg-type]
+    return (
+        f"{name} {verbs[str(row['direction'])]} {outcome} in {float(row['share']):.0%} of posterior draws "
+        f"({row['draws_agreeing']} of {row['draws']}); pooled difference{against} {float(row['estimate']):+.3g}"
+        f"{interval}"
+    )
 
 
 def contrast_table(

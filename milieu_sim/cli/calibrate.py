@@ -22,7 +22,64 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     first_seed = seed(args.seed)
     if args.screen:
         return _screen(args, workers, first_seed)
-    raise CliError("parameter 'screen': the ABC-SMC calibration is not wired yet")
+    return _fit(args, workers, first_seed)
+
+
+def _stopping(args: argparse.Namespace) -> dict:
+    """The stopping rule's values given on the command line (each checked)."""
+    rule = {}
+    if args.generations is not None:
+        rule["generations"] = positive("generations", args.generations)
+    if args.max_simulations is not None:
+        rule["max_simulations"] = positive("max-simulations", args.max_simulations)
+    for name, raw in (("minimum_epsilon", args.min_epsilon), ("min_acceptance_rate", args.min_acceptance)):
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not value >= 0 or value == float("inf"):
+            raise CliError(f"parameter '{name.replace('_', '-')}' = {raw!r} is not allowed; allowed: a number >= 0")
+        rule[name] = value
+    return rule
+
+
+def _fit(args: argparse.Namespace, workers: int, first_seed: int) -> int:
+    from milieu_sim.analysis.calibration import (
+        calibrate,
+        fitted_at,
+        problem_from_screening,
+        simulation_based_check,
+        write_check,
+        write_posterior,
+    )
+
+    population = positive("population", args.population)
+    if population < 2:
+        raise CliError(f"parameter 'population' = {population} is not allowed; allowed: an integer >= 2")
+    rule = _stopping(args)
+    spec = problem_from_screening(args.screening)
+    out = out_dir(args.out)
+    announce_kernel_compilation()
+    if args.check is not None:
+        datasets = positive("check", args.check)
+        table = simulation_based_check(spec, datasets, first_seed, population, workers, **rule)
+        write_check(table, out)
+        print(f"simulation-based check: {table['dataset'].nunique()} datasets; wrote sbc.csv, sbc.png to {out}")
+        return 0
+    posterior = calibrate(spec, population, first_seed, workers, args.scheduler, args.cluster,
+                          database=out / "history.db", progress=not args.no_progress, **rule)  # fmt: skip
+    fitted = fitted_at(spec, posterior.central(), replicates=positive("replicates", args.replicates))
+    write_posterior(posterior, out, fitted)
+    record = posterior.record
+    print(f"ABC-SMC: {record['generations']} generations, {record['total_simulations']} simulations, "
+          f"final epsilon {record['final_epsilon']:.3f}")  # fmt: skip
+    print(posterior.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(fitted[["pattern", "target", "simulated", "ci_low", "ci_high", "tolerance_low", "tolerance_high"]]
+          .to_string(index=False, float_format=lambda v: f"{v:.4g}"))  # fmt: skip
+    print(f"wrote the posterior and its diagnostics to {out}")
+    return 0
 
 
 def _screen(args: argparse.Namespace, workers: int, first_seed: int) -> int:
@@ -49,6 +106,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screen", action="store_true", help="run the Morris screening instead of the calibration")
     p.add_argument("--trajectories", default="4", help="screening: Morris trajectories (default 4)")
     p.add_argument("--levels", default="4", help="screening: Morris grid levels (default 4)")
+    p.add_argument("--screening", default="docs/calibration/screening",
+                   help="the screening record whose influential parameters are fitted")  # fmt: skip
+    p.add_argument("--population", default="120", help="ABC-SMC particles per generation (default 120)")
+    p.add_argument("--generations", default=None, help="stop after this many generations (default 8)")
+    p.add_argument("--min-epsilon", default=None, help="stop when epsilon falls to this (default 1.0)")
+    p.add_argument("--min-acceptance", default=None, help="stop when the acceptance rate falls below (default 0.02)")
+    p.add_argument("--max-simulations", default=None, help="stop after this many simulations (default 4000)")
+    p.add_argument("--replicates", default="8", help="replicates of the fitted patterns at the posterior median")
+    p.add_argument("--check", default=None, metavar="N",
+                   help="simulation-based check of the method on N datasets made by the model")  # fmt: skip
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster")
+    where.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")
     p.add_argument("--seed", default="0", help="seed of the screening or the calibration (default 0)")
     p.add_argument("--workers", default="1", help="worker processes (the result does not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

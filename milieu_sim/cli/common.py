@@ -31,6 +31,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "app": ("solara", "uvicorn", "ipyvue", "ipyvuetify", "altair"),
     "analysis": ("statsmodels", "SALib"),
     "cluster": ("dask", "distributed"),
+    "calibration": ("pyabc",),
 }
 EXTRA_OF_MODULE: dict[str, str] = {module: extra for extra, modules in EXTRAS.items() for module in modules}
 

@@ -2,6 +2,7 @@
 
 milieu-sim run --setting S --policy P --days D --seed N --out DIR
 milieu-sim compare --policies a,b,... --replicates R --days D --seed N --out DIR [--fresh]
+                   [--posterior N [--posterior-file F]]
 milieu-sim warm-up
 """
 
@@ -28,7 +29,7 @@ from milieu_sim.cli.common import (
     write_table,
     write_text,
 )
-from milieu_sim.cli.sweep import interrupted, local_workers, size_options
+from milieu_sim.cli.sweep import interrupted, local_workers, posterior_draws, posterior_options, size_options
 from milieu_sim.provenance import versions
 
 DEFAULT_POLICIES = "usual_care,therapeutic_milieu,restrictive,custodial,token_economy,safewards"
@@ -48,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_POLICIES,
         help="comma-separated presets or policy .toml files; the first is the reference",
     )
-    p_cmp.add_argument("--replicates", default="10", help="paired replicates per policy (default 10)")
+    p_cmp.add_argument(
+        "--replicates", default=None, help="paired replicates per policy (default 10; with --posterior N, N)"
+    )
     p_cmp.add_argument("--seed", default="0", help="seed of the first replicate (replicate r uses seed + r)")
     p_cmp.add_argument("--warmup-days", default="0", help="days left out of the rates (default 0)")
     p_cmp.add_argument("--out", default="results/compare", help="output directory (default results/compare)")
@@ -61,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run every run again (default: reuse the finished runs of the same comparison in --out)",
     )
     size_options(p_cmp)
+    posterior_options(p_cmp)
     add_schema_options(p_cmp, skip=("policy",))
     p_cmp.set_defaults(handler=cmd_compare)
 
@@ -145,7 +149,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from milieu_sim.experiments.sweep import check_plan
 
     policies = _policies(args.policies)
-    replicates = positive("replicates", args.replicates)
+    draws = posterior_draws(args.posterior)
+    if draws is None and args.posterior_file is not None:
+        raise CliError(
+            f"parameter 'posterior-file' = {args.posterior_file!r} needs a number of draws; allowed: with --posterior N"
+        )
+    default_replicates = str(draws) if draws else "10"
+    replicates = positive("replicates", args.replicates if args.replicates is not None else default_replicates)
     first_seed = seed(args.seed, count=replicates)  # replicate r uses seed + r: all must fit in 64 bits
     workers = local_workers(args) or default_workers()
     base = schema_values(args, skip=("policy",))
@@ -156,6 +166,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if days is not None and warmup >= days:
         raise CliError(f"parameter 'warmup_days' = {warmup} must be less than 'days' = {days}")
     spec = comparison_spec(policies, replicates, first_seed, base, warmup)
+    if draws:
+        from milieu_sim.experiments.spec import with_posterior
+
+        spec = with_posterior(spec, draws, args.posterior_file)
     check_plan(spec, workers, confirmed=args.yes)
     spec.allow_large = args.yes
     out = out_dir(args.out)
@@ -178,6 +192,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     elif earlier:
         print_note(f"compare: resumed: {earlier} of {result.n_runs} runs were already done in {out / 'sweep'}")
     tables = comparison_tables(out, policies)
+    conclusions = None
+    if spec.posterior is not None:
+        tables["runs"], conclusions = _posterior_tables(out, tables["runs"], policies, spec)
     runs, failures, means, contrasts = tables["runs"], tables["failures"], tables["means"], tables["contrasts"]
     write_table(runs, out / "runs.csv")  # every output atomically: complete or absent, even on a full disk
     (out / "failures.csv").unlink(missing_ok=True)
@@ -186,6 +203,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_table(means, out / "comparison.csv")
     write_table(contrasts, out / "contrasts.csv")
     write_table(tables["rate_ratios"], out / "rate_ratios.csv")
+    (out / "posterior_conclusions.csv").unlink(missing_ok=True)
+    if conclusions is not None:
+        write_table(conclusions, out / "posterior_conclusions.csv")
     write_text(
         out / "compare.json",
         json.dumps(
@@ -195,6 +215,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "seed": first_seed,
                 "parameters": {**base, "warmup_days": warmup} if warmup else base,
                 "sweep": str(out / "sweep"),
+                "posterior": _posterior_record(spec),
                 "spec_hash": spec.hash(),
                 "versions": versions(),
                 "command": ["milieu-sim", *sys.argv[1:]],
@@ -207,10 +228,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_figure(figure, out / "comparison.png")
 
     ratios = tables["rate_ratios"]
+    if spec.posterior is not None:
+        per_draw = replicates // spec.posterior_draws
+        print(
+            f"Parameters drawn from the posterior: {spec.posterior_draws} draws, {per_draw} replicate"
+            f"{'s' if per_draw > 1 else ''} per draw (listed in compare.json); the intervals below vary the "
+            "parameters as well as chance"
+            + ("; the pooled differences at the end take the draw as the cluster" if per_draw > 1 else "")
+        )
     print(
         comparison_text(means, contrasts, ratios, policies, seeds=spec.seeds, replicates=replicates, n_runs=len(runs))
     )
-    print(f"\nwrote runs.csv, comparison.csv, contrasts.csv, rate_ratios.csv, comparison.png to {out}")
+    written = "runs.csv, comparison.csv, contrasts.csv, rate_ratios.csv, comparison.png"
+    if conclusions is not None:
+        print(_posterior_text(conclusions, spec, policies[0]))
+        written = written.replace("rate_ratios.csv", "rate_ratios.csv, posterior_conclusions.csv")
+    print(f"\nwrote {written} to {out}")
     if len(failures):
         print(
             f"{len(failures)} of {result.n_runs} runs failed; see {out / 'failures.csv'}",
@@ -218,6 +251,55 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED_RUNS
     return 0
+
+
+def _posterior_tables(out, runs, policies: list[str], spec):
+    """The comparison's runs with each run's posterior draw and drawn values, and the conclusions across draws."""
+    from milieu_sim.analysis.statistics import posterior_conclusions
+    from milieu_sim.experiments.outcomes import SUMMARY_OUTCOMES
+    from milieu_sim.experiments.storage import read_runs
+
+    columns = ["posterior_draw", *spec.drawn]
+    drawn = read_runs(out / "sweep", columns=["policy", "replicate", *columns])
+    runs = runs.merge(drawn, on=["policy", "replicate"], how="left", sort=False)
+    order = ["policy", "replicate", "seed", *columns]
+    runs = runs[[*order, *(c for c in runs.columns if c not in order)]]
+    outcomes = [o for o in SUMMARY_OUTCOMES if o in runs.columns]
+    conclusions = posterior_conclusions(runs, outcomes, reference=policies[0]) if len(policies) > 1 else None
+    return runs, conclusions
+
+
+def _posterior_record(spec) -> dict | None:
+    """compare.json's record of the posterior the runs drew from (None without one)."""
+    posterior = spec.posterior
+    if posterior is None:
+        return None
+    return {
+        "draws": spec.posterior_draws,
+        "file": str(posterior.sample_file.parent),
+        "digest": posterior.digest(),
+        "record": posterior.record,
+        "drawn": list(spec.drawn),
+        "particles": [d.particle for d in spec.draws()],
+    }
+
+
+def _posterior_text(conclusions, spec, reference: str) -> str:
+    """What compare prints about the posterior: where the draws came from and which conclusions hold."""
+    from milieu_sim.analysis.statistics import posterior_sentence
+    from milieu_sim.experiments.outcomes import KEY_OUTCOMES
+
+    posterior = spec.posterior
+    lines = [
+        f"\nAnswers with uncertainty: replicate r drew its parameters ({', '.join(spec.drawn) or 'none apply'}) "
+        f"from draw r % {spec.posterior_draws} of the {posterior.describe()}; pooled differences with the draw "
+        "as the cluster, and the share of draws on the same side of no effect:"
+    ]
+    if conclusions is None or conclusions.empty:
+        return "\n".join([*lines, "  (one policy: nothing to compare)"])
+    shown = conclusions[conclusions["outcome"].isin(KEY_OUTCOMES)]
+    lines += [f"  {posterior_sentence(row, 'policy', reference)}" for row in shown.to_dict("records")]
+    return "\n".join(lines)
 
 
 def cmd_warm_up(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The ``sweep``, ``report`` and ``sensitivity`` commands (registered by :func:`register`).
 
     milieu-sim sweep SPEC --out DIR [--workers N | --scheduler ADDRESS | --cluster local] [--retry-failed]
+                               [--posterior N [--posterior-file F]]
     milieu-sim report DIR [--reference NAME] [--precision 0.05]
     milieu-sim sensitivity SPEC --out DIR [--outcomes a,b] [--analyse-only] [--workers N | ...]
 
@@ -43,6 +44,37 @@ def size_options(parser: argparse.ArgumentParser) -> None:
         "--yes", action="store_true", help="run even if the sweep is above the size limit (runs, time or disk)"
     )
     parser.add_argument("--oversubscribe", action="store_true", help="allow more --workers than cores")
+
+
+def posterior_options(parser: argparse.ArgumentParser) -> None:
+    """``--posterior N`` (each replicate draws its parameters from the calibration's posterior) and
+    ``--posterior-file F`` (a posterior folder; default the shipped one)."""
+    parser.add_argument(
+        "--posterior",
+        default=None,
+        metavar="N",
+        help="answers with uncertainty: replicate r draws its parameters from draw r %% N of the calibration's "
+        "posterior (the same draw for every policy)",
+    )
+    parser.add_argument(
+        "--posterior-file",
+        default=None,
+        metavar="F",
+        help="the posterior: a folder with posterior.csv and posterior.toml (default: the one shipped)",
+    )
+
+
+def posterior_draws(raw: str | None) -> int | None:
+    """``--posterior N``: an integer >= 2, or None when not given."""
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise CliError(f"parameter 'posterior' = {raw!r} is not allowed; allowed: an integer >= 2")
+    return value
 
 
 def local_workers(args: argparse.Namespace) -> int | None:
@@ -102,6 +134,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from milieu_sim.experiments.sweep import run_sweep
 
     spec = load_spec(args.spec)
+    if args.posterior is not None or args.posterior_file is not None:  # the command line overrides the spec's key
+        from milieu_sim.experiments.spec import with_posterior
+
+        spec = with_posterior(spec, posterior_draws(args.posterior), args.posterior_file)
     options = _sweep_options(args)
     out = out_dir(args.out)
     announce_kernel_compilation()
@@ -166,6 +202,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_sweep = sub.add_parser("sweep", help="run an experiment file's runs in parallel, resumably, to Parquet")
     p_sweep.add_argument("spec", help="experiment file (experiments/*.toml)")
     _executor_options(p_sweep)
+    posterior_options(p_sweep)
     p_sweep.set_defaults(handler=cmd_sweep)
 
     p_report = sub.add_parser("report", help="statistics, figures and a Markdown report of a sweep directory")

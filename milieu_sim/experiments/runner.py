@@ -127,6 +127,8 @@ def run_task(task: dict[str, Any], series: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     record: dict[str, Any] = {key: task[key] for key in ("run_id", "replicate", "point", "policy", "seed")}
     record["values"] = task["values"]
+    if "posterior" in task:  # the posterior draw and its values (the runs table records them)
+        record["posterior"] = task["posterior"]
     if _injected(task["run_id"], KILL_RUNS_ENV) and multiprocessing.parent_process() is not None:
         os._exit(70)  # a lost worker (test hook)
     try:

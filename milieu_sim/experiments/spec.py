@@ -32,6 +32,8 @@ An experiment file (``experiments/*.toml``)::
     outcomes = ["conflict_per_shift", "containment_per_shift"]   # outcomes kept (default: the summary outcomes)
     series = true          # also keep the per-shift series (conflict, containment, census, staff)
 
+    posterior = { draws = 30, file = "calibration" }   # answers with uncertainty (optional; see below)
+
 Sampled designs (latin_hypercube, sobol, morris) need a range ``{ low, high }`` for every
 varied parameter; integer parameters are rounded to the nearest integer.
 
@@ -40,6 +42,15 @@ from the experiment's seed and ``r`` with :class:`numpy.random.SeedSequence` (``
 ``seed + r`` (``sequential``, as ``milieu-sim compare``); ``independent`` derives a seed from the
 experiment's seed and the run's index instead.  Either way a run's seed depends only on the spec and
 the run's index, never on the executor or the number of workers.
+
+Posterior (``posterior = { draws = N, file = "..." }``, a top-level table): replicate ``r`` of every point and
+policy uses draw ``r % N`` from the calibration's posterior (:mod:`milieu_sim.experiments.posterior`; ``file``: a
+folder holding posterior.csv and posterior.toml, or its posterior.csv, found like other input files; default the
+posterior shipped with the package), so the runs of one replicate share their seed *and* their parameter draw.
+``replicates`` must be a multiple of ``N`` (default ``N``), so every draw gets the same number of chance
+replicates.  A drawn value applies only to runs of the setting it is scoped to, and never replaces a value the
+experiment sets itself ([parameters], [vary]) or a policy's own lever.  The posterior's contents are part of the
+spec's hash.
 
 Types and ranges come from :data:`milieu_sim.model.params.SCHEMA`; any error is one line naming the file,
 the key and the problem (:class:`SpecError`).
@@ -68,6 +79,7 @@ import pandas as pd
 
 from milieu_sim.errors import MilieuInputError
 from milieu_sim.experiments.outcomes import COUNTS, OUTCOMES, SUMMARY_OUTCOMES
+from milieu_sim.experiments.posterior import Draw, Posterior, load_posterior
 from milieu_sim.model.params import SCHEMA, Param, setting_defaults, suggest
 
 DESIGNS = ("grid", "latin_hypercube", "sobol", "morris")
@@ -89,7 +101,9 @@ TOP_KEYS = {
     "vary",
     "design",
     "outputs",
+    "posterior",
 }
+POSTERIOR_KEYS = {"draws", "file"}
 DESIGN_KEYS = {"method", "samples", "levels", "second_order"}
 OUTPUT_KEYS = {"outcomes", "series"}
 RANGE_KEYS = {"low", "high", "steps", "step"}
@@ -146,6 +160,14 @@ class Spec:
     allow_large: bool = False
     #: input files: the value as written in the spec -> the path it was found at
     files: dict[str, str] = field(default_factory=dict)
+    #: draws from the posterior (0: none); the posterior's folder as written ("" = the shipped posterior)
+    posterior_draws: int = 0
+    posterior_file: str = ""
+    #: whether the experiment set ``replicates`` itself (else a posterior's draws set it)
+    replicates_given: bool = field(default=True, compare=False)
+    _posterior: Posterior | None = field(default=None, repr=False, compare=False)
+    _draws: list[Draw] | None = field(default=None, repr=False, compare=False)
+    _policy_levers: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     _design: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _sample: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -160,7 +182,7 @@ class Spec:
                 vary[factor.label] = [level[0] for level in factor.levels]
             else:
                 vary[factor.label] = {n: [level[i] for level in factor.levels] for i, n in enumerate(factor.names)}
-        return {
+        data = {
             "name": self.name,
             "description": self.description,
             "setting": self.setting,
@@ -181,6 +203,9 @@ class Spec:
             },
             "outputs": {"outcomes": list(self.outcomes), "series": self.series},
         }
+        if self.posterior_draws:  # (absent without one: such specs keep their hash)
+            data["posterior"] = {"draws": self.posterior_draws, "file": self.posterior_file or "shipped"}
+        return data
 
     def hash(self) -> str:
         """SHA-256 of what determines the results: the spec (without name, description, batch_size) and
@@ -197,6 +222,11 @@ class Spec:
                 problem = f"input file '{found}' cannot be read ({exc.strerror or exc})"
                 raise _Where(self.path).error("", problem) from None
         data["policy_files"] = contents  # (the key's old name: specs without input files keep their hash)
+        if self.posterior is not None:
+            try:
+                data["posterior_digest"] = self.posterior.digest()
+            except MilieuInputError as exc:
+                raise _Where(self.path).error("posterior.file", str(exc)) from None
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -243,6 +273,45 @@ class Spec:
         points = planned_points(self.factors, self.method, self.samples, self.second_order)
         return points * len(self.policies) * self.replicates
 
+    # --- the posterior -----------------------------------------------------------------------------
+    @property
+    def posterior(self) -> Posterior | None:
+        """The posterior the runs draw from, or None."""
+        return self._posterior if self.posterior_draws else None
+
+    def draws(self) -> list[Draw]:
+        """The experiment's draws from the posterior (draw ``r % N`` for replicate ``r``); empty without one."""
+        if self.posterior is None:
+            return []
+        if self._draws is None:
+            self._draws = self.posterior.draws(self.posterior_draws, self.seed)
+        return self._draws
+
+    @property
+    def drawn(self) -> tuple[str, ...]:
+        """Parameters whose drawn values the runs use (and the runs table records): those that apply to the
+        spec's setting and that the spec does not set itself."""
+        if self.posterior is None:
+            return ()
+        own = set(self.parameters) | set(self.varied)
+        return tuple(n for n in self.posterior.applies_to(self.setting) if n not in own)
+
+    def policy_levers(self, policy: str) -> dict[str, Any]:
+        """The parameters a policy sets itself, with its values (a drawn value does not replace them)."""
+        if policy not in self._policy_levers:
+            from milieu_sim.model.policies import resolve_policy
+
+            self._policy_levers[policy] = dict(getattr(resolve_policy(self.resolved(policy)), "parameters", {}))
+        return self._policy_levers[policy]
+
+    def draw_values(self, replicate: int, policy: str) -> tuple[int, dict[str, Any]]:
+        """The draw of ``replicate`` and its values for a run of ``policy`` (None where the policy sets the
+        parameter itself)."""
+        draw = self.draws()[replicate % self.posterior_draws]
+        levers = self.policy_levers(policy)
+        values = draw.values
+        return draw.index, {n: (None if n in levers else values[n]) for n in self.drawn}
+
     # --- runs ----------------------------------------------------------------------------------------
     def run_seed(self, replicate: int, run_id: int) -> int:
         """The seed of a run (see the module docstring); depends only on the spec and the run's index."""
@@ -263,16 +332,22 @@ class Spec:
         seed = self.run_seed(replicate, run_id)
         values = self.design().iloc[point].to_dict()
         values = {name: _plain(value, SCHEMA[name]) for name, value in values.items()}
+        posterior: dict[str, Any] = {}
+        drawn: dict[str, Any] = {}
+        if self.posterior is not None:
+            draw, drawn = self.draw_values(replicate, self.policies[policy_index])
+            posterior = {"posterior_draw": draw, **drawn}
         params = {
             "setting": self.setting,
             "policy": self.policies[policy_index],
             "days": self.days,
+            **{name: value for name, value in drawn.items() if value is not None},
             **self.parameters,
             **values,
         }
         params = {name: self.resolved(value) if name in FILE_PARAMETERS else value for name, value in params.items()}
         params.update(seed=seed, warmup_days=self.warmup_days)
-        return {
+        task = {
             "run_id": run_id,
             "replicate": replicate,
             "point": point,
@@ -282,6 +357,9 @@ class Spec:
             "params": params,
             "outcomes": list(self.outcomes),
         }
+        if posterior:
+            task["posterior"] = posterior
+        return task
 
     def runs(self, run_ids: Iterator[int] | None = None) -> Iterator[dict[str, Any]]:
         """Tasks for ``run_ids`` (default: all), lazily."""
@@ -390,6 +468,9 @@ def spec_from_dict(data: Mapping[str, Any], path: str = "", default_name: str = 
     files: dict[str, str] = {}
     policies = tuple(_check_policy(p, policy_key, path, where, files) for p in raw_policies)
     replicates = integer("replicates", 1, 1)
+    posterior_draws, posterior_file, posterior = _posterior_key(data, path, where)
+    if posterior_draws:
+        replicates = _posterior_replicates(replicates if "replicates" in data else None, posterior_draws, where)
     days = _schema_value("days", data.get("days", setting_defaults(setting)["days"]), "days", where)
     warmup_days = integer("warmup_days", 0, 0)
     if warmup_days >= days:
@@ -504,10 +585,119 @@ def spec_from_dict(data: Mapping[str, Any], path: str = "", default_name: str = 
         series=series,
         allow_large=allow_large,
         files=files,
+        posterior_draws=posterior_draws,
+        posterior_file=posterior_file,
+        replicates_given="replicates" in data,
+        _posterior=posterior,
     )
     spec.hash()  # every input file can be read
     _check_models(spec, where)
     return spec
+
+
+def _posterior_key(data: Mapping[str, Any], path: str, where: _Where) -> tuple[int, str, Posterior | None]:
+    """The ``posterior`` table: (draws, file as written, the posterior), or (0, "", None) without one."""
+    if "posterior" not in data:
+        return 0, "", None
+    table = _table(data, "posterior", where)
+    _known(table, POSTERIOR_KEYS, "posterior.", where)
+    draws = table.get("draws")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+        raise where.error("posterior.draws", f"= {draws!r} is not allowed; allowed: an integer >= 2")
+    written = table.get("file", "")
+    if not isinstance(written, str):
+        raise where.error("posterior.file", f"= {written!r} is not allowed; allowed: a folder or a posterior.csv path")
+    found = None
+    if written:
+        candidates = [Path(written)]
+        if path and not Path(written).is_absolute():
+            candidates.insert(0, Path(path).parent / written)
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise where.error(
+                "posterior.file",
+                f"= {written!r} does not exist (looked beside the experiment file and in the current folder); "
+                "allowed: a folder holding posterior.csv and posterior.toml, or its posterior.csv",
+            )
+    try:
+        posterior = load_posterior(found)
+    except MilieuInputError as exc:
+        raise where.error("posterior.file", f"= {written or 'shipped'!r}: {exc}") from None
+    return draws, written, posterior
+
+
+def _posterior_replicates(replicates: int | None, draws: int, where: _Where) -> int:
+    """Replicates with a posterior: a multiple of the draws (default: the draws)."""
+    if replicates is None:
+        return draws
+    if replicates % draws:
+        raise where.error(
+            "replicates",
+            f"= {replicates} is not a multiple of posterior.draws = {draws}; allowed: a multiple of {draws} (each "
+            "draw gets the same number of chance replicates)",
+        )
+    return replicates
+
+
+def with_posterior(spec: Spec, draws: int | None, file: str | None = None) -> Spec:
+    """``spec`` drawing from a posterior as the command line asks (``--posterior N``, ``--posterior-file F``;
+    they override the spec's own ``posterior`` key).  ``file`` is relative to the current folder; None keeps the
+    spec's file (or the shipped posterior).  Replicates: the spec's, which must be a multiple of ``draws``, or
+    ``draws`` if the spec did not set them.  Errors are one line naming the option."""
+    from dataclasses import replace
+
+    from milieu_sim.errors import ParameterError
+
+    if draws is None:
+        if not spec.posterior_draws:
+            raise ParameterError(
+                f"parameter 'posterior-file' = {file!r} needs a number of draws; allowed: with --posterior N"
+            )
+        draws = spec.posterior_draws
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
+        raise ParameterError(f"parameter 'posterior' = {draws!r} is not allowed; allowed: an integer >= 2")
+    if file is None and spec.posterior_draws:
+        posterior, written = spec._posterior, spec.posterior_file
+    else:
+        written = file or ""
+        if file and not Path(file).exists():
+            raise ParameterError(
+                f"parameter 'posterior-file' = {file!r} does not exist; allowed: a folder holding posterior.csv and "
+                "posterior.toml, or its posterior.csv"
+            )
+        try:
+            posterior = load_posterior(file or None)
+        except MilieuInputError as exc:
+            named = f"'posterior-file' = {file!r}" if file else f"'posterior' = {draws} (the shipped posterior)"
+            raise ParameterError(f"parameter {named}: {exc}") from None
+    replicates = spec.replicates if spec.replicates_given else draws
+    if replicates % draws:
+        raise ParameterError(
+            f"parameter 'replicates' = {replicates} is not a multiple of 'posterior' = {draws}; allowed: a multiple "
+            f"of {draws} (each draw gets the same number of chance replicates)"
+        )
+    if spec.seeds == "sequential" and spec.seed + replicates - 1 > MAX_SEED:
+        raise ParameterError(
+            f"parameter 'seed' = {spec.seed} is too large for {replicates} sequential seeds; allowed: at most "
+            f"{MAX_SEED - replicates + 1}"
+        )
+    where = _Where(spec.path)
+    n_runs = spec.n_runs_planned // spec.replicates * replicates
+    if n_runs > MAX_RUNS:
+        raise where.error("replicates", f"makes {n_runs:,} runs; allowed: at most {MAX_RUNS:,} runs in one sweep")
+    changed = replace(
+        spec,
+        replicates=replicates,
+        posterior_draws=draws,
+        posterior_file=written,
+        _posterior=posterior,
+        _draws=None,
+        _design=spec._design,
+        _sample=spec._sample,
+    )
+    changed.hash()
+    _check_models(changed, where)
+    return changed
 
 
 def planned_points(factors: tuple[Factor, ...], method: str, samples: int, second_order: bool = False) -> int:
@@ -562,6 +752,8 @@ def _table(data: Mapping[str, Any], key: str, where: _Where) -> dict[str, Any]:
 def _check_schema_name(name: str, key: str, where: _Where) -> None:
     if name in OWN_KEYS:
         raise where.error(key, f"sets '{name}'; use the top-level key '{OWN_KEYS[name]}' instead")
+    if name not in SCHEMA and name in TOP_KEYS:  # a top-level key written after a [table] belongs to that table
+        raise where.error(key, f"is a top-level key; write '{name} = ...' above the first [table] of the file")
     if name not in SCHEMA:
         raise where.error(key, f"names unknown parameter '{name}'{suggest(name, SCHEMA)}; see 'milieu-sim params'")
 
@@ -702,3 +894,17 @@ def _check_models(spec: Spec, where: _Where) -> None:
             except MilieuInputError as exc:
                 shown = ", ".join(f"{n} = {v!r}" for n, v in values.items()) or "the fixed parameters"
                 raise where.error("", f"policy '{policy}' at {shown}: {exc}") from None
+    if spec.posterior is not None:  # every draw's values combine with the experiment's (checked, not built)
+        from milieu_sim.model.params import check_combinations
+
+        for policy in spec.policies:
+            for replicate in range(spec.posterior_draws):
+                draw, drawn = spec.draw_values(replicate, policy)
+                values = {n: v for n, v in drawn.items() if v is not None}
+                fixed = {n: _plain(v, SCHEMA[n]) for n, v in design.iloc[0].to_dict().items()}
+                merged = {**setting_defaults(spec.setting), **spec.policy_levers(policy)}
+                merged.update({**values, **spec.parameters, **fixed})
+                try:
+                    check_combinations(merged)
+                except MilieuInputError as exc:
+                    raise where.error("posterior", f"draw {draw} for policy '{policy}': {exc}") from None

@@ -5,7 +5,8 @@ Layout of ``DIR``::
     manifest.json        the spec, its hash, package versions, timing of every session, progress
     design.parquet       one row per parameter point (``point`` and the varied parameters)
     sample.parquet       the unrounded sample matrix of a sampled design (Sobol, Morris, LHS)
-    runs/part-*.parquet      one row per finished run: indices, seed, parameters, outcomes, counts
+    runs/part-*.parquet      one row per finished run: indices, seed, parameters (with a posterior: the
+                             draw and its values), outcomes, counts
     failures/part-*.parquet  one row per failed run: indices, seed, parameters, error, traceback
     series/part-*.parquet    (if asked) one row per run and nursing shift
 
@@ -167,7 +168,11 @@ def model_code_hash() -> str:
 
 
 def _param_fields(spec: Spec) -> list[pa.Field]:
-    return [pa.field(name, _ARROW_TYPES[SCHEMA[name].kind]) for name in spec.varied]
+    fields = [pa.field(name, _ARROW_TYPES[SCHEMA[name].kind]) for name in spec.varied]
+    if spec.posterior is not None:  # the run's posterior draw and the drawn values (null where a policy sets one)
+        fields.append(pa.field("posterior_draw", pa.int64()))
+        fields += [pa.field(name, _ARROW_TYPES[SCHEMA[name].kind]) for name in spec.drawn]
+    return fields
 
 
 def _index_fields() -> list[pa.Field]:
@@ -473,6 +478,16 @@ class SweepStore:
         self._drop_damaged_parts()
         self._clean_debris(retry_failed)
         manifest["spec"] = self.spec.to_dict()  # batch_size may change between sessions
+        posterior = self.spec.posterior
+        if posterior is not None:  # where the draws came from, and which particle each draw took
+            manifest["posterior"] = {
+                "sample_file": str(posterior.sample_file),
+                "digest": posterior.digest(),
+                "record": posterior.record,
+                "scope": posterior.scope,
+                "drawn": list(self.spec.drawn),
+                "draws": [{"draw": d.index, "particle": d.particle} for d in self.spec.draws()],
+            }
         code = model_code_hash()
         earlier = {s.get("model_code_hash") for s in manifest.get("sessions", [])} - {None, code}
         self.model_changed = bool(earlier)
@@ -592,14 +607,23 @@ class SweepStore:
             rows_written, checksum = self._write_series(ok, self.path / "series" / name)
             parts[f"series/{name}"] = {"rows": rows_written, "sha256": checksum}
         if failed:
-            rows = [{**_index(r), **r["values"], "error": r["error"], "traceback": r["traceback"]} for r in failed]
+            rows = [
+                {**_index(r), **r["values"], **r.get("posterior", {}), "error": r["error"], "traceback": r["traceback"]}
+                for r in failed
+            ]
             table = pa.Table.from_pylist(rows, schema=self._failures_schema)
             checksum = _atomic_write_table(table, self.path / "failures" / name)
             parts[f"failures/{name}"] = {"rows": len(failed), "sha256": checksum}
             self.written_failures += len(failed)
         if ok:
             rows = [
-                {**_index(r), **r["values"], **_outcomes(r["outcomes"], self.spec), "run_seconds": r["run_seconds"]}
+                {
+                    **_index(r),
+                    **r["values"],
+                    **r.get("posterior", {}),
+                    **_outcomes(r["outcomes"], self.spec),
+                    "run_seconds": r["run_seconds"],
+                }
                 for r in ok
             ]
             table = pa.Table.from_pylist(rows, schema=self._runs_schema)
