@@ -122,3 +122,25 @@ def test_the_posterior_is_written_in_the_format_the_package_ships(tmp_path):
     loaded = load_posterior(tmp_path)
     draws = loaded.draws(4, seed=0)
     assert all(low <= d.values["incident_rate"] <= high for d in draws)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--population", "1"], "'population' = 1"),
+        (["--min-epsilon", "-1"], "'min-epsilon' = '-1'"),
+        (["--generations", "zero"], "generations"),
+        (["--screening", "no/such/folder"], "no screening record at 'no/such/folder"),
+        (["--screen", "--levels", "3"], "'levels' = 3"),
+    ],
+)
+def test_bad_calibrate_input_is_one_line_before_any_work(argv, named, capsys, tmp_path):
+    from milieu_sim.cli.main import main
+
+    status = main(["calibrate", *argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("milieu-sim: error")]
+    assert len(lines) == 1 and named in lines[0], err
+    assert not list((tmp_path / "out").glob("*"))  # nothing ran, nothing written

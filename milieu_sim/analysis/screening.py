@@ -62,7 +62,7 @@ ARM_OF_EXPERIMENT = {
     "tc_usual_care": "residential_tc",
 }
 THRESHOLD = 0.5
-CAP = 10
+CAP = 12
 RULE = (
     f"influential: influence (mu* / half-width of the pattern's band) >= {THRESHOLD} on at least one fitted pattern "
     f"and mu* above its 95% bootstrap half-width; the {CAP} most influential (by their largest influence) are "

@@ -32,7 +32,10 @@ def _stopping(args: argparse.Namespace) -> dict:
         rule["generations"] = positive("generations", args.generations)
     if args.max_simulations is not None:
         rule["max_simulations"] = positive("max-simulations", args.max_simulations)
-    for name, raw in (("minimum_epsilon", args.min_epsilon), ("min_acceptance_rate", args.min_acceptance)):
+    for name, flag, raw in (
+        ("minimum_epsilon", "min-epsilon", args.min_epsilon),
+        ("min_acceptance_rate", "min-acceptance", args.min_acceptance),
+    ):
         if raw is None:
             continue
         try:
@@ -40,7 +43,7 @@ def _stopping(args: argparse.Namespace) -> dict:
         except ValueError:
             value = float("nan")
         if not value >= 0 or value == float("inf"):
-            raise CliError(f"parameter '{name.replace('_', '-')}' = {raw!r} is not allowed; allowed: a number >= 0")
+            raise CliError(f"parameter '{flag}' = {raw!r} is not allowed; allowed: a number >= 0")
         rule[name] = value
     return rule
 
