@@ -144,3 +144,20 @@ def test_bad_calibrate_input_is_one_line_before_any_work(argv, named, capsys, tm
     lines = [line for line in err.splitlines() if line.startswith("milieu-sim: error")]
     assert len(lines) == 1 and named in lines[0], err
     assert not list((tmp_path / "out").glob("*"))  # nothing ran, nothing written
+
+
+def test_the_shipped_defaults_are_the_shipped_posteriors_medians_and_its_parameters_are_marked_calibrated():
+    from milieu_sim.experiments.posterior import load_posterior
+    from milieu_sim.model.params import CALIBRATED, CALIBRATED_IN_COMMUNITY, SCHEMA, SETTINGS
+
+    shipped = load_posterior()
+    assert shipped.central and set(shipped.central) == set(shipped.parameters)
+    for name, value in shipped.central.items():
+        if shipped.scope[name] == "all":
+            assert SCHEMA[name].default == value, name
+            assert SCHEMA[name].source.startswith(CALIBRATED), name
+        else:
+            assert SETTINGS[shipped.scope[name]][name] == value, name
+            assert SCHEMA[name].source.startswith(CALIBRATED_IN_COMMUNITY), name
+    marked = {n for n, p in SCHEMA.items() if p.source.startswith((CALIBRATED, CALIBRATED_IN_COMMUNITY))}
+    assert marked == set(shipped.parameters)  # nothing else claims to be calibrated

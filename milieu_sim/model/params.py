@@ -36,15 +36,15 @@ PAPADOPOULOS = "Papadopoulos et al. 2012 (limit-setting antecedent of aggression
 DICKERSON = "Dickerson et al. 2005; Glowacki et al. 2016 (token economies: little transfer)"
 DE_LEON = "De Leon et al. 2000 (senior induction)"
 DARKE = "Darke, Campbell & Popple (TC dropout)"
-CALIBRATED = "calibrated to published patterns (docs/validation.md, docs/calibration/)"
+CALIBRATED = "calibrated to published patterns: the median of the posterior (docs/validation.md, docs/calibration/)"
 AFTERCARE_FOLLOW_UP = (
     "SAMHSA/Mathematica: 28% of inpatient psychiatric discharges had follow-up care within 7 days, 50% within "
     "30 days (a weekly chance of about 0.16-0.28)"
 )
 #: A parameter fitted for the residential community only (its setting override); the default others use is not.
 CALIBRATED_IN_COMMUNITY = (
-    "calibrated to published patterns for residential_tc only (its setting override; docs/validation.md); "
-    "this default, used by the other settings, is provisional"
+    "calibrated to published patterns for residential_tc only: the median of the posterior, as that setting's "
+    "override (docs/validation.md); this default, used by the other settings, is not fitted"
 )
 PROVISIONAL = "free parameter, provisional value (not yet calibrated; docs/validation.md)"
 ASSUMED = "modelling assumption (docs/ODD.md)"
@@ -69,6 +69,25 @@ def calibrated(low: float, high: float) -> str:
 def calibrated_in_community(low: float, high: float) -> str:
     """A parameter fitted for the residential community only (its setting override); plausible range = prior."""
     return f"{CALIBRATED_IN_COMMUNITY}; plausible {low:g}-{high:g}"
+
+
+SCREENED_OUT = (
+    "fixed at its documented value: screened as not influential on the fitted patterns (docs/calibration/screening)"
+)
+FIXED_INFLUENTIAL = (
+    "fixed at its documented value: influential in the screening but not fitted (the calibration fits the most "
+    "influential only; its uncertainty is not in the posterior; docs/calibration/screening)"
+)
+
+
+def screened_out(low: float, high: float) -> str:
+    """A former free parameter the Morris screening found not influential on the fitted patterns."""
+    return f"{SCREENED_OUT}; plausible {low:g}-{high:g}"
+
+
+def fixed_influential(low: float, high: float) -> str:
+    """A former free parameter the screening found influential but the calibration did not fit."""
+    return f"{FIXED_INFLUENTIAL}; plausible {low:g}-{high:g}"
 
 
 _PLAUSIBLE = re.compile(r"plausible (-?[0-9.e+-]+?)-(-?[0-9.e+]+)")
