@@ -290,7 +290,8 @@ def _figure(out: Path, table: pd.DataFrame, free: list[str]) -> None:
 
     fitted = table[table["fitted"]]
     top = fitted.groupby("parameter")["influence"].max().sort_values(ascending=False).head(25)
-    pivot = fitted.pivot_table(index="parameter", columns="pattern", values="influence").loc[top.index[::-1]]
+    pivot = fitted.pivot_table(index="parameter", columns="pattern", values="influence").fillna(0.0)
+    pivot = pivot.loc[top.index[::-1]]
     fig, ax = plt.subplots(figsize=(8, 7))
     left = np.zeros(len(pivot))
     for column in pivot.columns:
