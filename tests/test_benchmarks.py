@@ -26,18 +26,37 @@ def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
     expected = [
         "first runs in this process (kernels loaded once), s",
         "default ward (20 clients): hourly steps / s",
-        "default ward: seconds per simulated year (target < 1)",
+        "default ward: seconds per simulated year (target < 1; 0.1)",
+        "default ward: agent-steps / s (clients and staff)",
+        "Mesa Boltzmann wealth, as many agents: agent-steps / s",
+        "ratio: default ward / Boltzmann, same agents (target >= 10)",
         "1,000-client ward: hourly steps / s",
         "1,000-client ward: client-steps / s",
         "Mesa Boltzmann wealth, 1,000 agents: agent-steps / s",
-        "ratio: 1,000-client ward / Boltzmann (target >= 2)",
+        "ratio: 1,000-client ward / Boltzmann (target >= 20)",
     ]
     assert list(rows) == expected, done.stdout
     assert all(value > 0 for values in rows.values() for value in values)
     assert all(len(values) == 2 for label, values in rows.items() if not label.startswith("first"))
     median_steps, best_steps = rows["default ward (20 clients): hourly steps / s"]
     assert best_steps >= median_steps
-    year_median, _ = rows["default ward: seconds per simulated year (target < 1)"]
+    year_median, _ = rows["default ward: seconds per simulated year (target < 1; 0.1)"]
     assert abs(year_median * median_steps - 24 * 365) < 0.01 * 24 * 365  # the two rows agree
     client_steps, _ = rows["1,000-client ward: client-steps / s"]
     assert abs(client_steps - 1000 * rows["1,000-client ward: hourly steps / s"][0]) < 0.01 * client_steps
+    agents = int(re.search(r"the default ward has (\d+) Mesa agents", done.stdout).group(1))
+    assert agents == 31  # 20 clients and the staff roster of the three shifts
+    agent_steps, _ = rows["default ward: agent-steps / s (clients and staff)"]
+    assert abs(agent_steps - agents * median_steps) < 0.01 * agent_steps
+
+
+def test_profile_year_prints_the_unprofiled_time_and_the_profile():
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "profile_year.py"), "--days", "2", "--lines", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    assert re.search(r"^2 days of the default ward without the profiler: [0-9.]+ s$", done.stdout, re.MULTILINE)
+    assert "schedule.py" in done.stdout or "Ordered by: internal time" in done.stdout

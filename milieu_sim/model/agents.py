@@ -18,6 +18,11 @@ the model's own behaviour runs, vectorised over all agents, in the processes of
   is refused (their bed slot may already hold someone else).  The other
   attributes (phase, isolated, role, shift, on duty, ...) are read-only: the
   processes keep them consistent with the grid and the records.
+* **Where they are**: ``agent.cell`` (Mesa's cell, None off the grid) and
+  ``agent.pos`` (its coordinate) read the model's positions (``clients.cell``,
+  ``staff.cell``); Mesa's view of them (the agents, the grid's cells) is brought
+  in step when something reads it (:mod:`milieu_sim.model.positions`).
+  Positions are the model's: moving an agent by hand is undone at the next read.
 * **Behaviour of one's own**: ``Client.step`` and ``Staff.step`` do nothing.
   Run a behaviour from a phase of the schedule, e.g. ::
 
@@ -40,7 +45,8 @@ import math
 import numbers
 from typing import TYPE_CHECKING
 
-from mesa.discrete_space import CellAgent
+from mesa.discrete_space import Cell, CellAgent
+from mesa.discrete_space.cell_agent import HasCell
 
 from milieu_sim.errors import ParameterError
 from milieu_sim.model.state import PHASES, ROW, SHIFTS, STAFF_ROLES
@@ -73,7 +79,50 @@ def _client_state(name: str, meaning: str):
     return property(getter, setter, doc=f"The client's {meaning} (0-1; writable, clipped to 0-1).")
 
 
-class Client(CellAgent):
+class OnTheWard(CellAgent):
+    """A Mesa CellAgent whose cell is read from the model's positions (:mod:`milieu_sim.model.positions`)."""
+
+    model: MilieuModel
+
+    @property
+    def cell(self) -> Cell | None:
+        """The Mesa cell the agent is in (None off the grid: off duty, at home, discharged)."""
+        self.model.positions.bring_in_step()
+        return HasCell.cell.fget(self)  # type: ignore[attr-defined]
+
+    @cell.setter
+    def cell(self, cell: Cell | None) -> None:
+        positions = self.model.positions
+        positions.bring_in_step()
+        HasCell.cell.fset(self, cell)  # type: ignore[attr-defined]
+        self._placed(positions)
+
+    def _placed(self, positions) -> None:
+        raise NotImplementedError
+
+    def remove(self) -> None:
+        """Take the agent out of the model and off the grid (Mesa's ``CellAgent.remove``), leaving the others'
+        Mesa positions to be brought in step when read."""
+        super(CellAgent, self).remove()  # Mesa's Agent.remove: out of model.agents
+        positions = self.model.positions
+        positions.take_off_grid(self)  # off whichever cell Mesa has it in
+        self._placed(positions)
+
+    @property
+    def pos(self) -> tuple[int, int] | None:
+        """The coordinate (x, y) of the agent's cell, None off the grid (read-only)."""
+        cell = self.cell
+        return None if cell is None else cell.coordinate
+
+    @pos.setter
+    def pos(self, value: object) -> None:
+        if value is not None:  # Mesa's Agent.__init__ sets pos = None
+            raise ParameterError(
+                f"attribute 'pos' = {value!r} cannot be set; allowed: read it (the model moves people)"
+            )
+
+
+class Client(OnTheWard):
     """A client (patient or resident) in a bed slot of the unit: a view into ``model.clients``."""
 
     model: MilieuModel
@@ -81,6 +130,9 @@ class Client(CellAgent):
     def __init__(self, model: MilieuModel, slot: int) -> None:
         super().__init__(model)
         self.slot = slot
+
+    def _placed(self, positions) -> None:
+        positions.placed_client(self.slot, self)
 
     coping_skill = _client_state("coping_skill", "coping skill (a treatment-goal skill)")
     social_skill = _client_state("social_skill", "social skill (a treatment-goal skill)")
@@ -160,7 +212,7 @@ def _staff_attribute(name: str, meaning: str):
     )
 
 
-class Staff(CellAgent):
+class Staff(OnTheWard):
     """A member of the nursing staff on one of the three shifts: a view into ``model.staff``."""
 
     model: MilieuModel
@@ -168,6 +220,9 @@ class Staff(CellAgent):
     def __init__(self, model: MilieuModel, index: int) -> None:
         super().__init__(model)
         self.index = index
+
+    def _placed(self, positions) -> None:
+        positions.placed_staff(self.index, self)
 
     de_escalation_skill = _staff_attribute("de_escalation_skill", "Skill at talking an agitated client down")
     model_quality = _staff_attribute("model_quality", "Quality as a role model")

@@ -9,15 +9,15 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from mesa.discrete_space import OrthogonalMooreGrid
 
 from milieu_sim.errors import ParameterError
 from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
-from milieu_sim.model.collector import HourlyCollector
+from milieu_sim.model.collector import RecordsCollector
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_combinations, check_values, setting_defaults
 from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
+from milieu_sim.model.positions import MesaPositions, WardGrid
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import KINDS, load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
@@ -26,24 +26,27 @@ from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
-# the DataCollector's model reporters (the model's attributes of the same names)
-MODEL_REPORTERS = {
-    name: name
-    for name in (
-        "census",
-        "n_isolated",
-        "conflict_events",
-        "containment_events",
-        "mean_skill",
-        "mean_agitation",
-        "mean_trust",
-        "climate_safety",
-        "climate_cohesion",
-        "climate_hold",
-    )
-}
 N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
 COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
+
+
+class HourCount:
+    """A model-level count or mean of the last hour (``model.census``, ``model.mean_agitation`` ...): the value of
+    the column of the same name in the hour's ``steps`` row, computed once after all processes acted; read-only."""
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.index = name, STEP_COLUMNS.index(name)
+
+    def __get__(self, model: MilieuModel | None, owner: type | None = None) -> Any:
+        if model is None:
+            return self
+        return self.kind(model._summary[self.index])
+
+    def __set__(self, model: MilieuModel, value: Any) -> None:
+        raise AttributeError(f"'{self.name}' is read-only: the model counts it after each hour")
 
 
 class MilieuModel(mesa.Model):
@@ -78,6 +81,21 @@ class MilieuModel(mesa.Model):
     #: The agent classes the model creates (a subclass may replace them with its own subclasses).
     client_class: type[Client] = Client
     staff_class: type[Staff] = Staff
+
+    # the last hour's counts and means (the Mesa DataCollector's model reporters among them)
+    census = HourCount(int)
+    staff_on_duty = HourCount(int)
+    n_isolated = HourCount(int)
+    conflict_events = HourCount(int)
+    containment_events = HourCount(int)
+    mean_skill = HourCount(float)
+    mean_self_control = HourCount(float)
+    mean_agitation = HourCount(float)
+    mean_trust = HourCount(float)
+    mean_independence = HourCount(float)
+    climate_safety = HourCount(float)
+    climate_cohesion = HourCount(float)
+    climate_hold = HourCount(float)
 
     def __init__(
         self,
@@ -122,16 +140,18 @@ class MilieuModel(mesa.Model):
         super().__init__(rng=self.seed)
         self.streams = make_streams(self.seed)
 
-        self.grid = OrthogonalMooreGrid((self.plan.width, self.plan.height), torus=False, random=self.random)
+        n = values["n_clients"]
+        staffing = (values["staff_early"], values["staff_late"], values["staff_night"])
+        # Mesa's view of where everyone is: brought in step with the arrays when read (model.positions)
+        self.positions = MesaPositions(self, n, sum(staffing))
+        self.grid = WardGrid((self.plan.width, self.plan.height), self.positions, torus=False, random=self.random)
         self.grid.create_property_layer("zone", default_value=0, dtype=int)
         self.grid.zone.data[:] = self.plan.zone  # type: ignore[attr-defined]
         self.cells = [self.grid[(x, y)] for x in range(self.plan.width) for y in range(self.plan.height)]
 
-        n = values["n_clients"]
         self.clients = ClientArrays(n)
         self.clients.bed[:] = self.plan.bed_cells(n)  # -1: no bed, the client lives at home (outpatients)
         self.client_agents: list[Client | None] = [None] * n
-        staffing = (values["staff_early"], values["staff_late"], values["staff_night"])
         self.staff = StaffArrays(sum(staffing))
         self.staff_agents: list[Staff] = []
         self.records = Records()
@@ -150,7 +170,7 @@ class MilieuModel(mesa.Model):
         processes.flow.admit_initial_cohort(self)
         processes.movement.start_first_shift(self)
 
-        self.datacollector = HourlyCollector(model_reporters=dict(MODEL_REPORTERS))
+        self.datacollector = RecordsCollector(self)  # Mesa's DataCollector, filled from the steps log when read
         self._summary = np.zeros(len(STEP_COLUMNS))
         self._update_counts()
         self.running = True
@@ -169,7 +189,7 @@ class MilieuModel(mesa.Model):
         warm = self.records
         self.records = Records()
         processes.planning.carry_over(self, warm)  # the present clients' plans stay (negative days)
-        self.datacollector = HourlyCollector(model_reporters=dict(MODEL_REPORTERS))
+        self.datacollector = RecordsCollector(self)
 
     def set_policy(self, policy: str | Policy | Path) -> None:
         """Switch the unit's policy mid-run (the policy levers change; clients and staff stay).
@@ -193,6 +213,21 @@ class MilieuModel(mesa.Model):
         self.p = values
         processes.flow.set_staff_attributes(self)
 
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """Mesa's DataCollector of the model reporters (``collector.MODEL_REPORTERS``), one row per hour.
+
+        The model's own collector (:class:`~milieu_sim.model.collector.RecordsCollector`) costs nothing in the
+        hour: it is filled from the ``steps`` log when read.  Set it to a ``mesa.DataCollector`` of one's own
+        (agent reporters, callables) and the model calls its ``collect`` every hour, after the hour's counts.
+        """
+        return self._datacollector
+
+    @datacollector.setter
+    def datacollector(self, collector: mesa.DataCollector) -> None:
+        self._datacollector = collector
+        self._collects_hourly = not isinstance(collector, RecordsCollector)
+
     # --- the hour ---------------------------------------------------------------------
     def step(self) -> None:
         """Advance the ward by one hour: clock, policy hook, the phases of ``self.schedule``, records."""
@@ -200,7 +235,8 @@ class MilieuModel(mesa.Model):
         self.policy.before_hour(self)
         self.schedule.run(self)
         self._update_counts()
-        self.datacollector.collect(self)
+        if self._collects_hourly:  # a DataCollector of the user's own; the model's own is filled when read
+            self._datacollector.collect(self)
         self.policy.after_hour(self)
         if self.steps >= self.clock_start + 24 * self.p["days"]:
             self.running = False
@@ -239,13 +275,7 @@ class MilieuModel(mesa.Model):
         _summarise(c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour,
                    h.shift, h.activity, h.conflict_events, h.containment_events, self.climate.values)  # fmt: skip
         row[COMMUNITY_NORM] = self.community.values[NORM]
-        values = row.tolist()
-        self.census, self.staff_on_duty, self.n_isolated = int(values[5]), int(values[6]), int(values[N_ISOLATED])
-        self.climate_safety, self.climate_cohesion, self.climate_hold = values[CLIMATE : CLIMATE + 3]
-        self.conflict_events, self.containment_events = h.conflict_events, h.containment_events
-        self.mean_skill, self.mean_self_control, self.mean_agitation, self.mean_trust, self.mean_independence = values[
-            7:17:2
-        ]
+        # the model's counts (census, n_isolated, mean_agitation ...) read this row: see HourCount
         if self.steps:
             self.records.steps.add(row)
 

@@ -284,6 +284,10 @@ class StepLog:
         self._data[self.rows] = row
         self.rows += 1
 
+    def array(self) -> np.ndarray:
+        """The rows so far, a (rows, STEP_COLUMNS) view of the log (read it, do not write it)."""
+        return self._data[: self.rows]
+
     def frame(self, activities: tuple[str, ...]) -> pd.DataFrame:
         data = self._data[: self.rows]
         frame = pd.DataFrame(data, columns=list(STEP_COLUMNS))

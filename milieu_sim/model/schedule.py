@@ -496,7 +496,7 @@ class Schedule:
             self._plan = (names, tuple(WHEN[name].holds for name in names), {})
         names, conditions, runs = self._plan
         hour = model.hour
-        key = tuple(holds(hour) for holds in conditions)
+        key = tuple([holds(hour) for holds in conditions])
         functions = runs.get(key)
         if functions is None:
             holding = {name for name, value in zip(names, key, strict=True) if value}

@@ -95,6 +95,8 @@ Rules (docs/ODD.md, "Escalation and de-escalation"):
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -393,23 +395,29 @@ def coercion_of(events: np.ndarray, p: dict) -> float:
     """The summed coerciveness of the containment rows of ``events`` (``coerciveness_*`` by kind)."""
     if not len(events):
         return 0.0
+    return float(_coercion_weights(_coerciveness(p))[events[:, _KIND_COLUMN]].sum())
+
+
+@functools.lru_cache(maxsize=64)
+def _coercion_weights(coerciveness: tuple[float, ...]) -> np.ndarray:
+    """The coerciveness of each event kind (0 for all but the containment kinds), built once per set of values."""
     weights = np.zeros(len(KIND))
-    weights[_COERCION_CODES] = [p[name] for name in _COERCION_PARAMETERS]
-    return float(weights[events[:, _KIND_COLUMN]].sum())
+    weights[_COERCION_CODES] = coerciveness
+    weights.flags.writeable = False
+    return weights
 
 
 #: The containment kinds' event codes and the parameters giving their coerciveness, in the same order.
 _COERCION_CODES = np.array([KIND[kind] for kind in CONTAINMENT_KINDS])
 _COERCION_PARAMETERS = tuple(f"coerciveness_{kind.removesuffix('_medication')}" for kind in CONTAINMENT_KINDS)
+_coerciveness = operator.itemgetter(*_COERCION_PARAMETERS)
 _KIND_COLUMN = EVENT_COLUMNS.index("kind")
 
 
 def _move_secluded(model: MilieuModel, secluded: np.ndarray) -> None:
-    """Put the Mesa agents of newly secluded clients in their seclusion-room cell."""
-    for slot in secluded.tolist():
-        agent = model.client_agents[slot]
-        if agent is not None:
-            agent.cell = model.cells[model.clients.cell[slot]]
+    """Newly secluded clients are in their seclusion-room cell (``clients.cell``): Mesa's view follows when read."""
+    if secluded.size:
+        model.positions.moved()
 
 
 @kernel

@@ -292,7 +292,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     model.client_agents[slot] = agent
     bed = int(c.bed[slot])  # -1: no bed (an outpatient lives at home and comes for the group)
     c.cell[slot] = bed
-    agent.cell = model.cells[bed] if bed >= 0 else None
+    model.positions.new_client(slot)  # Mesa puts the agent in its bed when its view is next read
     model.policy.on_admission(model, agent)
     planning.set_plan(model, slot)  # the team's plan at admission (processes.planning)
     return agent

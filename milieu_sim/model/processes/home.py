@@ -31,7 +31,6 @@ import numpy as np
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
-from milieu_sim.model.processes.movement import sync_cells
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, TRUST
 
@@ -98,7 +97,7 @@ def stay_home(model: MilieuModel) -> np.ndarray:
     staying = np.flatnonzero(c.present & ~c.attending & ~c.isolated & (c.cell >= 0) & (c.time_out_until <= h.step))
     c.cell[staying] = -1
     c.on_unit[staying] = False
-    sync_cells(model, staying, np.zeros(0, dtype=np.int64))
+    model.positions.moved()
     return staying
 
 

@@ -77,9 +77,7 @@ def start_seclusion(model: MilieuModel, slot: int) -> None:
     c, h = model.clients, model.hour
     seclude(c.view(SeclusionClients), slot, h.seclusion_draws[slot], model.plan.zone_cells[SECLUSION], h.step,
             model.p["seclusion_hours"])  # fmt: skip
-    agent = model.client_agents[slot]
-    if agent is not None:
-        agent.cell = model.cells[c.cell[slot]]
+    model.positions.moved()  # Mesa's view follows when read (milieu_sim.model.positions)
 
 
 @kernel
@@ -116,9 +114,7 @@ def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
     )
     bed = int(c.bed[slot])
     c.cell[slot] = bed
-    agent = model.client_agents[slot]
-    if agent is not None:
-        agent.cell = model.cells[bed]
+    model.positions.moved()
 
 
 def isolate(model: MilieuModel) -> None:
@@ -126,11 +122,29 @@ def isolate(model: MilieuModel) -> None:
     c, h, p = model.clients, model.hour, model.p
     if not c.isolated.any():
         return
-    secluded = np.flatnonzero(c.isolated)
-    due = secluded[c.isolated_until[secluded] <= h.step]
-    calm = c.agitation[due] < p["release_agitation"]
-    overdue = c.isolated_until[due] + p["seclusion_hours"] <= h.step
-    for slot in due[calm | overdue].tolist():
+    for slot in _to_release(c.isolated, c.isolated_until, c.agitation, h.step, p["release_agitation"],
+                            p["seclusion_hours"]).tolist():  # fmt: skip
         release(model, slot)
-    # the hours at whose end the client is secluded: the start hour, not the release hour (as steps.n_isolated)
-    c.isolation_hours[np.flatnonzero(c.isolated)] += 1
+    _count_hours(c.isolated, c.isolation_hours)
+
+
+@kernel
+def _to_release(isolated, isolated_until, agitation, step, release_agitation, seclusion_hours):
+    """The secluded clients (slot order) at or past their planned end who are calm (A < release_agitation) or
+    ``seclusion_hours`` past it."""
+    slots = np.empty(isolated.size, dtype=np.int64)
+    n = 0
+    for i in range(isolated.size):
+        due = isolated[i] and isolated_until[i] <= step
+        if due and (agitation[i] < release_agitation or isolated_until[i] + seclusion_hours <= step):
+            slots[n] = i
+            n += 1
+    return slots[:n]
+
+
+@kernel
+def _count_hours(isolated, isolation_hours):
+    """The hours at whose end the client is secluded: the start hour, not the release hour (as steps.n_isolated)."""
+    for i in range(isolated.size):
+        if isolated[i]:
+            isolation_hours[i] += 1

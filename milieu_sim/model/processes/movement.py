@@ -179,9 +179,8 @@ def change_shift(model: MilieuModel) -> None:
     """Hand over to the staff of the new shift: only they are on the grid."""
     s = model.staff
     s.on_duty[:] = s.shift == model.hour.shift
-    for i in np.flatnonzero(~s.on_duty & (s.cell >= 0)).tolist():
-        s.cell[i] = -1
-        model.staff_agents[i].cell = None
+    s.cell[~s.on_duty] = -1
+    model.positions.moved()
 
 
 def start_first_shift(model: MilieuModel) -> None:
@@ -191,7 +190,7 @@ def start_first_shift(model: MilieuModel) -> None:
     station = model.plan.zone_cells.get(NURSES, model.plan.zone_cells[CORRIDOR])
     for k, i in enumerate(np.flatnonzero(s.on_duty).tolist()):
         s.cell[i] = station[k % station.size]
-        model.staff_agents[i].cell = model.cells[s.cell[i]]
+    model.positions.moved()
 
 
 # how a block moves clients (see ``move``); ASLEEP: within a sleep block, where only time-out moves anyone
@@ -249,7 +248,7 @@ def move(model: MilieuModel) -> None:
             mode = block_mode
     attendance = STRUCTURED if h.structured else EVERYONE if h.kind in GATHERINGS else NOBODY
     zones = model.zones
-    moved_clients, moved_staff = _move(
+    _move(
         uc,
         us,
         uo,
@@ -270,13 +269,13 @@ def move(model: MilieuModel) -> None:
         PARAMETERS(model.p),
     )
     np.logical_and(c.present, c.cell >= 0, out=c.on_unit)  # on the unit: not at home in away hours
-    sync_cells(model, moved_clients, moved_staff)
+    model.positions.moved()  # Mesa's view follows when read (milieu_sim.model.positions)
 
 
 @kernel
 def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients,
           staff, zones, time_out_zone, climate_factor, parameters):  # fmt: skip
-    """The movement rules of the module docstring; returns (moved client slots, moved staff indices).
+    """The movement rules of the module docstring, written to ``clients.cell`` and ``staff.cell``.
     ``uc``: the movement block (columns ATTEND ... WANDER), ``us``: the staff_movement block, ``uo``: the
     staff_office block."""
     q = parameters[0]
@@ -292,7 +291,6 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
     free_codes, free_cum = zones.free_codes, zones.free_cum
     on_duty, staff_cell = staff.on_duty, staff.cell
     n = present.size
-    old_cell = cell.copy()
     for i in range(n):
         mobile = present[i] and not isolated[i]
         in_time_out = mobile and clients.time_out_until[i] > step
@@ -354,9 +352,8 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
             if cell[i] < 0 or zone[cell[i]] != time_out_zone:
                 cell[i] = table[time_out_zone, int(uc[i, CELL] * sizes[time_out_zone])]
 
-    old_staff = staff_cell.copy()
     if mode == ASLEEP:  # nobody else moves in sleep hours
-        return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
+        return
     on = np.flatnonzero(on_duty)
     leader_needed = structured and awake  # a structured activity has its leader, whatever the office draws
     for a in range(on.size):
@@ -381,20 +378,6 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
                 staff_cell[j] = table[z, int(us[j, STAFF_CELL] * sizes[z])]
         elif not structured and a > 0 and us[j, STAFF_WANDER] < q.wander_rate and staff_cell[j] >= 0:
             staff_cell[j] = neighbours[staff_cell[j], int(us[j, STAFF_NEIGHBOUR] * 8)]
-    return np.flatnonzero(cell != old_cell), np.flatnonzero(staff_cell != old_staff)
-
-
-def sync_cells(model: MilieuModel, moved_clients: np.ndarray, moved_staff: np.ndarray) -> None:
-    """Move the Mesa agents of the clients and staff whose cell index changed (only those)."""
-    cells = model.cells
-    c, s = model.clients, model.staff
-    agents = model.client_agents
-    for slot, index in zip(moved_clients.tolist(), c.cell[moved_clients].tolist(), strict=True):
-        agent = agents[slot]
-        if agent is not None:
-            agent.cell = cells[index] if index >= 0 else None
-    for i, index in zip(moved_staff.tolist(), s.cell[moved_staff].tolist(), strict=True):
-        model.staff_agents[i].cell = cells[index] if index >= 0 else None
 
 
 def observers(model: MilieuModel) -> np.ndarray:

@@ -38,7 +38,6 @@ import numpy as np
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, write_event
 from milieu_sim.model.processes.escalation import coercion_of
-from milieu_sim.model.processes.movement import sync_cells
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -141,7 +140,7 @@ def observe(model: MilieuModel) -> None:
         model.records.events.add_rows(events)
     moved = _escort(clients, s.packed(ObservationStaff), model.plan.height, q)
     if moved.size:
-        sync_cells(model, np.zeros(0, dtype=np.int64), moved)
+        model.positions.moved()
     h.observer_step = -1  # who sees whom is worked out afresh
 
 
