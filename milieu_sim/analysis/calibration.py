@@ -18,8 +18,8 @@ generation in a database a reviewer can open.
 - **Distance**: ``sqrt(sum_k ((simulated_k - target_k) / h_k)^2)`` with ``h_k`` half the width of pattern k's
   tolerance band (so a distance of 1 is one pattern at its band's edge); a pattern the run cannot measure
   counts as :data:`MISSING_DISTANCE` half-bands.
-- **Sequence**: median epsilon schedule (each generation's threshold is the median distance of the last),
-  multivariate normal perturbation kernel (pyabc's defaults).
+- **Sequence**: each generation's threshold is the :data:`QUANTILE` (30%) quantile of the last generation's
+  distances (faster than the median in twelve dimensions), with pyabc's multivariate normal perturbation kernel.
 - **Stopping rule** (:data:`STOPPING`): the first of epsilon <= ``minimum_epsilon``, ``generations``
   generations, acceptance rate below ``min_acceptance_rate``, or ``max_simulations`` simulations.  All are
   counts, never wall time, so the result does not depend on the machine.
@@ -71,7 +71,9 @@ from milieu_sim.provenance import stamp
 MISSING_DISTANCE = 10.0
 #: The stopping rule's defaults (see the module docstring).
 STOPPING = {"minimum_epsilon": 1.0, "generations": 8, "min_acceptance_rate": 0.02, "max_simulations": 4000}
-POPULATION = 120
+POPULATION = 150
+#: Each generation's epsilon is this quantile of the last generation's distances (0.5: the median schedule).
+QUANTILE = 0.3
 
 
 class CalibrationError(MilieuInputError):
@@ -296,6 +298,7 @@ def calibrate(
     cluster: str | None = None,
     database: str | Path | None = None,
     progress: bool = True,
+    quantile: float = QUANTILE,
     **stopping: float,
 ) -> Posterior:
     """Run ABC-SMC on ``spec``; ``stopping`` overrides :data:`STOPPING` (same keys)."""
@@ -320,7 +323,8 @@ def calibrate(
     sampler = _make_sampler_class()(mapper, seed)
     started = time.perf_counter()
     try:
-        abc = pyabc.ABCSMC(Simulator(spec), prior, Distance(spec), population_size=population, sampler=sampler)
+        abc = pyabc.ABCSMC(Simulator(spec), prior, Distance(spec), population_size=population, sampler=sampler,
+                           eps=pyabc.QuantileEpsilon(alpha=quantile))  # fmt: skip
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(database) if database is not None else Path(tmp) / "history.db"
             db.unlink(missing_ok=True)
@@ -339,7 +343,8 @@ def calibrate(
     weights = np.asarray(weights, dtype=float)
     weights = weights / weights.sum()
     record = {
-        "method": "ABC-SMC: median epsilon schedule, multivariate normal perturbation, uniform priors",
+        "method": f"ABC-SMC: epsilon = the {quantile:g} quantile of the last distances, multivariate normal "
+        "perturbation, uniform priors",
         "library": f"pyabc {pyabc.__version__}",
         "priors": {n: list(b) for n, b in spec.priors.items()},
         "scope": dict(spec.scope),

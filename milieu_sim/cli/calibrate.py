@@ -111,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--levels", default="4", help="screening: Morris grid levels (default 4)")
     p.add_argument("--screening", default="docs/calibration/screening",
                    help="the screening record whose influential parameters are fitted")  # fmt: skip
-    p.add_argument("--population", default="120", help="ABC-SMC particles per generation (default 120)")
+    p.add_argument("--population", default="150", help="ABC-SMC particles per generation (default 150)")
     p.add_argument("--generations", default=None, help="stop after this many generations (default 8)")
     p.add_argument("--min-epsilon", default=None, help="stop when epsilon falls to this (default 1.0)")
     p.add_argument("--min-acceptance", default=None, help="stop when the acceptance rate falls below (default 0.02)")
