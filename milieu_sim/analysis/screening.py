@@ -65,7 +65,7 @@ THRESHOLD = 0.5
 CAP = 12
 RULE = (
     f"influential: influence (mu* / half-width of the pattern's band) >= {THRESHOLD} on at least one fitted pattern "
-    f"and mu* above its 95% bootstrap half-width; the {CAP} most influential (by their largest influence) are "
+    f"and mu* above its 95% bootstrap half-width; the {CAP} most influential (by their largest such influence) are "
     "left free for the calibration, the others are fixed at their documented values"
 )
 GROUPS_NOT_SCREENED = ("ward", "run")  # the unit's structure and the run, not unknowns of the model
@@ -245,10 +245,16 @@ def analyse_screening(
 
 
 def choose_free(table: pd.DataFrame) -> tuple[list[str], pd.Series]:
-    """The influential parameters (at most :data:`CAP`, the most influential first) and every parameter's
-    largest influence on a fitted pattern."""
+    """The influential parameters, at most :data:`CAP`, ranked by their largest influence on a fitted pattern
+    where the effect is told apart from noise (an effect within its bootstrap interval does not count towards
+    the rank); and every parameter's ranking value (its largest such influence, 0 when it has none)."""
     fitted = table[table["fitted"]]
-    ranking = fitted.groupby("parameter")["influence"].max().sort_values(ascending=False)
+    significant = fitted[fitted["mu_star"] > fitted["mu_star_conf"]]
+    ranking = (
+        significant.groupby("parameter")["influence"].max()
+        .reindex(sorted(set(fitted["parameter"])), fill_value=0.0)
+        .sort_values(ascending=False, kind="stable")
+    )  # fmt: skip
     influential = set(fitted.loc[fitted["influential"], "parameter"])
     free = [name for name in ranking.index if name in influential][:CAP]
     return free, ranking
@@ -289,7 +295,7 @@ def _figure(out: Path, table: pd.DataFrame, free: list[str]) -> None:
     import matplotlib.pyplot as plt
 
     fitted = table[table["fitted"]]
-    top = fitted.groupby("parameter")["influence"].max().sort_values(ascending=False).head(25)
+    top = choose_free(table)[1].head(25)  # ranked as the calibration ranks them
     pivot = fitted.pivot_table(index="parameter", columns="pattern", values="influence").fillna(0.0)
     pivot = pivot.loc[top.index[::-1]]
     fig, ax = plt.subplots(figsize=(8, 7))
@@ -302,7 +308,7 @@ def _figure(out: Path, table: pd.DataFrame, free: list[str]) -> None:
         if label.get_text() in free:
             label.set_fontweight("bold")
     ax.set_xlabel("influence: mu* / half-width of the pattern's band (summed over fitted patterns)")
-    ax.set_title("Morris screening: the 25 most influential parameters (bold: left free)")
+    ax.set_title("Morris screening: the 25 highest-ranked parameters (bold: left free)")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     write_figure(fig, out / "screening.png")
