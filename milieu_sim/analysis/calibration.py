@@ -9,7 +9,8 @@ generation in a database a reviewer can open.
 
 - **Free parameters**: the influential ones of the Morris screening (:mod:`milieu_sim.analysis.screening`,
   its record's ``free`` list); every other parameter stays at its documented value.
-- **Priors**: uniform over each parameter's plausible range as the schema states it (the screening's range).
+- **Priors**: uniform over each parameter's screening range: the plausible range the schema states, or, for an
+  assumption that states none, half to one and a half times its default (the screening record says which).
 - **Data**: the targets of every *fitted* pattern of every setting, jointly (a parameter that applies to every
   setting is one parameter for all; one fitted as a setting's own override applies to that setting only:
   :func:`milieu_sim.analysis.screening.scope`).  Validation patterns are never used.
@@ -104,17 +105,25 @@ class Problem:
         return chosen
 
 
-def problem(free: Iterable[str], patterns: list[Pattern] | None = None, **extra: Any) -> Problem:
-    """The calibration problem of these free parameters against the fitted patterns' published targets."""
+def problem(
+    free: Iterable[str],
+    patterns: list[Pattern] | None = None,
+    ranges: dict[str, tuple[float, float]] | None = None,
+    **extra: Any,
+) -> Problem:
+    """The calibration problem of these free parameters against the fitted patterns' published targets.
+
+    Each prior is uniform over ``ranges[name]`` when given (the screening's range), else over the plausible
+    range the schema states."""
     patterns = list(patterns if patterns is not None else fitted_patterns())
     priors = {}
     for name in free:
         if name not in SCHEMA:
             raise CalibrationError(f"parameter 'free': {name!r} is not a model parameter")
-        stated = plausible_range(SCHEMA[name])
+        stated = (ranges or {}).get(name) or plausible_range(SCHEMA[name])
         if stated is None:
             raise CalibrationError(f"parameter 'free': {name!r} states no plausible range (its prior) in the schema")
-        priors[name] = stated
+        priors[name] = (float(stated[0]), float(stated[1]))
     for p in patterns:
         if not p.fitted:
             raise CalibrationError(f"pattern {p.key!r} is kept for validation and is never used in the fit")
@@ -127,7 +136,7 @@ def problem_from_screening(path: str | Path) -> Problem:
     record = read_screening(path)
     if not record.get("free"):
         raise CalibrationError(f"screening record '{path}' leaves no parameter free")
-    return problem(record["free"])
+    return problem(record["free"], ranges={n: tuple(record["ranges"][n][:2]) for n in record["free"]})
 
 
 # --- the simulator and the distance (picklable: they run in worker processes) ------------------------------
