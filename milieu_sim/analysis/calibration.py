@@ -20,7 +20,12 @@ generation in a database a reviewer can open.
   tolerance band (so a distance of 1 is one pattern at its band's edge); a pattern the run cannot measure
   counts as :data:`MISSING_DISTANCE` half-bands.
 - **Sequence**: each generation's threshold is the :data:`QUANTILE` (30%) quantile of the last generation's
-  distances (faster than the median in twelve dimensions), with pyabc's multivariate normal perturbation kernel.
+  distances (faster than the median in twelve dimensions); particles are perturbed by a multivariate normal
+  kernel with twice the weighted covariance of the last generation (Beaumont, Cornuet, Marin & Robert 2009).
+  A kernel density bandwidth (pyabc's default, Silverman's rule) proposes too narrowly in a dozen dimensions:
+  the importance weights of the next generation then vary so much that a few particles carry it (an
+  effective sample size of about 16 of 150, measured on this problem's first generation, against 35-55 with
+  the wider kernel).
 - **Stopping rule** (:data:`STOPPING`): the first of epsilon <= ``minimum_epsilon``, ``generations``
   generations, acceptance rate below ``min_acceptance_rate``, or ``max_simulations`` simulations.  All are
   counts, never wall time, so the result does not depend on the machine.
@@ -290,6 +295,11 @@ class Posterior:
         return pd.DataFrame(rows)
 
 
+def _unit_bandwidth(effective_sample_size: float, dimension: int) -> float:
+    """No kernel density shrinkage: the perturbation's covariance is the population's, times the scaling."""
+    return 1.0
+
+
 def _weighted_quantile(x, weights, q: float) -> float:
     x = np.asarray(x, dtype=float)
     order = np.argsort(x, kind="stable")
@@ -332,8 +342,9 @@ def calibrate(
     sampler = _make_sampler_class()(mapper, seed)
     started = time.perf_counter()
     try:
+        kernel = pyabc.MultivariateNormalTransition(scaling=2.0, bandwidth_selector=_unit_bandwidth)
         abc = pyabc.ABCSMC(Simulator(spec), prior, Distance(spec), population_size=population, sampler=sampler,
-                           eps=pyabc.QuantileEpsilon(alpha=quantile))  # fmt: skip
+                           eps=pyabc.QuantileEpsilon(alpha=quantile), transitions=kernel)  # fmt: skip
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(database) if database is not None else Path(tmp) / "history.db"
             db.unlink(missing_ok=True)
@@ -353,7 +364,7 @@ def calibrate(
     weights = weights / weights.sum()
     record = {
         "method": f"ABC-SMC: epsilon = the {quantile:g} quantile of the last distances, multivariate normal "
-        "perturbation, uniform priors",
+        "perturbation with twice the weighted covariance (Beaumont et al. 2009), uniform priors",
         "library": f"pyabc {pyabc.__version__}",
         "priors": {n: list(b) for n, b in spec.priors.items()},
         "scope": dict(spec.scope),
