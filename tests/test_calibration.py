@@ -146,18 +146,21 @@ def test_bad_calibrate_input_is_one_line_before_any_work(argv, named, capsys, tm
     assert not list((tmp_path / "out").glob("*"))  # nothing ran, nothing written
 
 
-def test_the_shipped_defaults_are_the_shipped_posteriors_medians_and_its_parameters_are_marked_calibrated():
-    from milieu_sim.experiments.posterior import load_posterior
-    from milieu_sim.model.params import CALIBRATED, CALIBRATED_IN_COMMUNITY, SCHEMA, SETTINGS
+def test_the_shipped_posterior_is_the_calibration_record_and_fits_the_screenings_free_parameters():
+    """One place for each fact: the package ships the record's posterior, over the screening's free parameters,
+    each with the scope the screening gave it and values inside its prior."""
+    from pathlib import Path
 
+    from milieu_sim.experiments.posterior import load_posterior
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "calibration"
     shipped = load_posterior()
-    assert shipped.central and set(shipped.central) == set(shipped.parameters)
-    for name, value in shipped.central.items():
-        if shipped.scope[name] == "all":
-            assert SCHEMA[name].default == value, name
-            assert SCHEMA[name].source.startswith(CALIBRATED), name
-        else:
-            assert SETTINGS[shipped.scope[name]][name] == value, name
-            assert SCHEMA[name].source.startswith(CALIBRATED_IN_COMMUNITY), name
-    marked = {n for n, p in SCHEMA.items() if p.source.startswith((CALIBRATED, CALIBRATED_IN_COMMUNITY))}
-    assert marked == set(shipped.parameters)  # nothing else claims to be calibrated
+    record = load_posterior(docs / "posterior")
+    assert shipped.parameters == record.parameters
+    assert np.array_equal(shipped.values, record.values) and np.array_equal(shipped.weights, record.weights)
+    screening = json.loads((docs / "screening" / "screening.json").read_text())
+    assert list(shipped.parameters) == screening["free"]
+    for j, name in enumerate(shipped.parameters):
+        assert shipped.scope[name] == scope(name)
+        low, high = screening["ranges"][name][:2]
+        assert low <= shipped.values[:, j].min() and shipped.values[:, j].max() <= high

@@ -182,3 +182,18 @@ def test_an_agent_moved_by_hand_is_back_where_the_model_has_it_at_the_next_read(
     model.step()
     assert client.cell is model.cells[model.clients.cell[client.slot]]
     assert_mesa_agrees_with_the_arrays(model)
+
+
+def test_a_finished_model_is_freed_with_its_grid():
+    """Mesa keeps each grid's cell class alive; the class must not keep the model (and its tables) alive, or
+    every run of a sweep or a calibration leaks a whole model (this once ran a calibration out of memory)."""
+    import gc
+    import weakref
+
+    model = MilieuModel(rng=1, days=2)
+    model.run()
+    assert model.grid.all_cells.cells[0].agents is not None  # the views were used
+    reference = weakref.ref(model)
+    del model
+    gc.collect()
+    assert reference() is None

@@ -535,3 +535,40 @@ def write_check(table: pd.DataFrame, out: Path) -> None:
     fig.tight_layout()
     write_figure(fig, out / "sbc.png")
     plt.close(fig)
+
+
+def posterior_from_history(spec: Problem, database: str | Path, reason: str) -> Posterior:
+    """The last completed generation of a calibration's pyabc database, as a :class:`Posterior` (for a run that
+    ended before its stopping rule: the record says so in ``reason``).  Because every generation depends on the
+    seed alone, it is what the same command with ``--generations`` set to the completed count gives."""
+    import pyabc
+
+    path = Path(database)
+    if not path.exists():
+        raise CalibrationError(f"parameter 'from-history' = '{database}': no such file")
+    history = pyabc.History(f"sqlite:///{path}")
+    if history.max_t < 0:
+        raise CalibrationError(f"parameter 'from-history' = '{database}': no completed generation")
+    particles, weights = history.get_distribution(m=0, t=history.max_t)
+    missing = [name for name in spec.priors if name not in particles.columns]
+    if missing:
+        raise CalibrationError(f"parameter 'from-history' = '{database}' has no parameter {missing[0]!r}")
+    generations = _generations(history, list(spec.priors))
+    weights = np.asarray(weights, dtype=float)
+    record = {
+        "method": "ABC-SMC (read from the run's database: its last completed generation)",
+        "library": f"pyabc {pyabc.__version__}",
+        "priors": {n: list(b) for n, b in spec.priors.items()},
+        "scope": dict(spec.scope),
+        "patterns": {p.key: {"target": spec.observed[p.key], "low": p.low, "high": p.high} for p in spec.patterns},
+        "distance": "sqrt(sum over fitted patterns of ((simulated - target) / half-width of the band)^2)",
+        "stopping": {"reason": reason, "completed_generations": len(generations)},
+        "population_size": len(particles),
+        "database": str(path),
+        "arm_days": {s: list(spec.arm_days[s]) for s in spec.settings},
+        "generations": len(generations),
+        "total_simulations": int(generations["simulations"].sum()),
+        "final_epsilon": float(generations["epsilon"].iloc[-1]),
+    }
+    return Posterior(spec, particles.reset_index(drop=True)[list(spec.priors)], weights / weights.sum(), generations,
+                     record)  # fmt: skip

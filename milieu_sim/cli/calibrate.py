@@ -52,6 +52,7 @@ def _fit(args: argparse.Namespace, workers: int, first_seed: int) -> int:
     from milieu_sim.analysis.calibration import (
         calibrate,
         fitted_at,
+        posterior_from_history,
         problem_from_screening,
         simulation_based_check,
         write_check,
@@ -71,8 +72,11 @@ def _fit(args: argparse.Namespace, workers: int, first_seed: int) -> int:
         write_check(table, out)
         print(f"simulation-based check: {table['dataset'].nunique()} datasets; wrote sbc.csv, sbc.png to {out}")
         return 0
-    posterior = calibrate(spec, population, first_seed, workers, args.scheduler, args.cluster,
-                          database=out / "history.db", progress=not args.no_progress, **rule)  # fmt: skip
+    if args.from_history is not None:
+        posterior = posterior_from_history(spec, args.from_history, args.reason or "read from a run's database")
+    else:
+        posterior = calibrate(spec, population, first_seed, workers, args.scheduler, args.cluster,
+                              database=out / "history.db", progress=not args.no_progress, **rule)  # fmt: skip
     fitted = fitted_at(spec, posterior.central(), replicates=positive("replicates", args.replicates))
     write_posterior(posterior, out, fitted)
     record = posterior.record
@@ -119,6 +123,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", default="8", help="replicates of the fitted patterns at the posterior median")
     p.add_argument("--check", default=None, metavar="N",
                    help="simulation-based check of the method on N datasets made by the model")  # fmt: skip
+    p.add_argument("--from-history", default=None, metavar="DB",
+                   help="write the outputs from the last completed generation of a run's history.db")  # fmt: skip
+    p.add_argument("--reason", default=None, help="with --from-history: why the run ended early (recorded)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster")
     where.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")

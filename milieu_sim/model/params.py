@@ -36,14 +36,14 @@ PAPADOPOULOS = "Papadopoulos et al. 2012 (limit-setting antecedent of aggression
 DICKERSON = "Dickerson et al. 2005; Glowacki et al. 2016 (token economies: little transfer)"
 DE_LEON = "De Leon et al. 2000 (senior induction)"
 DARKE = "Darke, Campbell & Popple (TC dropout)"
-CALIBRATED = "calibrated to published patterns: the median of the posterior (docs/validation.md, docs/calibration/)"
+CALIBRATED = "calibrated to published patterns by the earlier point fit (docs/validation.md, docs/calibration/)"
 AFTERCARE_FOLLOW_UP = (
     "SAMHSA/Mathematica: 28% of inpatient psychiatric discharges had follow-up care within 7 days, 50% within "
     "30 days (a weekly chance of about 0.16-0.28)"
 )
 #: A parameter fitted for the residential community only (its setting override); the default others use is not.
 CALIBRATED_IN_COMMUNITY = (
-    "calibrated to published patterns for residential_tc only: the median of the posterior, as that setting's "
+    "calibrated to published patterns for residential_tc only, by the earlier point fit, as that setting's "
     "override (docs/validation.md); this default, used by the other settings, is not fitted"
 )
 PROVISIONAL = "free parameter, provisional value (not yet calibrated; docs/validation.md)"

@@ -28,6 +28,7 @@ the agents within one cell's list is the order in which Mesa saw them arrive.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -104,7 +105,8 @@ class MesaPositions:
 
 
 def _in_step(cell: Cell) -> None:
-    positions = type(cell).positions
+    reference = type(cell).positions
+    positions = reference() if reference is not None else None
     if positions is not None:
         positions.bring_in_step()
 
@@ -113,7 +115,9 @@ class WardCell(Cell):
     """A Mesa cell of the ward: reading who is in it first brings Mesa's view in step (module docstring)."""
 
     __slots__ = ()
-    positions: MesaPositions | None = None  # set on the grid's own cell class
+    # a weak reference, set on the grid's own cell class: Mesa keeps its cell classes alive, and a strong one
+    # would keep every finished model alive with them (a leak of a whole model per run)
+    positions: weakref.ReferenceType[MesaPositions] | None = None
 
     @property
     def agents(self) -> list[CellAgent]:
@@ -154,11 +158,13 @@ class WardGrid(OrthogonalMooreGrid):
         self._positions = None  # not until the cells exist
         super().__init__(dimensions, cell_klass=WardCell, **kwargs)
         cell_class = self.cell_klass  # Mesa's subclass of WardCell for this grid only
-        cell_class.positions = positions
+        cell_class.positions = reference = weakref.ref(positions)
         empty = cell_class.empty  # Mesa's accessor of the "empty" layer, set on this grid's cell class
 
         def empty_in_step(cell: Cell) -> bool:
-            positions.bring_in_step()
+            alive = reference()
+            if alive is not None:
+                alive.bring_in_step()
             return empty.fget(cell)
 
         cell_class.empty = property(

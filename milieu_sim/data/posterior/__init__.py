@@ -1,0 +1,1 @@
+"""The calibration's posterior, shipped with the package (docs/validation.md, section 2)."""
