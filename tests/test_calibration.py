@@ -90,7 +90,7 @@ def test_the_calibration_recovers_known_parameters_from_data_the_model_made():
     """A small simulation-based check: data made at a low and at a high incident rate.  Each posterior median lies
     nearer its truth than the prior's does, the two are ordered, and both are narrower than the prior.  (The
     coverage of the intervals over many datasets is the full check: `milieu-sim calibrate --check N`.)"""
-    spec = _tiny(keys=("conflict_rate", "containment_rate", "violent_share"))
+    spec = _tiny(keys=("conflict_rate", "containment_rate"))
     prior_median = sum(spec.priors["incident_rate"]) / 2
     medians = []
     for truth in (0.02, 0.13):

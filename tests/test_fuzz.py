@@ -80,7 +80,7 @@ def _stub_task(task, series=False):
 @pytest.fixture
 def no_work(monkeypatch):
     """Accepted input stops before work: no kernel compiles, no model runs."""
-    for module in ("run", "sweep", "validate", "app", "story"):
+    for module in ("run", "sweep", "validate", "calibrate", "app", "story"):
         try:
             imported = __import__(f"milieu_sim.cli.{module}", fromlist=["x"])
         except ImportError:

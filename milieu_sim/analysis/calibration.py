@@ -178,8 +178,10 @@ class Distance:
     def __call__(self, x: dict[str, float], x0: dict[str, float]) -> float:
         total = 0.0
         for key, scale in self.scale.items():
-            value = x.get(key, math.nan)
-            z = (value - x0[key]) / scale if np.isfinite(value) else MISSING_DISTANCE
+            value, observed = x.get(key, math.nan), x0[key]
+            if not np.isfinite(observed):  # data that do not define the pattern cannot be matched on it
+                continue
+            z = (value - observed) / scale if np.isfinite(value) else MISSING_DISTANCE
             total += z * z
         return math.sqrt(total)
 
