@@ -156,17 +156,23 @@ class Simulator:
         return simulate(self.spec, dict(parameters), seed)
 
 
+def run_arms(spec: Problem, values: dict[str, float], seeds: Iterable[int]) -> dict[str, pd.DataFrame]:
+    """Each setting's calibration arm with these values, one row of measured outcomes per seed."""
+    arms: dict[str, list[dict]] = {s: [] for s in spec.settings}
+    for seed in seeds:
+        for setting in spec.settings:
+            warmup, days = spec.arm_days[setting]
+            params = {"setting": setting, "policy": "usual_care", **spec.base.get(setting, {}),
+                      **spec.overrides(values, setting)}  # fmt: skip
+            measured = run_one(params, seed=seed, days=days, warmup_days=warmup, outcomes=MEASURED)
+            measured.pop("seconds", None)
+            arms[setting].append({"seed": seed, **measured})
+    return {s: pd.DataFrame(rows) for s, rows in arms.items()}
+
+
 def simulate(spec: Problem, values: dict[str, float], seed: int) -> dict[str, float]:
     """The fitted patterns measured on one run per setting with these values and this seed."""
-    arms = {}
-    for setting in spec.settings:
-        warmup, days = spec.arm_days[setting]
-        params = {"setting": setting, "policy": "usual_care", **spec.base.get(setting, {}),
-                  **spec.overrides(values, setting)}  # fmt: skip
-        measured = run_one(params, seed=seed, days=days, warmup_days=warmup, outcomes=MEASURED)
-        measured.pop("seconds", None)
-        arms[setting] = pd.DataFrame([{"seed": seed, **measured}])
-    return pattern_values(list(spec.patterns), arms)
+    return pattern_values(list(spec.patterns), run_arms(spec, values, [seed]))
 
 
 class Distance:
@@ -364,24 +370,35 @@ def calibrate(
     particles = particles.reset_index(drop=True)[list(spec.priors)]
     weights = np.asarray(weights, dtype=float)
     weights = weights / weights.sum()
-    record = {
-        "method": f"ABC-SMC: epsilon = the {quantile:g} quantile of the last distances, multivariate normal "
-        "perturbation with twice the weighted covariance (Beaumont et al. 2009), uniform priors",
-        "library": f"pyabc {pyabc.__version__}",
+    record = _record(
+        spec,
+        generations,
+        f"ABC-SMC: epsilon = the {quantile:g} quantile of the last distances, multivariate normal perturbation "
+        "with twice the weighted covariance (Beaumont et al. 2009), uniform priors",
+        f"pyabc {pyabc.__version__}",
+        stopping=rule,
+        population_size=population,
+        seed=seed,
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    return Posterior(spec, particles, weights, generations, record)
+
+
+def _record(spec: Problem, generations: pd.DataFrame, method: str, library: str, **extra: Any) -> dict[str, Any]:
+    """What both a finished run and one read from its database record about the calibration."""
+    return {
+        "method": method,
+        "library": library,
         "priors": {n: list(b) for n, b in spec.priors.items()},
         "scope": dict(spec.scope),
         "patterns": {p.key: {"target": spec.observed[p.key], "low": p.low, "high": p.high} for p in spec.patterns},
         "distance": "sqrt(sum over fitted patterns of ((simulated - target) / half-width of the band)^2)",
-        "stopping": rule,
-        "population_size": population,
-        "seed": seed,
         "arm_days": {s: list(spec.arm_days[s]) for s in spec.settings},
         "generations": len(generations),
         "total_simulations": int(generations["simulations"].sum()),
         "final_epsilon": float(generations["epsilon"].iloc[-1]),
-        "seconds": round(time.perf_counter() - started, 1),
+        **extra,
     }
-    return Posterior(spec, particles, weights, generations, record)
 
 
 def _generations(history, names: list[str]) -> pd.DataFrame:
@@ -500,16 +517,7 @@ def fitted_at(spec: Problem, values: dict[str, float], replicates: int = 8, seed
     same measure and table as validation)."""
     from milieu_sim.analysis.validation import score
 
-    arms: dict[str, list[dict]] = {s: [] for s in spec.settings}
-    for replicate in range(seed, seed + replicates):
-        for setting in spec.settings:
-            warmup, days = spec.arm_days[setting]
-            params = {"setting": setting, "policy": "usual_care", **spec.base.get(setting, {}),
-                      **spec.overrides(values, setting)}  # fmt: skip
-            measured = run_one(params, seed=replicate, days=days, warmup_days=warmup, outcomes=MEASURED)
-            measured.pop("seconds", None)
-            arms[setting].append({"seed": replicate, **measured})
-    frames = {s: pd.DataFrame(rows) for s, rows in arms.items()}
+    frames = run_arms(spec, values, range(seed, seed + replicates))
     runs = {e: frames[s] for e, s in ARM_OF_EXPERIMENT.items() if s in frames}
     return score(list(spec.patterns), runs)
 
@@ -557,20 +565,14 @@ def posterior_from_history(spec: Problem, database: str | Path, reason: str) -> 
         raise CalibrationError(f"parameter 'from-history' = '{database}' has no parameter {missing[0]!r}")
     generations = _generations(history, list(spec.priors))
     weights = np.asarray(weights, dtype=float)
-    record = {
-        "method": "ABC-SMC (read from the run's database: its last completed generation)",
-        "library": f"pyabc {pyabc.__version__}",
-        "priors": {n: list(b) for n, b in spec.priors.items()},
-        "scope": dict(spec.scope),
-        "patterns": {p.key: {"target": spec.observed[p.key], "low": p.low, "high": p.high} for p in spec.patterns},
-        "distance": "sqrt(sum over fitted patterns of ((simulated - target) / half-width of the band)^2)",
-        "stopping": {"reason": reason, "completed_generations": len(generations)},
-        "population_size": len(particles),
-        "database": str(path),
-        "arm_days": {s: list(spec.arm_days[s]) for s in spec.settings},
-        "generations": len(generations),
-        "total_simulations": int(generations["simulations"].sum()),
-        "final_epsilon": float(generations["epsilon"].iloc[-1]),
-    }
+    record = _record(
+        spec,
+        generations,
+        "ABC-SMC (read from the run's database: its last completed generation)",
+        f"pyabc {pyabc.__version__}",
+        stopping={"reason": reason, "completed_generations": len(generations)},
+        population_size=len(particles),
+        database=str(path),
+    )
     return Posterior(spec, particles.reset_index(drop=True)[list(spec.priors)], weights / weights.sum(), generations,
                      record)  # fmt: skip

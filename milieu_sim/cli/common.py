@@ -140,6 +140,19 @@ def seed(raw: str, count: int = 1) -> int:
     return value
 
 
+def posterior_draws(raw: str | None) -> int | None:
+    """``--posterior N``: an integer >= 2, or None when not given."""
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise CliError(f"parameter 'posterior' = {raw!r} is not allowed; allowed: an integer >= 2")
+    return value
+
+
 def positive(name: str, raw: str) -> int:
     """An integer >= 1 (a count of replicates, workers, ...)."""
     try:

@@ -22,6 +22,7 @@ from milieu_sim.cli.common import (
     non_negative,
     out_dir,
     positive,
+    posterior_draws,
     print_note,
     schema_values,
     seed,
@@ -29,7 +30,7 @@ from milieu_sim.cli.common import (
     write_table,
     write_text,
 )
-from milieu_sim.cli.sweep import interrupted, local_workers, posterior_draws, posterior_options, size_options
+from milieu_sim.cli.sweep import interrupted, local_workers, posterior_options, size_options
 from milieu_sim.provenance import versions
 
 DEFAULT_POLICIES = "usual_care,therapeutic_milieu,restrictive,custodial,token_economy,safewards"

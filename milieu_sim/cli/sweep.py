@@ -21,6 +21,7 @@ from milieu_sim.cli.common import (
     announce_kernel_compilation,
     out_dir,
     positive,
+    posterior_draws,
     print_error,
     print_note,
     require_extra,
@@ -62,19 +63,6 @@ def posterior_options(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="the posterior: a folder with posterior.csv and posterior.toml (default: the one shipped)",
     )
-
-
-def posterior_draws(raw: str | None) -> int | None:
-    """``--posterior N``: an integer >= 2, or None when not given."""
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise CliError(f"parameter 'posterior' = {raw!r} is not allowed; allowed: an integer >= 2")
-    return value
 
 
 def local_workers(args: argparse.Namespace) -> int | None:

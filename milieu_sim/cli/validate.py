@@ -11,6 +11,7 @@ from milieu_sim.cli.common import (
     announce_kernel_compilation,
     out_dir,
     positive,
+    posterior_draws,
     seed,
     write_figure,
     write_table,
@@ -130,20 +131,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _posterior_draws(raw: str | None, file: str | None) -> int | None:
-    """``--posterior N``: an integer >= 2, or None when not given (``--posterior-file`` needs it)."""
-    if raw is None:
-        if file is not None:
-            raise CliError(
-                f"parameter 'posterior-file' = {file!r} needs a number of draws; allowed: with --posterior N"
-            )
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise CliError(f"parameter 'posterior' = {raw!r} is not allowed; allowed: an integer >= 2")
-    return value
+    """``--posterior N`` (:func:`~milieu_sim.cli.common.posterior_draws`); ``--posterior-file`` needs it."""
+    if raw is None and file is not None:
+        raise CliError(f"parameter 'posterior-file' = {file!r} needs a number of draws; allowed: with --posterior N")
+    return posterior_draws(raw)
 
 
 def _posterior_record(draws) -> dict | None:
