@@ -249,3 +249,21 @@ def test_a_full_disk_stops_the_sweep_and_the_same_command_finishes_it(serial_swe
     expected = tables(out)
     for got, want in zip(tables(tmp_path / "full")[:2], expected[:2], strict=True):
         pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("executor", [SerialExecutor, lambda: ProcessExecutor(2)], ids=["serial", "processes"])
+def test_the_executors_ordered_map_keeps_the_items_order_and_names_a_failed_task(executor):
+    """Executor.map (the calibration's tasks): results in the items' order whichever finishes first; a task that
+    raises, or whose worker process dies, stops the map with a WorkerError naming it."""
+    import math
+
+    from milieu_sim.experiments.executors import WorkerError
+
+    with executor() as ex:
+        assert ex.map(math.sqrt, [81.0, 4.0, 1.0, 0.0, 16.0]) == [9.0, 2.0, 1.0, 0.0, 4.0]
+        with pytest.raises(WorkerError, match="task 1 .*math domain error"):
+            ex.map(math.sqrt, [4.0, -1.0])
+        if isinstance(ex, ProcessExecutor):
+            with pytest.raises(WorkerError, match="task 0"):
+                ex.map(os._exit, [3])
+            assert ex.map(math.sqrt, [25.0]) == [5.0]  # a new pool after the lost worker

@@ -69,6 +69,7 @@ from milieu_sim.analysis.screening import (
 )
 from milieu_sim.analysis.validation import MEASURED, Pattern
 from milieu_sim.errors import MilieuInputError, ParameterError
+from milieu_sim.experiments.executors import make_executor
 from milieu_sim.experiments.runner import run_one
 from milieu_sim.files import write_figure, write_table, write_text
 from milieu_sim.model.params import SCHEMA, plausible_range
@@ -236,42 +237,6 @@ def _make_sampler_class():
     return SeededMappingSampler
 
 
-class Mapper:
-    """A map over worker processes (``workers`` > 1), a Dask cluster (``scheduler`` or ``cluster``), or in
-    this process; results in task order."""
-
-    def __init__(self, workers: int = 1, scheduler: str | None = None, cluster: str | None = None) -> None:
-        self.pool = self.client = self.local = None
-        if scheduler or cluster:
-            from distributed import Client, LocalCluster
-
-            if cluster:
-                self.local = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True)
-                self.client = Client(self.local)
-            else:
-                self.client = Client(scheduler)
-        elif workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-    def __call__(self, function: Callable, items: list) -> list:
-        if self.client is not None:
-            return self.client.gather(self.client.map(function, items, pure=False))
-        if self.pool is not None:
-            return list(self.pool.map(function, items))
-        return [function(item) for item in items]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-        if self.client is not None:
-            self.client.close()
-        if self.local is not None:
-            self.local.close()
-
-
 # --- running ABC-SMC ------------------------------------------------------------------------------------------
 @dataclass
 class Posterior:
@@ -320,7 +285,7 @@ def calibrate(
     spec: Problem,
     population: int = POPULATION,
     seed: int = 0,
-    workers: int = 1,
+    workers: int | None = 1,
     scheduler: str | None = None,
     cluster: str | None = None,
     database: str | Path | None = None,
@@ -346,8 +311,8 @@ def calibrate(
     np.random.seed(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
     random.seed(seed)
     prior = pyabc.Distribution(**{n: pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi) in spec.priors.items()})
-    mapper = Mapper(workers, scheduler, cluster)
-    sampler = _make_sampler_class()(mapper, seed)
+    executor = make_executor(workers, scheduler, cluster)
+    sampler = _make_sampler_class()(executor.map, seed)
     started = time.perf_counter()
     try:
         kernel = pyabc.MultivariateNormalTransition(scaling=2.0, bandwidth_selector=_unit_bandwidth)
@@ -366,7 +331,7 @@ def calibrate(
             particles, weights = history.get_distribution(m=0, t=history.max_t)
             generations = _generations(history, list(spec.priors))
     finally:
-        mapper.close()
+        executor.close()
     particles = particles.reset_index(drop=True)[list(spec.priors)]
     weights = np.asarray(weights, dtype=float)
     weights = weights / weights.sum()
@@ -486,7 +451,14 @@ def _figure(posterior: Posterior, path: Path) -> None:
 
 # --- checking the method on data the model made -----------------------------------------------------------------
 def simulation_based_check(
-    spec: Problem, datasets: int, seed: int = 0, population: int = 40, workers: int = 1, **stopping: float
+    spec: Problem,
+    datasets: int,
+    seed: int = 0,
+    population: int = 40,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    **stopping: float,
 ) -> pd.DataFrame:
     """Simulation-based calibration (Talts et al. 2018): for each of ``datasets`` parameter vectors drawn from the
     prior, simulate the patterns, calibrate against them, and record where the truth falls in its posterior
@@ -499,7 +471,9 @@ def simulation_based_check(
         if not all(np.isfinite(v) for v in observed.values()):
             continue
         fitted = Problem(spec.priors, spec.patterns, observed, spec.scope, spec.arm_days, spec.base)
-        posterior = calibrate(fitted, population, seed + 1000 + d, workers, progress=False, **stopping)
+        posterior = calibrate(
+            fitted, population, seed + 1000 + d, workers, scheduler, cluster, progress=False, **stopping
+        )
         for name, value in truth.items():
             x = posterior.particles[name].to_numpy(dtype=float)
             rows.append({

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from milieu_sim.analysis.validation import MEASURED, PATTERNS, Pattern
+from milieu_sim.analysis.validation import EXPERIMENTS, MEASURED, PATTERNS, Pattern
 from milieu_sim.errors import MilieuInputError
 from milieu_sim.experiments.outcomes import COUNTS
 from milieu_sim.experiments.spec import Spec, spec_from_dict
@@ -55,11 +55,12 @@ from milieu_sim.provenance import stamp
 #: The runs behind the fitted patterns, per setting: (warm-up days, total days), one run per point or particle.
 #: The acute arm serves both the ward's rates and its readmissions (its discharges have 30 days of follow-up).
 ARM_DAYS: dict[str, tuple[int, int]] = {"acute_ward": (20, 150), "residential_tc": (40, 200)}
-#: Which calibration arm stands for each validation experiment (same setting and policy; shorter runs).
-ARM_OF_EXPERIMENT = {
-    "acute_usual_care": "acute_ward",
-    "acute_followup": "acute_ward",
-    "tc_usual_care": "residential_tc",
+#: Which calibration arm stands for each validation experiment: the arm of its setting, for every experiment of a
+#: setting with an arm that runs usual care without overrides (the arms run usual care; shorter runs).
+ARM_OF_EXPERIMENT: dict[str, str] = {
+    name: e.setting
+    for name, e in EXPERIMENTS.items()
+    if e.setting in ARM_DAYS and e.policy == "usual_care" and not e.overrides
 }
 THRESHOLD = 0.5
 CAP = 12

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import argparse
 
-from milieu_sim.cli.common import CliError, announce_kernel_compilation, out_dir, positive, print_note, seed
+from milieu_sim.cli.common import CliError, announce_kernel_compilation, out_dir, positive, seed
+from milieu_sim.cli.sweep import where, where_options
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from milieu_sim.experiments.executors import cap_workers
-
-    workers, note = cap_workers(positive("workers", args.workers))
-    if note:
-        print_note(note)
+    options = where(args)
     first_seed = seed(args.seed)
     if args.screen:
-        return _screen(args, workers, first_seed)
-    return _fit(args, workers, first_seed)
+        return _screen(args, options, first_seed)
+    return _fit(args, options, first_seed)
 
 
 def _stopping(args: argparse.Namespace) -> dict:
@@ -48,7 +45,7 @@ def _stopping(args: argparse.Namespace) -> dict:
     return rule
 
 
-def _fit(args: argparse.Namespace, workers: int, first_seed: int) -> int:
+def _fit(args: argparse.Namespace, options: dict, first_seed: int) -> int:
     from milieu_sim.analysis.calibration import (
         calibrate,
         fitted_at,
@@ -68,15 +65,15 @@ def _fit(args: argparse.Namespace, workers: int, first_seed: int) -> int:
     announce_kernel_compilation()
     if args.check is not None:
         datasets = positive("check", args.check)
-        table = simulation_based_check(spec, datasets, first_seed, population, workers, **rule)
+        table = simulation_based_check(spec, datasets, first_seed, population, **options, **rule)
         write_check(table, out)
         print(f"simulation-based check: {table['dataset'].nunique()} datasets; wrote sbc.csv, sbc.png to {out}")
         return 0
     if args.from_history is not None:
         posterior = posterior_from_history(spec, args.from_history, args.reason or "read from a run's database")
     else:
-        posterior = calibrate(spec, population, first_seed, workers, args.scheduler, args.cluster,
-                              database=out / "history.db", progress=not args.no_progress, **rule)  # fmt: skip
+        posterior = calibrate(spec, population, first_seed, **options, database=out / "history.db",
+                              progress=not args.no_progress, **rule)  # fmt: skip
     fitted = fitted_at(spec, posterior.central(), replicates=positive("replicates", args.replicates))
     write_posterior(posterior, out, fitted)
     record = posterior.record
@@ -89,7 +86,7 @@ def _fit(args: argparse.Namespace, workers: int, first_seed: int) -> int:
     return 0
 
 
-def _screen(args: argparse.Namespace, workers: int, first_seed: int) -> int:
+def _screen(args: argparse.Namespace, options: dict, first_seed: int) -> int:
     from milieu_sim.analysis.screening import choose_free, run_screening
 
     trajectories = positive("trajectories", args.trajectories)
@@ -98,7 +95,7 @@ def _screen(args: argparse.Namespace, workers: int, first_seed: int) -> int:
         raise CliError(f"parameter 'levels' = {levels} is not allowed; allowed: an even integer >= 2")
     out = out_dir(args.out)
     announce_kernel_compilation()
-    table = run_screening(out, trajectories, levels, first_seed, workers=workers, progress=not args.no_progress)
+    table = run_screening(out, trajectories, levels, first_seed, **options, progress=not args.no_progress)
     free, ranking = choose_free(table)
     print(f"screened {table['parameter'].nunique()} parameters on {table['pattern'].nunique()} patterns")
     print("most influential (largest influence on a fitted pattern; * = left free):")
@@ -126,11 +123,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-history", default=None, metavar="DB",
                    help="write the outputs from the last completed generation of a run's history.db")  # fmt: skip
     p.add_argument("--reason", default=None, help="with --from-history: why the run ended early (recorded)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster")
-    where.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")
+    where_options(p)  # the result does not depend on where it runs
     p.add_argument("--seed", default="0", help="seed of the screening or the calibration (default 0)")
-    p.add_argument("--workers", default="1", help="worker processes (the result does not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", default="results/calibration", help="output directory")
     p.set_defaults(handler=cmd_calibrate)

@@ -30,13 +30,31 @@ from milieu_sim.cli.common import (
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="sweep directory (created; re-use it to resume)")
-    parser.add_argument("--workers", default=None, help="local worker processes (default: all cores; 1 = serial)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster")
-    where.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")
+    where_options(parser)
     parser.add_argument("--retry-failed", action="store_true", help="run the runs that failed before again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     size_options(parser)
+
+
+def where_options(parser: argparse.ArgumentParser) -> None:
+    """Where the runs execute: ``--workers N`` local processes, or ``--scheduler ADDRESS`` / ``--cluster local``
+    (Dask); read back with :func:`where`."""
+    parser.add_argument("--workers", default=None, help="local worker processes (default: all cores; 1 = serial)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster")
+    group.add_argument("--cluster", choices=("local",), default=None, help="start a local Dask cluster")
+
+
+def where(args: argparse.Namespace) -> dict:
+    """The ``workers``, ``scheduler`` and ``cluster`` of :func:`where_options`, checked (Dask needs its extra;
+    local workers are capped at the cores unless ``--oversubscribe``)."""
+    if args.cluster or args.scheduler:
+        require_extra("cluster")
+    return {
+        "workers": local_workers(args) if not args.scheduler else _remote_workers(args),
+        "scheduler": args.scheduler,
+        "cluster": args.cluster,
+    }
 
 
 def size_options(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +89,7 @@ def local_workers(args: argparse.Namespace) -> int | None:
 
     if args.workers is None:
         return None
-    workers, note = cap_workers(positive("workers", args.workers), allow_more=args.oversubscribe)
+    workers, note = cap_workers(positive("workers", args.workers), allow_more=getattr(args, "oversubscribe", False))
     if note:
         print_note(note)
     return workers
@@ -83,9 +101,7 @@ def _remote_workers(args: argparse.Namespace) -> int | None:
 
 def _sweep_options(args: argparse.Namespace) -> dict:
     return {
-        "workers": local_workers(args) if not args.scheduler else _remote_workers(args),
-        "scheduler": args.scheduler,
-        "cluster": args.cluster,
+        **where(args),
         "progress": not args.no_progress,
         "retry_failed": args.retry_failed,
         "confirmed": args.yes,
@@ -115,8 +131,6 @@ def interrupted(out, exc: BaseException | None = None) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    if args.cluster or args.scheduler:
-        require_extra("cluster")
     from milieu_sim.experiments.spec import load_spec
     from milieu_sim.experiments.storage import StorageError
     from milieu_sim.experiments.sweep import run_sweep

@@ -2,8 +2,10 @@
 
 Every executor has the same method, :meth:`Executor.map_unordered`, which keeps at most ``window``
 runs in flight (so a sweep of millions of runs never holds millions of futures) and yields each
-result as it finishes.  Results do not depend on the executor: a run's seed comes from the spec and
-its index, and each run is computed by the same function in a fresh model.
+result as it finishes; :meth:`Executor.map` is an ordered map of any function built on it (the
+calibration's tasks run through it, on the same workers, with the same recovery from a lost worker).
+Results do not depend on the executor: a run's seed comes from the spec and its index, and each run
+is computed by the same function in a fresh model.
 
 A lost worker (a killed process, a worker that died) does not stop the sweep: the local-process
 executor starts a new pool and runs the runs that were in flight again, one at a time, so that a run
@@ -19,6 +21,7 @@ cores this process may use (:func:`cap_workers`) unless the caller asks for more
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import signal
@@ -40,11 +43,15 @@ class SchedulerError(MilieuInputError):
     """The Dask scheduler given on the command line cannot be reached."""
 
 
+class WorkerError(RuntimeError):
+    """A task of :meth:`Executor.map` failed (its error, or its worker's, is the message)."""
+
+
 def failed_record(task: Task, exc: BaseException) -> Result:
     """A failure record for a run whose worker, not the model, failed."""
-    record = {key: task[key] for key in ("run_id", "replicate", "point", "policy", "seed")}
+    record = {key: task[key] for key in ("run_id", "replicate", "point", "policy", "seed") if key in task}
     record.update(
-        values=task["values"],
+        values=task.get("values"),
         ok=False,
         error=f"{type(exc).__name__}: {exc}",
         traceback="".join(traceback.format_exception(exc)),
@@ -113,6 +120,21 @@ class Executor:
     def map_unordered(self, fn: Callable[[Task], Result], tasks: Iterable[Task], window: int) -> Iterator[Result]:
         raise NotImplementedError
 
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``fn`` of each item, run by this executor's workers, in the items' order.
+
+        ``fn`` and the items must pickle (a module-level function, ``functools.partial``).  A task that
+        fails, or whose worker is lost twice, raises :class:`WorkerError` naming it."""
+        tasks = [{"run_id": k, "item": item} for k, item in enumerate(items)]
+        results: list[Any] = [None] * len(tasks)
+        for result in self.map_unordered(functools.partial(_call, fn), tasks, window=2 * self.workers):
+            if not result.get("ok"):
+                error = WorkerError(f"task {result.get('run_id')} of a map failed: {result.get('error')}")
+                error.add_note(result.get("traceback", ""))
+                raise error
+            results[result["run_id"]] = result["value"]
+        return results
+
     def close(self) -> None:
         """Release workers (idempotent)."""
 
@@ -128,6 +150,14 @@ class Executor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _call(fn: Callable[[Any], Any], task: Task) -> Result:
+    """One task of :meth:`Executor.map`: the function's value under the task's index."""
+    try:
+        return {"run_id": task["run_id"], "ok": True, "value": fn(task["item"])}
+    except Exception as exc:  # the same failure record on every executor
+        return failed_record(task, exc)
 
 
 class SerialExecutor(Executor):
