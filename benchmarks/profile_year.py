@@ -1,10 +1,16 @@
 """Profile one simulated year of the default ward (cProfile), the kernels loaded first and left out.
 
     .venv/bin/python benchmarks/profile_year.py [--sort tottime|cumtime] [--lines 30] [--days 365]
+    .venv/bin/python benchmarks/profile_year.py --phases [--days 120]
 
 Prints the year's time without the profiler, then the profile's top lines.  The
 profiler slows the Python side more than the compiled side, so read its shares as
 where the fixed Python cost per hour goes, not as exact times.
+
+``--phases`` instead times each phase of the hour without the profiler (microseconds per
+simulated hour, averaged over all hours), on the default ward and on the same ward with
+2 clients: a phase whose time does not grow with the clients is fixed cost per call
+(the Python around its kernel), not compiled work.
 """
 
 from __future__ import annotations
@@ -13,8 +19,40 @@ import argparse
 import cProfile
 import pstats
 import time
+from collections import Counter
 
 from milieu_sim import MilieuModel
+from milieu_sim.model.schedule import WHEN
+
+
+def phase_times(days: int, **parameters: object) -> tuple[float, dict[str, float]]:
+    """Microseconds per simulated hour: the whole hour, and each phase of the schedule (timed around its call)."""
+    model = MilieuModel(rng=1, **parameters)
+    spent: Counter[str] = Counter()
+    phases = model.schedule
+
+    def timed_run(m: MilieuModel) -> None:
+        for phase in phases:
+            if WHEN[phase.when].holds(m.hour):
+                start = time.perf_counter()
+                phase.entry(m)
+                spent[phase.name] += time.perf_counter() - start
+
+    phases.run = timed_run  # this model only
+    start = time.perf_counter()
+    model.run(days=days)
+    hours = 24 * days
+    return (time.perf_counter() - start) / hours * 1e6, {p.name: spent[p.name] / hours * 1e6 for p in phases}
+
+
+def print_phases(days: int) -> None:
+    few_total, few = phase_times(days, n_clients=2)
+    total, default = phase_times(days)
+    print(f"microseconds per simulated hour ({days} days): default ward {total:.1f}, with 2 clients {few_total:.1f}")
+    print(f"{'phase':24s} {'default':>9s} {'2 clients':>10s}")
+    for name in sorted(default, key=lambda k: -default[k]):
+        print(f"{name:24s} {default[name]:9.1f} {few.get(name, 0.0):10.1f}")
+    print(f"{'all phases':24s} {sum(default.values()):9.1f} {sum(few.values()):10.1f}")
 
 
 def main() -> None:
@@ -22,8 +60,12 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumtime"))
     parser.add_argument("--lines", type=int, default=30)
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--phases", action="store_true", help="time each phase (default ward and 2 clients)")
     args = parser.parse_args()
     MilieuModel(rng=0).run(days=2)  # load (or compile) the kernels outside the profile
+    if args.phases:
+        print_phases(args.days)
+        return
     start = time.perf_counter()
     MilieuModel(rng=1).run(days=args.days)
     print(f"{args.days} days of the default ward without the profiler: {time.perf_counter() - start:.3f} s")

@@ -261,7 +261,7 @@ def test_the_executors_ordered_map_keeps_the_items_order_and_names_a_failed_task
 
     with executor() as ex:
         assert ex.map(math.sqrt, [81.0, 4.0, 1.0, 0.0, 16.0]) == [9.0, 2.0, 1.0, 0.0, 4.0]
-        with pytest.raises(WorkerError, match="task 1 .*math domain error"):
+        with pytest.raises(WorkerError, match=r"task 1 .*math domain error"):
             ex.map(math.sqrt, [4.0, -1.0])
         if isinstance(ex, ProcessExecutor):
             with pytest.raises(WorkerError, match="task 0"):

@@ -60,3 +60,20 @@ def test_profile_year_prints_the_unprofiled_time_and_the_profile():
     )
     assert re.search(r"^2 days of the default ward without the profiler: [0-9.]+ s$", done.stdout, re.MULTILINE)
     assert "schedule.py" in done.stdout or "Ordered by: internal time" in done.stdout
+
+
+def test_profile_year_times_every_phase_of_the_schedule():
+    """--phases: one row per phase of the default schedule, each with the default ward's and 2 clients' time."""
+    from milieu_sim.model.schedule import SCHEDULE
+
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "profile_year.py"), "--phases", "--days", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    rows = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+)\s+([0-9.]+)\s+[0-9.]+$", done.stdout, re.M)}
+    assert set(SCHEDULE_NAMES := {p.name for p in SCHEDULE}) <= set(rows), SCHEDULE_NAMES - set(rows)
+    total = float(re.search(r"default ward ([0-9.]+)", done.stdout).group(1))
+    assert 0 < sum(rows[name] for name in SCHEDULE_NAMES) <= total  # the phases are part of the hour

@@ -71,6 +71,27 @@ def calibrated_in_community(low: float, high: float) -> str:
     return f"{CALIBRATED_IN_COMMUNITY}; plausible {low:g}-{high:g}"
 
 
+#: A parameter the ABC-SMC calibration fitted: its default is the posterior's median.
+POSTERIOR_MEDIAN = (
+    "calibrated by ABC-SMC to the fitted patterns of every setting at once: the posterior's median "
+    "(docs/calibration/posterior; --posterior N draws from the posterior instead)"
+)
+POSTERIOR_MEDIAN_IN_COMMUNITY = (
+    "calibrated by ABC-SMC for residential_tc only, as that setting's override: the posterior's median there "
+    "(docs/calibration/posterior); this default, used by the other settings, is not fitted"
+)
+
+
+def posterior_median(low: float, high: float) -> str:
+    """A parameter fitted by the ABC-SMC calibration; its plausible range is the calibration's prior."""
+    return f"{POSTERIOR_MEDIAN}; plausible {low:g}-{high:g}"
+
+
+def posterior_median_in_community(low: float, high: float) -> str:
+    """A parameter fitted by the ABC-SMC calibration for the residential community only (its setting override)."""
+    return f"{POSTERIOR_MEDIAN_IN_COMMUNITY}; plausible {low:g}-{high:g}"
+
+
 SCREENED_OUT = (
     "fixed at its documented value: screened as not influential on the fitted patterns (docs/calibration/screening)"
 )
