@@ -77,7 +77,10 @@ def test_report_of_a_policy_comparison(tmp_path, capsys):
     ratios = pd.read_csv(report / "rate_ratios.csv")
     assert set(ratios["group"]) == {"therapeutic_milieu", "restrictive"}
     assert set(ratios["event"]) == {"conflict", "containment"}
-    assert (ratios["ci_low"] <= ratios["rate_ratio"]).all() and (ratios["rate_ratio"] <= ratios["ci_high"]).all()
+    inside = (ratios["ci_low"] <= ratios["rate_ratio"]) & (ratios["rate_ratio"] <= ratios["ci_high"])
+    # a ratio without an interval says why (identical pairs in these 4-day runs), every other one is inside its own
+    assert (inside | (ratios["flag"] == "no interval: no spread between pairs")).all()
+    assert inside.sum() >= len(ratios) - 2
     contrasts = pd.read_csv(report / "contrasts.csv")
     runs = read_runs(out)
     # a paired difference is the mean over replicates of (policy - reference) for the same seed

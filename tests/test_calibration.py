@@ -164,3 +164,33 @@ def test_the_shipped_posterior_is_the_calibration_record_and_fits_the_screenings
         assert shipped.scope[name] == scope(name)
         low, high = screening["ranges"][name][:2]
         assert low <= shipped.values[:, j].min() and shipped.values[:, j].max() <= high
+
+
+def test_the_defaults_are_the_shipped_posteriors_medians_where_each_applies():
+    """The defaults of the fitted parameters are the posterior's weighted medians (to the 4 significant digits the
+    schema writes): a parameter of every setting as its schema default, the community's own as that setting's
+    override (the schema default, used elsewhere, stays unfitted); each says so in its source."""
+    from milieu_sim.experiments.posterior import load_posterior
+    from milieu_sim.model.params import (
+        POSTERIOR_MEDIAN,
+        POSTERIOR_MEDIAN_IN_COMMUNITY,
+        SCHEMA,
+        SETTINGS,
+        setting_defaults,
+    )
+
+    shipped = load_posterior()
+    for name in shipped.parameters:
+        weights = shipped.weights / shipped.weights.sum()
+        x = shipped.values[:, shipped.parameters.index(name)]
+        order = np.argsort(x)
+        median = x[order][np.searchsorted(np.cumsum(weights[order]), 0.5)]
+        assert shipped.central[name] == pytest.approx(median, rel=1e-5)
+        if shipped.scope[name] == "all":
+            assert SCHEMA[name].default == pytest.approx(shipped.central[name], rel=1e-3)
+            assert SCHEMA[name].source.startswith(POSTERIOR_MEDIAN)
+            assert all(name not in overrides for overrides in SETTINGS.values() if overrides is not None)
+        else:
+            setting = shipped.scope[name]
+            assert setting_defaults(setting)[name] == pytest.approx(shipped.central[name], rel=1e-3)
+            assert SCHEMA[name].source.startswith(POSTERIOR_MEDIAN_IN_COMMUNITY)

@@ -296,7 +296,7 @@ def test_seclusion_ends_when_due_and_calm_with_after_effects():
 
 
 def test_agitation_relaxes_towards_its_symptom_baseline():
-    model = ward(1, agitation_decay=0.1, agitation_noise=0.0, unsafe_ward_agitation=0.0)
+    model = ward(1, agitation_decay=0.1, agitation_noise=0.0, unsafe_ward_agitation=0.0, agitation_baseline=0.1)
     set_clock(model, THERAPY_STEP)
     model.streams["recovery"] = FixedStream(normal=0.0)
     c = model.clients

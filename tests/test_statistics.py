@@ -244,3 +244,15 @@ def test_every_pooled_outcome_names_counts_the_runner_keeps():
     for name, outcome in pooled.items():
         assert set(outcome.pooled_from) <= set(COUNTS), name
         assert outcome.weighting.startswith("pooled"), name
+
+
+def test_a_rate_ratio_of_identical_pairs_has_no_interval_and_says_so():
+    """Every pair with the same counts and exposure: the ratio is 1 but nothing estimates its spread, so the row
+    has no interval and its flag says why (instead of a silent NaN or a zero-width interval)."""
+    runs = _paired_event_runs()
+    twin = runs[runs["policy"] == "usual_care"].assign(policy="twin")
+    ratios = rate_ratios(pd.concat([runs, twin]), "policy", "usual_care").set_index(["group", "outcome"])
+    same = ratios.loc[("twin", "conflict_per_shift")]
+    assert same["rate_ratio"] == 1.0 and np.isnan(same["ci_low"]) and np.isnan(same["ci_high"])
+    assert same["flag"] == "no interval: no spread between pairs"
+    assert ratios.loc[("therapeutic_milieu", "conflict_per_shift"), "flag"] == ""  # a real spread: no flag

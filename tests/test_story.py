@@ -176,7 +176,7 @@ def test_a_warm_started_ward_has_the_same_conflict_in_its_first_week_as_later():
 
     def first_week_excess(warm: int) -> np.ndarray:
         out = []
-        for seed in range(12):
+        for seed in range(24):  # 12 seeds resolved the cold start's excess by only 2.7 standard errors
             shifts = MilieuModel(rng=seed, days=35, warm_start_days=warm).run().tables()["shifts"]
             daily = shifts.groupby("day")["conflict_events"].sum().to_numpy()
             out.append(daily[:7].mean() - daily[7:].mean())

@@ -46,6 +46,7 @@ from milieu_sim.model.params import (
     ASSUMED,
     CALIBRATED_IN_COMMUNITY,
     POLICY,
+    POSTERIOR_MEDIAN_IN_COMMUNITY,
     SCHEMA,
     SETTINGS,
     plausible_range,
@@ -85,8 +86,10 @@ class Range:
 
 
 def scope(name: str) -> str:
-    """Where a parameter applies: ``residential_tc`` for one fitted as the community's own override, else ``all``."""
-    return "residential_tc" if SCHEMA[name].source.startswith(CALIBRATED_IN_COMMUNITY) else "all"
+    """Where a parameter applies: ``residential_tc`` for one fitted as the community's own override (by the earlier
+    point fit or by the ABC-SMC calibration), else ``all``."""
+    own = (CALIBRATED_IN_COMMUNITY, POSTERIOR_MEDIAN_IN_COMMUNITY)
+    return "residential_tc" if SCHEMA[name].source.startswith(own) else "all"
 
 
 def screening_ranges() -> dict[str, Range]:

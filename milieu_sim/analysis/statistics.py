@@ -72,6 +72,8 @@ from milieu_sim.experiments.outcomes import OUTCOMES
 
 FEW = 3  # under this many replicates (or pairs) an estimate is flagged
 FLAG_FEW = f"n < {FEW}"
+#: A rate ratio whose pairs leave no spread to estimate its interval from (e.g. every pair with the same counts).
+FLAG_NO_INTERVAL = "no interval: no spread between pairs"
 
 
 # --- small helpers ---------------------------------------------------------------------------------------
@@ -101,6 +103,12 @@ def format_p(p: float) -> str:
 def flag(n: int) -> str:
     """``n < 3`` when an estimate rests on fewer than three replicates (or pairs), else empty."""
     return FLAG_FEW if n < FEW else ""
+
+
+def _no_interval(result: dict) -> str:
+    """:data:`FLAG_NO_INTERVAL` for a finite rate ratio without an interval, else empty."""
+    finite = np.isfinite(result["rate_ratio"]) and not np.isfinite(result["ci_low"])
+    return FLAG_NO_INTERVAL if finite else ""
 
 
 def pooled_columns(outcomes: Iterable[str], columns: Iterable[str]) -> dict[str, tuple[str, str, float]]:
@@ -629,7 +637,7 @@ def rate_ratios(
                         "rate": np.nansum(y_new) / np.nansum(e_new) if np.nansum(e_new) > 0 else math.nan,
                         "reference_rate": np.nansum(y_ref) / np.nansum(e_ref) if np.nansum(e_ref) > 0 else math.nan,
                         **{k: result[k] for k in ("rate_ratio", "ci_low", "ci_high", "n_pairs")},
-                        "flag": flag(result["n_pairs"]),
+                        "flag": flag(result["n_pairs"]) or _no_interval(result),
                         "p_value": result["p_value"],
                         "dispersion": result["dispersion"],
                         "outcome": rate.outcome,

@@ -22,7 +22,10 @@ SOURCE_TAGS = (  # (words in the schema's source text, the compact tag), checked
     ("modelling assumption", "assumed"),
     ("assumed", "assumed"),
     ("provisional", "provisional"),
+    ("calibrated by abc-smc", "posterior median"),
     ("calibrated to", "calibrated"),
+    ("influential in the screening", "fixed (influential)"),
+    ("screened as not influential", "fixed (screened out)"),
     ("policy lever", "policy lever"),
 )
 
@@ -43,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def source_tag(source: str) -> str:
-    """A parameter's source in a word or two: assumed, provisional, calibrated, policy lever, or the first
-    citation without its note (``Warren et al. 2013``)."""
+    """A parameter's source in a word or two: assumed, provisional, posterior median, calibrated, fixed (influential
+    or screened out), policy lever, or the first citation without its note (``Warren et al. 2013``)."""
     lowered = source.lower()
     for words, tag in SOURCE_TAGS:
         if words in lowered:
