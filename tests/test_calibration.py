@@ -194,3 +194,24 @@ def test_the_defaults_are_the_shipped_posteriors_medians_where_each_applies():
             setting = shipped.scope[name]
             assert setting_defaults(setting)[name] == pytest.approx(shipped.central[name], rel=1e-3)
             assert SCHEMA[name].source.startswith(POSTERIOR_MEDIAN_IN_COMMUNITY)
+
+
+def test_an_interrupted_calibration_goes_on_to_the_posterior_of_an_uninterrupted_one(tmp_path):
+    """Nothing computed is lost: a run stopped after one generation and run again with resume goes on from its
+    database to the same posterior as a run of two generations; a finished run is read back, not continued; a
+    database of another calibration is refused in one line, before any work."""
+    spec = _tiny()
+    whole = calibrate(spec, population=6, seed=5, progress=False, generations=2)
+    db = tmp_path / "history.db"
+    calibrate(spec, population=6, seed=5, progress=False, generations=1, database=db)  # "interrupted" after one
+    resumed = calibrate(spec, population=6, seed=5, progress=False, generations=2, database=db, resume=True)
+    assert resumed.particles.equals(whole.particles) and np.array_equal(resumed.weights, whole.weights)
+    assert resumed.generations.drop(columns="seconds", errors="ignore").equals(
+        whole.generations.drop(columns="seconds", errors="ignore")
+    )
+    again = calibrate(spec, population=6, seed=5, progress=False, generations=2, database=db, resume=True)
+    assert len(again.generations) == 2 and again.particles.equals(whole.particles)  # finished: read back
+    with pytest.raises(CalibrationError, match=r"another calibration .*population"):
+        calibrate(spec, population=7, seed=5, progress=False, generations=2, database=db, resume=True)
+    fresh = calibrate(spec, population=7, seed=5, progress=False, generations=1, database=db)  # no resume: anew
+    assert len(fresh.generations) == 1

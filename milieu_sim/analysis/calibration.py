@@ -281,6 +281,72 @@ def _weighted_quantile(x, weights, q: float) -> float:
     return float(x[order][min(int(np.searchsorted(cumulative, q)), len(x) - 1)])
 
 
+def _identity_file(database: Path) -> Path:
+    """The record beside a run's database of which calibration it holds (``history.json``)."""
+    return database.with_suffix(".json")
+
+
+def _identity(spec: Problem, seed: int, population: int, quantile: float) -> dict[str, Any]:
+    """What a resumed run must share with the run that wrote the database (the stopping rule may differ)."""
+    return {
+        "priors": {name: list(bounds) for name, bounds in spec.priors.items()},
+        "patterns": [p.key for p in spec.patterns],
+        "observed": {key: float(value) for key, value in spec.observed.items()},
+        "scope": dict(spec.scope),
+        "arm_days": {setting: list(days) for setting, days in spec.arm_days.items()},
+        "base": {setting: dict(values) for setting, values in spec.base.items()},
+        "seed": int(seed),
+        "population": int(population),
+        "quantile": float(quantile),
+    }
+
+
+def _write_identity(database: Path, identity: dict[str, Any], stopped_by: dict | None) -> None:
+    """Write ``history.json``: the run's identity and the stopping rule it ended under (null while it runs)."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    record = {**identity, "stopped_by": stopped_by}
+    _identity_file(database).write_text(json.dumps(record, indent=1, sort_keys=True))
+
+
+def _resumable(database: Path, identity: dict[str, Any]) -> int | None:
+    """The generations a database of this calibration has completed (None: no such database, or none completed);
+    a database of another calibration is refused in one line."""
+    record = _identity_file(database)
+    if not database.is_file() or not record.is_file():
+        return None
+    stored = json.loads(record.read_text())
+    differs = [key for key in identity if _json(stored.get(key)) != _json(identity[key])]
+    if differs:
+        raise CalibrationError(
+            f"the run in '{database.parent}' is another calibration (its {', '.join(differs)} differ); allowed: "
+            "the same problem, seed and population to go on with it, or --fresh (or another --out) to start anew"
+        )
+    import pyabc
+
+    last = pyabc.History(f"sqlite:///{database}", _id=1, create=False).max_t
+    completed = 0 if last is None else int(last) + 1
+    return completed if completed > 0 else None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)  # NaN compares equal to NaN as text
+
+
+def _stops(history, rule: dict) -> bool:
+    """Whether the stopping rule holds after the generations ``history`` has completed (as pyabc checks it after
+    each generation), so that a finished run read back again is not continued unless the rule now allows it."""
+    if history.max_t is None or history.max_t < 0:
+        return False
+    populations = history.get_all_populations()
+    last = populations[populations["t"] == history.max_t].iloc[0]
+    return bool(
+        history.max_t + 1 >= rule["generations"]
+        or last["epsilon"] <= rule["minimum_epsilon"]
+        or last["particles"] / max(last["samples"], 1) < rule["min_acceptance_rate"]
+        or history.total_nr_simulations >= rule["max_simulations"]
+    )
+
+
 def calibrate(
     spec: Problem,
     population: int = POPULATION,
@@ -291,9 +357,16 @@ def calibrate(
     database: str | Path | None = None,
     progress: bool = True,
     quantile: float = QUANTILE,
+    resume: bool = False,
     **stopping: float,
 ) -> Posterior:
-    """Run ABC-SMC on ``spec``; ``stopping`` overrides :data:`STOPPING` (same keys)."""
+    """Run ABC-SMC on ``spec``; ``stopping`` overrides :data:`STOPPING` (same keys).
+
+    With ``resume`` and a ``database`` left by an earlier call with the same problem, seed, population and
+    quantile (an interrupted run: Ctrl-C, a lost machine), the run goes on from its last completed generation
+    and gives the same posterior as a run never interrupted (each generation's tasks are seeded by the
+    generation's index alone); a run that had finished is read back, not continued.  A database of another
+    calibration is refused (:class:`CalibrationError`).  Without ``resume`` the database is started afresh."""
     try:
         import pyabc
     except ImportError:  # pragma: no cover - the extra is missing
@@ -311,27 +384,35 @@ def calibrate(
     np.random.seed(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
     random.seed(seed)
     prior = pyabc.Distribution(**{n: pyabc.RV("uniform", lo, hi - lo) for n, (lo, hi) in spec.priors.items()})
-    executor = make_executor(workers, scheduler, cluster)
-    sampler = _make_sampler_class()(executor.map, seed)
-    started = time.perf_counter()
-    try:
-        kernel = pyabc.MultivariateNormalTransition(scaling=2.0, bandwidth_selector=_unit_bandwidth)
-        abc = pyabc.ABCSMC(Simulator(spec), prior, Distance(spec), population_size=population, sampler=sampler,
-                           eps=pyabc.QuantileEpsilon(alpha=quantile), transitions=kernel)  # fmt: skip
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(database) if database is not None else Path(tmp) / "history.db"
-            db.unlink(missing_ok=True)
-            abc.new(f"sqlite:///{db}", dict(spec.observed))
-            history = abc.run(
-                minimum_epsilon=rule["minimum_epsilon"],
-                max_nr_populations=int(rule["generations"]),
-                min_acceptance_rate=rule["min_acceptance_rate"],
-                max_total_nr_simulations=int(rule["max_simulations"]),
-            )
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(database) if database is not None else Path(tmp) / "history.db"
+        identity = _identity(spec, seed, population, quantile)
+        done = _resumable(db, identity) if resume else None  # another calibration's run is refused here, before work
+        executor = make_executor(workers, scheduler, cluster)
+        sampler = _make_sampler_class()(executor.map, seed)
+        started = time.perf_counter()
+        try:
+            kernel = pyabc.MultivariateNormalTransition(scaling=2.0, bandwidth_selector=_unit_bandwidth)
+            abc = pyabc.ABCSMC(Simulator(spec), prior, Distance(spec), population_size=population, sampler=sampler,
+                               eps=pyabc.QuantileEpsilon(alpha=quantile), transitions=kernel)  # fmt: skip
+            if done is None:  # a new run
+                db.unlink(missing_ok=True)
+                _write_identity(db, identity, None)
+                history = abc.new(f"sqlite:///{db}", dict(spec.observed))
+            else:
+                history = abc.load(f"sqlite:///{db}", 1)
+            if not _stops(history, rule):
+                history = abc.run(
+                    minimum_epsilon=rule["minimum_epsilon"],
+                    max_nr_populations=int(rule["generations"]) - (done or 0),
+                    min_acceptance_rate=rule["min_acceptance_rate"],
+                    max_total_nr_simulations=int(rule["max_simulations"]),
+                )
+            _write_identity(db, identity, rule)
             particles, weights = history.get_distribution(m=0, t=history.max_t)
             generations = _generations(history, list(spec.priors))
-    finally:
-        executor.close()
+        finally:
+            executor.close()
     particles = particles.reset_index(drop=True)[list(spec.priors)]
     weights = np.asarray(weights, dtype=float)
     weights = weights / weights.sum()

@@ -3,6 +3,7 @@
 milieu-sim calibrate --screen --out docs/calibration/screening [--trajectories 4] [--workers 2]
 milieu-sim calibrate --screening docs/calibration/screening --out docs/calibration/posterior
                      [--population 120] [--generations 8] [--workers 2 | --cluster local | --scheduler ADDR]
+                     [--fresh]   (the same command again goes on from the last completed generation)
 milieu-sim calibrate --check 50 --out results/sbc      (simulation-based calibration of the method)
 """
 
@@ -73,7 +74,7 @@ def _fit(args: argparse.Namespace, options: dict, first_seed: int) -> int:
         posterior = posterior_from_history(spec, args.from_history, args.reason or "read from a run's database")
     else:
         posterior = calibrate(spec, population, first_seed, **options, database=out / "history.db",
-                              progress=not args.no_progress, **rule)  # fmt: skip
+                              progress=not args.no_progress, resume=not args.fresh, **rule)  # fmt: skip
     fitted = fitted_at(spec, posterior.central(), replicates=positive("replicates", args.replicates))
     write_posterior(posterior, out, fitted)
     record = posterior.record
@@ -123,6 +124,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-history", default=None, metavar="DB",
                    help="write the outputs from the last completed generation of a run's history.db")  # fmt: skip
     p.add_argument("--reason", default=None, help="with --from-history: why the run ended early (recorded)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start the calibration anew (default: go on from the run left in --out, if any)")  # fmt: skip
     where_options(p)  # the result does not depend on where it runs
     p.add_argument("--seed", default="0", help="seed of the screening or the calibration (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
