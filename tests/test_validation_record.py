@@ -75,6 +75,29 @@ def _screening(root: Path) -> None:
     ).to_csv(folder / "screening.csv", index=False)
 
 
+def _check(root: Path) -> None:
+    """Two datasets of two parameters: the truth inside its 90% interval in 3 of the 4."""
+    folder = root / RECORDS["check"]
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "dataset": [0, 0, 1, 1],
+            "parameter": ["incident_rate", "violence_weight"] * 2,
+            "truth": [0.05, 0.01, 0.12, 0.05],
+            "median": [0.06, 0.012, 0.10, 0.02],
+            "q05": [0.03, 0.004, 0.07, 0.005],
+            "q95": [0.09, 0.03, 0.13, 0.04],
+            "quantile": [0.3, 0.4, 0.8, 0.99],
+        }
+    ).to_csv(folder / "sbc.csv", index=False)
+    parameters = {
+        "incident_rate": {"datasets": 2, "coverage_90": 1.0, "ks_pvalue": 0.71},
+        "violence_weight": {"datasets": 2, "coverage_90": 0.5, "ks_pvalue": 0.2},
+    }
+    record = {**STAMP, "command": "milieu-sim calibrate --check 2 --out docs/calibration/sbc", "parameters": parameters}
+    (folder / "sbc.json").write_text(json.dumps(record))
+
+
 def _posterior(root: Path, patterns: list[str]) -> None:
     folder = root / RECORDS["posterior"]
     folder.mkdir(parents=True)
@@ -148,9 +171,14 @@ def test_every_section_is_built_from_its_record_and_ends_with_the_command_that_m
     root = _root(tmp_path)
     _screening(root)
     _posterior(root, [key for key, band in tolerances().items() if band.role == "fitted"])
+    _check(root)
     _validation(root)
     page = render(root)
     assert "Not recorded yet" not in page
+    check = page.split("### The method's check")[1].split("## 3.")[0]
+    assert "2 datasets made by the model" in check and "in 75% of 4 parameter-datasets" in check
+    assert "| `violence_weight` | 2 | 0.5 | 0.2 |" in check
+    assert check.rstrip().endswith("```bash\nmilieu-sim calibrate --check 2 --out docs/calibration/sbc\n```")
     screening = page.split("## 1. Screening")[1].split("## 2.")[0]
     assert "**Left free (1)**: `incident_rate`" in screening
     assert (

@@ -8,6 +8,8 @@ The page is the static prose of ``milieu_sim/data/validation_template.md`` with 
   (``milieu-sim calibrate --screen``);
 - ``docs/calibration/posterior/`` (``{{posterior}}``): ``calibration.json``, ``posterior_summary.csv``,
   ``generations.csv``, ``prior_posterior.png`` (``milieu-sim calibrate``);
+- ``docs/calibration/sbc/`` (``{{check}}``): ``sbc.json``, ``sbc.csv``, ``sbc.png`` (``milieu-sim calibrate --check N``:
+  the simulation-based check of the calibration method);
 - ``docs/calibration/validation/`` (``{{validation}}``, ``{{consistency}}``): ``validation.json``,
   ``validation.csv``, ``consistency.csv``, ``rates.csv``, ``validation.png`` (``milieu-sim validate --record``).
 
@@ -42,15 +44,17 @@ DOCUMENT = Path("docs") / "validation.md"
 RECORDS: dict[str, Path] = {
     "screening": Path("docs") / "calibration" / "screening",
     "posterior": Path("docs") / "calibration" / "posterior",
+    "check": Path("docs") / "calibration" / "sbc",
     "validation": Path("docs") / "calibration" / "validation",
 }
 #: The command that makes each record (named when the record is missing; a record names its own command).
 COMMANDS: dict[str, str] = {
     "screening": "milieu-sim calibrate --screen --out docs/calibration/screening",
     "posterior": "milieu-sim calibrate --screening docs/calibration/screening --out docs/calibration/posterior",
+    "check": "milieu-sim calibrate --screening docs/calibration/screening --check 20 --out docs/calibration/sbc",
     "validation": "milieu-sim validate --record",
 }
-PLACEHOLDERS = ("tolerances", "screening", "posterior", "validation", "consistency")
+PLACEHOLDERS = ("tolerances", "screening", "posterior", "check", "validation", "consistency")
 REGENERATE = "python -m milieu_sim.analysis.validation_record"
 
 
@@ -292,6 +296,34 @@ def posterior_section(root: Path, bands: dict[str, Tolerance] | None = None) -> 
     return "\n\n".join(part for part in parts if part)
 
 
+def check_section(root: Path) -> str:
+    """Section 2's check of the method (simulation-based calibration): each parameter's coverage of its 90%
+    interval and the uniformity of the truth's posterior quantile, or "not recorded yet"."""
+    folder = root / RECORDS["check"]
+    record = _read_json(folder / "sbc.json")
+    if record is None:
+        return not_recorded("check")
+    table = _read_csv(folder / "sbc.csv", ("dataset", "parameter", "truth", "q05", "q95", "quantile"))
+    parts = []
+    if table is not None and len(table):
+        inside = (table["q05"] <= table["truth"]) & (table["truth"] <= table["q95"])
+        parts.append(
+            f"{table['dataset'].nunique()} datasets made by the model from parameters drawn from the prior, each "
+            f"calibrated as the published patterns are: the truth lies inside its 90% posterior interval in "
+            f"{inside.mean():.0%} of {len(table)} parameter-datasets (a calibrated method: about 90%)."
+        )
+    rows = [
+        [f"`{name}`", number(s.get("datasets")), s.get("coverage_90", math.nan), s.get("ks_pvalue", math.nan)]
+        for name, s in sorted(record.get("parameters", {}).items())
+    ]
+    if rows:
+        header = ["parameter", "datasets", "coverage of the 90% interval", "uniformity (KS p)"]
+        parts.append(markdown_table(header, rows))
+    parts.append(_image(root, RECORDS["check"], "sbc.png", "where the truth falls in its posterior").rstrip())
+    parts.append(made_by(record, "check"))
+    return "\n\n".join(part for part in parts if part)
+
+
 VALIDATION_COLUMNS = ("pattern", "role", "published", "simulated", "ci_low", "ci_high", "tolerance_low",
                       "tolerance_high", "verdict", "passes", "note")  # fmt: skip
 
@@ -385,6 +417,7 @@ def render(root: str | Path = ".", text: str | None = None) -> str:
         "tolerances": tolerances_section,
         "screening": lambda: screening_section(root),
         "posterior": lambda: posterior_section(root),
+        "check": lambda: check_section(root),
         "validation": lambda: validation_section(root),
         "consistency": lambda: consistency_section(root),
     }
