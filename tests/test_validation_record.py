@@ -178,7 +178,7 @@ def test_every_section_is_built_from_its_record_and_ends_with_the_command_that_m
     check = page.split("### The method's check")[1].split("## 3.")[0]
     assert "2 datasets made by the model" in check and "in 75% of 4 parameter-datasets" in check
     assert "| `violence_weight` | 2 | 0.5 | 0.2 |" in check
-    assert check.rstrip().endswith("```bash\nmilieu-sim calibrate --check 2 --out docs/calibration/sbc\n```")
+    assert "Recorded on 2026-11-30 at commit `abc1234` by:\n\n```bash\nmilieu-sim calibrate --check 2 --out " in check
     screening = page.split("## 1. Screening")[1].split("## 2.")[0]
     assert "**Left free (1)**: `incident_rate`" in screening
     assert (
