@@ -10,14 +10,15 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_model.py"), "--quick", "--repeats", "2"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run a benchmark script as a user would; it must exit 0."""
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True, timeout=600, check=True
     )
+
+
+def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
+    done = run_script("bench_model.py", "--quick", "--repeats", "2")
     rows = {}
     for line in done.stdout.splitlines():
         match = re.match(r"^(.+?)\s+([0-9.]+)(?:\s+([0-9.]+))?$", line)
@@ -51,13 +52,7 @@ def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
 
 
 def test_profile_year_prints_the_unprofiled_time_and_the_profile():
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "profile_year.py"), "--days", "2", "--lines", "3"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
+    done = run_script("profile_year.py", "--days", "2", "--lines", "3")
     assert re.search(r"^2 days of the default ward without the profiler: [0-9.]+ s$", done.stdout, re.MULTILINE)
     assert "schedule.py" in done.stdout or "Ordered by: internal time" in done.stdout
 
@@ -66,13 +61,7 @@ def test_profile_year_times_every_phase_of_the_schedule():
     """--phases: one row per phase of the default schedule, each with the default ward's and 2 clients' time."""
     from milieu_sim.model.schedule import SCHEDULE
 
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "profile_year.py"), "--phases", "--days", "2"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
+    done = run_script("profile_year.py", "--phases", "--days", "2")
     rows = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+)\s+([0-9.]+)\s+[0-9.]+$", done.stdout, re.M)}
     assert set(SCHEDULE_NAMES := {p.name for p in SCHEDULE}) <= set(rows), SCHEDULE_NAMES - set(rows)
     total = float(re.search(r"default ward ([0-9.]+)", done.stdout).group(1))

@@ -1,10 +1,10 @@
 """Screen, then fit: Morris screening of every free or assumed parameter on the patterns calibration fits.
 
-Which parameters does the calibration need to leave free?  Every number in the schema marked free
-(``provisional``), ``calibrated`` or ``assumed`` is screened with Morris's elementary effects (Morris 1991;
-Campolongo, Cariboni & Saltelli 2007) through SALib and the sweep machinery, over the range its source
-states as plausible (:func:`milieu_sim.model.params.plausible_range`; an assumption with no stated range
-is varied from half to one and a half times its default, and that is recorded).  The structure of a ward
+Which parameters does the calibration need to leave free?  Every number in the schema whose source states a
+plausible range (free, calibrated, fixed or assumed) or marks it assumed is screened with Morris's elementary
+effects (Morris 1991; Campolongo, Cariboni & Saltelli 2007) through SALib and the sweep machinery, over the
+range its source states as plausible (:func:`milieu_sim.model.params.plausible_range`; an assumption with no
+stated range is varied from half to one and a half times its default, and that is recorded).  The structure of a ward
 (beds, staff, days) and the policy levers are not screened: they describe the unit and the policy, not what
 the model does not know.
 

@@ -140,39 +140,30 @@ def seed(raw: str, count: int = 1) -> int:
     return value
 
 
-def posterior_draws(raw: str | None) -> int | None:
-    """``--posterior N``: an integer >= 2, or None when not given."""
-    if raw is None:
-        return None
+def integer_at_least(name: str, raw: str, minimum: int) -> int:
+    """``raw`` as an integer >= ``minimum``, or the one-line error naming the parameter."""
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value < 2:
-        raise CliError(f"parameter 'posterior' = {raw!r} is not allowed; allowed: an integer >= 2")
+        value = None
+    if value is None or value < minimum:
+        raise CliError(f"parameter '{name}' = {raw!r} is not allowed; allowed: an integer >= {minimum}")
     return value
+
+
+def posterior_draws(raw: str | None) -> int | None:
+    """``--posterior N``: an integer >= 2, or None when not given."""
+    return None if raw is None else integer_at_least("posterior", raw, 2)
 
 
 def positive(name: str, raw: str) -> int:
     """An integer >= 1 (a count of replicates, workers, ...)."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise CliError(f"parameter '{name}' = {raw!r} is not allowed; allowed: an integer >= 1")
-    return value
+    return integer_at_least(name, raw, 1)
 
 
 def non_negative(name: str, raw: str) -> int:
     """An integer >= 0 (a count of days)."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise CliError(f"parameter '{name}' = {raw!r} is not allowed; allowed: an integer >= 0")
-    return value
+    return integer_at_least(name, raw, 0)
 
 
 def _writable(folder: Path, raw: str) -> None:

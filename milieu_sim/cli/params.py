@@ -4,7 +4,7 @@
     milieu-sim policies
 
 ``params`` prints a compact table that fits a 100-column terminal (name, default, range, unit and a short
-source: *assumed*, *provisional*, *calibrated*, *policy lever* or the first citation); ``--wide`` adds the
+source: *assumed*, *posterior median*, *calibrated*, *fixed*, *policy lever* or the first citation); ``--wide`` adds the
 group and the meaning, ``--format csv`` and ``--format markdown`` give every column with full sources.
 """
 
@@ -21,7 +21,6 @@ WIDTH = 100
 SOURCE_TAGS = (  # (words in the schema's source text, the compact tag), checked in this order
     ("modelling assumption", "assumed"),
     ("assumed", "assumed"),
-    ("provisional", "provisional"),
     ("calibrated by abc-smc", "posterior median"),
     ("calibrated to", "calibrated"),
     ("influential in the screening", "fixed (influential)"),
@@ -46,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def source_tag(source: str) -> str:
-    """A parameter's source in a word or two: assumed, provisional, posterior median, calibrated, fixed (influential
-    or screened out), policy lever, or the first citation without its note (``Warren et al. 2013``)."""
+    """A parameter's source in a word or two: assumed, posterior median, calibrated, fixed (influential or
+    screened out), policy lever, or the first citation without its note (``Warren et al. 2013``)."""
     lowered = source.lower()
     for words, tag in SOURCE_TAGS:
         if words in lowered:

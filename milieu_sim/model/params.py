@@ -46,29 +46,13 @@ CALIBRATED_IN_COMMUNITY = (
     "calibrated to published patterns for residential_tc only, by the earlier point fit, as that setting's "
     "override (docs/validation.md); this default, used by the other settings, is not fitted"
 )
-PROVISIONAL = "free parameter, provisional value (not yet calibrated; docs/validation.md)"
 ASSUMED = "modelling assumption (docs/ODD.md)"
 POLICY = "policy lever"
 
 
-def assumed(low: float, high: float) -> str:
-    """The source of a default that no study gives: a modelling assumption, with the range thought plausible."""
-    return f"assumed (no source); plausible {low:g}-{high:g}"
-
-
-def provisional(low: float, high: float) -> str:
-    """A free parameter with a provisional value, and the range thought plausible (the screening's range)."""
-    return f"{PROVISIONAL}; plausible {low:g}-{high:g}"
-
-
-def calibrated(low: float, high: float) -> str:
-    """A parameter fitted to published patterns; its plausible range is the calibration's prior."""
-    return f"{CALIBRATED}; plausible {low:g}-{high:g}"
-
-
-def calibrated_in_community(low: float, high: float) -> str:
-    """A parameter fitted for the residential community only (its setting override); plausible range = prior."""
-    return f"{CALIBRATED_IN_COMMUNITY}; plausible {low:g}-{high:g}"
+def _plausible(kind: str, low: float, high: float) -> str:
+    """A source of the kind ``kind`` with the range thought plausible, as :func:`plausible_range` reads it back."""
+    return f"{kind}; plausible {low:g}-{high:g}"
 
 
 #: A parameter the ABC-SMC calibration fitted: its default is the posterior's median.
@@ -80,18 +64,6 @@ POSTERIOR_MEDIAN_IN_COMMUNITY = (
     "calibrated by ABC-SMC for residential_tc only, as that setting's override: the posterior's median there "
     "(docs/calibration/posterior); this default, used by the other settings, is not fitted"
 )
-
-
-def posterior_median(low: float, high: float) -> str:
-    """A parameter fitted by the ABC-SMC calibration; its plausible range is the calibration's prior."""
-    return f"{POSTERIOR_MEDIAN}; plausible {low:g}-{high:g}"
-
-
-def posterior_median_in_community(low: float, high: float) -> str:
-    """A parameter fitted by the ABC-SMC calibration for the residential community only (its setting override)."""
-    return f"{POSTERIOR_MEDIAN_IN_COMMUNITY}; plausible {low:g}-{high:g}"
-
-
 SCREENED_OUT = (
     "fixed at its documented value: screened as not influential on the fitted patterns (docs/calibration/screening)"
 )
@@ -101,21 +73,46 @@ FIXED_INFLUENTIAL = (
 )
 
 
+def assumed(low: float, high: float) -> str:
+    """The source of a default that no study gives: a modelling assumption, with the range thought plausible."""
+    return _plausible("assumed (no source)", low, high)
+
+
+def calibrated(low: float, high: float) -> str:
+    """A parameter fitted to published patterns by the earlier point fit; its plausible range was the search's."""
+    return _plausible(CALIBRATED, low, high)
+
+
+def calibrated_in_community(low: float, high: float) -> str:
+    """A parameter fitted for the residential community only (its setting override) by the earlier point fit."""
+    return _plausible(CALIBRATED_IN_COMMUNITY, low, high)
+
+
+def posterior_median(low: float, high: float) -> str:
+    """A parameter fitted by the ABC-SMC calibration; its plausible range is the calibration's prior."""
+    return _plausible(POSTERIOR_MEDIAN, low, high)
+
+
+def posterior_median_in_community(low: float, high: float) -> str:
+    """A parameter fitted by the ABC-SMC calibration for the residential community only (its setting override)."""
+    return _plausible(POSTERIOR_MEDIAN_IN_COMMUNITY, low, high)
+
+
 def screened_out(low: float, high: float) -> str:
     """A former free parameter the Morris screening found not influential on the fitted patterns."""
-    return f"{SCREENED_OUT}; plausible {low:g}-{high:g}"
+    return _plausible(SCREENED_OUT, low, high)
 
 
 def fixed_influential(low: float, high: float) -> str:
     """A former free parameter the screening found influential but the calibration did not fit."""
-    return f"{FIXED_INFLUENTIAL}; plausible {low:g}-{high:g}"
+    return _plausible(FIXED_INFLUENTIAL, low, high)
 
 
 _PLAUSIBLE = re.compile(r"plausible (-?[0-9.e+-]+?)-(-?[0-9.e+]+)")
 
 
 def plausible_range(param: Param) -> tuple[float, float] | None:
-    """The range a parameter's source states as plausible (``assumed``, ``provisional``, ``calibrated``), or None.
+    """The range a parameter's source states as plausible (every source built by :func:`_plausible`), or None.
 
     It is the range Morris screening varies the parameter over and the calibration's uniform prior."""
     match = _PLAUSIBLE.search(param.source)
