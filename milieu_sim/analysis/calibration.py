@@ -333,17 +333,31 @@ def _json(value: Any) -> str:
 
 
 def _stops(history, rule: dict) -> bool:
-    """Whether the stopping rule holds after the generations ``history`` has completed (as pyabc checks it after
-    each generation), so that a finished run read back again is not continued unless the rule now allows it."""
-    if history.max_t is None or history.max_t < 0:
+    """Whether the stopping rule holds after the generations ``history`` has completed (pyabc's check after each
+    generation), so that a finished run read back again is not continued unless the rule now allows it (pyabc's
+    ``run`` would always add a generation)."""
+    from pyabc.inference_util import eps_from_hist, termination_criteria_fulfilled
+
+    t = history.max_t
+    if t is None or t < 0:
         return False
     populations = history.get_all_populations()
-    last = populations[populations["t"] == history.max_t].iloc[0]
-    return bool(
-        history.max_t + 1 >= rule["generations"]
-        or last["epsilon"] <= rule["minimum_epsilon"]
-        or last["particles"] / max(last["samples"], 1) < rule["min_acceptance_rate"]
-        or history.total_nr_simulations >= rule["max_simulations"]
+    last = populations[populations["t"] == t].iloc[0]
+    return termination_criteria_fulfilled(  # pyabc's own check, with its defaults for what we do not set
+        current_eps=last["epsilon"],
+        min_eps=rule["minimum_epsilon"],
+        prev_eps=eps_from_hist(history, t - 1),
+        min_eps_diff=0.0,
+        stop_if_single_model_alive=False,
+        nr_of_models_alive=1,
+        acceptance_rate=last["particles"] / max(last["samples"], 1),
+        min_acceptance_rate=rule["min_acceptance_rate"],
+        total_nr_simulations=history.total_nr_simulations,
+        max_total_nr_simulations=rule["max_simulations"],
+        walltime=None,
+        max_walltime=None,
+        t=t,
+        max_t=int(rule["generations"]) - 1,
     )
 
 
@@ -409,13 +423,9 @@ def calibrate(
                     max_total_nr_simulations=int(rule["max_simulations"]),
                 )
             _write_identity(db, identity, rule)
-            particles, weights = history.get_distribution(m=0, t=history.max_t)
-            generations = _generations(history, list(spec.priors))
+            particles, weights, generations = _last_generation(spec, history)
         finally:
             executor.close()
-    particles = particles.reset_index(drop=True)[list(spec.priors)]
-    weights = np.asarray(weights, dtype=float)
-    weights = weights / weights.sum()
     record = _record(
         spec,
         generations,
@@ -428,6 +438,15 @@ def calibrate(
         seconds=round(time.perf_counter() - started, 1),
     )
     return Posterior(spec, particles, weights, generations, record)
+
+
+def _last_generation(spec: Problem, history) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """A run's last completed generation: its particles (one column per free parameter), normalised weights, and
+    the diagnostics of every generation."""
+    particles, weights = history.get_distribution(m=0, t=history.max_t)
+    weights = np.asarray(weights, dtype=float)
+    names = list(spec.priors)
+    return particles.reset_index(drop=True)[names], weights / weights.sum(), _generations(history, names)
 
 
 def _record(spec: Problem, generations: pd.DataFrame, method: str, library: str, **extra: Any) -> dict[str, Any]:
@@ -612,14 +631,13 @@ def posterior_from_history(spec: Problem, database: str | Path, reason: str) -> 
     if not path.exists():
         raise CalibrationError(f"parameter 'from-history' = '{database}': no such file")
     history = pyabc.History(f"sqlite:///{path}")
-    if history.max_t < 0:
+    if history.max_t is None or history.max_t < 0:
         raise CalibrationError(f"parameter 'from-history' = '{database}': no completed generation")
-    particles, weights = history.get_distribution(m=0, t=history.max_t)
-    missing = [name for name in spec.priors if name not in particles.columns]
+    stored = history.get_distribution(m=0, t=history.max_t)[0].columns
+    missing = [name for name in spec.priors if name not in stored]
     if missing:
         raise CalibrationError(f"parameter 'from-history' = '{database}' has no parameter {missing[0]!r}")
-    generations = _generations(history, list(spec.priors))
-    weights = np.asarray(weights, dtype=float)
+    particles, weights, generations = _last_generation(spec, history)
     record = _record(
         spec,
         generations,
@@ -629,5 +647,4 @@ def posterior_from_history(spec: Problem, database: str | Path, reason: str) -> 
         population_size=len(particles),
         database=str(path),
     )
-    return Posterior(spec, particles.reset_index(drop=True)[list(spec.priors)], weights / weights.sum(), generations,
-                     record)  # fmt: skip
+    return Posterior(spec, particles, weights, generations, record)
