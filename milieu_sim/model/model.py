@@ -14,6 +14,7 @@ from milieu_sim.errors import ParameterError
 from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
 from milieu_sim.model.collector import RecordsCollector
+from milieu_sim.model.compiled_hour import CompiledHour
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_combinations, check_values, setting_defaults
 from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
@@ -139,6 +140,7 @@ class MilieuModel(mesa.Model):
         self.seed = root_entropy(rng)
         super().__init__(rng=self.seed)
         self.streams = make_streams(self.seed)
+        self.compiled_hour = CompiledHour(self)  # the phases' compiled parts and their random buffers
 
         n = values["n_clients"]
         staffing = (values["staff_early"], values["staff_late"], values["staff_night"])

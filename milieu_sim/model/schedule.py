@@ -500,9 +500,49 @@ class Schedule:
         functions = runs.get(key)
         if functions is None:
             holding = {name for name, value in zip(names, key, strict=True) if value}
-            functions = runs[key] = tuple(p.entry for p in self._phases if p.when in holding)
+            functions = runs[key] = _stretches(tuple(p.entry for p in self._phases if p.when in holding))
         for function in functions:
             function(model)
+
+
+class Stretch:
+    """Consecutive phases of an hour whose processes are compiled parts, run as one compiled call
+    (:mod:`milieu_sim.model.compiled_hour`): the same rules in the same order as calling them one by one."""
+
+    def __init__(self, parts: tuple) -> None:
+        self.parts = parts
+
+    def __call__(self, model: MilieuModel) -> None:
+        model.compiled_hour.run(self.parts)
+
+    def __repr__(self) -> str:
+        return f"Stretch({len(self.parts)} parts)"
+
+
+def _stretches(functions: tuple[Callable[[MilieuModel], Any], ...]) -> tuple[Callable[[MilieuModel], Any], ...]:
+    """``functions`` with each run of two or more consecutive compiled parts (a ``part`` attribute) of the
+    stretch order (``processes.stretch``) replaced by one :class:`Stretch`."""
+    order = {id(part): k for k, part in enumerate(importlib.import_module(f"{PROCESSES}.stretch").STRETCH_ORDER())}
+    out: list[Callable[[MilieuModel], Any]] = []
+    run: list = []
+
+    def close() -> None:
+        if len(run) >= 2:
+            out.append(Stretch(tuple(part for part, _ in run)))
+        else:
+            out.extend(function for _, function in run)
+        run.clear()
+
+    for function in functions:
+        part = getattr(function, "part", None)
+        if part is None or id(part) not in order or (run and order[id(part)] <= order[id(run[-1][0])]):
+            close()
+        if part is not None and id(part) in order:
+            run.append((part, function))
+        else:
+            out.append(function)
+    close()
+    return tuple(out)
 
 
 # --- printing the schedule -----------------------------------------------------------------------------------------

@@ -7,6 +7,11 @@ fixed-size blocks per hour (one number per bed slot, whether or not it is
 occupied), so switching one policy lever does not shift the draws of any other
 process: two policies run with the same seed face the same admissions and the
 same clients.
+
+Each stream is a :class:`Stream`: its generator read ahead into a buffer, so that
+compiled code can take an hour's blocks without calling back into Python; the
+numbers are the generator's own, in the same order, whatever mix of calls a run
+makes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+
+from milieu_sim.model.kernels import kernel
 
 STREAM_NAMES: tuple[str, ...] = (
     "admissions",  # who is admitted: the k-th admitted client's initial state
@@ -41,6 +48,10 @@ STREAM_NAMES: tuple[str, ...] = (
 )
 
 
+#: The kinds of number a stream's buffer holds (``Stream.kind``).
+UNIFORM, NORMAL = 0, 1
+
+
 def root_entropy(seed: int | None) -> int:
     """The integer entropy of a run: the seed itself, or fresh OS entropy when ``seed`` is None."""
     if seed is None:
@@ -54,8 +65,123 @@ def stream(entropy: int, name: str, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
+class Stream:
+    """One process's random stream: its generator, read ahead into a buffer that compiled code takes blocks from.
+
+    ``random(shape)`` gives exactly the numbers ``Generator.random(shape)`` would (PCG64 makes one double from each
+    64-bit output, in order, so the buffer holds the generator's next uniforms); ``standard_normal(shape)`` likewise
+    from a buffer of the generator's next normals (numpy's normals are drawn one after another, with no carried
+    state, so a long draw cut into pieces equals the pieces drawn in turn).  A buffer holds one kind of number; any
+    other use of the stream (``normal(...)``, ``integers(...)``, the other kind) first brings the generator to the
+    buffer's position, so every sequence of calls gives the numbers the plain generator gives.
+
+    Compiled code (:func:`take`) reads ``buffer`` from ``position[0]`` on and moves it on; Python keeps enough in the
+    buffer for an hour (:meth:`ensure`) before such code runs.
+    """
+
+    CHUNK = 8192  # numbers drawn ahead at a time (at least)
+
+    def __init__(self, generator: np.random.Generator) -> None:
+        self.generator = generator
+        self.kind = UNIFORM
+        self.buffer = np.empty(0)
+        self.position = np.zeros(1, dtype=np.int64)
+        self._start = generator.bit_generator.state  # the generator's state when buffer[0] ... was drawn
+        self._drawn = 0  # numbers of the buffer's kind drawn since _start (in earlier buffers and this one)
+        self._direct()
+
+    def _direct(self) -> None:
+        """No buffer: ``random`` and ``standard_normal`` are the generator's own (no cost in between)."""
+        self.random = self.generator.random
+        self.standard_normal = self.generator.standard_normal
+
+    def _buffered(self) -> None:
+        self.random = self._random
+        self.standard_normal = self._standard_normal
+
+    # --- the buffer ---------------------------------------------------------------------------
+    def ensure(self, n: int, kind: int = UNIFORM) -> None:
+        """Make sure the buffer holds at least ``n`` unread numbers of ``kind`` (UNIFORM or NORMAL)."""
+        if kind != self.kind:
+            self.sync()
+            self.kind = kind
+        left = self.buffer.size - int(self.position[0])
+        if left >= n:
+            return
+        if self.buffer.size == 0:
+            self._start, self._drawn = self.generator.bit_generator.state, 0
+        fresh = max(n - left, self.CHUNK)
+        draw = self.generator.random if kind == UNIFORM else self.generator.standard_normal
+        if self.buffer.size == 0:
+            self._buffered()
+        self.buffer = np.concatenate((self.buffer[int(self.position[0]) :], draw(fresh)))
+        self._drawn += int(self.position[0])  # what was read of the old buffer
+        self.position = np.zeros(1, dtype=np.int64)
+
+    def sync(self) -> None:
+        """Bring the generator to the buffer's position (the numbers read so far) and empty the buffer."""
+        if self.buffer.size == 0:
+            return
+        read = self._drawn + int(self.position[0])
+        bits = self.generator.bit_generator
+        bits.state = self._start
+        if self.kind == UNIFORM:
+            bits.advance(read)  # one 64-bit output per uniform
+        else:
+            for start in range(0, read, self.CHUNK):  # normals take a varying number of outputs: draw them again
+                self.generator.standard_normal(min(self.CHUNK, read - start))
+        self.buffer = np.empty(0)
+        self.position = np.zeros(1, dtype=np.int64)
+        self._direct()
+
+    def _take(self, size, kind: int) -> np.ndarray | float:
+        if size is None or isinstance(size, (int, np.integer)):
+            count = 1 if size is None else int(size)
+        else:
+            count = 1
+            for extent in size:
+                count *= int(extent)
+        self.ensure(count, kind)
+        start = int(self.position[0])
+        self.position[0] = start + count
+        block = self.buffer[start : start + count]
+        return float(block[0]) if size is None else block.reshape(size)
+
+    # --- a Generator's methods ----------------------------------------------------------------
+    def _random(self, size=None, dtype=np.float64, out=None):
+        """``Generator.random`` while there is a buffer: the next uniforms in [0, 1), from it."""
+        if dtype is not np.float64 and np.dtype(dtype) != np.float64 or out is not None:
+            self.sync()
+            return self.generator.random(size, dtype=dtype, out=out)
+        return self._take(size, UNIFORM)
+
+    def _standard_normal(self, size=None, dtype=np.float64, out=None):
+        """``Generator.standard_normal`` while there is a buffer: the next standard normals, from it."""
+        if dtype is not np.float64 and np.dtype(dtype) != np.float64 or out is not None:
+            self.sync()
+            return self.generator.standard_normal(size, dtype=dtype, out=out)
+        return self._take(size, NORMAL)
+
+    def __getattr__(self, name: str):
+        """Any other method of the generator, after bringing it to the buffer's position."""
+        if name.startswith("_") or name in ("generator", "kind", "buffer", "position", "random", "standard_normal"):
+            raise AttributeError(name)  # not set yet (while unpickling)
+        self.sync()
+        return getattr(self.generator, name)
+
+
+@kernel
+def take(buffer, position, rows, columns):
+    """The next ``rows x columns`` numbers of a stream's buffer (``Stream.buffer``, read from ``position[0]``), as
+    a (rows, columns) block in row order, as ``Generator.random((rows, columns))`` gives them; moves the position
+    on.  The caller has made sure the buffer holds them (``Stream.ensure``)."""
+    start = position[0]
+    position[0] = start + rows * columns
+    return buffer[start : start + rows * columns].reshape((rows, columns))
+
+
 class Streams(dict):
-    """The run's random generators by stream name.
+    """The run's random streams (:class:`Stream`, each a generator read ahead) by stream name.
 
     The built-in processes' streams (:data:`STREAM_NAMES`) are made when the model
     is built; any other name, such as the stream a phase of one's own declares in
@@ -65,12 +191,12 @@ class Streams(dict):
     """
 
     def __init__(self, entropy: int) -> None:
-        super().__init__((name, stream(entropy, name)) for name in STREAM_NAMES)
+        super().__init__((name, Stream(stream(entropy, name))) for name in STREAM_NAMES)
         self.entropy = entropy
 
-    def __missing__(self, name: str) -> np.random.Generator:
-        generator = self[name] = stream(self.entropy, name)
-        return generator
+    def __missing__(self, name: str) -> Stream:
+        made = self[name] = Stream(stream(self.entropy, name))
+        return made
 
 
 def make_streams(entropy: int) -> Streams:

@@ -41,10 +41,24 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import (
+    AWAKE,
+    COERCION,
+    HOUR,
+    INCIDENT_EXPOSURE,
+    INCIDENTS_ON_CLIENTS,
+    INCIDENTS_ON_STAFF,
+    NEW_SHIFT,
+    STEP,
+    STRUCTURED,
+    Part,
+    nothing_logged,
+)
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import CLIENT_PARTNER, COHESION, HOLD, SAFETY, STAFF_PARTNER
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -157,16 +171,31 @@ PARAMETERS = ParameterRecord(
 
 def update_climate(model: MilieuModel) -> None:
     """Advance the ward climate by one hour (rule in the module docstring)."""
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
     c, h, climate = model.clients, model.hour, model.climate
-    u = float(model.streams["climate"].random(1)[0])
     if climate.affirmations_seen.size != c.n:
         climate.affirmations_seen = c.affirmations_received.copy()
     inputs = (c.present, c.attending, c.isolated, c.affirmations_received, h.active, h.partner_kind, h.conflictual)
-    meeting = h.hour == MEETING_HOUR and h.awake and u < model.p["mutual_help_meeting"]
-    handover = h.new_shift and h.step > 1
-    _update(climate.values, climate.affirmations_seen, inputs, h.awake, h.structured, meeting, handover,
-            h.incident_exposure, float(h.incidents_on_clients), float(h.incidents_on_staff), h.coercion,
-            PARAMETERS(model.p))  # fmt: skip
+    return climate.values, climate.affirmations_seen, inputs, float(model.p["mutual_help_meeting"]), PARAMETERS(model.p)
+
+
+@kernel
+def _hour(clock, draws, values, seen, inputs, mutual_help_meeting, parameters):
+    """The climate's hour: the day's mutual help meeting (a draw every hour), the handover, then ``_update``."""
+    u = take(draws[0][0], draws[0][1], 1, 1)[0, 0]
+    awake = clock[AWAKE] != 0.0
+    meeting = clock[HOUR] == MEETING_HOUR and awake and u < mutual_help_meeting
+    handover = clock[NEW_SHIFT] != 0.0 and clock[STEP] > 1.0
+    _update(values, seen, inputs, awake, clock[STRUCTURED] != 0.0, meeting, handover, clock[INCIDENT_EXPOSURE],
+            clock[INCIDENTS_ON_CLIENTS], clock[INCIDENTS_ON_STAFF], clock[COERCION], parameters)  # fmt: skip
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs, streams=(("climate", 1, "one", UNIFORM),))
+update_climate.part = PART  # type: ignore[attr-defined]
 
 
 @kernel

@@ -68,9 +68,15 @@ HOME_WAKES = 7
 PARAMETERS = ParameterRecord(OWNS.parameters, dict.fromkeys(OWNS.parameters, float))
 
 
+@kernel
+def home_awake(away, hour):
+    """Whether clients at home are awake in this clock ``hour`` (an away hour outside the home's night)."""
+    return away and HOME_WAKES <= hour < HOME_SLEEP_STARTS
+
+
 def awake_at_home(hour: Hour) -> bool:
-    """Whether clients at home are awake this hour (an away hour outside the home's night)."""
-    return hour.away and HOME_WAKES <= hour.hour < HOME_SLEEP_STARTS
+    """Whether clients at home are awake this hour (:func:`home_awake` of the hour)."""
+    return bool(home_awake(hour.away, hour.hour))
 
 
 def from_home(model: MilieuModel) -> bool:

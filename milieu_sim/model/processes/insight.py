@@ -28,6 +28,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from milieu_sim.model.compiled_hour import (
+    AWAKE,
+    FACILITATION,
+    INCIDENT_EXPOSURE,
+    KIND_CODE,
+    KIND_OF,
+    STRUCTURED,
+    Part,
+    nothing_logged,
+)
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
@@ -61,7 +71,6 @@ OWNS = Owns(
     writes=("clients.insight", "clients.empathy", "model.community"),
 )
 #: The kinds of activity in which the community talks through its struggles (``routine.KINDS`` names).
-GROUP_KINDS = ("therapy_group", "community_meeting")
 
 
 def _derive(p: dict) -> dict:
@@ -94,21 +103,41 @@ PARAMETERS = ParameterRecord(
 )
 
 
-def in_group(model: MilieuModel) -> bool:
+#: The routine's kinds of group (codes of routine.KINDS) in which struggles are talked through.
+_GROUP_CODES = (KIND_OF["therapy_group"], KIND_OF["community_meeting"])
+
+
+@kernel
+def in_group(clock):
     """Whether this hour is a group in which struggles are talked through (a structured therapy group or
-    community meeting in waking hours)."""
-    h = model.hour
-    return bool(h.awake and h.structured and h.kind in GROUP_KINDS)
+    community meeting in waking hours), from the hour's ``clock``."""
+    kind = clock[KIND_CODE]
+    return clock[AWAKE] != 0.0 and clock[STRUCTURED] != 0.0 and (kind == _GROUP_CODES[0] or kind == _GROUP_CODES[1])
 
 
 def reflect(model: MilieuModel) -> None:
     """Advance the community's struggles and the clients' insight and empathy by one hour (module docstring)."""
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
     c, h, community = model.clients, model.hour, model.community
-    seen = community.feedback_seen  # each slot's feedback sent at the last hour
-    if seen.size != c.n:
-        seen = community.feedback_seen = c.feedback_sent.copy()
-    _reflect(c.values, community.values, seen, c.feedback_sent, c.present, c.attending, h.active, in_group(model),
-             float(h.facilitation), float(h.incident_exposure), PARAMETERS(model.p))  # fmt: skip
+    if community.feedback_seen.size != c.n:  # each slot's feedback sent at the last hour
+        community.feedback_seen = c.feedback_sent.copy()
+    return (c.values, community.values, community.feedback_seen, c.feedback_sent, c.present, c.attending, h.active,
+            PARAMETERS(model.p))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, x, community, seen, sent, present, attending, active, parameters):
+    """The hour of insight: ``_reflect`` with the hour's group, facilitation and incident exposure."""
+    _reflect(x, community, seen, sent, present, attending, active, in_group(clock), clock[FACILITATION],
+             clock[INCIDENT_EXPOSURE], parameters)  # fmt: skip
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs)
+reflect.part = PART  # type: ignore[attr-defined]
 
 
 @kernel

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import ADDRESSED, STEP, UNADDRESSED, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.processes.feedback import AFFIRMATION, COMMUNITY_SENDER, CORRECTION, affirm_act, correct
@@ -149,9 +150,22 @@ PARAMETERS = ParameterRecord(
 
 def update_norm(model: MilieuModel) -> None:
     """Advance the community's norm by one hour (rule in the module docstring)."""
-    h = model.hour
-    _update(model.community.values, model.clients.packed(NormClients), h.step, float(h.unaddressed_transgressions),
-            float(h.addressed_transgressions), PARAMETERS(model.p))  # fmt: skip
+    NORM_PART.run(model)
+
+
+def _norm_inputs(model: MilieuModel) -> tuple:
+    return model.community.values, model.clients.packed(NormClients), PARAMETERS(model.p)
+
+
+@kernel
+def _norm_hour(clock, draws, community, clients, parameters):
+    """The norm's hour: ``_update`` with the hour's unaddressed and addressed transgressions (consequences)."""
+    _update(community, clients, np.int64(clock[STEP]), clock[UNADDRESSED], clock[ADDRESSED], parameters)
+    return nothing_logged()
+
+
+NORM_PART = Part(_norm_hour, _norm_inputs)
+update_norm.part = NORM_PART  # type: ignore[attr-defined]
 
 
 @kernel

@@ -35,9 +35,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from milieu_sim.model.compiled_hour import AWAKE, AWAY, FACILITATION, HOUR, STRUCTURED, TRAINS, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
-from milieu_sim.model.processes.home import awake_at_home
+from milieu_sim.model.processes.home import home_awake
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AFFIRMATION_MEMORY,
@@ -59,6 +62,7 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
+from milieu_sim.model.streams import NORMAL, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -185,12 +189,28 @@ PARAMETERS = ParameterRecord(
 
 def recover(model: MilieuModel) -> None:
     """Advance the slow state variables by one hour."""
-    c, h = model.clients, model.hour
-    eps = model.streams["recovery"].standard_normal(c.n)
-    trains = h.trains if h.awake else -1
-    lead = h.facilitation if h.structured else 1.0  # who leads a structured activity (processes.facilitation)
-    _recover(c.values, eps, c.present, c.attending, c.isolated, h.awake, awake_at_home(h), h.structured, lead, trains,
-             model.climate.values, PARAMETERS(model.p))  # fmt: skip
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c = model.clients
+    return c.values, c.present, c.attending, c.isolated, model.climate.values, PARAMETERS(model.p)
+
+
+@kernel
+def _hour(clock, draws, x, present, attending, isolated, climate, parameters):
+    """The hour of recovery: one standard normal per slot (the noise), then ``_recover``."""
+    eps = take(draws[0][0], draws[0][1], 1, present.size)[0]
+    awake, structured = clock[AWAKE] != 0.0, clock[STRUCTURED] != 0.0
+    trains = np.int64(clock[TRAINS]) if awake else -1
+    lead = clock[FACILITATION] if structured else 1.0  # who leads a structured activity (processes.facilitation)
+    _recover(x, eps, present, attending, isolated, awake, home_awake(clock[AWAY] != 0.0, clock[HOUR]), structured,
+             lead, trains, climate, parameters)  # fmt: skip
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs, streams=(("recovery", 1, "clients", NORMAL),))
+recover.part = PART  # type: ignore[attr-defined]
 
 
 @kernel

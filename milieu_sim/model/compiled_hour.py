@@ -1,0 +1,184 @@
+"""The compiled hour: consecutive phases of the schedule run as one compiled call.
+
+Each phase of the hour used to be a Python function around a compiled kernel: it drew its random blocks, packed
+its arrays, called the kernel and logged what came back, and those fixed costs, paid by some twenty phases every
+hour, were most of a run's time.  A process whose whole hourly step is compiled declares a :class:`Part`:
+
+- ``function``: the compiled step, ``function(clock, *inputs)``, which takes its random blocks from its streams'
+  buffers (:func:`milieu_sim.model.streams.take`), reads and writes the hour's clock fields in ``clock``
+  (:data:`CLOCK` positions) and returns its rows for the logs: ``(events, feedback, feedback_change)``
+  (:data:`NO_EVENTS`, :data:`NO_FEEDBACK`, :data:`NO_CHANGE` when it logs none);
+- ``inputs``: a Python function of the model giving the rest of its arguments (its arrays and its parameter
+  record: the same things its Python entry passed before);
+- ``streams``: the streams it draws from, with the most numbers per row (client slot or staff member) it draws
+  from each in one hour, so that the buffers hold an hour's draws before the call.
+
+The process's entry function (the phase's ``function`` in :data:`~milieu_sim.model.schedule.SCHEDULE`) is
+``part.run`` (:meth:`Part.run`): the part alone, one compiled call.  ``Schedule.run`` goes further: it runs each
+stretch of consecutive phases that are all parts, in this hour, as one call of :func:`_stretch`, which calls the
+parts in the schedule's order.  The rules, their order and their random numbers are the same either way, so a
+run's tables are the same bit for bit whether its phases run alone or in stretches (a test checks this); a phase
+of one's own inserted between two parts simply ends one stretch and starts the next.
+
+A part's streams must be the model's own (:class:`~milieu_sim.model.streams.Stream`); where a test or a user has
+put something else in their place (``model.streams["climate"] = ...``), the part runs its Python path instead:
+``Part.python(model)``, the same rule drawing through the stand-in's ``random``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.records import EVENT_COLUMNS, TABLE_COLUMNS
+from milieu_sim.model.routine import KINDS
+from milieu_sim.model.streams import NORMAL, UNIFORM, Stream
+
+if TYPE_CHECKING:
+    from milieu_sim.model.model import MilieuModel
+
+#: The hour's clock fields a part reads or writes, positions in the ``clock`` array (float64; whole numbers for
+#: the integer and true/false fields).  The first ones are read (set from ``model.hour`` before the call), the
+#: rest (from ``observer_step`` on) are written back into ``model.hour`` after it.
+CLOCK_FIELDS: tuple[str, ...] = (
+    "step",
+    "hour",
+    "weekday",
+    "kind",  # the routine's kind of activity, its index in routine.KINDS
+    "zone",
+    "structured",
+    "trains",
+    "awake",
+    "away",
+    "new_block",
+    "new_shift",
+    # written back
+    "observer_step",
+    "facilitation",
+    "conflict_events",
+    "containment_events",
+    "incident_exposure",
+    "incidents_on_clients",
+    "incidents_on_staff",
+    "coercion",
+    "unaddressed_transgressions",
+    "addressed_transgressions",
+    "moved",  # someone moved: Mesa's view of positions must follow (model.positions.moved())
+)
+CLOCK = {name: k for k, name in enumerate(CLOCK_FIELDS)}
+WRITTEN = CLOCK["observer_step"]
+STEP, HOUR, WEEKDAY, KIND_CODE, ZONE, STRUCTURED, TRAINS, AWAKE, AWAY, NEW_BLOCK, NEW_SHIFT = range(WRITTEN)
+(OBSERVER_STEP, FACILITATION, CONFLICT_EVENTS, CONTAINMENT_EVENTS, INCIDENT_EXPOSURE, INCIDENTS_ON_CLIENTS,
+ INCIDENTS_ON_STAFF, COERCION, UNADDRESSED, ADDRESSED, MOVED) = range(WRITTEN, len(CLOCK_FIELDS))  # fmt: skip
+KIND_OF = {name: k for k, name in enumerate(KINDS)}
+FEEDBACK_INTS = len(TABLE_COLUMNS["feedback"]) - 1  # the feedback log's integer columns (all but behaviour_change)
+
+#: Hours of draws a stream's buffer is filled for at a time (checked again after that many calls).
+HEADROOM_HOURS = 32
+#: How many rows a part draws per number of its ``Part.streams``: one per client slot, staff member, or just one.
+ROWS = ("clients", "staff", "one")
+
+
+@kernel
+def nothing_logged():
+    """A part's logs when it logs nothing: no event rows, no feedback rows, no behaviour change."""
+    return (np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64), np.zeros((0, FEEDBACK_INTS), dtype=np.int64),
+            np.zeros(0))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    """A process's whole hourly step as one compiled function (see the module docstring).
+
+    ``function(clock, draws, *inputs)``: ``draws`` holds a (buffer, position) pair per stream of ``streams``, in
+    that order (:func:`milieu_sim.model.streams.take` reads a block from one).  ``streams``: (stream name, numbers
+    drawn per row at most in one hour, rows: ``"clients"``, ``"staff"`` or ``"one"``, ``UNIFORM`` or ``NORMAL``).
+    """
+
+    function: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+    inputs: Callable[[MilieuModel], tuple]
+    streams: tuple[tuple[str, int, str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        for stream in self.streams:
+            assert stream[2] in ROWS and stream[3] in (UNIFORM, NORMAL), stream
+
+    def run(self, model: MilieuModel) -> None:
+        """Run the part alone in this hour (the process's entry function)."""
+        model.compiled_hour.run((self,))
+
+
+class CompiledHour:
+    """One model's side of the compiled hour: the clock array, and the streams' buffers kept filled."""
+
+    def __init__(self, model: MilieuModel) -> None:
+        self.model = model
+        self.clock = np.zeros(len(CLOCK_FIELDS))
+        self._headroom: dict[str, int] = {}  # stream -> calls left before its buffer is checked again
+
+    def _rows(self, rows: str) -> int:
+        return self.model.clients.n if rows == "clients" else self.model.staff.n if rows == "staff" else 1
+
+    def draws(self, part: Part) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """The part's (buffer, position) pairs, the model's streams' buffers filled for at least this hour.
+
+        A stand-in for a stream (an object with ``random``, not a :class:`Stream`) gives the part one block of
+        its largest hourly draw, as the stand-in's ``random((rows, numbers per row))`` returns it."""
+        streams = self.model.streams
+        pairs = []
+        for name, per_row, rows, kind in part.streams:
+            stream = streams[name]
+            if type(stream) is not Stream:
+                shape = (self._rows(rows), per_row)
+                block = stream.random(shape) if kind == UNIFORM else stream.standard_normal(shape)
+                pairs.append((np.ascontiguousarray(block, dtype=np.float64).ravel(), np.zeros(1, dtype=np.int64)))
+                continue
+            left = self._headroom.get(name, 0)
+            if left > 0 and stream.kind == kind:
+                self._headroom[name] = left - 1
+            else:
+                stream.ensure(HEADROOM_HOURS * per_row * self._rows(rows), kind)
+                self._headroom[name] = HEADROOM_HOURS - 1
+            pairs.append((stream.buffer, stream.position))
+        return tuple(pairs)
+
+    def run(self, parts: tuple[Part, ...]) -> None:
+        """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did."""
+        model = self.model
+        h, clock = model.hour, self.clock
+        clock[:] = (h.step, h.hour, h.weekday, KIND_OF.get(h.kind, -1), h.zone, h.structured, h.trains, h.awake,
+                    h.away, h.new_block, h.new_shift, h.observer_step, h.facilitation, h.conflict_events,
+                    h.containment_events, h.incident_exposure, h.incidents_on_clients, h.incidents_on_staff,
+                    h.coercion, h.unaddressed_transgressions, h.addressed_transgressions, 0.0)  # fmt: skip
+        if len(parts) == 1:
+            events, feedback, change = parts[0].function(clock, self.draws(parts[0]), *parts[0].inputs(model))
+        else:
+            from milieu_sim.model.processes.stretch import run_stretch
+
+            events, feedback, change = run_stretch(clock, *self._arguments(parts))
+        h.observer_step, h.conflict_events, h.containment_events = (
+            int(clock[OBSERVER_STEP]), int(clock[CONFLICT_EVENTS]), int(clock[CONTAINMENT_EVENTS])
+        )  # fmt: skip
+        h.incidents_on_clients, h.incidents_on_staff = int(clock[INCIDENTS_ON_CLIENTS]), int(clock[INCIDENTS_ON_STAFF])
+        h.unaddressed_transgressions, h.addressed_transgressions = int(clock[UNADDRESSED]), int(clock[ADDRESSED])
+        h.facilitation, h.incident_exposure = float(clock[FACILITATION]), float(clock[INCIDENT_EXPOSURE])
+        h.coercion = float(clock[COERCION])
+        if events.shape[0]:
+            model.records.events.add_rows(events)
+        if feedback.shape[0]:
+            model.records.feedback.add_rows(feedback, change)
+        if clock[MOVED]:
+            model.positions.moved()
+
+    def _arguments(self, parts: tuple[Part, ...]) -> list[tuple | None]:
+        """The arguments of ``run_stretch``: for each part of the stretch order, (draws, *inputs) if it runs in
+        this call, else None."""
+        from milieu_sim.model.processes.stretch import STRETCH_ORDER
+
+        model = self.model
+        running = {id(part) for part in parts}
+        return [(self.draws(part), *part.inputs(model)) if id(part) in running else None for part in STRETCH_ORDER()]
