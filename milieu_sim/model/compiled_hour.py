@@ -46,8 +46,11 @@ if TYPE_CHECKING:
 #: rest (from ``observer_step`` on) are written back into ``model.hour`` after it.
 CLOCK_FIELDS: tuple[str, ...] = (
     "step",
+    "day",
     "hour",
     "weekday",
+    "shift",
+    "activity",
     "kind",  # the routine's kind of activity, its index in routine.KINDS
     "zone",
     "structured",
@@ -71,7 +74,9 @@ CLOCK_FIELDS: tuple[str, ...] = (
 )
 CLOCK = {name: k for k, name in enumerate(CLOCK_FIELDS)}
 WRITTEN = CLOCK["observer_step"]
-STEP, HOUR, WEEKDAY, KIND_CODE, ZONE, STRUCTURED, TRAINS, AWAKE, AWAY, NEW_BLOCK, NEW_SHIFT = range(WRITTEN)
+STEP, DAY, HOUR, WEEKDAY, SHIFT, ACTIVITY, KIND_CODE, ZONE, STRUCTURED, TRAINS, AWAKE, AWAY, NEW_BLOCK, NEW_SHIFT = (
+    range(WRITTEN)
+)
 (OBSERVER_STEP, FACILITATION, CONFLICT_EVENTS, CONTAINMENT_EVENTS, INCIDENT_EXPOSURE, INCIDENTS_ON_CLIENTS,
  INCIDENTS_ON_STAFF, COERCION, UNADDRESSED, ADDRESSED, MOVED) = range(WRITTEN, len(CLOCK_FIELDS))  # fmt: skip
 KIND_OF = {name: k for k, name in enumerate(KINDS)}
@@ -113,53 +118,99 @@ class Part:
 
 
 class CompiledHour:
-    """One model's side of the compiled hour: the clock array, and the streams' buffers kept filled."""
+    """One model's side of the compiled hour: the clock array, the streams' buffers kept filled, and each run of
+    parts' arguments, built once and rebuilt only when a parameter changes (``model.p.version``) or a buffer is
+    replaced (``model.streams.version``)."""
 
     def __init__(self, model: MilieuModel) -> None:
         self.model = model
         self.clock = np.zeros(len(CLOCK_FIELDS))
-        self._headroom: dict[str, int] = {}  # stream -> calls left before its buffer is checked again
+        self._arguments: dict[tuple, tuple[tuple, Any]] = {}  # parts -> (key, arguments)
+        self._streams: dict[str, tuple[int, int]] = {}  # the parts' streams made ready: name -> (reserve, kind)
+        self._calls_left = 0  # calls before the buffers are topped up again
 
     def _rows(self, rows: str) -> int:
         return self.model.clients.n if rows == "clients" else self.model.staff.n if rows == "staff" else 1
 
-    def draws(self, part: Part) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-        """The part's (buffer, position) pairs, the model's streams' buffers filled for at least this hour.
+    def _draws(self, part: Part) -> tuple[tuple[tuple[np.ndarray, np.ndarray], ...], bool]:
+        """The part's (buffer, position) pairs, and whether they are the model's own buffers (else stand-ins').
 
         A stand-in for a stream (an object with ``random``, not a :class:`Stream`) gives the part one block of
         its largest hourly draw, as the stand-in's ``random((rows, numbers per row))`` returns it."""
         streams = self.model.streams
-        pairs = []
+        pairs, own = [], True
         for name, per_row, rows, kind in part.streams:
             stream = streams[name]
             if type(stream) is not Stream:
                 shape = (self._rows(rows), per_row)
                 block = stream.random(shape) if kind == UNIFORM else stream.standard_normal(shape)
                 pairs.append((np.ascontiguousarray(block, dtype=np.float64).ravel(), np.zeros(1, dtype=np.int64)))
+                own = False
                 continue
-            left = self._headroom.get(name, 0)
-            if left > 0 and stream.kind == kind:
-                self._headroom[name] = left - 1
-            else:
-                stream.ensure(HEADROOM_HOURS * per_row * self._rows(rows), kind)
-                self._headroom[name] = HEADROOM_HOURS - 1
+            if name not in self._streams:
+                reserve = HEADROOM_HOURS * per_row * self._rows(rows)
+                stream.reserve = max(stream.reserve, reserve)
+                self._streams[name] = (stream.reserve, kind)
+                stream.ensure(stream.reserve, kind)
             pairs.append((stream.buffer, stream.position))
-        return tuple(pairs)
+        return tuple(pairs), own
+
+    def _top_up(self) -> None:
+        """Fill every part's stream for HEADROOM_HOURS more calls (each call draws at most an hour of each)."""
+        streams = self.model.streams
+        for name, (reserve, kind) in self._streams.items():
+            stream = streams[name]
+            if type(stream) is Stream:
+                stream.ensure(reserve, kind)
+        self._calls_left = HEADROOM_HOURS
+
+    def arguments(self, parts: tuple[Part, ...]) -> Any:
+        """The arguments of one call running ``parts``: ``(draws, *inputs)`` of a part alone, else the list of
+        ``run_stretch``'s (for each part of its order, that tuple if it runs in this call, else None)."""
+        model = self.model
+        p = model.p
+        key = (id(p), getattr(p, "version", None), model.streams.version[0])
+        cached = self._arguments.get(parts)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        own = True
+
+        def of(part: Part) -> tuple:
+            nonlocal own
+            draws, native = self._draws(part)
+            own = own and native
+            return (draws, *part.inputs(model))
+
+        if len(parts) == 1:
+            arguments: Any = of(parts[0])
+        else:
+            from milieu_sim.model.processes.stretch import STRETCH_ORDER
+
+            running = set(parts)
+            arguments = [of(part) if part in running else None for part in STRETCH_ORDER()]
+        if own and key[1] is not None and key[2] == model.streams.version[0]:
+            self._arguments[parts] = (key, arguments)  # stand-ins draw anew each call: not kept
+        return arguments
 
     def run(self, parts: tuple[Part, ...]) -> None:
         """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did."""
         model = self.model
+        if self._calls_left <= 0:
+            self._top_up()
+        self._calls_left -= 1
+        arguments = self.arguments(parts)
         h, clock = model.hour, self.clock
-        clock[:] = (h.step, h.hour, h.weekday, KIND_OF.get(h.kind, -1), h.zone, h.structured, h.trains, h.awake,
+        clock[:] = (h.step, h.day, h.hour, h.weekday, h.shift, h.activity, KIND_OF.get(h.kind, -1), h.zone,
+                    h.structured, h.trains, h.awake,
                     h.away, h.new_block, h.new_shift, h.observer_step, h.facilitation, h.conflict_events,
                     h.containment_events, h.incident_exposure, h.incidents_on_clients, h.incidents_on_staff,
                     h.coercion, h.unaddressed_transgressions, h.addressed_transgressions, 0.0)  # fmt: skip
         if len(parts) == 1:
-            events, feedback, change = parts[0].function(clock, self.draws(parts[0]), *parts[0].inputs(model))
+            events, feedback, change = parts[0].function(clock, *arguments)
         else:
             from milieu_sim.model.processes.stretch import run_stretch
 
-            events, feedback, change = run_stretch(clock, *self._arguments(parts))
+            events, feedback, change = run_stretch(clock, *arguments)
         h.observer_step, h.conflict_events, h.containment_events = (
             int(clock[OBSERVER_STEP]), int(clock[CONFLICT_EVENTS]), int(clock[CONTAINMENT_EVENTS])
         )  # fmt: skip
@@ -173,12 +224,3 @@ class CompiledHour:
             model.records.feedback.add_rows(feedback, change)
         if clock[MOVED]:
             model.positions.moved()
-
-    def _arguments(self, parts: tuple[Part, ...]) -> list[tuple | None]:
-        """The arguments of ``run_stretch``: for each part of the stretch order, (draws, *inputs) if it runs in
-        this call, else None."""
-        from milieu_sim.model.processes.stretch import STRETCH_ORDER
-
-        model = self.model
-        running = {id(part) for part in parts}
-        return [(self.draws(part), *part.inputs(model)) if id(part) in running else None for part in STRETCH_ORDER()]

@@ -16,7 +16,14 @@ from milieu_sim.model.agents import Client, Staff
 from milieu_sim.model.collector import RecordsCollector
 from milieu_sim.model.compiled_hour import CompiledHour
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.params import SCHEMA, SETTING_ROUTINE, check_combinations, check_values, setting_defaults
+from milieu_sim.model.params import (
+    SCHEMA,
+    SETTING_ROUTINE,
+    RunParameters,
+    check_combinations,
+    check_values,
+    setting_defaults,
+)
 from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.model.positions import MesaPositions, WardGrid
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
@@ -117,7 +124,7 @@ class MilieuModel(mesa.Model):
         values.update(user)
         check_combinations(values)  # impossible combinations (min_stay_days > max_stay_days, ...)
         values["policy"] = self.policy.name
-        self.p: dict[str, Any] = values
+        self.p: dict[str, Any] = RunParameters(values)  # counts its changes (params.RunParameters)
         self.routine = load_routine(SETTING_ROUTINE[self.setting])
         self.plan = load_floor_plan(values["ward_map"], values["n_clients"], self.routine.needs_beds)
         r = self.routine
@@ -212,7 +219,7 @@ class MilieuModel(mesa.Model):
         values.update({k: v for k, v in self.user_parameters.items() if k not in POLICY_LEVERS})
         values["policy"] = new.name
         self.policy = new
-        self.p = values
+        self.p = RunParameters(values)
         processes.flow.set_staff_attributes(self)
 
     @property

@@ -1108,6 +1108,51 @@ def setting_defaults(setting: str) -> dict[str, Any]:
     return values
 
 
+class RunParameters(dict):
+    """A run's resolved parameters (``model.p``): a dict that counts its changes in ``version``, so that compiled
+    code's parameter records (:mod:`milieu_sim.model.compiled_hour`) are rebuilt only after a value changes."""
+
+    version = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def __ior__(self, other: Any) -> RunParameters:
+        self.update(other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        value = super().setdefault(key, default)
+        self._changed()
+        return value
+
+    def pop(self, *args: Any) -> Any:
+        value = super().pop(*args)
+        self._changed()
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self._changed()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
 def schema_table():
     """The schema as a pandas DataFrame (one row per parameter)."""
     import pandas as pd

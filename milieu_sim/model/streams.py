@@ -73,21 +73,27 @@ class Stream:
     from a buffer of the generator's next normals (numpy's normals are drawn one after another, with no carried
     state, so a long draw cut into pieces equals the pieces drawn in turn).  A buffer holds one kind of number; any
     other use of the stream (``normal(...)``, ``integers(...)``, the other kind) first brings the generator to the
-    buffer's position, so every sequence of calls gives the numbers the plain generator gives.
+    buffer's position, so every sequence of calls gives the numbers the plain generator gives.  Until something
+    asks for a buffer (:meth:`ensure`), ``random`` and ``standard_normal`` are the generator's own methods.
 
-    Compiled code (:func:`take`) reads ``buffer`` from ``position[0]`` on and moves it on; Python keeps enough in the
-    buffer for an hour (:meth:`ensure`) before such code runs.
+    Compiled code (:func:`take`) reads ``buffer`` from ``position[0]`` on and moves the position on; Python keeps
+    enough in the buffer before such code runs (:meth:`ensure`), and a draw made from Python leaves at least
+    ``reserve`` numbers in it.  The buffer is refilled in place, so compiled code can keep hold of it; when it
+    must be replaced (a larger draw than it holds), ``version[0]`` (shared by a run's streams) goes up.
     """
 
-    CHUNK = 8192  # numbers drawn ahead at a time (at least)
+    CHUNK = 4096  # the smallest buffer
 
-    def __init__(self, generator: np.random.Generator) -> None:
+    def __init__(self, generator: np.random.Generator, version: list[int] | None = None) -> None:
         self.generator = generator
         self.kind = UNIFORM
         self.buffer = np.empty(0)
         self.position = np.zeros(1, dtype=np.int64)
-        self._start = generator.bit_generator.state  # the generator's state when buffer[0] ... was drawn
-        self._drawn = 0  # numbers of the buffer's kind drawn since _start (in earlier buffers and this one)
+        self.end = 0  # numbers in the buffer (0: none, else its size)
+        self.reserve = 0
+        self.version = [0] if version is None else version
+        self._start = generator.bit_generator.state  # the generator's state when the first buffered number was drawn
+        self._drawn = 0  # numbers of the buffer's kind drawn since _start, before the buffer's first
         self._direct()
 
     def _direct(self) -> None:
@@ -95,32 +101,36 @@ class Stream:
         self.random = self.generator.random
         self.standard_normal = self.generator.standard_normal
 
-    def _buffered(self) -> None:
-        self.random = self._random
-        self.standard_normal = self._standard_normal
-
     # --- the buffer ---------------------------------------------------------------------------
     def ensure(self, n: int, kind: int = UNIFORM) -> None:
         """Make sure the buffer holds at least ``n`` unread numbers of ``kind`` (UNIFORM or NORMAL)."""
         if kind != self.kind:
             self.sync()
             self.kind = kind
-        left = self.buffer.size - int(self.position[0])
+        start = int(self.position[0])
+        left = self.end - start
         if left >= n:
             return
-        if self.buffer.size == 0:
-            self._start, self._drawn = self.generator.bit_generator.state, 0
-        fresh = max(n - left, self.CHUNK)
         draw = self.generator.random if kind == UNIFORM else self.generator.standard_normal
-        if self.buffer.size == 0:
-            self._buffered()
-        self.buffer = np.concatenate((self.buffer[int(self.position[0]) :], draw(fresh)))
-        self._drawn += int(self.position[0])  # what was read of the old buffer
-        self.position = np.zeros(1, dtype=np.int64)
+        if self.end == 0:  # empty: start buffering from the generator's present state
+            self._start, self._drawn, left = self.generator.bit_generator.state, 0, 0
+            self.random, self.standard_normal = self._random, self._standard_normal
+        else:
+            self._drawn += start
+        if n > self.buffer.size:
+            fresh = np.empty(max(2 * n, self.CHUNK))
+            fresh[:left] = self.buffer[start : self.end]
+            self.buffer = fresh
+            self.version[0] += 1
+        else:
+            self.buffer[:left] = self.buffer[start : self.end].copy()
+        draw(out=self.buffer[left:])
+        self.end = self.buffer.size
+        self.position[0] = 0
 
     def sync(self) -> None:
         """Bring the generator to the buffer's position (the numbers read so far) and empty the buffer."""
-        if self.buffer.size == 0:
+        if self.end == 0:
             return
         read = self._drawn + int(self.position[0])
         bits = self.generator.bit_generator
@@ -130,8 +140,8 @@ class Stream:
         else:
             for start in range(0, read, self.CHUNK):  # normals take a varying number of outputs: draw them again
                 self.generator.standard_normal(min(self.CHUNK, read - start))
-        self.buffer = np.empty(0)
-        self.position = np.zeros(1, dtype=np.int64)
+        self.end = 0
+        self.position[0] = 0
         self._direct()
 
     def _take(self, size, kind: int) -> np.ndarray | float:
@@ -141,30 +151,31 @@ class Stream:
             count = 1
             for extent in size:
                 count *= int(extent)
-        self.ensure(count, kind)
+        self.ensure(count + self.reserve, kind)
         start = int(self.position[0])
         self.position[0] = start + count
-        block = self.buffer[start : start + count]
+        block = self.buffer[start : start + count].copy()  # the buffer is refilled in place
         return float(block[0]) if size is None else block.reshape(size)
 
     # --- a Generator's methods ----------------------------------------------------------------
     def _random(self, size=None, dtype=np.float64, out=None):
         """``Generator.random`` while there is a buffer: the next uniforms in [0, 1), from it."""
-        if dtype is not np.float64 and np.dtype(dtype) != np.float64 or out is not None:
+        if (dtype is not np.float64 and np.dtype(dtype) != np.float64) or out is not None:
             self.sync()
             return self.generator.random(size, dtype=dtype, out=out)
         return self._take(size, UNIFORM)
 
     def _standard_normal(self, size=None, dtype=np.float64, out=None):
         """``Generator.standard_normal`` while there is a buffer: the next standard normals, from it."""
-        if dtype is not np.float64 and np.dtype(dtype) != np.float64 or out is not None:
+        if (dtype is not np.float64 and np.dtype(dtype) != np.float64) or out is not None:
             self.sync()
             return self.generator.standard_normal(size, dtype=dtype, out=out)
         return self._take(size, NORMAL)
 
     def __getattr__(self, name: str):
         """Any other method of the generator, after bringing it to the buffer's position."""
-        if name.startswith("_") or name in ("generator", "kind", "buffer", "position", "random", "standard_normal"):
+        if name.startswith("_") or name in ("generator", "kind", "buffer", "position", "end", "reserve", "version",
+                                            "random", "standard_normal"):  # fmt: skip
             raise AttributeError(name)  # not set yet (while unpickling)
         self.sync()
         return getattr(self.generator, name)
@@ -191,11 +202,12 @@ class Streams(dict):
     """
 
     def __init__(self, entropy: int) -> None:
-        super().__init__((name, Stream(stream(entropy, name))) for name in STREAM_NAMES)
+        self.version = [0]  # goes up when a stream's buffer is replaced (Stream.version)
+        super().__init__((name, Stream(stream(entropy, name), self.version)) for name in STREAM_NAMES)
         self.entropy = entropy
 
     def __missing__(self, name: str) -> Stream:
-        made = self[name] = Stream(stream(self.entropy, name))
+        made = self[name] = Stream(stream(self.entropy, name), self.version)
         return made
 
 

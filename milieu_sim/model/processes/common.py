@@ -39,8 +39,9 @@ class ParameterRecord:
     ``reads`` are the schema names taken from ``model.p``; ``fields`` the record's
     fields and their types (the schema values themselves, and quantities derived
     from them by ``derive``, which is given the values read and returns every
-    field).  Records are built once per combination of values and reused, so a
-    process pays a few dictionary look-ups an hour, not the record's construction.
+    field).  Records are built once per combination of values and reused, and a run's
+    parameters (``model.p``, a :class:`~milieu_sim.model.params.RunParameters`) that have
+    not changed since the last call give the last record at once.
     """
 
     def __init__(
@@ -57,10 +58,16 @@ class ParameterRecord:
         self._cache: dict[tuple, np.ndarray] = {}
         self._last_key: tuple | None = None
         self._last_record = np.zeros(0)
+        self._last_p: Mapping[str, Any] | None = None
+        self._last_version: int | None = None
 
     def __call__(self, p: Mapping[str, Any]) -> np.ndarray:
+        version = getattr(p, "version", None)  # a run's parameters count their changes (params.RunParameters)
+        if version is not None and p is self._last_p and version == self._last_version:
+            return self._last_record  # the usual case: the same run's parameters, unchanged since last hour
+        self._last_p, self._last_version = p, version
         key = self._values_read(p)
-        if key == self._last_key:  # the usual case: the same values as last hour
+        if key == self._last_key:  # the same values as last time
             return self._last_record
         record = self._cache.get(key)
         if record is None:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import OBSERVER_STEP, STEP
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.climate import attendance_factor
 from milieu_sim.model.processes.common import ParameterRecord
@@ -378,6 +379,17 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
                 staff_cell[j] = table[z, int(us[j, STAFF_CELL] * sizes[z])]
         elif not structured and a > 0 and us[j, STAFF_WANDER] < q.wander_rate and staff_cell[j] >= 0:
             staff_cell[j] = neighbours[staff_cell[j], int(us[j, STAFF_NEIGHBOUR] * 8)]
+
+
+@kernel
+def observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height):
+    """``observers`` in compiled code: fill ``observer`` by the sight rule unless done for this hour already
+    (``clock``'s observer_step is the hour's step); returns ``observer``."""
+    if clock[OBSERVER_STEP] != clock[STEP]:
+        _observers(observer, present, cell, observation_until, np.int64(clock[STEP]), on_duty, staff_cell, radius,
+                   width, height)  # fmt: skip
+        clock[OBSERVER_STEP] = clock[STEP]
+    return observer
 
 
 def observers(model: MilieuModel) -> np.ndarray:

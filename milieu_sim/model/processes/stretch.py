@@ -15,7 +15,7 @@ from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import climate, insight, norms, recovery
 
 
-def STRETCH_ORDER() -> tuple[Part, ...]:  # noqa: N802 (a constant, made on use)
+def STRETCH_ORDER() -> tuple[Part, ...]:
     """The parts :func:`run_stretch` takes, in its (the schedule's) order."""
     return (climate.PART, norms.NORM_PART, insight.PART, recovery.PART)
 
