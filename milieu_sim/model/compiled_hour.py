@@ -36,49 +36,16 @@ import numpy as np
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.records import EVENT_COLUMNS, TABLE_COLUMNS
 from milieu_sim.model.routine import KINDS
+from milieu_sim.model.state import CLOCK_FIELDS
 from milieu_sim.model.streams import NORMAL, UNIFORM, Stream
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
 
-#: The hour's clock fields a part reads or writes, positions in the ``clock`` array (float64; whole numbers for
-#: the integer and true/false fields).  The first ones are read (set from ``model.hour`` before the call), the
-#: rest (from ``observer_step`` on) are written back into ``model.hour`` after it.
-CLOCK_FIELDS: tuple[str, ...] = (
-    "step",
-    "day",
-    "hour",
-    "weekday",
-    "shift",
-    "activity",
-    "kind",  # the routine's kind of activity, its index in routine.KINDS
-    "zone",
-    "structured",
-    "trains",
-    "awake",
-    "away",
-    "new_block",
-    "new_shift",
-    # written back
-    "observer_step",
-    "facilitation",
-    "conflict_events",
-    "containment_events",
-    "incident_exposure",
-    "incidents_on_clients",
-    "incidents_on_staff",
-    "coercion",
-    "unaddressed_transgressions",
-    "addressed_transgressions",
-    "moved",  # someone moved: Mesa's view of positions must follow (model.positions.moved())
-)
-CLOCK = {name: k for k, name in enumerate(CLOCK_FIELDS)}
-WRITTEN = CLOCK["observer_step"]
-STEP, DAY, HOUR, WEEKDAY, SHIFT, ACTIVITY, KIND_CODE, ZONE, STRUCTURED, TRAINS, AWAKE, AWAY, NEW_BLOCK, NEW_SHIFT = (
-    range(WRITTEN)
-)
-(OBSERVER_STEP, FACILITATION, CONFLICT_EVENTS, CONTAINMENT_EVENTS, INCIDENT_EXPOSURE, INCIDENTS_ON_CLIENTS,
- INCIDENTS_ON_STAFF, COERCION, UNADDRESSED, ADDRESSED, MOVED) = range(WRITTEN, len(CLOCK_FIELDS))  # fmt: skip
+#: Positions of the hour's fields in ``clock`` (``model.hour.clock``, :data:`milieu_sim.model.state.CLOCK_FIELDS`).
+(STEP, DAY, HOUR, WEEKDAY, SHIFT, ACTIVITY, KIND_CODE, ZONE, STRUCTURED, TRAINS, AWAKE, AWAY, NEW_BLOCK, NEW_SHIFT,
+ OBSERVER_STEP, FACILITATION, CONFLICT_EVENTS, CONTAINMENT_EVENTS, INCIDENT_EXPOSURE, INCIDENTS_ON_CLIENTS,
+ INCIDENTS_ON_STAFF, COERCION, UNADDRESSED, ADDRESSED, MOVED) = range(len(CLOCK_FIELDS))  # fmt: skip
 KIND_OF = {name: k for k, name in enumerate(KINDS)}
 FEEDBACK_INTS = len(TABLE_COLUMNS["feedback"]) - 1  # the feedback log's integer columns (all but behaviour_change)
 
@@ -118,13 +85,12 @@ class Part:
 
 
 class CompiledHour:
-    """One model's side of the compiled hour: the clock array, the streams' buffers kept filled, and each run of
+    """One model's side of the compiled hour: the streams' buffers kept filled, and each run of
     parts' arguments, built once and rebuilt only when a parameter changes (``model.p.version``) or a buffer is
     replaced (``model.streams.version``)."""
 
     def __init__(self, model: MilieuModel) -> None:
         self.model = model
-        self.clock = np.zeros(len(CLOCK_FIELDS))
         self._arguments: dict[tuple, tuple[tuple, Any]] = {}  # parts -> (key, arguments)
         self._streams: dict[str, tuple[int, int]] = {}  # the parts' streams made ready: name -> (reserve, kind)
         self._calls_left = 0  # calls before the buffers are topped up again
@@ -199,25 +165,14 @@ class CompiledHour:
             self._top_up()
         self._calls_left -= 1
         arguments = self.arguments(parts)
-        h, clock = model.hour, self.clock
-        clock[:] = (h.step, h.day, h.hour, h.weekday, h.shift, h.activity, KIND_OF.get(h.kind, -1), h.zone,
-                    h.structured, h.trains, h.awake,
-                    h.away, h.new_block, h.new_shift, h.observer_step, h.facilitation, h.conflict_events,
-                    h.containment_events, h.incident_exposure, h.incidents_on_clients, h.incidents_on_staff,
-                    h.coercion, h.unaddressed_transgressions, h.addressed_transgressions, 0.0)  # fmt: skip
+        clock = model.hour.clock
+        clock[MOVED] = 0.0
         if len(parts) == 1:
             events, feedback, change = parts[0].function(clock, *arguments)
         else:
             from milieu_sim.model.processes.stretch import run_stretch
 
             events, feedback, change = run_stretch(clock, *arguments)
-        h.observer_step, h.conflict_events, h.containment_events = (
-            int(clock[OBSERVER_STEP]), int(clock[CONFLICT_EVENTS]), int(clock[CONTAINMENT_EVENTS])
-        )  # fmt: skip
-        h.incidents_on_clients, h.incidents_on_staff = int(clock[INCIDENTS_ON_CLIENTS]), int(clock[INCIDENTS_ON_STAFF])
-        h.unaddressed_transgressions, h.addressed_transgressions = int(clock[UNADDRESSED]), int(clock[ADDRESSED])
-        h.facilitation, h.incident_exposure = float(clock[FACILITATION]), float(clock[INCIDENT_EXPOSURE])
-        h.coercion = float(clock[COERCION])
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:

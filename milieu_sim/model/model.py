@@ -29,11 +29,23 @@ from milieu_sim.model.positions import MesaPositions, WardGrid
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import KINDS, load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
-from milieu_sim.model.state import NORM, SHIFTS, START_HOUR, ClientArrays, Community, Hour, StaffArrays, WardClimate
+from milieu_sim.model.state import (
+    CLOCK_INDEX,
+    NORM,
+    SHIFTS,
+    START_HOUR,
+    ClientArrays,
+    Community,
+    Hour,
+    StaffArrays,
+    WardClimate,
+)
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
+SLEEP_KIND, AWAY_KIND = KINDS.index("sleep"), KINDS.index("away")
+SHIFT, NEW_SHIFT, CONFLICT_EVENTS = (CLOCK_INDEX[name] for name in ("shift", "new_shift", "conflict_events"))
 N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
 COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
 
@@ -129,8 +141,8 @@ class MilieuModel(mesa.Model):
         self.plan = load_floor_plan(values["ward_map"], values["n_clients"], self.routine.needs_beds)
         r = self.routine
         # the routine of each hour of the week: (activity, kind, zone, structured, trained skill)
-        self._week = [
-            (int(r.activity[k]), KINDS[r.kind[k]], int(r.zone[k]), bool(r.structured[k]), int(r.trains[k]))
+        self._week = [  # the kind as its code (routine.KINDS), as the hour's clock holds it
+            (int(r.activity[k]), int(r.kind[k]), int(r.zone[k]), bool(r.structured[k]), int(r.trains[k]))
             for k in range(len(r.activity))
         ]
         missing = [z for z in self.routine.zones_used() if z not in self.plan.zone_cells]
@@ -254,27 +266,24 @@ class MilieuModel(mesa.Model):
         h = self.hour
         step = self.steps
         hour_abs = START_HOUR + step - 1 - self.clock_start  # the user's clock (negative in a warm-up)
-        h.step = step
-        h.day = (step - 1 - self.clock_start) // 24
-        h.hour = hour_abs % 24
-        h.weekday = (hour_abs // 24) % 7
-        activity, h.kind, h.zone, h.structured, h.trains = self._week[h.weekday * 24 + h.hour]
-        shift = SHIFT_OF_HOUR[h.hour]
-        h.new_shift = shift != h.shift or step == 1
-        h.shift = shift
-        h.new_block = activity != self._previous_activity or h.new_shift
+        hour = hour_abs % 24
+        weekday = (hour_abs // 24) % 7
+        activity, kind, zone, structured, trains = self._week[weekday * 24 + hour]
+        shift = SHIFT_OF_HOUR[hour]
+        clock = h.clock
+        new_shift = shift != clock[SHIFT] or step == 1
+        new_block = activity != self._previous_activity or new_shift
         self._previous_activity = activity
-        h.activity = activity
-        h.away = h.kind == "away"
-        h.awake = h.kind != "sleep" and not h.away
-        h.conflict_events = 0
-        h.containment_events = 0
-        h.incident_exposure = h.coercion = 0.0
-        h.incidents_on_clients = h.incidents_on_staff = 0
-        h.unaddressed_transgressions = h.addressed_transgressions = 0
+        away = kind == AWAY_KIND
+        awake = kind != SLEEP_KIND and not away
+        # step, day, hour, weekday, shift, activity, kind, zone, structured, trains, awake, away, new_block,
+        # new_shift (state.CLOCK_FIELDS order); then the hour's tallies start at 0
+        clock[:NEW_SHIFT + 1] = (step, (step - 1 - self.clock_start) // 24, hour, weekday, shift, activity, kind, zone,
+                                 structured, trains, awake, away, new_block, new_shift)  # fmt: skip
+        clock[CONFLICT_EVENTS:] = 0.0
         h.addressed.fill(False)
         h.punished.fill(False)
-        if not h.awake:
+        if not awake:
             h.active.fill(False)
 
     def _update_counts(self) -> None:

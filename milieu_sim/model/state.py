@@ -13,7 +13,6 @@ them in place (``+=``, ``np.clip(..., out=...)``, ``a[mask] = ...``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -259,69 +258,101 @@ class StaffArrays:
         return packed if packed is not None else _views(self, record)[1]
 
 
-@dataclass
-class Hour:
-    """What the processes of one hour share: the clock fields (set every hour) and per-slot arrays that the
-    processes fill in place every hour (never replaced, so a kernel's view of them stays valid; only the
-    isolation draws are a new block each hour)."""
-
-    step: int = 0
-    day: int = 0
-    hour: int = 7
-    weekday: int = 0
-    shift: int = 0
-    shift_day: int = 0
-    activity: int = 0
-    kind: str = ""
-    zone: int = 0
-    structured: bool = False
-    trains: int = -1
-    awake: bool = True
-    away: bool = False
-    new_block: bool = True
-    new_shift: bool = True
-    active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # awake, present, not isolated
-    behaviour: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    partner_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    partner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    conflictual: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    observer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # nearest staff or -1
-    observer_step: int = -1  # the step for which `observer` was computed
-    # what answered each client's act this hour: staff addressed it (punishment, limit, reinforcement) or a
-    # peer or staff member gave feedback (filled by staff_response and feedback, read by consequences)
-    addressed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    punished: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    facilitation: float = 1.0  # how well this hour's structured activity is led (processes.facilitation)
-    # this hour's isolation-stream uniforms (slot x (duration, room cell)), drawn anew every hour by
-    # processes.isolation.draw before any seclusion starts (escalation starts them)
-    seclusion_draws: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
-    _views: dict[type, Any] = field(default_factory=dict, repr=False, compare=False)
-    _packed: dict[type, tuple] = field(default_factory=dict, repr=False, compare=False)
-    conflict_events: int = 0
-    containment_events: int = 0
+#: The hour's clock fields and tallies, in the order of ``Hour.clock`` (a float64 array that compiled code reads
+#: and writes; :mod:`milieu_sim.model.compiled_hour`), with their Python type and starting value.  Whole numbers
+#: and true/false are held exactly as floats; ``kind`` is held as its index in routine.KINDS.
+CLOCK_FIELDS: dict[str, tuple[type, Any]] = {
+    "step": (int, 0),
+    "day": (int, 0),
+    "hour": (int, 7),
+    "weekday": (int, 0),
+    "shift": (int, 0),
+    "activity": (int, 0),
+    "kind": (str, ""),  # the routine's kind of activity (held as its index in routine.KINDS, -1 for "")
+    "zone": (int, 0),
+    "structured": (bool, False),
+    "trains": (int, -1),
+    "awake": (bool, True),
+    "away": (bool, False),
+    "new_block": (bool, True),
+    "new_shift": (bool, True),
+    "observer_step": (int, -1),  # the step for which `observer` was computed
+    "facilitation": (float, 1.0),  # how well this hour's structured activity is led (processes.facilitation)
+    "conflict_events": (int, 0),
+    "containment_events": (int, 0),
     # the hour's tallies that the ward climate reads (reset by the clock, filled by escalation)
-    incident_exposure: float = 0.0  # sum over incidents of severity / 5 * (1 + witnesses)
-    incidents_on_clients: int = 0  # incidents whose target was a client
-    incidents_on_staff: int = 0  # incidents whose target was a staff member
-    coercion: float = 0.0  # sum of the coerciveness of the hour's containments
+    "incident_exposure": (float, 0.0),  # sum over incidents of severity / 5 * (1 + witnesses)
+    "incidents_on_clients": (int, 0),  # incidents whose target was a client
+    "incidents_on_staff": (int, 0),  # incidents whose target was a staff member
+    "coercion": (float, 0.0),  # sum of the coerciveness of the hour's containments
     # the hour's transgressions left unaddressed and addressed (consequences), which the community norm reads
-    unaddressed_transgressions: int = 0
-    addressed_transgressions: int = 0
+    "unaddressed_transgressions": (int, 0),
+    "addressed_transgressions": (int, 0),
+    "moved": (bool, False),  # someone moved in compiled code: Mesa's view of positions follows (positions.moved)
+}
+CLOCK_INDEX = {name: k for k, name in enumerate(CLOCK_FIELDS)}
+
+
+class _ClockField:
+    """An hour field held in ``Hour.clock``, read and set as a Python int, bool, float (or ``kind``'s name)."""
+
+    def __init__(self, name: str) -> None:
+        self.index, self.kind = CLOCK_INDEX[name], CLOCK_FIELDS[name][0]
+
+    def __get__(self, hour: Hour | None, owner: type | None = None) -> Any:
+        if hour is None:
+            return self
+        value = hour.clock[self.index]
+        if self.kind is str:
+            return _kinds()[int(value)] if value >= 0 else ""
+        return self.kind(value)
+
+    def __set__(self, hour: Hour, value: Any) -> None:
+        if self.kind is str:
+            hour.clock[self.index] = _kinds().index(value) if value else -1
+        else:
+            hour.clock[self.index] = value
+
+
+def _kinds() -> tuple[str, ...]:
+    from milieu_sim.model.routine import KINDS
+
+    return KINDS
+
+
+class Hour:
+    """What the processes of one hour share: the clock fields (set every hour, held in the float array ``clock``
+    that compiled code shares: :data:`CLOCK_FIELDS`) and per-slot arrays that the processes fill in place every
+    hour (never replaced, so a kernel's view of them stays valid)."""
+
+    def __init__(self, n_slots: int = 0, **fields: Any) -> None:
+        self.clock = np.zeros(len(CLOCK_FIELDS))
+        for name, (_, start) in CLOCK_FIELDS.items():
+            setattr(self, name, fields.pop(name, start))
+        self.active = np.zeros(n_slots, dtype=bool)  # awake, present, not isolated
+        self.behaviour = np.zeros(n_slots, dtype=np.int64)
+        self.partner_kind = np.zeros(n_slots, dtype=np.int64)
+        self.partner = np.full(n_slots, -1, dtype=np.int64)
+        self.conflictual = np.zeros(n_slots, dtype=bool)
+        self.observer = np.full(n_slots, -1, dtype=np.int64)  # nearest staff or -1
+        # what answered each client's act this hour: staff addressed it (punishment, limit, reinforcement) or a
+        # peer or staff member gave feedback (filled by staff_response and feedback, read by consequences)
+        self.addressed = np.zeros(n_slots, dtype=bool)
+        self.punished = np.zeros(n_slots, dtype=bool)
+        # this hour's isolation-stream uniforms (slot x (duration, room cell)), drawn anew every hour by
+        # processes.isolation.draw before any seclusion starts (escalation starts them)
+        self.seclusion_draws = np.zeros((n_slots, 2))
+        self._views: dict[type, Any] = {}
+        self._packed: dict[type, tuple] = {}
+        for name, value in fields.items():
+            if not hasattr(self, name):
+                raise TypeError(f"Hour has no field {name!r}")
+            setattr(self, name, value)
 
     @classmethod
     def for_slots(cls, n_slots: int) -> Hour:
         """An Hour whose per-client arrays have one entry per bed slot (the processes fill them in place)."""
-        return cls(
-            active=np.zeros(n_slots, dtype=bool),
-            behaviour=np.zeros(n_slots, dtype=np.int64),
-            partner_kind=np.zeros(n_slots, dtype=np.int64),
-            partner=np.full(n_slots, -1, dtype=np.int64),
-            conflictual=np.zeros(n_slots, dtype=bool),
-            observer=np.full(n_slots, -1, dtype=np.int64),
-            addressed=np.zeros(n_slots, dtype=bool),
-            punished=np.zeros(n_slots, dtype=bool),
-            seclusion_draws=np.zeros((n_slots, 2)),
-        )
+        return cls(n_slots)
 
     def view[View](self, record: type[View]) -> View:
         """The hour's per-slot arrays a process reads and writes, by name (see ``ClientArrays.view``)."""
@@ -331,6 +362,13 @@ class Hour:
         """The same arrays as a plain tuple, for a kernel (see ``ClientArrays.packed``)."""
         packed = self._packed.get(record)
         return packed if packed is not None else _views(self, record)[1]
+
+    def __repr__(self) -> str:
+        return f"Hour({', '.join(f'{name}={getattr(self, name)!r}' for name in CLOCK_FIELDS)})"
+
+
+for _name in CLOCK_FIELDS:
+    setattr(Hour, _name, _ClockField(_name))
 
 
 class WardClimate:

@@ -137,6 +137,9 @@ class Stream:
         bits.state = self._start
         if self.kind == UNIFORM:
             bits.advance(read)  # one 64-bit output per uniform
+            state = bits.state  # advance() drops a half-used 32-bit output, which uniforms leave alone: put it back
+            state["has_uint32"], state["uinteger"] = self._start["has_uint32"], self._start["uinteger"]
+            bits.state = state
         else:
             for start in range(0, read, self.CHUNK):  # normals take a varying number of outputs: draw them again
                 self.generator.standard_normal(min(self.CHUNK, read - start))

@@ -1,0 +1,154 @@
+"""The compiled hour: buffered streams, parts run alone or in stretches, the hour's clock array."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from milieu_sim import MilieuModel
+from milieu_sim.model import compiled_hour
+from milieu_sim.model.params import RunParameters
+from milieu_sim.model.processes.stretch import STRETCH_ORDER
+from milieu_sim.model.schedule import SCHEDULE, Phase, Stretch
+from milieu_sim.model.state import CLOCK_FIELDS, CLOCK_INDEX, Hour
+from milieu_sim.model.streams import NORMAL, UNIFORM, Stream, stream, take
+
+
+def _pair(seed: int = 7) -> tuple[Stream, np.random.Generator]:
+    return Stream(stream(seed, "movement")), stream(seed, "movement")
+
+
+def _same(a, b) -> None:
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_buffered_stream_gives_the_generators_numbers_whatever_the_mix_of_calls():
+    buffered, plain = _pair()
+    buffered.CHUNK = 16  # small buffers: many refills in place, and growth
+    buffered.ensure(40)
+    _same(buffered.random((3, 4)), plain.random((3, 4)))
+    _same(buffered.random(), plain.random())
+    _same(buffered.random(50), plain.random(50))  # more than the buffer holds: it grows
+    _same(buffered.integers(0, 10, 5), plain.integers(0, 10, 5))  # another method: the generator is brought level
+    buffered.ensure(30, NORMAL)
+    _same(buffered.standard_normal(7), plain.standard_normal(7))
+    _same(buffered.standard_normal((2, 3)), plain.standard_normal((2, 3)))
+    _same(buffered.random(5), plain.random(5))  # back to uniforms: the normals drawn ahead are given back
+    _same(buffered.normal(1.0, 2.0, 4), plain.normal(1.0, 2.0, 4))
+    buffered.ensure(20)
+    _same(buffered.random(3), plain.random(3))
+    _same(buffered.random(2, dtype=np.float32), plain.random(2, dtype=np.float32))
+
+
+def test_compiled_code_takes_the_same_numbers_and_python_draws_keep_the_reserve():
+    buffered, plain = _pair(3)
+    buffered.reserve = 12
+    buffered.ensure(12)
+    kept = buffered.buffer
+    for rows, columns in ((2, 3), (1, 5), (4, 1)):
+        _same(take(buffered.buffer, buffered.position, rows, columns), plain.random((rows, columns)))
+        _same(buffered.random((2, 2)), plain.random((2, 2)))
+        assert buffered.end - buffered.position[0] >= buffered.reserve
+    assert buffered.buffer is kept  # refilled in place: compiled code may keep hold of it
+
+
+def test_a_stream_survives_pickling_with_its_place_in_the_sequence():
+    buffered, plain = _pair(11)
+    buffered.ensure(10)
+    _same(buffered.random(4), plain.random(4))
+    for copied in (pickle.loads(pickle.dumps(buffered)), copy.deepcopy(buffered)):
+        _same(copied.random(6), plain.random(6))
+        plain = stream(11, "movement")
+        plain.random(4)
+
+
+def test_run_parameters_count_every_change():
+    p = RunParameters(a=1)
+    seen = [p.version]
+    for change in (
+        lambda: p.__setitem__("a", 2),
+        lambda: p.update(b=3),
+        lambda: p.setdefault("c", 4),
+        lambda: p.pop("c"),
+        lambda: p.__delitem__("b"),
+        lambda: p.__ior__({"d": 5}),
+        lambda: p.popitem(),
+        lambda: p.clear(),
+    ):
+        change()
+        assert p.version > seen[-1]
+        seen.append(p.version)
+
+
+def test_a_parameter_changed_mid_run_reaches_the_compiled_parts():
+    """The parts' arguments are kept between hours; a changed value must still reach them."""
+    calm, changed = MilieuModel(rng=4, days=2), MilieuModel(rng=4, days=2)
+    calm.run(days=1)
+    changed.run(days=1)
+    changed.p["agitation_baseline"] = 0.9  # recovery (a part) pulls agitation towards it
+    calm.run(days=1)
+    changed.run(days=1)
+    assert changed.mean_agitation > calm.mean_agitation + 0.05
+
+
+def test_parts_give_the_same_tables_alone_as_in_stretches():
+    """A phase of one's own between every two parts splits every stretch: each part then runs alone."""
+    together = MilieuModel(rng=2, policy="restrictive")
+    alone = MilieuModel(rng=2, policy="restrictive")
+    names = [p.name for p in SCHEDULE if getattr(p.entry, "part", None) is not None]
+    for name in names:
+        alone.schedule.insert(Phase(f"after_{name}", lambda model: None, after=name))
+    together.run(days=5)
+    alone.run(days=5)
+    runs = together.schedule._plan[2].values()
+    assert any(isinstance(f, Stretch) for run in runs for f in run)
+    assert not any(isinstance(f, Stretch) for run in alone.schedule._plan[2].values() for f in run)
+    for name, frame in together.tables().items():
+        pd.testing.assert_frame_equal(frame, alone.tables()[name], check_exact=True, obj=name)
+
+
+def test_the_stretch_order_is_the_schedules():
+    position = {p.name: k for k, p in enumerate(SCHEDULE)}
+    by_part = {id(getattr(p.entry, "part", None)): p.name for p in SCHEDULE}
+    order = [position[by_part[id(part)]] for part in STRETCH_ORDER()]
+    assert order == sorted(order) and len(set(order)) == len(order)
+
+
+def test_the_clock_positions_are_the_hours_fields():
+    for name, k in CLOCK_INDEX.items():
+        constant = {"kind": "KIND_CODE", "unaddressed_transgressions": "UNADDRESSED"}.get(name, name.upper())
+        if name == "addressed_transgressions":
+            constant = "ADDRESSED"
+        assert getattr(compiled_hour, constant) == k, name
+
+
+def test_the_hours_fields_read_back_as_python_values():
+    hour = Hour(3, step=5, kind="meal", awake=False, facilitation=0.25)
+    assert (hour.step, hour.kind, hour.awake, hour.facilitation) == (5, "meal", False, 0.25)
+    assert type(hour.step) is int and type(hour.awake) is bool and type(hour.facilitation) is float
+    hour.kind = ""
+    assert hour.kind == "" and hour.clock[CLOCK_INDEX["kind"]] == -1
+    assert len(hour.clock) == len(CLOCK_FIELDS)
+    with pytest.raises(TypeError, match="no field"):
+        Hour(3, nonsense=1)
+
+
+@pytest.mark.parametrize("kind", [UNIFORM, NORMAL])
+def test_a_stand_in_stream_feeds_a_part(kind):
+    """A test's stand-in for a part's stream gives the part its block (CompiledHour reads it each call)."""
+    model = MilieuModel(rng=1, n_clients=6)
+
+    class Constant:
+        def random(self, size=None):
+            return np.full(size, 0.0)
+
+        def standard_normal(self, size=None):
+            return np.full(size, 0.0)
+
+    model.streams["recovery"] = Constant()
+    model.run(days=1)  # recovery's noise is 0: no error, and the run goes on
+    assert model.steps == 24
