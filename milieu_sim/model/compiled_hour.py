@@ -130,9 +130,9 @@ class CompiledHour:
                 stream.ensure(reserve, kind)
         self._calls_left = HEADROOM_HOURS
 
-    def arguments(self, parts: tuple[Part, ...]) -> Any:
-        """The arguments of one call running ``parts``: ``(draws, *inputs)`` of a part alone, else the list of
-        ``run_stretch``'s (for each part of its order, that tuple if it runs in this call, else None)."""
+    def arguments(self, parts: tuple[Part, ...], order: tuple[Part, ...] = ()) -> Any:
+        """The arguments of one call running ``parts``: ``(draws, *inputs)`` of a part alone, else the list of a
+        stretch's (for each part of ``order``, that tuple if it runs in this call, else None)."""
         model = self.model
         p = model.p
         key = (id(p), getattr(p, "version", None), model.streams.version[0])
@@ -150,29 +150,26 @@ class CompiledHour:
         if len(parts) == 1:
             arguments: Any = of(parts[0])
         else:
-            from milieu_sim.model.processes.stretch import STRETCH_ORDER
-
             running = set(parts)
-            arguments = [of(part) if part in running else None for part in STRETCH_ORDER()]
+            arguments = [of(part) if part in running else None for part in order]
         if own and key[1] is not None and key[2] == model.streams.version[0]:
             self._arguments[parts] = (key, arguments)  # stand-ins draw anew each call: not kept
         return arguments
 
-    def run(self, parts: tuple[Part, ...]) -> None:
-        """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did."""
+    def run(self, parts: tuple[Part, ...], stretch: Any = None) -> None:
+        """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did:
+        a part alone, or several with ``stretch``, a module with the parts' order (``STRETCH_ORDER()``) and the
+        compiled function running them (``run_stretch``): ``milieu_sim.model.processes.stretch``."""
         model = self.model
         if self._calls_left <= 0:
             self._top_up()
         self._calls_left -= 1
-        arguments = self.arguments(parts)
         clock = model.hour.clock
         clock[MOVED] = 0.0
         if len(parts) == 1:
-            events, feedback, change = parts[0].function(clock, *arguments)
+            events, feedback, change = parts[0].function(clock, *self.arguments(parts))
         else:
-            from milieu_sim.model.processes.stretch import run_stretch
-
-            events, feedback, change = run_stretch(clock, *arguments)
+            events, feedback, change = stretch.run_stretch(clock, *self.arguments(parts, stretch.STRETCH_ORDER()))
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:

@@ -509,11 +509,12 @@ class Stretch:
     """Consecutive phases of an hour whose processes are compiled parts, run as one compiled call
     (:mod:`milieu_sim.model.compiled_hour`): the same rules in the same order as calling them one by one."""
 
-    def __init__(self, parts: tuple) -> None:
+    def __init__(self, parts: tuple, stretch: Any) -> None:
         self.parts = parts
+        self.stretch = stretch  # the module that runs them: processes.stretch
 
     def __call__(self, model: MilieuModel) -> None:
-        model.compiled_hour.run(self.parts)
+        model.compiled_hour.run(self.parts, self.stretch)
 
     def __repr__(self) -> str:
         return f"Stretch({len(self.parts)} parts)"
@@ -522,13 +523,14 @@ class Stretch:
 def _stretches(functions: tuple[Callable[[MilieuModel], Any], ...]) -> tuple[Callable[[MilieuModel], Any], ...]:
     """``functions`` with each run of two or more consecutive compiled parts (a ``part`` attribute) of the
     stretch order (``processes.stretch``) replaced by one :class:`Stretch`."""
-    order = {id(part): k for k, part in enumerate(importlib.import_module(f"{PROCESSES}.stretch").STRETCH_ORDER())}
+    stretch = importlib.import_module(f"{PROCESSES}.stretch")
+    order = {id(part): k for k, part in enumerate(stretch.STRETCH_ORDER())}
     out: list[Callable[[MilieuModel], Any]] = []
     run: list = []
 
     def close() -> None:
         if len(run) >= 2:
-            out.append(Stretch(tuple(part for part, _ in run)))
+            out.append(Stretch(tuple(part for part, _ in run), stretch))
         else:
             out.extend(function for _, function in run)
         run.clear()
