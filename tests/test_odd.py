@@ -26,6 +26,7 @@ from milieu_sim.model.processes import (
     isolation,
     modeling,
     movement,
+    norms,
     observation,
     recovery,
     staff_response,
@@ -324,7 +325,7 @@ def test_6_4_interaction_peaceful_encounter_and_behaviour_chances_as_written():
     c.skills[:, :2] = 0.4
     c.self_control[:2], c.agitation[:2], c.symptoms[:2], c.suppression[:2], c.trust[:2] = 0.5, 0.3, 0.5, 0.2, 0.5
     c.incentive[:2] = 0.25
-    assert interaction.norms.transgression_factor(model) == 1.0  # f_norm at the norm's baseline
+    assert norms.transgression_factor(model) == 1.0  # f_norm at the norm's baseline
     s_social = c.social_skill[0]
     # behaviour is drawn after the encounter (skill then includes the social practice)
     skill = (0.4 + 0.4 + 0.4 + p["encounter_social_gain"] * 0.6) / 3

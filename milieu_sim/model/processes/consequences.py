@@ -33,9 +33,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import ADDRESSED as ADDRESSED_COUNT
+from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
+from milieu_sim.model.compiled_hour import UNADDRESSED as UNADDRESSED_COUNT
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
-from milieu_sim.model.processes.movement import observers
+from milieu_sim.model.processes.movement import observers_now
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -150,13 +153,31 @@ PARAMETERS = ParameterRecord(
 
 def follow(model: MilieuModel) -> None:
     """What a transgression costs (its target, the norm) and what a punishment teaches those who saw it."""
-    c, h = model.clients, model.hour
-    events, tallies = _follow(c.packed(ConsequenceClients), h.packed(Acts), observers(model), model.staff.staff_id,
-                              model.plan.zone_flat, model.plan.height, h.step, PARAMETERS(model.p))  # fmt: skip
-    h.addressed_transgressions += int(tallies[0])
-    h.unaddressed_transgressions += int(tallies[1])
-    if events.shape[0]:
-        model.records.events.add_rows(events)
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c, h, s = model.clients, model.hour, model.staff
+    sight = (h.observer, c.present, c.cell, c.observation_until, s.on_duty, s.cell, s.observe_radius, model.plan.width,
+             model.plan.height)  # fmt: skip
+    return c.packed(ConsequenceClients), h.packed(Acts), sight, s.staff_id, model.plan.zone_flat, PARAMETERS(model.p)
+
+
+@kernel
+def _hour(clock, draws, clients, acts, sight, staff_id, zone, parameters):
+    """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow``; adds the hour's
+    addressed and unaddressed transgressions to the clock and logs its events."""
+    observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height = sight
+    observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height)
+    events, tallies = _follow(clients, acts, observer, staff_id, zone, height, np.int64(clock[STEP]), parameters)
+    clock[ADDRESSED_COUNT] += tallies[0]
+    clock[UNADDRESSED_COUNT] += tallies[1]
+    _, no_feedback, no_change = nothing_logged()
+    return events, no_feedback, no_change
+
+
+PART = Part(_hour, _inputs)
+follow.part = PART  # type: ignore[attr-defined]
 
 
 @kernel

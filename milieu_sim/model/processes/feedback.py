@@ -10,7 +10,8 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
   ``correction_sending_boost``; memories fade with time constants
   ``affirmation_memory_days`` ~ 8 weeks and ``correction_memory_days``, shorter:
   Warren et al. 2013; Warren, Doogan & Doherty 2021); f_c the community's cohesion
-  (:func:`milieu_sim.model.processes.climate.feedback_factor`); f_phase j's phase of stay:
+  (:func:`milieu_sim.model.processes.climate.feedback_factor`, its rule written once here,
+  :func:`feedback_factor_of`); f_phase j's phase of stay:
   ``orientation_sending_factor`` for a newcomer, 1 in the primary phase, ``senior_sending_factor`` for a
   senior (De Leon 2000); f_norm, for a correction only, the community's norm N / ``norm_baseline``
   (:func:`confrontation_factor`; the norm is processes.norms's: a strong norm, peers confront).
@@ -37,8 +38,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import STEP, TRAINS, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.climate import feedback_factor
 from milieu_sim.model.processes.common import ParameterRecord, practise_skills
 from milieu_sim.model.records import TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
@@ -46,6 +47,7 @@ from milieu_sim.model.state import (
     AFFIRMATION_MEMORY,
     AGITATION,
     CLIENT_PARTNER,
+    COHESION,
     CORRECTION_MEMORY,
     NO_ACT,
     NO_PARTNER,
@@ -58,6 +60,7 @@ from milieu_sim.model.state import (
     TRANSGRESSION,
     TRUST,
 )
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -79,6 +82,8 @@ OWNS = Owns(
         "orientation_sending_factor",
         "senior_sending_factor",
         "norm_baseline",
+        "climate_baseline",
+        "cohesion_feedback_effect",
     ),
     reads=(
         "hour.behaviour",
@@ -89,6 +94,7 @@ OWNS = Owns(
         "clients.phase",
         "staff.staff_id",
         "model.community",
+        "model.climate",
     ),
     writes=(
         "clients.skills",
@@ -151,19 +157,52 @@ PARAMETERS = ParameterRecord(
 
 def give_feedback(model: MilieuModel) -> None:
     """Send and receive affirmations and corrections for this hour's acts."""
-    c, h = model.clients, model.hour
-    u = model.streams["feedback"].random(c.n)
-    rows, change = _feedback(u, c.packed(FeedbackClients), h.behaviour, h.partner_kind, h.partner, h.trains, h.step,
-                             model.staff.staff_id, feedback_factor(model), confrontation_factor(model), h.addressed,
-                             PARAMETERS(model.p))  # fmt: skip
-    model.records.feedback.add_rows(rows, change)
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c, h, p = model.clients, model.hour, model.p
+    return (c.packed(FeedbackClients), h.behaviour, h.partner_kind, h.partner, model.staff.staff_id, h.addressed,
+            model.climate.values, model.community.values, float(p["climate_baseline"]),
+            float(p["cohesion_feedback_effect"]), float(p["norm_baseline"]), PARAMETERS(p))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, clients, behaviour, partner_kind, partner, staff_id, addressed, climate, community,
+          climate_baseline, cohesion_effect, norm_baseline, parameters):  # fmt: skip
+    """The hour of feedback: one uniform per slot, the climate's and the norm's factors on sending
+    (:func:`feedback_factor_of`, :func:`confrontation_factor_of`), then ``_feedback``; logs its feedback rows."""
+    u = take(draws[0][0], draws[0][1], 1, FeedbackClients(*clients).client_id.size)[0]
+    climate_factor = feedback_factor_of(climate[COHESION], climate_baseline, cohesion_effect)
+    norm_factor = confrontation_factor_of(community[NORM], norm_baseline)
+    rows, change = _feedback(u, clients, behaviour, partner_kind, partner, np.int64(clock[TRAINS]),
+                             np.int64(clock[STEP]), staff_id, climate_factor, norm_factor, addressed,
+                             parameters)  # fmt: skip
+    return nothing_logged()[0], rows, change
+
+
+PART = Part(_hour, _inputs, streams=(("feedback", 1, "clients", UNIFORM),))
+give_feedback.part = PART  # type: ignore[attr-defined]
+
+
+@kernel
+def feedback_factor_of(cohesion, baseline, effect):
+    """Factor on a peer's chance of giving feedback (the rule of ``climate.feedback_factor``):
+    max(0, 1 + cohesion_feedback_effect * (cohesion - climate_baseline))."""
+    return max(0.0, 1.0 + effect * (cohesion - baseline))
 
 
 def confrontation_factor(model: MilieuModel) -> float:
     """Factor on a peer's chance of sending a correction: the community's norm N / ``norm_baseline`` (1 when the
     baseline is 0)."""
-    baseline = model.p["norm_baseline"]
-    return model.community.values.item(NORM) / baseline if baseline > 0.0 else 1.0
+    return confrontation_factor_of(model.community.values.item(NORM), float(model.p["norm_baseline"]))
+
+
+@kernel
+def confrontation_factor_of(norm, baseline):
+    """Factor on a peer's chance of sending a correction: the community's norm N / ``norm_baseline`` (1 when the
+    baseline is 0)."""
+    return norm / baseline if baseline > 0.0 else 1.0
 
 
 @kernel

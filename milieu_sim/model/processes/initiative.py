@@ -29,10 +29,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from milieu_sim.model.compiled_hour import Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import DAILY_LIVING, INDEPENDENCE, NO_ACT, NO_PARTNER
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -87,13 +89,35 @@ PARAMETERS = ParameterRecord(
 )
 
 
-def take_initiative(model: MilieuModel) -> tuple[int, int]:
+def take_initiative(model: MilieuModel) -> None:
     """Unprompted daily-living practice, idle hours and the pull of autonomy support and custodial care on
-    independence (rule in the module docstring); returns the hour's (practices, idle hours)."""
+    independence (rule in the module docstring)."""
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c, h = model.clients, model.hour
+    return c.values, h.active, c.attending, h.partner_kind, h.behaviour, PARAMETERS(model.p)
+
+
+@kernel
+def _hour(clock, draws, x, active, attending, partner_kind, behaviour, parameters):
+    """The hour of initiative: one uniform per slot, then ``_take_initiative`` (its counts are not kept)."""
+    u = take(draws[0][0], draws[0][1], 1, x.shape[1])[0]
+    _take_initiative(x, u, active, attending, partner_kind, behaviour, parameters)
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs, streams=(("initiative", 1, "clients", UNIFORM),))
+take_initiative.part = PART  # type: ignore[attr-defined]
+
+
+def count_initiative(model: MilieuModel) -> tuple[int, int]:
+    """The hour of :func:`take_initiative` run from Python (the same draws and rule), for code that counts what
+    it did: returns the hour's (practices, idle hours)."""
     c, h = model.clients, model.hour
     u = model.streams["initiative"].random(c.n)
-    return _take_initiative(c.values, u, h.active, c.attending, h.partner_kind, h.behaviour,
-                     PARAMETERS(model.p))  # fmt: skip
+    return _take_initiative(c.values, u, h.active, c.attending, h.partner_kind, h.behaviour, PARAMETERS(model.p))
 
 
 @kernel

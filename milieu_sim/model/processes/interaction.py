@@ -31,7 +31,8 @@ awake, not secluded, not in time-out):
   they received and fading when rewards stop, staff_response and consequences; so rewards shape the
   behaviour of those who got them, Dickerson et al. 2005) and
   ``P(tr) = transgression_rate * (1 - C_i) * (A_i + Y_i) / 2 * (1 - suppression_i) * f_norm``
-  (f_norm = ``norms.transgression_factor(model)``, the pull of the community's norm, one number an hour).
+  (f_norm = ``norms.transgression_factor(model)``, the pull of the community's norm, one number an hour; its
+  rule is written once here, :func:`transgression_factor_of`).
   What a transgression costs its target (the encounter partner) is applied by consequences, once staff and
   peers have answered it.
 """
@@ -42,8 +43,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes import norms
 from milieu_sim.model.processes.common import ParameterRecord, mean_skill
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -53,6 +54,7 @@ from milieu_sim.model.state import (
     INCENTIVE,
     NO_ACT,
     NO_PARTNER,
+    NORM,
     ORIENTATION,
     PEER_CONFLICT,
     PROSOCIAL,
@@ -64,6 +66,7 @@ from milieu_sim.model.state import (
     TRANSGRESSION,
     TRUST,
 )
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -86,6 +89,8 @@ OWNS = Owns(
         "incentive_effect",
         "transgression_rate",
         "empathy_restraint",
+        "norm_baseline",
+        "norm_transgression_effect",
     ),
     reads=(
         "clients.present",
@@ -103,6 +108,7 @@ OWNS = Owns(
         "staff.on_duty",
         "staff.cell",
         "hour.step",
+        "model.community",
     ),
     writes=(
         "hour.active",
@@ -187,20 +193,35 @@ PARAMETERS = ParameterRecord(
 
 def interact(model: MilieuModel) -> None:
     """Form encounters, decide which are conflictual, and draw each client's behaviour."""
-    c, h = model.clients, model.hour
-    u = model.streams["interaction"].random((c.n, 5))
-    norm_factor = norms.transgression_factor(model)
-    _interact(
-        u,
-        c.packed(InteractionClients),
-        model.staff.packed(InteractionStaff),
-        h.packed(Encounters),
-        model.plan.zone_flat,
-        model.plan.height,
-        h.step,
-        norm_factor,
-        PARAMETERS(model.p),
-    )
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c, h, p = model.clients, model.hour, model.p
+    return (c.packed(InteractionClients), model.staff.packed(InteractionStaff), h.packed(Encounters),
+            model.plan.zone_flat, model.plan.height, model.community.values, float(p["norm_baseline"]),
+            float(p["norm_transgression_effect"]), PARAMETERS(p))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, clients, staff, hour, zone, height, community, norm_baseline, norm_effect, parameters):
+    """The hour of interaction: the interaction block (five uniforms per slot), the norm's pull on
+    transgressions (:func:`transgression_factor_of`), then ``_interact``."""
+    u = take(draws[0][0], draws[0][1], InteractionClients(*clients).present.size, 5)
+    norm_factor = transgression_factor_of(community[NORM], norm_baseline, norm_effect)
+    _interact(u, clients, staff, hour, zone, height, np.int64(clock[STEP]), norm_factor, parameters)
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs, streams=(("interaction", 5, "clients", UNIFORM),))
+interact.part = PART  # type: ignore[attr-defined]
+
+
+@kernel
+def transgression_factor_of(norm, baseline, effect):
+    """Factor on every client's chance of a transgression (the rule of ``norms.transgression_factor``):
+    max(0, 1 + norm_transgression_effect * (norm_baseline - N)), with N the community's norm."""
+    return max(0.0, 1.0 + effect * (baseline - norm))
 
 
 @kernel

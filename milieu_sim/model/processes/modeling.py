@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
@@ -46,8 +47,23 @@ PARAMETERS = ParameterRecord(OWNS.parameters, dict.fromkeys(OWNS.parameters, flo
 
 def learn_by_modeling(model: MilieuModel) -> None:
     """Move each observer's skills and self-control towards their partner's."""
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
     c, h = model.clients, model.hour
-    _learn(c.values, c.phase, h.partner_kind, h.partner, h.conflictual, model.staff.model_quality, PARAMETERS(model.p))
+    return c.values, c.phase, h.partner_kind, h.partner, h.conflictual, model.staff.model_quality, PARAMETERS(model.p)
+
+
+@kernel
+def _hour(clock, draws, x, phase, partner_kind, partner, conflictual, model_quality, parameters):
+    """The hour of modeling: ``_learn`` (no random draws, no clock fields)."""
+    _learn(x, phase, partner_kind, partner, conflictual, model_quality, parameters)
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs)
+learn_by_modeling.part = PART  # type: ignore[attr-defined]
 
 
 @kernel
