@@ -101,11 +101,24 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import (
+    AWAKE,
+    COERCION,
+    CONFLICT_EVENTS,
+    CONTAINMENT_EVENTS,
+    INCIDENT_EXPOSURE,
+    INCIDENTS_ON_CLIENTS,
+    INCIDENTS_ON_STAFF,
+    MOVED,
+    STEP,
+    Part,
+    nothing_logged,
+)
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
 from milieu_sim.model.processes.common import ParameterRecord, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
-from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers
+from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers, observers_now
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -135,6 +148,7 @@ from milieu_sim.model.state import (
     TRUST,
     WITHIN_SIGHT,
 )
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -354,31 +368,54 @@ def _chances(x, present, isolated, cell, antecedent, antecedent_step, step, awak
 
 def escalate(model: MilieuModel) -> None:
     """Incidents, their targets, witnesses and response, and unprompted PRN."""
-    c, h, s = model.clients, model.hour, model.staff
-    u = model.streams["escalation"].random((c.n, 2))
-    v = model.streams["de_escalation"].random((c.n, 3))
-    w = model.streams["aftermath"].random((c.n, 3))
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c, h, s, plan = model.clients, model.hour, model.staff, model.plan
+    sight = (h.observer, c.present, c.cell, c.observation_until, s.on_duty, s.cell, s.observe_radius, plan.width,
+             plan.height)  # fmt: skip
+    return (h.seclusion_draws, c.packed(EscalationClients), s.packed(EscalationStaff), h.active, sight,
+            plan.zone_cells.get(isolation.SECLUSION, NO_ROOM), plan.zone_flat, plan.height, PARAMETERS(model.p),
+            _coercion_weights(_coerciveness(model.p)))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, seclusion_draws, clients, staff, active, sight, seclusion_cells, zone, height, parameters,
+          weights):  # fmt: skip
+    """The hour of escalation: the escalation, de_escalation and aftermath blocks (every hour, in that order), the
+    hour's observers (``movement.observers_now``), ``_escalate``, then the hour's tallies (conflicts,
+    containments, incident exposure, incidents against clients and staff, the containments' coerciveness:
+    ``weights``, see :func:`coercion`); the newly secluded have moved."""
+    n = active.size
+    u = take(draws[0][0], draws[0][1], n, 2)
+    v = take(draws[1][0], draws[1][1], n, 3)
+    w = take(draws[2][0], draws[2][1], n, 3)
+    observer, present, cell, observation_until, on_duty, staff_cell, radius, width, sight_height = sight
+    observer = observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width,
+                             sight_height)  # fmt: skip
     events, secluded, conflicts, containments, tallies = _escalate(
-        u,
-        v,
-        w,
-        h.seclusion_draws,
-        c.packed(EscalationClients),
-        s.packed(EscalationStaff),
-        h.active,
-        observers(model),
-        model.plan.zone_cells.get(isolation.SECLUSION, NO_ROOM),
-        model.plan.zone_flat,
-        model.plan.height,
-        h.step,
-        h.awake,
-        PARAMETERS(model.p),
-    )
-    h.conflict_events += conflicts
-    h.containment_events += containments
-    _tally(model, events, tallies)
-    model.records.events.add_rows(events)
-    _move_secluded(model, secluded)
+        u, v, w, seclusion_draws, clients, staff, active, observer, seclusion_cells, zone, height,
+        np.int64(clock[STEP]), clock[AWAKE] != 0.0, parameters,
+    )  # fmt: skip
+    clock[CONFLICT_EVENTS] += conflicts
+    clock[CONTAINMENT_EVENTS] += containments
+    clock[INCIDENT_EXPOSURE] += tallies[0]
+    clock[INCIDENTS_ON_CLIENTS] += tallies[1]
+    clock[INCIDENTS_ON_STAFF] += tallies[2]
+    clock[COERCION] += coercion(events, weights)
+    if secluded.size:
+        clock[MOVED] = 1.0
+    return events, nothing_logged()[1], nothing_logged()[2]
+
+
+PART = Part(
+    _hour,
+    _inputs,
+    streams=(("escalation", 2, "clients", UNIFORM), ("de_escalation", 3, "clients", UNIFORM),
+             ("aftermath", 3, "clients", UNIFORM)),
+)  # fmt: skip
+escalate.part = PART  # type: ignore[attr-defined]
 
 
 def _tally(model: MilieuModel, events: np.ndarray, tallies: np.ndarray) -> None:
@@ -395,7 +432,72 @@ def coercion_of(events: np.ndarray, p: dict) -> float:
     """The summed coerciveness of the containment rows of ``events`` (``coerciveness_*`` by kind)."""
     if not len(events):
         return 0.0
-    return float(_coercion_weights(_coerciveness(p))[events[:, _KIND_COLUMN]].sum())
+    return float(coercion(events, _coercion_weights(_coerciveness(p))))
+
+
+@kernel
+def coercion(events, weights):
+    """The summed coerciveness of the rows of ``events`` (``weights``: each event kind's coerciveness, 0 for all
+    but the containment kinds, :func:`_coercion_weights`), summed as numpy sums ``weights[kinds]``: 0 plus the
+    pairwise sum (:func:`_pairwise_sum`), so the same to the last bit."""
+    values = np.empty(events.shape[0])
+    for r in range(events.shape[0]):
+        values[r] = weights[events[r, _KIND_COLUMN]]
+    return 0.0 + _pairwise_sum(values)
+
+
+@kernel
+def _pairwise_sum(a):
+    """The sum of ``a`` in numpy's order (its pairwise summation of float64): blocks of at most 128 numbers
+    (:func:`_block_sum`), the sum of more the sum of its halves, split at a multiple of 8 (numpy recurses; a
+    recursive kernel cannot be cached, so the halves wait on a stack here)."""
+    depth = 128  # enough for 2^60 numbers: each split leaves at most two more entries
+    starts, sizes = np.empty(depth, dtype=np.int64), np.empty(depth, dtype=np.int64)
+    joins = np.zeros(depth, dtype=np.bool_)  # the entry adds the two sums on top of ``sums``
+    sums = np.empty(depth)
+    starts[0], sizes[0] = 0, a.size
+    top, n_sums = 1, 0
+    while top > 0:
+        top -= 1
+        start, n = starts[top], sizes[top]
+        if joins[top]:
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+        elif n <= 128:
+            sums[n_sums] = _block_sum(a, start, n)
+            n_sums += 1
+        else:
+            half = n // 2
+            half -= half % 8
+            joins[top] = True  # after both halves: left + right
+            starts[top + 1], sizes[top + 1], joins[top + 1] = start + half, n - half, False
+            starts[top + 2], sizes[top + 2], joins[top + 2] = start, half, False
+            top += 3
+    return sums[0]
+
+
+@kernel
+def _block_sum(a, start, n):
+    """numpy's sum of at most 128 float64 (``a[start:start + n]``): a plain loop below 8 numbers, else eight
+    running sums added pairwise, then the rest."""
+    if n < 8:
+        total = -0.0
+        for k in range(start, start + n):
+            total += a[k]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    k = 8
+    while k < n - n % 8:
+        b = start + k
+        r0, r1, r2, r3 = r0 + a[b], r1 + a[b + 1], r2 + a[b + 2], r3 + a[b + 3]
+        r4, r5, r6, r7 = r4 + a[b + 4], r5 + a[b + 5], r6 + a[b + 6], r7 + a[b + 7]
+        k += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while k < n:
+        total += a[start + k]
+        k += 1
+    return total
 
 
 @functools.lru_cache(maxsize=64)

@@ -53,11 +53,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import HOUR, KIND_CODE, KIND_OF, NEW_SHIFT, STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.processes.prevention import on_floor
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, BAD_NEWS, CROWDING, ROLE_NURSE, TRUST, TURNOVER
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -101,6 +103,7 @@ FAMILIES = ("crowding", "turnover", "bad_news")
 
 #: Clock hours of the medication rounds (part of the routine, like the ward round: structure, not a quantity).
 MEDICATION_ROUND_HOURS = (9, 13, 18, 22)
+MEAL = KIND_OF["meal"]  # the routine's code of a meal (compiled_hour.KIND_OF)
 
 PARAMETERS = ParameterRecord(OWNS.parameters, dict.fromkeys(OWNS.parameters, float))
 
@@ -145,15 +148,32 @@ def queue_waits(model: MilieuModel) -> tuple[float, float]:
 
 def strike(model: MilieuModel) -> None:
     """This hour's flashpoints (rules in the module docstring)."""
-    c, h = model.clients, model.hour
-    u = model.streams["flashpoints"].random((c.n, 4))
-    counts = _strike(u, c.packed(FlashpointClients), model.staff.packed(FlashpointStaff), h.active, h.kind == "meal",
-                     h.hour in MEDICATION_ROUND_HOURS, h.new_shift, h.step, model.plan.zone_flat,
-                     PARAMETERS(model.p))  # fmt: skip
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
     totals = getattr(model, "flashpoint_counts", None)
     if totals is None:
         totals = model.flashpoint_counts = np.zeros(len(FAMILIES), dtype=np.int64)
+    c, s = model.clients, model.staff
+    return (c.packed(FlashpointClients), s.packed(FlashpointStaff), model.hour.active, model.plan.zone_flat, totals,
+            PARAMETERS(model.p))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, clients, staff, active, zone, totals, parameters):
+    """The hour of flashpoints: the flashpoints block (every hour it runs), ``_strike`` with the hour's meal,
+    medication round, handover and step, its counts added to ``model.flashpoint_counts`` (``totals``)."""
+    u = take(draws[0][0], draws[0][1], active.size, 4)
+    at_round = np.int64(clock[HOUR]) in MEDICATION_ROUND_HOURS
+    counts = _strike(u, clients, staff, active, clock[KIND_CODE] == MEAL, at_round, clock[NEW_SHIFT] != 0.0,
+                     np.int64(clock[STEP]), zone, parameters)  # fmt: skip
     totals += counts
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs, streams=(("flashpoints", 4, "clients", UNIFORM),))
+strike.part = PART  # type: ignore[attr-defined]
 
 
 @kernel

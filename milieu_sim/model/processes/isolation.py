@@ -23,9 +23,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import MOVED, STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.records import KIND, OUTCOME
+from milieu_sim.model.processes.common import write_event
+from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
+from milieu_sim.model.state import AGITATION, INDEPENDENCE, RESENTMENT
+from milieu_sim.model.streams import UNIFORM, take
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
@@ -54,6 +58,7 @@ OWNS = Owns(
 # columns of the isolation block (OWNS.streams order)
 DURATION, ROOM_CELL = range(2)
 SECLUSION = ZONE_CODE["seclusion_room"]
+RELEASE, RELEASED = KIND["seclusion_release"], OUTCOME["ended"]
 
 
 class SeclusionClients(NamedTuple):
@@ -69,7 +74,23 @@ class SeclusionClients(NamedTuple):
 def draw(model: MilieuModel) -> None:
     """This hour's uniforms of the isolation stream (two per slot: DURATION, ROOM_CELL), into
     ``hour.seclusion_draws``; drawn every hour before any seclusion starts (escalation starts them)."""
-    model.hour.seclusion_draws = model.streams["isolation"].random((model.clients.n, 2))
+    DRAW_PART.run(model)
+
+
+def _draw_inputs(model: MilieuModel) -> tuple:
+    return (model.hour.seclusion_draws,)
+
+
+@kernel
+def _draw_hour(clock, draws, seclusion_draws):
+    """The hour's isolation block (slots x (DURATION, ROOM_CELL)), copied into ``seclusion_draws`` (the hour's
+    array, filled in place)."""
+    seclusion_draws[:, :] = take(draws[0][0], draws[0][1], seclusion_draws.shape[0], 2)
+    return nothing_logged()
+
+
+DRAW_PART = Part(_draw_hour, _draw_inputs, streams=(("isolation", 2, "clients", UNIFORM),))
+draw.part = DRAW_PART  # type: ignore[attr-defined]
 
 
 def start_seclusion(model: MilieuModel, slot: int) -> None:
@@ -95,37 +116,59 @@ def seclude(clients, i, u, seclusion_cells, step, hours):
 
 def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
     """End a seclusion; the client returns to their bed and rejoins the routine next block."""
-    c, h, p = model.clients, model.hour, model.p
-    c.isolated[slot] = False
-    c.resentment[slot] = min(1.0, c.resentment[slot] + p["resentment_gain"] * p["release_resentment_share"])
-    c.independence[slot] = max(0.0, c.independence[slot] - p["seclusion_independence_loss"])
-    model.records.events.add(
-        1,
-        step=h.step,
-        client_id=int(c.client_id[slot]),
-        staff_id=-1,
-        kind=KIND["seclusion_release"],
-        severity=0,
-        antecedent=0,
-        outcome=OUTCOME[outcome],
-        target_role=0,
-        target_id=-1,
-        witnesses=0,
-    )
-    bed = int(c.bed[slot])
-    c.cell[slot] = bed
+    c, p = model.clients, model.p
+    events = np.zeros((1, len(EVENT_COLUMNS)), dtype=np.int64)
+    _release(c.values, c.isolated, c.cell, c.bed, c.client_id, slot, events, 0, model.hour.step, OUTCOME[outcome],
+             p["resentment_gain"], p["release_resentment_share"], p["seclusion_independence_loss"])  # fmt: skip
+    model.records.events.add_rows(events)
     model.positions.moved()
+
+
+@kernel
+def _release(x, isolated, cell, bed, client_id, i, events, row, step, outcome, resentment_gain, resentment_share,
+             independence_loss):  # fmt: skip
+    """End client i's seclusion (module docstring): resentment + resentment_gain * release_resentment_share
+    (at most 1), independence - seclusion_independence_loss (at least 0), a seclusion_release event in row
+    ``row`` of ``events``, and the client back in their bed's cell.  (Moving the Mesa agent is the caller's job.)"""
+    isolated[i] = False
+    x[RESENTMENT, i] = min(1.0, x[RESENTMENT, i] + resentment_gain * resentment_share)
+    x[INDEPENDENCE, i] = max(0.0, x[INDEPENDENCE, i] - independence_loss)
+    write_event(events, row, step, client_id[i], -1, RELEASE, 0, 0, outcome)
+    cell[i] = bed[i]
 
 
 def isolate(model: MilieuModel) -> None:
     """Count seclusion hours and release those whose seclusion is over."""
-    c, h, p = model.clients, model.hour, model.p
-    if not c.isolated.any():
-        return
-    for slot in _to_release(c.isolated, c.isolated_until, c.agitation, h.step, p["release_agitation"],
-                            p["seclusion_hours"]).tolist():  # fmt: skip
-        release(model, slot)
-    _count_hours(c.isolated, c.isolation_hours)
+    ISOLATE_PART.run(model)
+
+
+def _isolate_inputs(model: MilieuModel) -> tuple:
+    c, p = model.clients, model.p
+    rule = (float(p["release_agitation"]), float(p["seclusion_hours"]), float(p["resentment_gain"]),
+            float(p["release_resentment_share"]), float(p["seclusion_independence_loss"]))  # fmt: skip
+    return c.values, c.isolated, c.isolated_until, c.cell, c.bed, c.client_id, c.isolation_hours, rule
+
+
+@kernel
+def _isolate_hour(clock, draws, x, isolated, isolated_until, cell, bed, client_id, isolation_hours, rule):
+    """The hour of isolation: release the secluded clients whose seclusion is over (slot order, one
+    seclusion_release event each), then count the hour for those still secluded."""
+    release_agitation, seclusion_hours, resentment_gain, resentment_share, independence_loss = rule
+    events = nothing_logged()[0]
+    if isolated.any():
+        step = np.int64(clock[STEP])
+        slots = _to_release(isolated, isolated_until, x[AGITATION], step, release_agitation, seclusion_hours)
+        events = np.zeros((slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
+        for k in range(slots.size):
+            _release(x, isolated, cell, bed, client_id, slots[k], events, k, step, RELEASED, resentment_gain,
+                     resentment_share, independence_loss)  # fmt: skip
+            clock[MOVED] = 1.0
+        _count_hours(isolated, isolation_hours)
+    return events, nothing_logged()[1], nothing_logged()[2]
+
+
+ISOLATE_PART = Part(_isolate_hour, _isolate_inputs)
+isolate.part = ISOLATE_PART  # type: ignore[attr-defined]
 
 
 @kernel

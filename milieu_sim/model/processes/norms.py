@@ -39,12 +39,23 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import ADDRESSED, STEP, UNADDRESSED, Part, nothing_logged
+from milieu_sim.model.compiled_hour import (
+    ADDRESSED,
+    KIND_CODE,
+    KIND_OF,
+    NEW_BLOCK,
+    STEP,
+    TRAINS,
+    UNADDRESSED,
+    Part,
+    nothing_logged,
+)
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.processes.feedback import AFFIRMATION, COMMUNITY_SENDER, CORRECTION, affirm_act, correct
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import NORM, SENIOR
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -91,6 +102,7 @@ OWNS = Owns(
     columns=("steps.community_norm", "shifts.community_norm"),
 )
 CONFRONT, AFFIRM = 0, 1  # columns of the community_meeting stream's block
+COMMUNITY_MEETING = KIND_OF["community_meeting"]  # the routine's code of a community meeting (compiled_hour.KIND_OF)
 
 
 class MeetingClients(NamedTuple):
@@ -193,14 +205,27 @@ def _update(community, clients, step, unaddressed, addressed, parameters):
 
 def hold_meeting(model: MilieuModel) -> None:
     """A community meeting in the first hour of a community_meeting block (rule in the module docstring)."""
-    h = model.hour
-    if h.kind != "community_meeting" or not h.new_block:
-        return
-    c = model.clients
-    u = model.streams["community_meeting"].random((c.n, 2))
-    rows, change = _meeting(u, c.packed(MeetingClients), h.active, h.trains, h.step, model.community.values,
-                            PARAMETERS(model.p))  # fmt: skip
-    model.records.feedback.add_rows(rows, change)
+    MEETING_PART.run(model)
+
+
+def _meeting_inputs(model: MilieuModel) -> tuple:
+    return model.clients.packed(MeetingClients), model.hour.active, model.community.values, PARAMETERS(model.p)
+
+
+@kernel
+def _meeting_hour(clock, draws, clients, active, community, parameters):
+    """The hour of a community meeting: in the first hour of a community_meeting block, the community_meeting
+    block (two uniforms per slot), then ``_meeting``; logs its feedback rows (nothing in any other hour)."""
+    events, rows, change = nothing_logged()
+    if clock[KIND_CODE] == COMMUNITY_MEETING and clock[NEW_BLOCK] != 0.0:
+        u = take(draws[0][0], draws[0][1], active.size, 2)
+        rows, change = _meeting(u, clients, active, np.int64(clock[TRAINS]), np.int64(clock[STEP]), community,
+                                parameters)  # fmt: skip
+    return events, rows, change
+
+
+MEETING_PART = Part(_meeting_hour, _meeting_inputs, streams=(("community_meeting", 2, "clients", UNIFORM),))
+hold_meeting.part = MEETING_PART  # type: ignore[attr-defined]
 
 
 @kernel
@@ -251,4 +276,13 @@ def transgression_factor(model: MilieuModel) -> float:
     """Factor on every client's chance of a transgression (interaction):
     max(0, 1 + norm_transgression_effect * (norm_baseline - N))."""
     p = model.p
-    return max(0.0, 1.0 + p["norm_transgression_effect"] * (p["norm_baseline"] - model.community.values.item(NORM)))
+    return float(
+        transgression_factor_of(model.community.values.item(NORM), p["norm_baseline"], p["norm_transgression_effect"])
+    )
+
+
+@kernel
+def transgression_factor_of(norm, baseline, effect):
+    """The factor on every client's chance of a transgression for the norm ``norm``, ``norm_baseline`` and
+    ``norm_transgression_effect``: max(0, 1 + effect * (baseline - norm))."""
+    return max(0.0, 1.0 + effect * (baseline - norm))

@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, write_event
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, TRUST
+from milieu_sim.model.streams import UNIFORM, take
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
@@ -82,11 +84,26 @@ class PreventionClients(NamedTuple):
 
 def check_in(model: MilieuModel) -> None:
     """Staff on the floor check in with the most agitated client near them (rule in the module docstring)."""
-    s, h = model.staff, model.hour
-    u = model.streams["prevention"].random((s.n, 1))
-    events = _check_in(u, s.packed(PreventionStaff), model.clients.packed(PreventionClients), h.active, h.step,
-                       model.plan.zone_flat, model.plan.height, PARAMETERS(model.p))  # fmt: skip
-    model.records.events.add_rows(events)
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    plan = model.plan
+    return (model.staff.packed(PreventionStaff), model.clients.packed(PreventionClients), model.hour.active,
+            plan.zone_flat, plan.height, PARAMETERS(model.p))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, staff, clients, active, zone, height, parameters):
+    """The hour of prevention: the prevention block (one uniform per staff member), then ``_check_in``; logs its
+    check_in events."""
+    u = take(draws[0][0], draws[0][1], staff[0].size, 1)
+    events = _check_in(u, staff, clients, active, np.int64(clock[STEP]), zone, height, parameters)
+    return events, nothing_logged()[1], nothing_logged()[2]
+
+
+PART = Part(_hour, _inputs, streams=(("prevention", 1, "staff", UNIFORM),))
+check_in.part = PART  # type: ignore[attr-defined]
 
 
 @kernel
