@@ -12,7 +12,7 @@ import pytest
 from milieu_sim import MilieuModel
 from milieu_sim.model import compiled_hour
 from milieu_sim.model.params import RunParameters
-from milieu_sim.model.processes.stretch import STRETCH_ORDER
+from milieu_sim.model.processes.stretch import parts_in_order
 from milieu_sim.model.schedule import SCHEDULE, Phase, Stretch
 from milieu_sim.model.state import CLOCK_FIELDS, CLOCK_INDEX, Hour
 from milieu_sim.model.streams import NORMAL, UNIFORM, Stream, stream, take
@@ -114,7 +114,7 @@ def test_parts_give_the_same_tables_alone_as_in_stretches():
 def test_the_stretch_order_is_the_schedules():
     position = {p.name: k for k, p in enumerate(SCHEDULE)}
     by_part = {id(getattr(p.entry, "part", None)): p.name for p in SCHEDULE}
-    order = [position[by_part[id(part)]] for part in STRETCH_ORDER()]
+    order = [position[by_part[id(part)]] for part in parts_in_order()]
     assert order == sorted(order) and len(set(order)) == len(order)
 
 

@@ -181,7 +181,9 @@ def sent_by(phase: int, act: int, level: float | None = None) -> int:
     h.behaviour[:] = 0
     h.behaviour[:40] = act
     h.active[:] = True
-    model.streams["feedback"] = FixedStream(table=np.r_[np.linspace(0.0, 1.0, 40, endpoint=False), np.ones(40)][:, None])
+    model.streams["feedback"] = FixedStream(
+        table=np.r_[np.linspace(0.0, 1.0, 40, endpoint=False), np.ones(40)][:, None]
+    )
     feedback.give_feedback(model)
     return int(c.feedback_sent[40:].sum())
 

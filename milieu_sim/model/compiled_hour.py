@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,7 +159,7 @@ class CompiledHour:
 
     def run(self, parts: tuple[Part, ...], stretch: Any = None) -> None:
         """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did:
-        a part alone, or several with ``stretch``, a module with the parts' order (``STRETCH_ORDER()``) and the
+        a part alone, or several with ``stretch``, a module with the parts' order (``parts_in_order()``) and the
         compiled function running them (``run_stretch``): ``milieu_sim.model.processes.stretch``."""
         model = self.model
         if self._calls_left <= 0:
@@ -169,10 +170,102 @@ class CompiledHour:
         if len(parts) == 1:
             events, feedback, change = parts[0].function(clock, *self.arguments(parts))
         else:
-            events, feedback, change = stretch.run_stretch(clock, *self.arguments(parts, stretch.STRETCH_ORDER()))
+            events, feedback, change = stretch.run_stretch(clock, *self.arguments(parts, stretch.parts_in_order()))
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:
             model.records.feedback.add_rows(feedback, change)
         if clock[MOVED]:
             model.positions.moved()
+
+
+# --- the stretch module, written from the schedule ---------------------------------------------------------------
+STRETCH_MODULE = "milieu_sim/model/processes/stretch.py"
+
+
+def stretch_source() -> str:
+    """The source of :mod:`milieu_sim.model.processes.stretch`: its ``parts_in_order`` and ``run_stretch`` list
+    the parts of the default schedule in its order (``python -m milieu_sim.model.docs`` writes it; a
+    test checks that it is up to date)."""
+    import sys
+
+    from milieu_sim.model.schedule import SCHEDULE
+
+    rows = []  # (phase, module, part attribute, part function)
+    for phase in SCHEDULE:
+        entry = phase.entry
+        part = getattr(entry, "part", None)
+        if part is None:
+            continue
+        module = sys.modules[entry.__module__]
+        attribute = next(name for name, value in vars(module).items() if value is part and name.isupper())
+        rows.append((phase.name, module.__name__.rsplit(".", 1)[-1], attribute, part.function.__name__))
+    modules = sorted({module for _, module, _, _ in rows})
+    return "\n".join(
+        [
+            '"""Stretches of the compiled hour: consecutive phases that are compiled parts, run as one call.',
+            "",
+            "Written by ``python -m milieu_sim.model.docs`` from the default schedule; do not edit by hand.",
+            ":func:`run_stretch` calls the parts of :func:`parts_in_order`, the schedule's order, each whose",
+            "arguments are given (not None): ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of",
+            "consecutive phases of an hour that are all parts.",
+            '"""',
+            "",
+            "from __future__ import annotations",
+            "",
+            "import numpy as np",
+            "",
+            "from milieu_sim.model.compiled_hour import Part, nothing_logged",
+            "from milieu_sim.model.kernels import kernel",
+            "from milieu_sim.model.processes import (",
+            *(f"    {module}," for module in modules),
+            ")",
+            "",
+            "",
+            "def parts_in_order() -> tuple[Part, ...]:",
+            '    """The parts :func:`run_stretch` takes, in its (the schedule\'s) order."""',
+            "    return (",
+            *(f"        {module}.{attribute},  # {phase}" for phase, module, attribute, _ in rows),
+            "    )",
+            "",
+            "",
+            "@kernel",
+            "def _log(logs, part_logs):",
+            '    """Append one part\'s logged rows to the stretch\'s."""',
+            "    events, feedback, change = logs",
+            "    more_events, more_feedback, more_change = part_logs",
+            "    if more_events.shape[0]:",
+            "        events = np.concatenate((events, more_events))",
+            "    if more_feedback.shape[0]:",
+            "        feedback = np.concatenate((feedback, more_feedback))",
+            "        change = np.concatenate((change, more_change))",
+            "    return events, feedback, change",
+            "",
+            "",
+            "@kernel",
+            "def run_stretch(",
+            "    clock,",
+            *(f"    a_{phase}," for phase, _, _, _ in rows),
+            "):",
+            '    """Run the given parts in order (an argument of None: that part does not run in this stretch); return',
+            '    the rows they log, in order: (events, feedback, feedback change)."""',
+            "    logs = nothing_logged()",
+            *(
+                line
+                for phase, module, _, function in rows
+                for line in (
+                    f"    if a_{phase} is not None:",
+                    f"        logs = _log(logs, {module}.{function}(clock, *a_{phase}))",
+                )
+            ),
+            "    return logs",
+            "",
+        ]
+    )
+
+
+def write_stretch_module() -> Path:
+    """Rewrite :mod:`milieu_sim.model.processes.stretch` from the schedule (``python -m milieu_sim.model.docs``)."""
+    path = Path(__file__).resolve().parents[2] / STRETCH_MODULE
+    path.write_text(stretch_source(), encoding="utf-8")
+    return path

@@ -150,7 +150,8 @@ presets override some levers (described in words in [ODD.md](ODD.md), "Policies"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write :func:`parameters_markdown` to ``docs/parameters.md`` (or the path given); without a path, also
-    rewrite docs/ODD.md's process overview from the schedule (:func:`milieu_sim.model.schedule.write_odd_overview`)."""
+    rewrite docs/ODD.md's process overview from the schedule (:func:`milieu_sim.model.schedule.write_odd_overview`)
+    and the compiled hour's stretch module (:func:`milieu_sim.model.compiled_hour.write_stretch_module`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     path = Path(args[0]) if args else DEFAULT_OUTPUT
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from milieu_sim.model.schedule import ODD_PATH, write_odd_overview
 
         print(f"{'rewrote' if write_odd_overview() else 'unchanged:'} the process overview of {ODD_PATH}")
+        from milieu_sim.model.compiled_hour import write_stretch_module
+
+        print(f"wrote {write_stretch_module()} (the compiled hour's stretches, from the schedule)")
     return 0
 
 

@@ -46,6 +46,8 @@ from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
 SLEEP_KIND, AWAY_KIND = KINDS.index("sleep"), KINDS.index("away")
 SHIFT, NEW_SHIFT, CONFLICT_EVENTS = (CLOCK_INDEX[name] for name in ("shift", "new_shift", "conflict_events"))
+CLOCK_STEP, CLOCK_DAY, CLOCK_HOUR, ACTIVITY = (CLOCK_INDEX[name] for name in ("step", "day", "hour", "activity"))
+assert CLOCK_INDEX["containment_events"] == CONFLICT_EVENTS + 1
 N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
 COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
 
@@ -290,8 +292,7 @@ class MilieuModel(mesa.Model):
         """Model-level counts of the hour, computed once after all processes acted."""
         c, h = self.clients, self.hour
         row = self._summary
-        _summarise(c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, row, h.step, h.day, h.hour,
-                   h.shift, h.activity, h.conflict_events, h.containment_events, self.climate.values)  # fmt: skip
+        _summarise(c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, row, h.clock, self.climate.values)
         row[COMMUNITY_NORM] = self.community.values[NORM]
         # the model's counts (census, n_isolated, mean_agitation ...) read this row: see HourCount
         if self.steps:
@@ -369,11 +370,19 @@ def _policy_phases(policy: Policy) -> tuple[Phase, ...]:
 
 
 @kernel
-def _summarise(x, present, on_unit, isolated, on_duty, row, step, day, hour, shift, activity, conflicts,
-               containments, climate):  # fmt: skip
-    """Fill a `steps` row: the clock, census (clients on the unit: a day programme's clients at home are off
-    it), staff on duty, mean and SD of each reported state over the clients present (sums in slot order),
-    n_isolated, the hour's conflict and containment events and the ward climate at the end of the hour."""
+def _summarise(x, present, on_unit, isolated, on_duty, row, clock, climate):
+    """Fill a `steps` row: the clock (step, day, hour, shift, activity), census (clients on the unit: a day
+    programme's clients at home are off it), staff on duty, mean and SD of each reported state over the clients
+    present (sums in slot order), n_isolated, the hour's conflict and containment events and the ward climate at
+    the end of the hour."""
+    step, day, hour, shift, activity = (
+        clock[CLOCK_STEP],
+        clock[CLOCK_DAY],
+        clock[CLOCK_HOUR],
+        clock[SHIFT],
+        clock[ACTIVITY],
+    )
+    conflicts, containments = clock[CONFLICT_EVENTS], clock[CONFLICT_EVENTS + 1]
     census = np.count_nonzero(present)  # clients with a bed: the states' denominator
     row[0], row[1], row[2], row[3], row[4] = step, day, hour, shift, activity
     row[5] = np.count_nonzero(on_unit)

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from milieu_sim.errors import ParameterError
+from milieu_sim.model.state import CLOCK_INDEX
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -84,7 +85,10 @@ class Owns:
     columns: tuple[str, ...] = ()
 
 
-# --- when a phase runs -------------------------------------------------------------------------------
+# --- when a phase runs (read from the hour's clock array: state.CLOCK_FIELDS) ---------------------------------
+_AWAKE, _NEW_SHIFT, _HOUR, _WEEKDAY = (CLOCK_INDEX[name] for name in ("awake", "new_shift", "hour", "weekday"))
+
+
 @cache
 def _ward_round_hour() -> int:
     return importlib.import_module(f"{PROCESSES}.flow").WARD_ROUND_HOUR
@@ -95,15 +99,15 @@ def _every_hour(hour: Hour) -> bool:
 
 
 def _awake(hour: Hour) -> bool:
-    return hour.awake
+    return hour.clock[_AWAKE] != 0.0
 
 
 def _new_shift(hour: Hour) -> bool:
-    return hour.new_shift
+    return hour.clock[_NEW_SHIFT] != 0.0
 
 
 def _ward_round(hour: Hour) -> bool:
-    return hour.hour == _ward_round_hour()
+    return hour.clock[_HOUR] == _ward_round_hour()
 
 
 @cache
@@ -112,7 +116,7 @@ def _review_weekday() -> int:
 
 
 def _ward_round_review(hour: Hour) -> bool:
-    return hour.hour == _ward_round_hour() and hour.weekday == _review_weekday()
+    return hour.clock[_HOUR] == _ward_round_hour() and hour.clock[_WEEKDAY] == _review_weekday()
 
 
 #: The clock hour of the daily step of the community model (processes.aftercare), after the ward round's discharges.
@@ -120,7 +124,7 @@ DAILY_HOUR = 12
 
 
 def _daily(hour: Hour) -> bool:
-    return hour.hour == DAILY_HOUR
+    return hour.clock[_HOUR] == DAILY_HOUR
 
 
 @dataclass(frozen=True)
@@ -524,7 +528,7 @@ def _stretches(functions: tuple[Callable[[MilieuModel], Any], ...]) -> tuple[Cal
     """``functions`` with each run of two or more consecutive compiled parts (a ``part`` attribute) of the
     stretch order (``processes.stretch``) replaced by one :class:`Stretch`."""
     stretch = importlib.import_module(f"{PROCESSES}.stretch")
-    order = {id(part): k for k, part in enumerate(stretch.STRETCH_ORDER())}
+    order = {id(part): k for k, part in enumerate(stretch.parts_in_order())}
     out: list[Callable[[MilieuModel], Any]] = []
     run: list = []
 

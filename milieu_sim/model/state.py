@@ -378,8 +378,10 @@ class WardClimate:
 
     def __init__(self, start: float) -> None:
         self.values = np.full(len(CLIMATE_SCALES), float(start))
-        # the per-slot counts of affirmations received at the end of the last hour (to count this hour's)
+        # the per-slot counts of affirmations received at the end of the last hour (to count this hour's), taken
+        # from the climate's first hour on (``counting``)
         self.affirmations_seen = np.zeros(0, dtype=np.int64)
+        self.counting = np.zeros(1, dtype=bool)
 
     @property
     def safety(self) -> float:
@@ -402,8 +404,10 @@ class Community:
     def __init__(self, norm: float) -> None:
         self.values = np.zeros(len(COMMUNITY_STATES))
         self.values[NORM] = float(norm)
-        # each slot's count of feedback sent at the end of the last hour (processes.insight counts the hour's)
+        # each slot's count of feedback sent at the end of the last hour (processes.insight counts the hour's), taken
+        # from insight's first hour on (``counting``)
         self.feedback_seen = np.zeros(0, dtype=np.int64)
+        self.counting = np.zeros(1, dtype=bool)
 
     @property
     def norm(self) -> float:

@@ -177,14 +177,19 @@ def update_climate(model: MilieuModel) -> None:
 def _inputs(model: MilieuModel) -> tuple:
     c, h, climate = model.clients, model.hour, model.climate
     if climate.affirmations_seen.size != c.n:
-        climate.affirmations_seen = c.affirmations_received.copy()
+        climate.affirmations_seen = np.zeros(c.n, dtype=np.int64)  # taken at the climate's first hour (_hour)
     inputs = (c.present, c.attending, c.isolated, c.affirmations_received, h.active, h.partner_kind, h.conflictual)
-    return climate.values, climate.affirmations_seen, inputs, float(model.p["mutual_help_meeting"]), PARAMETERS(model.p)
+    return (climate.values, climate.affirmations_seen, climate.counting, inputs, float(model.p["mutual_help_meeting"]),
+            PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, values, seen, inputs, mutual_help_meeting, parameters):
-    """The climate's hour: the day's mutual help meeting (a draw every hour), the handover, then ``_update``."""
+def _hour(clock, draws, values, seen, counting, inputs, mutual_help_meeting, parameters):
+    """The climate's hour: the day's mutual help meeting (a draw every hour), the handover, then ``_update``.  At
+    its first hour the climate starts counting affirmations: those received so far are taken as seen."""
+    if not counting[0]:
+        seen[:] = inputs[3]  # the affirmations received so far
+        counting[0] = True
     u = take(draws[0][0], draws[0][1], 1, 1)[0, 0]
     awake = clock[AWAKE] != 0.0
     meeting = clock[HOUR] == MEETING_HOUR and awake and u < mutual_help_meeting
@@ -260,10 +265,18 @@ def attendance_factor(model: MilieuModel) -> float:
 
 
 def feedback_factor(model: MilieuModel) -> float:
-    """Factor on a peer's chance of giving feedback (feedback):
-    max(0, 1 + cohesion_feedback_effect * (cohesion - climate_baseline))."""
+    """Factor on a peer's chance of giving feedback (feedback): :func:`feedback_factor_of` of the ward's cohesion."""
     p = model.p
-    return max(0.0, 1.0 + p["cohesion_feedback_effect"] * (model.climate.values[COHESION] - p["climate_baseline"]))
+    return float(
+        feedback_factor_of(model.climate.values[COHESION], p["climate_baseline"], p["cohesion_feedback_effect"])
+    )
+
+
+@kernel
+def feedback_factor_of(cohesion, baseline, effect):
+    """Factor on a peer's chance of giving feedback for the ward's ``cohesion``, ``climate_baseline`` and
+    ``cohesion_feedback_effect``: max(0, 1 + effect * (cohesion - baseline))."""
+    return max(0.0, 1.0 + effect * (cohesion - baseline))
 
 
 def dropout_factor(model: MilieuModel) -> float:

@@ -10,8 +10,8 @@ Rules (docs/ODD.md, "Peer feedback"), for each client i whose act this hour
   ``correction_sending_boost``; memories fade with time constants
   ``affirmation_memory_days`` ~ 8 weeks and ``correction_memory_days``, shorter:
   Warren et al. 2013; Warren, Doogan & Doherty 2021); f_c the community's cohesion
-  (:func:`milieu_sim.model.processes.climate.feedback_factor`, its rule written once here,
-  :func:`feedback_factor_of`); f_phase j's phase of stay:
+  (:func:`milieu_sim.model.processes.climate.feedback_factor`, its rule written once there,
+  ``climate.feedback_factor_of``); f_phase j's phase of stay:
   ``orientation_sending_factor`` for a newcomer, 1 in the primary phase, ``senior_sending_factor`` for a
   senior (De Leon 2000); f_norm, for a correction only, the community's norm N / ``norm_baseline``
   (:func:`confrontation_factor`; the norm is processes.norms's: a strong norm, peers confront).
@@ -40,6 +40,7 @@ import numpy as np
 
 from milieu_sim.model.compiled_hour import STEP, TRAINS, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.climate import feedback_factor_of
 from milieu_sim.model.processes.common import ParameterRecord, practise_skills
 from milieu_sim.model.records import TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
@@ -183,13 +184,6 @@ def _hour(clock, draws, clients, behaviour, partner_kind, partner, staff_id, add
 
 PART = Part(_hour, _inputs, streams=(("feedback", 1, "clients", UNIFORM),))
 give_feedback.part = PART  # type: ignore[attr-defined]
-
-
-@kernel
-def feedback_factor_of(cohesion, baseline, effect):
-    """Factor on a peer's chance of giving feedback (the rule of ``climate.feedback_factor``):
-    max(0, 1 + cohesion_feedback_effect * (cohesion - climate_baseline))."""
-    return max(0.0, 1.0 + effect * (cohesion - baseline))
 
 
 def confrontation_factor(model: MilieuModel) -> float:

@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from milieu_sim.model.compiled_hour import (
     AWAKE,
     FACILITATION,
@@ -123,14 +125,18 @@ def reflect(model: MilieuModel) -> None:
 def _inputs(model: MilieuModel) -> tuple:
     c, h, community = model.clients, model.hour, model.community
     if community.feedback_seen.size != c.n:  # each slot's feedback sent at the last hour
-        community.feedback_seen = c.feedback_sent.copy()
-    return (c.values, community.values, community.feedback_seen, c.feedback_sent, c.present, c.attending, h.active,
-            PARAMETERS(model.p))  # fmt: skip
+        community.feedback_seen = np.zeros(c.n, dtype=np.int64)  # taken at insight's first hour (_hour)
+    return (c.values, community.values, community.feedback_seen, community.counting, c.feedback_sent, c.present,
+            c.attending, h.active, PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, x, community, seen, sent, present, attending, active, parameters):
-    """The hour of insight: ``_reflect`` with the hour's group, facilitation and incident exposure."""
+def _hour(clock, draws, x, community, seen, counting, sent, present, attending, active, parameters):
+    """The hour of insight: ``_reflect`` with the hour's group, facilitation and incident exposure.  At its first
+    hour insight starts counting feedback: what was sent so far is taken as seen."""
+    if not counting[0]:
+        seen[:] = sent
+        counting[0] = True
     _reflect(x, community, seen, sent, present, attending, active, in_group(clock), clock[FACILITATION],
              clock[INCIDENT_EXPOSURE], parameters)  # fmt: skip
     return nothing_logged()

@@ -32,7 +32,7 @@ awake, not secluded, not in time-out):
   behaviour of those who got them, Dickerson et al. 2005) and
   ``P(tr) = transgression_rate * (1 - C_i) * (A_i + Y_i) / 2 * (1 - suppression_i) * f_norm``
   (f_norm = ``norms.transgression_factor(model)``, the pull of the community's norm, one number an hour; its
-  rule is written once here, :func:`transgression_factor_of`).
+  rule is written once, in norms: ``norms.transgression_factor_of``).
   What a transgression costs its target (the encounter partner) is applied by consequences, once staff and
   peers have answered it.
 """
@@ -46,6 +46,7 @@ import numpy as np
 from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, mean_skill
+from milieu_sim.model.processes.norms import transgression_factor_of
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
@@ -215,13 +216,6 @@ def _hour(clock, draws, clients, staff, hour, zone, height, community, norm_base
 
 PART = Part(_hour, _inputs, streams=(("interaction", 5, "clients", UNIFORM),))
 interact.part = PART  # type: ignore[attr-defined]
-
-
-@kernel
-def transgression_factor_of(norm, baseline, effect):
-    """Factor on every client's chance of a transgression (the rule of ``norms.transgression_factor``):
-    max(0, 1 + norm_transgression_effect * (norm_baseline - N)), with N the community's norm."""
-    return max(0.0, 1.0 + effect * (baseline - norm))
 
 
 @kernel

@@ -1,9 +1,9 @@
-"""Stretches of the compiled hour: consecutive phases whose processes are compiled parts, run as one call.
+"""Stretches of the compiled hour: consecutive phases that are compiled parts, run as one call.
 
-:func:`run_stretch` calls the parts of :data:`STRETCH_ORDER` in the schedule's order, each whose inputs are
-given (not None); ``Schedule.run`` gives the inputs of a run of consecutive phases of this hour that are all
-parts (see :mod:`milieu_sim.model.compiled_hour`).  The order here must be the default schedule's, which a test
-checks; a part missing from it simply runs alone.
+Written by ``python -m milieu_sim.model.docs`` from the default schedule; do not edit by hand.
+:func:`run_stretch` calls the parts of :func:`parts_in_order`, the schedule's order, each whose
+arguments are given (not None): ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of
+consecutive phases of an hour that are all parts.
 """
 
 from __future__ import annotations
@@ -12,16 +12,49 @@ import numpy as np
 
 from milieu_sim.model.compiled_hour import Part, nothing_logged
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes import climate, insight, norms, recovery
+from milieu_sim.model.processes import (
+    climate,
+    consequences,
+    escalation,
+    feedback,
+    flashpoints,
+    initiative,
+    insight,
+    interaction,
+    isolation,
+    modeling,
+    norms,
+    prevention,
+    recovery,
+    staff_response,
+)
 
 
-def STRETCH_ORDER() -> tuple[Part, ...]:
+def parts_in_order() -> tuple[Part, ...]:
     """The parts :func:`run_stretch` takes, in its (the schedule's) order."""
-    return (climate.PART, norms.NORM_PART, insight.PART, recovery.PART)
+    return (
+        interaction.PART,  # interaction
+        modeling.PART,  # modeling
+        feedback.PART,  # feedback
+        staff_response.PART,  # staff_response
+        consequences.PART,  # consequences
+        initiative.PART,  # initiative
+        norms.MEETING_PART,  # community_meeting
+        flashpoints.PART,  # flashpoints
+        prevention.PART,  # prevention
+        isolation.DRAW_PART,  # seclusion_draws
+        escalation.PART,  # escalation
+        isolation.ISOLATE_PART,  # isolation
+        climate.PART,  # climate
+        norms.NORM_PART,  # norms
+        insight.PART,  # insight
+        recovery.PART,  # recovery
+    )
 
 
 @kernel
 def _log(logs, part_logs):
+    """Append one part's logged rows to the stretch's."""
     events, feedback, change = logs
     more_events, more_feedback, more_change = part_logs
     if more_events.shape[0]:
@@ -33,10 +66,52 @@ def _log(logs, part_logs):
 
 
 @kernel
-def run_stretch(clock, a_climate, a_norms, a_insight, a_recovery):
-    """Run the given parts in order (an argument of None: that part does not run in this stretch); return the
-    rows they log, in order: (events, feedback, feedback change)."""
+def run_stretch(
+    clock,
+    a_interaction,
+    a_modeling,
+    a_feedback,
+    a_staff_response,
+    a_consequences,
+    a_initiative,
+    a_community_meeting,
+    a_flashpoints,
+    a_prevention,
+    a_seclusion_draws,
+    a_escalation,
+    a_isolation,
+    a_climate,
+    a_norms,
+    a_insight,
+    a_recovery,
+):
+    """Run the given parts in order (an argument of None: that part does not run in this stretch); return
+    the rows they log, in order: (events, feedback, feedback change)."""
     logs = nothing_logged()
+    if a_interaction is not None:
+        logs = _log(logs, interaction._hour(clock, *a_interaction))
+    if a_modeling is not None:
+        logs = _log(logs, modeling._hour(clock, *a_modeling))
+    if a_feedback is not None:
+        logs = _log(logs, feedback._hour(clock, *a_feedback))
+    if a_staff_response is not None:
+        logs = _log(logs, staff_response._hour(clock, *a_staff_response))
+    if a_consequences is not None:
+        logs = _log(logs, consequences._hour(clock, *a_consequences))
+    if a_initiative is not None:
+        logs = _log(logs, initiative._hour(clock, *a_initiative))
+    if a_community_meeting is not None:
+        logs = _log(logs, norms._meeting_hour(clock, *a_community_meeting))
+    if a_flashpoints is not None:
+        logs = _log(logs, flashpoints._hour(clock, *a_flashpoints))
+    if a_prevention is not None:
+        logs = _log(logs, prevention._hour(clock, *a_prevention))
+    if a_seclusion_draws is not None:
+        logs = _log(logs, isolation._draw_hour(clock, *a_seclusion_draws))
+    if a_escalation is not None:
+        logs = _log(logs, escalation._hour(clock, *a_escalation))
+    if a_isolation is not None:
+        logs = _log(logs, isolation._isolate_hour(clock, *a_isolation))
     if a_climate is not None:
         logs = _log(logs, climate._hour(clock, *a_climate))
     if a_norms is not None:
