@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import OBSERVER_STEP, STEP
+from milieu_sim.model.compiled_hour import MOVED, OBSERVER_STEP, SHIFT, STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.climate import attendance_factor
 from milieu_sim.model.processes.common import ParameterRecord
@@ -178,10 +178,28 @@ class Zones:
 
 def change_shift(model: MilieuModel) -> None:
     """Hand over to the staff of the new shift: only they are on the grid."""
+    SHIFT_PART.run(model)
+
+
+def _shift_inputs(model: MilieuModel) -> tuple:
     s = model.staff
-    s.on_duty[:] = s.shift == model.hour.shift
-    s.cell[~s.on_duty] = -1
-    model.positions.moved()
+    return s.on_duty, s.shift, s.cell
+
+
+@kernel
+def _shift_hour(clock, draws, on_duty, shift, cell):
+    """The handover: the staff of the hour's shift are on duty, the others off the grid."""
+    now = np.int64(clock[SHIFT])
+    for j in range(on_duty.size):
+        on_duty[j] = shift[j] == now
+        if not on_duty[j]:
+            cell[j] = -1
+    clock[MOVED] = 1.0
+    return nothing_logged()
+
+
+SHIFT_PART = Part(_shift_hour, _shift_inputs)
+change_shift.part = SHIFT_PART  # type: ignore[attr-defined]
 
 
 def start_first_shift(model: MilieuModel) -> None:
