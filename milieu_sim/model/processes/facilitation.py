@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import FACILITATION, STRUCTURED, ZONE, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, mean_skill
 from milieu_sim.model.schedule import Owns
@@ -82,12 +83,26 @@ PARAMETERS = ParameterRecord(
 
 def lead(model: MilieuModel) -> None:
     """Who leads this hour's structured activity, and how well (rule in the module docstring)."""
-    h = model.hour
-    if not h.structured:
-        h.facilitation = 1.0
-        return
-    staff, clients = model.staff.packed(FacilitationStaff), model.clients.packed(FacilitationClients)
-    h.facilitation = float(_lead(staff, clients, h.zone, model.plan.zone_flat, PARAMETERS(model.p)))
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    return (model.staff.packed(FacilitationStaff), model.clients.packed(FacilitationClients), model.plan.zone_flat,
+            PARAMETERS(model.p))  # fmt: skip
+
+
+@kernel
+def _hour(clock, draws, staff, clients, zone, parameters):
+    """The hour's facilitation: ``_lead`` in a structured activity, else 1."""
+    if clock[STRUCTURED] == 0.0:
+        clock[FACILITATION] = 1.0
+    else:
+        clock[FACILITATION] = _lead(staff, clients, np.int64(clock[ZONE]), zone, parameters)
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs)
+lead.part = PART  # type: ignore[attr-defined]
 
 
 def facilitator(model: MilieuModel) -> int:

@@ -25,14 +25,16 @@ unit, so they run for nobody while clients are away and only for those who came 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model.compiled_hour import AWAY, HOUR, MOVED, NEW_BLOCK, STEP, WEEKDAY, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, TRUST
+from milieu_sim.model.streams import UNIFORM, take
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -68,6 +70,18 @@ HOME_WAKES = 7
 PARAMETERS = ParameterRecord(OWNS.parameters, dict.fromkeys(OWNS.parameters, float))
 
 
+class HomeClients(NamedTuple):
+    """The client arrays home reads and writes."""
+
+    values: np.ndarray
+    present: np.ndarray
+    attending: np.ndarray
+    isolated: np.ndarray
+    cell: np.ndarray
+    time_out_until: np.ndarray
+    on_unit: np.ndarray
+
+
 @kernel
 def home_awake(away, hour):
     """Whether clients at home are awake in this clock ``hour`` (an away hour outside the home's night)."""
@@ -87,24 +101,67 @@ def from_home(model: MilieuModel) -> bool:
 
 def live_at_home(model: MilieuModel) -> None:
     """Who stays at home, and an hour at home for the clients who are there (rules in the module docstring)."""
-    h, c = model.hour, model.clients
-    coming_from_home = from_home(model)
-    if coming_from_home and h.new_block:
-        stay_home(model)
-    if not (awake_at_home(h) or (coming_from_home and HOME_WAKES <= h.hour < HOME_SLEEP_STARTS)):
-        return
-    u = model.streams["home"].random((c.n, 2))
-    _home(u, c.values, c.present & ~c.on_unit, PARAMETERS(model.p))
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    return model.routine.from_home, model.clients.packed(HomeClients), PARAMETERS(model.p)
+
+
+@kernel
+def _hour(clock, draws, from_home_table, clients, parameters):
+    """The hour at home: at the start of a ``from_home`` block who stays at home (``_stay_home``); then, in an
+    awake hour at home (or in a ``from_home`` block's hour outside the home's night), the home block (two uniforms
+    per slot) and ``_home`` for the present clients not on the unit."""
+    hour = np.int64(clock[HOUR])
+    coming_from_home = from_home_table[np.int64(clock[WEEKDAY]) * 24 + hour]
+    if coming_from_home and clock[NEW_BLOCK] != 0.0:
+        _stay_home(clients, np.int64(clock[STEP]))
+        clock[MOVED] = 1.0
+    if not (home_awake(clock[AWAY] != 0.0, hour) or (coming_from_home and HOME_WAKES <= hour < HOME_SLEEP_STARTS)):
+        return nothing_logged()
+    named = HomeClients(*clients)
+    present, on_unit = named.present, named.on_unit
+    u = take(draws[0][0], draws[0][1], present.size, 2)
+    at_home = np.empty(present.size, dtype=np.bool_)
+    for i in range(present.size):
+        at_home[i] = present[i] and not on_unit[i]
+    _home(u, named.values, at_home, parameters)
+    return nothing_logged()
+
+
+PART = Part(_hour, _inputs, streams=(("home", 2, "clients", UNIFORM),))
+live_at_home.part = PART  # type: ignore[attr-defined]
 
 
 def stay_home(model: MilieuModel) -> np.ndarray:
     """Clients who did not come to this block of a ``from_home`` activity stay at home; returns their slots."""
-    c, h = model.clients, model.hour
-    staying = np.flatnonzero(c.present & ~c.attending & ~c.isolated & (c.cell >= 0) & (c.time_out_until <= h.step))
-    c.cell[staying] = -1
-    c.on_unit[staying] = False
+    staying = _stay_home(model.clients.packed(HomeClients), model.hour.step)
     model.positions.moved()
     return staying
+
+
+@kernel
+def _stay_home(clients, step):
+    """The present clients on the grid who are not attending, secluded or in time-out go home (off the grid, off
+    the unit); returns their slots."""
+    clients = HomeClients(*clients)
+    staying = np.empty(clients.present.size, dtype=np.int64)
+    k = 0
+    for i in range(clients.present.size):
+        if (
+            clients.present[i]
+            and not clients.attending[i]
+            and not clients.isolated[i]
+            and clients.cell[i] >= 0
+            and clients.time_out_until[i] <= step
+        ):
+            staying[k] = i
+            k += 1
+    for a in range(k):
+        clients.cell[staying[a]] = -1
+        clients.on_unit[staying[a]] = False
+    return staying[:k]
 
 
 @kernel

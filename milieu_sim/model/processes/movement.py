@@ -48,12 +48,24 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import OBSERVER_STEP, STEP
+from milieu_sim.model import compiled_hour as clock_fields
+from milieu_sim.model.compiled_hour import (
+    AWAKE,
+    KIND_CODE,
+    KIND_OF,
+    MOVED,
+    OBSERVER_STEP,
+    SHIFT,
+    STEP,
+    ZONE,
+    Part,
+    nothing_logged,
+)
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.climate import attendance_factor
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
-from milieu_sim.model.state import INDEPENDENCE, TRUST
+from milieu_sim.model.state import HOLD, INDEPENDENCE, TRUST
+from milieu_sim.model.streams import UNIFORM, take
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
@@ -73,6 +85,8 @@ OWNS = Owns(
         "free_time_corridor",
         "free_time_quiet_room",
         "free_time_bed",
+        "hold_attendance_effect",
+        "climate_baseline",
     ),
     reads=(
         "clients.present",
@@ -96,6 +110,7 @@ OWNS = Owns(
         "hour.awake",
         "hour.away",
         "model.zones",
+        "model.climate",
     ),
     writes=("clients.cell", "clients.on_unit", "clients.attending", "staff.cell", "staff.on_duty", "hour.observer"),
     streams={
@@ -178,10 +193,28 @@ class Zones:
 
 def change_shift(model: MilieuModel) -> None:
     """Hand over to the staff of the new shift: only they are on the grid."""
+    SHIFT_PART.run(model)
+
+
+def _shift_inputs(model: MilieuModel) -> tuple:
     s = model.staff
-    s.on_duty[:] = s.shift == model.hour.shift
-    s.cell[~s.on_duty] = -1
-    model.positions.moved()
+    return s.on_duty, s.shift, s.cell
+
+
+@kernel
+def _shift_hour(clock, draws, on_duty, shift, cell):
+    """The handover: the staff of the hour's shift are on duty, the others off the grid."""
+    now = np.int64(clock[SHIFT])
+    for j in range(on_duty.size):
+        on_duty[j] = shift[j] == now
+        if not on_duty[j]:
+            cell[j] = -1
+    clock[MOVED] = 1.0
+    return nothing_logged()
+
+
+SHIFT_PART = Part(_shift_hour, _shift_inputs)
+change_shift.part = SHIFT_PART  # type: ignore[attr-defined]
 
 
 def start_first_shift(model: MilieuModel) -> None:
@@ -199,6 +232,11 @@ AWAY, TO_BED, NEW_BLOCK, WITHIN_BLOCK, ASLEEP = 0, 1, 2, 3, 4
 # who attends a new block's activity
 STRUCTURED, EVERYONE, NOBODY = 0, 1, 2
 GATHERINGS = ("meal", "hygiene", "community_meeting", "therapy_group", "recreation")
+#: Codes of routine.KINDS: the gatherings, sleep and hygiene, as the clock's kind field holds them.
+GATHERING_CODES = tuple(float(KIND_OF[kind]) for kind in GATHERINGS)
+SLEEP_CODE, HYGIENE_CODE = KIND_OF["sleep"], KIND_OF["hygiene"]
+# the clock's fields of the same names as the movement modes and attendances above
+CLOCK_AWAY, CLOCK_STRUCTURED, CLOCK_NEW_BLOCK = clock_fields.AWAY, clock_fields.STRUCTURED, clock_fields.NEW_BLOCK
 
 
 class MovementClients(NamedTuple):
@@ -229,48 +267,76 @@ PARAMETERS = ParameterRecord(_KERNEL_PARAMETERS, dict.fromkeys(_KERNEL_PARAMETER
 
 def move(model: MilieuModel) -> None:
     """Place clients and staff for this hour (rules in the module docstring)."""
-    h, c, s = model.hour, model.clients, model.staff
-    block_mode = TO_BED if h.kind == "sleep" or (h.kind == "hygiene" and h.zone == BEDROOM) else NEW_BLOCK
-    uo = model.streams["staff_office"].random((s.n, 1))  # every hour, whatever happens (read at a new block)
-    if not h.new_block and not h.awake and not h.away:
+    PART.run(model)
+
+
+def _inputs(model: MilieuModel) -> tuple:
+    c, zones, p = model.clients, model.zones, model.p
+    return (c.packed(MovementClients), model.staff.packed(MovementStaff), zones.packed(p), zones.time_out_zone,
+            c.on_unit, model.climate.values, float(p["climate_baseline"]), float(p["hold_attendance_effect"]),
+            PARAMETERS(p))  # fmt: skip
+
+
+@kernel
+def attendance_factor_of(hold, baseline, effect):
+    """The climate's factor on the chance of attending a structured activity (``climate.attendance_factor``):
+    max(0, 1 + hold_attendance_effect * (hold - climate_baseline))."""
+    return max(0.0, 1.0 + effect * (hold - baseline))
+
+
+@kernel
+def _hour(clock, draws, clients, staff, zones, time_out_zone, on_unit, climate, baseline, effect, parameters):
+    """The hour of movement: the staff_office block every hour; in sleep hours nobody moves but for time-out (no
+    movement or staff_movement draws, and nothing at all without anyone in time-out); else the movement and
+    staff_movement blocks, then ``_move``."""
+    kind, zone, step = clock[KIND_CODE], np.int64(clock[ZONE]), np.int64(clock[STEP])
+    new_block, awake, away = clock[CLOCK_NEW_BLOCK] != 0.0, clock[AWAKE] != 0.0, clock[CLOCK_AWAY] != 0.0
+    structured, hygiene = clock[CLOCK_STRUCTURED] != 0.0, kind == HYGIENE_CODE
+    named = MovementClients(*clients)
+    present, time_out_until, cell = named.present, named.time_out_until, named.cell
+    n, n_staff = present.size, staff[0].size
+    block_mode = TO_BED if kind == SLEEP_CODE or (hygiene and zone == BEDROOM) else NEW_BLOCK
+    uo = take(draws[0][0], draws[0][1], n_staff, 1)  # every hour, whatever happens (read at a new block)
+    if not new_block and not awake and not away:
         # asleep, nobody moves, but for time-out (no random draws, so the movement stream is as without it)
-        if not (c.present & (c.time_out_until >= h.step)).any():
-            return
+        anyone = False
+        for i in range(n):
+            if present[i] and time_out_until[i] >= step:
+                anyone = True
+                break
+        if not anyone:
+            return nothing_logged()
         mode = ASLEEP
-        uc, us = np.zeros((c.n, 4)), np.zeros((s.n, 4))
+        uc, us = np.zeros((n, 4)), np.zeros((n_staff, 4))
     else:  # away hours run: a client admitted then goes home too
-        uc = model.streams["movement"].random((c.n, 4))
-        us = model.streams["staff_movement"].random((s.n, 4))
-        if h.away:
+        uc = take(draws[1][0], draws[1][1], n, 4)
+        us = take(draws[2][0], draws[2][1], n_staff, 4)
+        if away:
             mode = AWAY
-        elif not h.new_block:
+        elif not new_block:
             mode = WITHIN_BLOCK
         else:
             mode = block_mode
-    attendance = STRUCTURED if h.structured else EVERYONE if h.kind in GATHERINGS else NOBODY
-    zones = model.zones
-    _move(
-        uc,
-        us,
-        uo,
-        mode,
-        block_mode,
-        attendance,
-        h.kind == "hygiene",
-        h.zone,
-        h.new_block,
-        h.awake,
-        h.structured,
-        h.step,
-        c.packed(MovementClients),
-        s.packed(MovementStaff),
-        zones.packed(model.p),
-        zones.time_out_zone,
-        attendance_factor(model),  # the ward climate's therapeutic hold (processes.climate)
-        PARAMETERS(model.p),
-    )
-    np.logical_and(c.present, c.cell >= 0, out=c.on_unit)  # on the unit: not at home in away hours
-    model.positions.moved()  # Mesa's view follows when read (milieu_sim.model.positions)
+    gathering = False
+    for code in GATHERING_CODES:
+        gathering = gathering or kind == code
+    attendance = STRUCTURED if structured else EVERYONE if gathering else NOBODY
+    climate_factor = attendance_factor_of(climate[HOLD], baseline, effect)  # the climate's hold (climate)
+    _move(uc, us, uo, mode, block_mode, attendance, hygiene, zone, new_block, awake, structured, step, clients, staff,
+          zones, time_out_zone, climate_factor, parameters)  # fmt: skip
+    for i in range(n):
+        on_unit[i] = present[i] and cell[i] >= 0  # on the unit: not at home in away hours
+    clock[MOVED] = 1.0  # Mesa's view follows when read (milieu_sim.model.positions)
+    return nothing_logged()
+
+
+PART = Part(
+    _hour,
+    _inputs,
+    streams=(("staff_office", 1, "staff", UNIFORM), ("movement", 4, "clients", UNIFORM),
+             ("staff_movement", 4, "staff", UNIFORM)),
+)  # fmt: skip
+move.part = PART  # type: ignore[attr-defined]
 
 
 @kernel
