@@ -258,10 +258,17 @@ def _update(climate, seen, inputs, awake, structured, meeting, handover, exposur
 
 # --- what behaviour reads of the climate (each read by the process named; the rule is written here once) -----
 def attendance_factor(model: MilieuModel) -> float:
-    """Factor on the chance of attending a structured activity (movement):
-    max(0, 1 + hold_attendance_effect * (hold - climate_baseline))."""
+    """Factor on the chance of attending a structured activity (movement): :func:`attendance_factor_of` of the
+    ward's therapeutic hold."""
     p = model.p
-    return max(0.0, 1.0 + p["hold_attendance_effect"] * (model.climate.values[HOLD] - p["climate_baseline"]))
+    return float(attendance_factor_of(model.climate.values[HOLD], p["climate_baseline"], p["hold_attendance_effect"]))
+
+
+@kernel
+def attendance_factor_of(hold, baseline, effect):
+    """Factor on the chance of attending a structured activity for the ward's ``hold``, ``climate_baseline`` and
+    ``hold_attendance_effect``: max(0, 1 + effect * (hold - baseline))."""
+    return max(0.0, 1.0 + effect * (hold - baseline))
 
 
 def feedback_factor(model: MilieuModel) -> float:

@@ -10,6 +10,7 @@ Each rule here is written once and called by every process that uses it:
   antecedent window (``antecedent_window_hours``), else ``none``.
 * :func:`write_event`: one row of the ``events`` log.
 * :func:`occupancy`: who is in which cell (to find the people around someone without scanning the ward).
+* :func:`numpy_sum`: a sum in compiled code that equals numpy's ``sum`` to the last bit.
 
 Finding the nearest on-duty staff member is ``movement.nearest_on_duty``;
 starting a seclusion is ``isolation.seclude``.
@@ -140,3 +141,57 @@ def occupancy(cells, n_cells):
             members[fill[c]] = k
             fill[c] += 1
     return start, members
+
+
+@kernel
+def numpy_sum(a):
+    """The sum of the float64 array ``a`` as numpy sums it, to the last bit (``a.sum()``, a pairwise summation):
+    blocks of at most 128 numbers (:func:`_block_sum`), the sum of more the sum of its halves, split at a
+    multiple of 8 (numpy recurses; a recursive kernel cannot be cached, so the halves wait on a stack here)."""
+    depth = 128  # enough for 2^60 numbers: each split leaves at most two more entries
+    starts, sizes = np.empty(depth, dtype=np.int64), np.empty(depth, dtype=np.int64)
+    joins = np.zeros(depth, dtype=np.bool_)  # the entry adds the two sums on top of ``sums``
+    sums = np.empty(depth)
+    starts[0], sizes[0] = 0, a.size
+    top, n_sums = 1, 0
+    while top > 0:
+        top -= 1
+        start, n = starts[top], sizes[top]
+        if joins[top]:
+            n_sums -= 1
+            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
+        elif n <= 128:
+            sums[n_sums] = _block_sum(a, start, n)
+            n_sums += 1
+        else:
+            half = n // 2
+            half -= half % 8
+            joins[top] = True  # after both halves: left + right
+            starts[top + 1], sizes[top + 1], joins[top + 1] = start + half, n - half, False
+            starts[top + 2], sizes[top + 2], joins[top + 2] = start, half, False
+            top += 3
+    return sums[0]
+
+
+@kernel
+def _block_sum(a, start, n):
+    """numpy's sum of at most 128 float64 (``a[start:start + n]``): a plain loop below 8 numbers, else eight
+    running sums added pairwise, then the rest."""
+    if n < 8:
+        total = -0.0
+        for k in range(start, start + n):
+            total += a[k]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    k = 8
+    while k < n - n % 8:
+        b = start + k
+        r0, r1, r2, r3 = r0 + a[b], r1 + a[b + 1], r2 + a[b + 2], r3 + a[b + 3]
+        r4, r5, r6, r7 = r4 + a[b + 4], r5 + a[b + 5], r6 + a[b + 6], r7 + a[b + 7]
+        k += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while k < n:
+        total += a[start + k]
+        k += 1
+    return total

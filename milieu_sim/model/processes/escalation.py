@@ -116,7 +116,7 @@ from milieu_sim.model.compiled_hour import (
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
-from milieu_sim.model.processes.common import ParameterRecord, occupancy, recent_antecedent, write_event
+from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
 from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers, observers_now
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
@@ -439,65 +439,11 @@ def coercion_of(events: np.ndarray, p: dict) -> float:
 def coercion(events, weights):
     """The summed coerciveness of the rows of ``events`` (``weights``: each event kind's coerciveness, 0 for all
     but the containment kinds, :func:`_coercion_weights`), summed as numpy sums ``weights[kinds]``: 0 plus the
-    pairwise sum (:func:`_pairwise_sum`), so the same to the last bit."""
+    pairwise sum (``common.numpy_sum``), so the same to the last bit."""
     values = np.empty(events.shape[0])
     for r in range(events.shape[0]):
         values[r] = weights[events[r, _KIND_COLUMN]]
-    return 0.0 + _pairwise_sum(values)
-
-
-@kernel
-def _pairwise_sum(a):
-    """The sum of ``a`` in numpy's order (its pairwise summation of float64): blocks of at most 128 numbers
-    (:func:`_block_sum`), the sum of more the sum of its halves, split at a multiple of 8 (numpy recurses; a
-    recursive kernel cannot be cached, so the halves wait on a stack here)."""
-    depth = 128  # enough for 2^60 numbers: each split leaves at most two more entries
-    starts, sizes = np.empty(depth, dtype=np.int64), np.empty(depth, dtype=np.int64)
-    joins = np.zeros(depth, dtype=np.bool_)  # the entry adds the two sums on top of ``sums``
-    sums = np.empty(depth)
-    starts[0], sizes[0] = 0, a.size
-    top, n_sums = 1, 0
-    while top > 0:
-        top -= 1
-        start, n = starts[top], sizes[top]
-        if joins[top]:
-            n_sums -= 1
-            sums[n_sums - 1] = sums[n_sums - 1] + sums[n_sums]
-        elif n <= 128:
-            sums[n_sums] = _block_sum(a, start, n)
-            n_sums += 1
-        else:
-            half = n // 2
-            half -= half % 8
-            joins[top] = True  # after both halves: left + right
-            starts[top + 1], sizes[top + 1], joins[top + 1] = start + half, n - half, False
-            starts[top + 2], sizes[top + 2], joins[top + 2] = start, half, False
-            top += 3
-    return sums[0]
-
-
-@kernel
-def _block_sum(a, start, n):
-    """numpy's sum of at most 128 float64 (``a[start:start + n]``): a plain loop below 8 numbers, else eight
-    running sums added pairwise, then the rest."""
-    if n < 8:
-        total = -0.0
-        for k in range(start, start + n):
-            total += a[k]
-        return total
-    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-    k = 8
-    while k < n - n % 8:
-        b = start + k
-        r0, r1, r2, r3 = r0 + a[b], r1 + a[b + 1], r2 + a[b + 2], r3 + a[b + 3]
-        r4, r5, r6, r7 = r4 + a[b + 4], r5 + a[b + 5], r6 + a[b + 6], r7 + a[b + 7]
-        k += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while k < n:
-        total += a[start + k]
-        k += 1
-    return total
+    return 0.0 + numpy_sum(values)
 
 
 @functools.lru_cache(maxsize=64)

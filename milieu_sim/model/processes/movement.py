@@ -62,6 +62,7 @@ from milieu_sim.model.compiled_hour import (
     nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.climate import attendance_factor_of
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import HOLD, INDEPENDENCE, TRUST
@@ -275,13 +276,6 @@ def _inputs(model: MilieuModel) -> tuple:
     return (c.packed(MovementClients), model.staff.packed(MovementStaff), zones.packed(p), zones.time_out_zone,
             c.on_unit, model.climate.values, float(p["climate_baseline"]), float(p["hold_attendance_effect"]),
             PARAMETERS(p))  # fmt: skip
-
-
-@kernel
-def attendance_factor_of(hold, baseline, effect):
-    """The climate's factor on the chance of attending a structured activity (``climate.attendance_factor``):
-    max(0, 1 + hold_attendance_effect * (hold - climate_baseline))."""
-    return max(0.0, 1.0 + effect * (hold - baseline))
 
 
 @kernel

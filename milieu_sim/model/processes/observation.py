@@ -46,7 +46,7 @@ from milieu_sim.model.compiled_hour import (
     nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord, write_event
+from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, write_event
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -157,8 +157,7 @@ def _hour(clock, draws, clients, staff, height, parameters):
         events = _review(clients, np.int64(clock[STEP]), parameters)
         clock[CONTAINMENT_EVENTS] += events.shape[0]
         # every row is a special observation: coercion_of sums coerciveness_special_observation once per row
-        clock[COERCION] += numpy_sum_of(np.full(events.shape[0], q.coerciveness_special_observation), 0,
-                                        events.shape[0])  # fmt: skip
+        clock[COERCION] += numpy_sum(np.full(events.shape[0], q.coerciveness_special_observation))
     moved = _escort(clients, staff, height, parameters)
     if moved.size:
         clock[MOVED] = 1.0
@@ -168,60 +167,6 @@ def _hour(clock, draws, clients, staff, height, parameters):
 
 PART = Part(_hour, _inputs)
 observe.part = PART  # type: ignore[attr-defined]
-
-
-_SUM, _ADD = 0, 1  # numpy_sum_of's tasks: sum a block, add the last two sums
-
-
-@kernel
-def numpy_sum_of(a, start, n):
-    """numpy's sum of the float64 numbers ``a[start : start + n]``, bit for bit (``a[start:start + n].sum()``):
-    its pairwise summation (halves, cut at a multiple of 8, summed apart down to blocks of at most 128 numbers:
-    ``_block_sum``), worked through with a stack of tasks rather than recursion."""
-    kind = np.empty(192, dtype=np.int64)
-    starts = np.empty(192, dtype=np.int64)
-    sizes = np.empty(192, dtype=np.int64)
-    sums = np.empty(64)
-    kind[0], starts[0], sizes[0] = _SUM, start, n
-    tasks, held = 1, 0
-    while tasks > 0:
-        tasks -= 1
-        if kind[tasks] == _ADD:  # the first half's sum plus the second's
-            held -= 1
-            sums[held - 1] = sums[held - 1] + sums[held]
-        elif sizes[tasks] <= 128:
-            sums[held] = _block_sum(a, starts[tasks], sizes[tasks])
-            held += 1
-        else:  # first the first half, then the second, then their sum
-            first, size = starts[tasks], sizes[tasks]
-            half = size // 2
-            half -= half % 8
-            kind[tasks] = _ADD
-            kind[tasks + 1], starts[tasks + 1], sizes[tasks + 1] = _SUM, first + half, size - half
-            kind[tasks + 2], starts[tasks + 2], sizes[tasks + 2] = _SUM, first, half
-            tasks += 3
-    return sums[0]
-
-
-@kernel
-def _block_sum(a, start, n):
-    """numpy's sum of at most 128 numbers: in order below 8, else in eight interleaved partial sums."""
-    if n < 8:
-        total = 0.0
-        for i in range(start, start + n):
-            total += a[i]
-        return total
-    r = a[start : start + 8].copy()
-    i = 8
-    while i < n - n % 8:
-        for j in range(8):
-            r[j] += a[start + i + j]
-        i += 8
-    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    while i < n:
-        total += a[start + i]
-        i += 1
-    return total
 
 
 @kernel

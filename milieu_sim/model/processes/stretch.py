@@ -16,14 +16,18 @@ from milieu_sim.model.processes import (
     climate,
     consequences,
     escalation,
+    facilitation,
     feedback,
     flashpoints,
+    home,
     initiative,
     insight,
     interaction,
     isolation,
     modeling,
+    movement,
     norms,
+    observation,
     prevention,
     recovery,
     staff_response,
@@ -33,6 +37,11 @@ from milieu_sim.model.processes import (
 def parts_in_order() -> tuple[Part, ...]:
     """The parts :func:`run_stretch` takes, in its (the schedule's) order."""
     return (
+        movement.SHIFT_PART,  # shift_change
+        movement.PART,  # movement
+        facilitation.PART,  # facilitation
+        observation.PART,  # observation
+        home.PART,  # home
         interaction.PART,  # interaction
         modeling.PART,  # modeling
         feedback.PART,  # feedback
@@ -68,6 +77,11 @@ def _log(logs, part_logs):
 @kernel
 def run_stretch(
     clock,
+    a_shift_change,
+    a_movement,
+    a_facilitation,
+    a_observation,
+    a_home,
     a_interaction,
     a_modeling,
     a_feedback,
@@ -88,6 +102,16 @@ def run_stretch(
     """Run the given parts in order (an argument of None: that part does not run in this stretch); return
     the rows they log, in order: (events, feedback, feedback change)."""
     logs = nothing_logged()
+    if a_shift_change is not None:
+        logs = _log(logs, movement._shift_hour(clock, *a_shift_change))
+    if a_movement is not None:
+        logs = _log(logs, movement._hour(clock, *a_movement))
+    if a_facilitation is not None:
+        logs = _log(logs, facilitation._hour(clock, *a_facilitation))
+    if a_observation is not None:
+        logs = _log(logs, observation._hour(clock, *a_observation))
+    if a_home is not None:
+        logs = _log(logs, home._hour(clock, *a_home))
     if a_interaction is not None:
         logs = _log(logs, interaction._hour(clock, *a_interaction))
     if a_modeling is not None:
