@@ -30,9 +30,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
+from numba import types
+from numba.core.extending import overload
+from numba.experimental import structref
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.records import EVENT_COLUMNS, TABLE_COLUMNS
@@ -63,7 +68,7 @@ def nothing_logged():
             np.zeros(0))  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Part:
     """A process's whole hourly step as one compiled function (see the module docstring).
 
@@ -86,13 +91,17 @@ class Part:
 
 
 class CompiledHour:
-    """One model's side of the compiled hour: the streams' buffers kept filled, and each run of
-    parts' arguments, built once and rebuilt only when a parameter changes (``model.p.version``) or a buffer is
-    replaced (``model.streams.version``)."""
+    """One model's side of the compiled hour: the streams' buffers kept filled, and the parts' arguments, built
+    once and rebuilt only when a parameter changes (``model.p.version``) or a buffer is replaced
+    (``model.streams.version``).  A stretch's arguments (every part's of the stretch order, which run is told
+    by a mask) are held in compiled form (:func:`held`): entering compiled code then costs one object a call,
+    not the few hundred arrays the parts read."""
 
     def __init__(self, model: MilieuModel) -> None:
         self.model = model
-        self._arguments: dict[tuple, tuple[tuple, Any]] = {}  # parts -> (key, arguments)
+        self._alone: dict[Part, tuple[tuple, tuple]] = {}  # part -> (key, arguments)
+        self._held: tuple[tuple, Any] | None = None  # (key, the stretch order's arguments held)
+        self._masks: dict[tuple[Part, ...], np.ndarray] = {}  # parts -> which of the stretch order run
         self._streams: dict[str, tuple[int, int]] = {}  # the parts' streams made ready: name -> (reserve, kind)
         self._calls_left = 0  # calls before the buffers are topped up again
 
@@ -131,31 +140,40 @@ class CompiledHour:
                 stream.ensure(reserve, kind)
         self._calls_left = HEADROOM_HOURS
 
-    def arguments(self, parts: tuple[Part, ...], order: tuple[Part, ...] = ()) -> Any:
-        """The arguments of one call running ``parts``: ``(draws, *inputs)`` of a part alone, else the list of a
-        stretch's (for each part of ``order``, that tuple if it runs in this call, else None)."""
-        model = self.model
-        p = model.p
-        key = (id(p), getattr(p, "version", None), model.streams.version[0])
-        cached = self._arguments.get(parts)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        own = True
+    def _key(self) -> tuple:
+        p = self.model.p
+        return (id(p), getattr(p, "version", None), self.model.streams.version[0])
 
-        def of(part: Part) -> tuple:
-            nonlocal own
-            draws, native = self._draws(part)
-            own = own and native
-            return (draws, *part.inputs(model))
+    def _of(self, part: Part) -> tuple[tuple, bool]:
+        """A part's arguments, ``(draws, *inputs)``, and whether they may be kept (no stand-in streams)."""
+        draws, own = self._draws(part)
+        return (draws, *part.inputs(self.model)), own
 
-        if len(parts) == 1:
-            arguments: Any = of(parts[0])
-        else:
-            running = set(parts)
-            arguments = [of(part) if part in running else None for part in order]
-        if own and key[1] is not None and key[2] == model.streams.version[0]:
-            self._arguments[parts] = (key, arguments)  # stand-ins draw anew each call: not kept
+    def arguments(self, part: Part) -> tuple:
+        """The arguments of ``part`` run alone: ``(draws, *inputs)``."""
+        key = self._key()
+        kept = self._alone.get(part)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        arguments, own = self._of(part)
+        if own and key[1] is not None and key == self._key():
+            self._alone[part] = (key, arguments)  # stand-ins draw anew each call: not kept
         return arguments
+
+    def held_arguments(self, order: tuple[Part, ...]) -> Any:
+        """The arguments of every part of a stretch's ``order``, held in compiled form (:func:`held`)."""
+        key = self._key()
+        if self._held is not None and self._held[0] == key:
+            return self._held[1]
+        own, arguments = True, []
+        for part in order:
+            one, native = self._of(part)
+            arguments.append(one)
+            own = own and native
+        holder = held(tuple(arguments))
+        if own and key[1] is not None and key == self._key():
+            self._held = (key, holder)
+        return holder
 
     def run(self, parts: tuple[Part, ...], stretch: Any = None) -> None:
         """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did:
@@ -168,15 +186,64 @@ class CompiledHour:
         clock = model.hour.clock
         clock[MOVED] = 0.0
         if len(parts) == 1:
-            events, feedback, change = parts[0].function(clock, *self.arguments(parts))
+            events, feedback, change = parts[0].function(clock, *self.arguments(parts[0]))
         else:
-            events, feedback, change = stretch.run_stretch(clock, *self.arguments(parts, stretch.parts_in_order()))
+            mask = self._masks.get(parts)
+            order = stretch.parts_in_order()
+            if mask is None:
+                mask = self._masks[parts] = np.array([part in parts for part in order])
+            events, feedback, change = stretch.run_stretch(clock, mask, self.held_arguments(order))
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:
             model.records.feedback.add_rows(feedback, change)
         if clock[MOVED]:
             model.positions.moved()
+
+
+# --- holding a stretch's arguments in compiled form ---------------------------------------------------------
+@structref.register
+class HeldType(types.StructRef):
+    """The numba type of :class:`Held`: one field, ``args``, a tuple of the parts' argument tuples."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(kind)) for name, kind in fields)
+
+
+class Held(structref.StructRefProxy):
+    """A stretch's arguments, unboxed once (:func:`held`) and handed to compiled code as one object."""
+
+
+structref.define_boxing(HeldType, Held)
+
+
+def _hold(args):  # typed by the overload below; only compiled code calls it
+    raise NotImplementedError
+
+
+@overload(_hold)
+def _hold_typed(args):
+    held_type = HeldType([("args", args)])
+
+    def hold(args):
+        holder = structref.new(held_type)
+        holder.args = args
+        return holder
+
+    return hold
+
+
+@kernel
+def _held(args):
+    return _hold(args)
+
+
+def held(args: tuple) -> Any:
+    """``args`` held in compiled form: an object with the field ``args`` that compiled code reads as it was given
+    (a plain namespace when Numba is switched off, ``NUMBA_DISABLE_JIT=1``)."""
+    if numba.config.DISABLE_JIT:
+        return SimpleNamespace(args=args)
+    return _held(args)
 
 
 # --- the stretch module, written from the schedule ---------------------------------------------------------------
@@ -206,9 +273,9 @@ def stretch_source() -> str:
             '"""Stretches of the compiled hour: consecutive phases that are compiled parts, run as one call.',
             "",
             "Written by ``python -m milieu_sim.model.docs`` from the default schedule; do not edit by hand.",
-            ":func:`run_stretch` calls the parts of :func:`parts_in_order`, the schedule's order, each whose",
-            "arguments are given (not None): ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of",
-            "consecutive phases of an hour that are all parts.",
+            ":func:`run_stretch` calls the parts of :func:`parts_in_order` (the schedule's order) that its mask",
+            "marks: ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of consecutive phases of an",
+            "hour that are all parts.",
             '"""',
             "",
             "from __future__ import annotations",
@@ -243,18 +310,19 @@ def stretch_source() -> str:
             "",
             "",
             "@kernel",
-            "def run_stretch(",
-            "    clock,",
-            *(f"    a_{phase}," for phase, _, _, _ in rows),
-            "):",
-            '    """Run the given parts in order (an argument of None: that part does not run in this stretch); return',
-            '    the rows they log, in order: (events, feedback, feedback change)."""',
+            "def run_stretch(clock, mask, held):",
+            '    """Run the parts of :func:`parts_in_order` that ``mask`` marks, in order, with their arguments in',
+            "    ``held.args`` (compiled_hour.held); return the rows they log, in order: (events, feedback, feedback",
+            '    change)."""',
+            "    (",
+            *(f"        a_{phase}," for phase, _, _, _ in rows),
+            "    ) = held.args",
             "    logs = nothing_logged()",
             *(
                 line
-                for phase, module, _, function in rows
+                for k, (phase, module, _, function) in enumerate(rows)
                 for line in (
-                    f"    if a_{phase} is not None:",
+                    f"    if mask[{k}]:",
                     f"        logs = _log(logs, {module}.{function}(clock, *a_{phase}))",
                 )
             ),

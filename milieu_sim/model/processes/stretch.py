@@ -1,9 +1,9 @@
 """Stretches of the compiled hour: consecutive phases that are compiled parts, run as one call.
 
 Written by ``python -m milieu_sim.model.docs`` from the default schedule; do not edit by hand.
-:func:`run_stretch` calls the parts of :func:`parts_in_order`, the schedule's order, each whose
-arguments are given (not None): ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of
-consecutive phases of an hour that are all parts.
+:func:`run_stretch` calls the parts of :func:`parts_in_order` (the schedule's order) that its mask
+marks: ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of consecutive phases of an
+hour that are all parts.
 """
 
 from __future__ import annotations
@@ -75,73 +75,74 @@ def _log(logs, part_logs):
 
 
 @kernel
-def run_stretch(
-    clock,
-    a_shift_change,
-    a_movement,
-    a_facilitation,
-    a_observation,
-    a_home,
-    a_interaction,
-    a_modeling,
-    a_feedback,
-    a_staff_response,
-    a_consequences,
-    a_initiative,
-    a_community_meeting,
-    a_flashpoints,
-    a_prevention,
-    a_seclusion_draws,
-    a_escalation,
-    a_isolation,
-    a_climate,
-    a_norms,
-    a_insight,
-    a_recovery,
-):
-    """Run the given parts in order (an argument of None: that part does not run in this stretch); return
-    the rows they log, in order: (events, feedback, feedback change)."""
+def run_stretch(clock, mask, held):
+    """Run the parts of :func:`parts_in_order` that ``mask`` marks, in order, with their arguments in
+    ``held.args`` (compiled_hour.held); return the rows they log, in order: (events, feedback, feedback
+    change)."""
+    (
+        a_shift_change,
+        a_movement,
+        a_facilitation,
+        a_observation,
+        a_home,
+        a_interaction,
+        a_modeling,
+        a_feedback,
+        a_staff_response,
+        a_consequences,
+        a_initiative,
+        a_community_meeting,
+        a_flashpoints,
+        a_prevention,
+        a_seclusion_draws,
+        a_escalation,
+        a_isolation,
+        a_climate,
+        a_norms,
+        a_insight,
+        a_recovery,
+    ) = held.args
     logs = nothing_logged()
-    if a_shift_change is not None:
+    if mask[0]:
         logs = _log(logs, movement._shift_hour(clock, *a_shift_change))
-    if a_movement is not None:
+    if mask[1]:
         logs = _log(logs, movement._hour(clock, *a_movement))
-    if a_facilitation is not None:
+    if mask[2]:
         logs = _log(logs, facilitation._hour(clock, *a_facilitation))
-    if a_observation is not None:
+    if mask[3]:
         logs = _log(logs, observation._hour(clock, *a_observation))
-    if a_home is not None:
+    if mask[4]:
         logs = _log(logs, home._hour(clock, *a_home))
-    if a_interaction is not None:
+    if mask[5]:
         logs = _log(logs, interaction._hour(clock, *a_interaction))
-    if a_modeling is not None:
+    if mask[6]:
         logs = _log(logs, modeling._hour(clock, *a_modeling))
-    if a_feedback is not None:
+    if mask[7]:
         logs = _log(logs, feedback._hour(clock, *a_feedback))
-    if a_staff_response is not None:
+    if mask[8]:
         logs = _log(logs, staff_response._hour(clock, *a_staff_response))
-    if a_consequences is not None:
+    if mask[9]:
         logs = _log(logs, consequences._hour(clock, *a_consequences))
-    if a_initiative is not None:
+    if mask[10]:
         logs = _log(logs, initiative._hour(clock, *a_initiative))
-    if a_community_meeting is not None:
+    if mask[11]:
         logs = _log(logs, norms._meeting_hour(clock, *a_community_meeting))
-    if a_flashpoints is not None:
+    if mask[12]:
         logs = _log(logs, flashpoints._hour(clock, *a_flashpoints))
-    if a_prevention is not None:
+    if mask[13]:
         logs = _log(logs, prevention._hour(clock, *a_prevention))
-    if a_seclusion_draws is not None:
+    if mask[14]:
         logs = _log(logs, isolation._draw_hour(clock, *a_seclusion_draws))
-    if a_escalation is not None:
+    if mask[15]:
         logs = _log(logs, escalation._hour(clock, *a_escalation))
-    if a_isolation is not None:
+    if mask[16]:
         logs = _log(logs, isolation._isolate_hour(clock, *a_isolation))
-    if a_climate is not None:
+    if mask[17]:
         logs = _log(logs, climate._hour(clock, *a_climate))
-    if a_norms is not None:
+    if mask[18]:
         logs = _log(logs, norms._norm_hour(clock, *a_norms))
-    if a_insight is not None:
+    if mask[19]:
         logs = _log(logs, insight._hour(clock, *a_insight))
-    if a_recovery is not None:
+    if mask[20]:
         logs = _log(logs, recovery._hour(clock, *a_recovery))
     return logs
