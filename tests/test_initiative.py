@@ -42,7 +42,7 @@ def test_an_idle_client_loses_independence_where_engaged_twins_do_not():
     c.attending[1] = True  # in the group
     h.partner_kind[2] = CLIENT_PARTNER  # talked with someone
     h.behaviour[3] = PROSOCIAL  # did something
-    practices, idle = initiative.count_initiative(model)
+    practices, idle = initiative.take_initiative(model)
     assert (practices, idle) == (0, 1)
     assert c.independence[0] < 0.6
     assert np.all(c.independence[1:] == 0.6)
@@ -64,7 +64,7 @@ def test_independence_drives_unprompted_practice():
     assert not model.hour.structured
     c.independence[:] = [0.8, 0.4]  # chances 0.4 and 0.2
     c.daily_living_skill[:] = 0.3
-    practices, _ = initiative.count_initiative(model)
+    practices, _ = initiative.take_initiative(model)
     assert practices == 1
     assert c.daily_living_skill[0] > 0.3 and c.independence[0] > 0.8
     assert c.daily_living_skill[1] == 0.3 and c.independence[1] == 0.4
@@ -76,7 +76,7 @@ def test_custodial_care_stops_unprompted_practice(custodial_care):
     hour_of(model, FREE_STEP, u=0.5)
     c = model.clients
     c.independence[0], c.daily_living_skill[0] = 0.8, 0.3
-    practices, idle = initiative.count_initiative(model)
+    practices, idle = initiative.take_initiative(model)
     if custodial_care == 0.0:
         assert (practices, idle) == (1, 0)
         assert c.daily_living_skill[0] > 0.3 and c.independence[0] > 0.8
@@ -92,7 +92,7 @@ def test_attending_an_activity_is_neither_practice_nor_idleness(step):
     c = model.clients
     c.attending[0] = True
     c.independence[0], c.daily_living_skill[0] = 0.8, 0.3
-    assert initiative.count_initiative(model) == (0, 0)
+    assert initiative.take_initiative(model) == (0, 0)
     assert c.daily_living_skill[0] == 0.3 and c.independence[0] == 0.8
 
 
@@ -111,7 +111,7 @@ def test_secluded_or_absent_clients_take_no_initiative():
     hour_of(model, FREE_STEP, u=0.0)
     model.hour.active[:] = False
     model.clients.independence[:] = 0.5
-    assert initiative.count_initiative(model) == (0, 0)
+    assert initiative.take_initiative(model) == (0, 0)
     assert np.all(model.clients.independence == 0.5)
 
 
@@ -123,7 +123,7 @@ def _custodial_vs_milieu(seed: int, days: int) -> dict[str, tuple[float, float]]
         tally = np.zeros(2)
 
         def counting(model, tally=tally):
-            _, idle = initiative.count_initiative(model)
+            _, idle = initiative.take_initiative(model)
             tally += (idle, model.hour.active.sum())
 
         model = MilieuModel(rng=seed, policy=policy, independence_gain=0.0, institutionalisation=0.0)

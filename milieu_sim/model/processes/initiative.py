@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from milieu_sim.model.compiled_hour import Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
@@ -89,35 +91,42 @@ PARAMETERS = ParameterRecord(
 )
 
 
-def take_initiative(model: MilieuModel) -> None:
+def take_initiative(model: MilieuModel) -> tuple[int, int]:
     """Unprompted daily-living practice, idle hours and the pull of autonomy support and custodial care on
-    independence (rule in the module docstring)."""
+    independence (rule in the module docstring); returns the hour's (practices, idle hours)."""
     PART.run(model)
+    return hour_counts(model)
+
+
+def hour_counts(model: MilieuModel) -> tuple[int, int]:
+    """The last hour's (practices, idle hours) of initiative, whether it ran alone or in a stretch."""
+    counts = _counts(model)
+    return int(counts[0]), int(counts[1])
+
+
+def _counts(model: MilieuModel) -> np.ndarray:
+    counts = getattr(model, "initiative_counts", None)
+    if counts is None:
+        counts = model.initiative_counts = np.zeros(2, dtype=np.int64)
+    return counts
 
 
 def _inputs(model: MilieuModel) -> tuple:
     c, h = model.clients, model.hour
-    return c.values, h.active, c.attending, h.partner_kind, h.behaviour, PARAMETERS(model.p)
+    return c.values, h.active, c.attending, h.partner_kind, h.behaviour, _counts(model), PARAMETERS(model.p)
 
 
 @kernel
-def _hour(clock, draws, x, active, attending, partner_kind, behaviour, parameters):
-    """The hour of initiative: one uniform per slot, then ``_take_initiative`` (its counts are not kept)."""
+def _hour(clock, draws, x, active, attending, partner_kind, behaviour, counts, parameters):
+    """The hour of initiative: one uniform per slot, then ``_take_initiative``; the hour's counts into
+    ``counts`` (practices, idle hours)."""
     u = take(draws[0][0], draws[0][1], 1, x.shape[1])[0]
-    _take_initiative(x, u, active, attending, partner_kind, behaviour, parameters)
+    counts[0], counts[1] = _take_initiative(x, u, active, attending, partner_kind, behaviour, parameters)
     return nothing_logged()
 
 
 PART = Part(_hour, _inputs, streams=(("initiative", 1, "clients", UNIFORM),))
 take_initiative.part = PART  # type: ignore[attr-defined]
-
-
-def count_initiative(model: MilieuModel) -> tuple[int, int]:
-    """The hour of :func:`take_initiative` run from Python (the same draws and rule), for code that counts what
-    it did: returns the hour's (practices, idle hours)."""
-    c, h = model.clients, model.hour
-    u = model.streams["initiative"].random(c.n)
-    return _take_initiative(c.values, u, h.active, c.attending, h.partner_kind, h.behaviour, PARAMETERS(model.p))
 
 
 @kernel
