@@ -1120,6 +1120,7 @@ def test_6_15_climate_equations_as_written():
     h.partner_kind[:] = [CLIENT_PARTNER, CLIENT_PARTNER, STAFF_PARTNER, NO_PARTNER]
     h.conflictual[:] = [False, True, False, False]
     model.climate.affirmations_seen = c.affirmations_received.copy()
+    model.climate.counting[0] = True  # the count of affirmations has started: those seen are as set here
     c.affirmations_received[2] += 2
     h.incident_exposure, h.incidents_on_clients, h.incidents_on_staff, h.coercion = 1.2, 1, 1, 0.5
     climate.update_climate(model)
