@@ -2,27 +2,30 @@
 
 Each phase of the hour used to be a Python function around a compiled kernel: it drew its random blocks, packed
 its arrays, called the kernel and logged what came back, and those fixed costs, paid by some twenty phases every
-hour, were most of a run's time.  A process whose whole hourly step is compiled declares a :class:`Part`:
+hour, were most of a run's time.  Now each built-in process declares its whole hourly step as a :class:`Part`:
 
-- ``function``: the compiled step, ``function(clock, *inputs)``, which takes its random blocks from its streams'
-  buffers (:func:`milieu_sim.model.streams.take`), reads and writes the hour's clock fields in ``clock``
-  (:data:`CLOCK` positions) and returns its rows for the logs: ``(events, feedback, feedback_change)``
-  (:data:`NO_EVENTS`, :data:`NO_FEEDBACK`, :data:`NO_CHANGE` when it logs none);
-- ``inputs``: a Python function of the model giving the rest of its arguments (its arrays and its parameter
-  record: the same things its Python entry passed before);
-- ``streams``: the streams it draws from, with the most numbers per row (client slot or staff member) it draws
-  from each in one hour, so that the buffers hold an hour's draws before the call.
+- ``function(clock, draws, *inputs)``: the compiled step.  It takes its random blocks from its streams' buffers
+  (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`), reads and writes the
+  hour's fields in ``clock`` (``model.hour.clock``: positions :data:`STEP` ... :data:`MOVED`, the order of
+  :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns the rows it logs: ``(events, feedback,
+  feedback_change)`` (:func:`nothing_logged` when it logs none);
+- ``inputs(model)``: the rest of its arguments (state arrays, its parameter record).  They are built once and
+  kept until ``model.p`` changes or a stream's buffer is replaced, so they hold arrays that the processes update
+  in place, never copies of the state or values of the hour;
+- ``streams``: the streams it draws from, with the most numbers per row (client slot, staff member, or one) it
+  draws from each in an hour, so that the buffers hold enough before a call.
 
-The process's entry function (the phase's ``function`` in :data:`~milieu_sim.model.schedule.SCHEDULE`) is
-``part.run`` (:meth:`Part.run`): the part alone, one compiled call.  ``Schedule.run`` goes further: it runs each
-stretch of consecutive phases that are all parts, in this hour, as one call of :func:`_stretch`, which calls the
-parts in the schedule's order.  The rules, their order and their random numbers are the same either way, so a
-run's tables are the same bit for bit whether its phases run alone or in stretches (a test checks this); a phase
-of one's own inserted between two parts simply ends one stretch and starts the next.
+The process's entry function (the phase's ``function`` in :data:`~milieu_sim.model.schedule.SCHEDULE`) runs the
+part alone (:meth:`Part.run`); its ``part`` attribute names the part.  ``Schedule.run`` goes further: each run of
+consecutive phases that are all parts, in an hour, is one call of ``processes.stretch.run_stretch`` (written from
+the schedule by ``python -m milieu_sim.model.docs``), whose arguments enter compiled code as one object
+(:func:`held`).  The rules, their order and their random numbers are the same either way, so a run's tables are
+the same bit for bit whether its phases run alone or in stretches (a test checks this); a phase of one's own
+inserted between two parts ends one stretch and starts the next.
 
-A part's streams must be the model's own (:class:`~milieu_sim.model.streams.Stream`); where a test or a user has
-put something else in their place (``model.streams["climate"] = ...``), the part runs its Python path instead:
-``Part.python(model)``, the same rule drawing through the stand-in's ``random``.
+Where a test or a user has put a stand-in in place of a part's stream (``model.streams["climate"] = ...``, an
+object with ``random``), the part is handed, each hour, one block of its largest hourly draw as the stand-in's
+``random((rows, numbers per row))`` returns it.
 """
 
 from __future__ import annotations

@@ -339,7 +339,7 @@ class Hour:
         # peer or staff member gave feedback (filled by staff_response and feedback, read by consequences)
         self.addressed = np.zeros(n_slots, dtype=bool)
         self.punished = np.zeros(n_slots, dtype=bool)
-        # this hour's isolation-stream uniforms (slot x (duration, room cell)), drawn anew every hour by
+        # this hour's isolation-stream uniforms (slot x (duration, room cell)), drawn every hour into this array by
         # processes.isolation.draw before any seclusion starts (escalation starts them)
         self.seclusion_draws = np.zeros((n_slots, 2))
         self._views: dict[type, Any] = {}
