@@ -38,7 +38,7 @@ from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.compiled_hour import UNADDRESSED as UNADDRESSED_COUNT
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
-from milieu_sim.model.processes.movement import observers_now
+from milieu_sim.model.processes.movement import observers_now, sight
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -158,17 +158,15 @@ def follow(model: MilieuModel) -> None:
 
 def _inputs(model: MilieuModel) -> tuple:
     c, h, s = model.clients, model.hour, model.staff
-    sight = (h.observer, c.present, c.cell, c.observation_until, s.on_duty, s.cell, s.observe_radius, model.plan.width,
-             model.plan.height)  # fmt: skip
-    return c.packed(ConsequenceClients), h.packed(Acts), sight, s.staff_id, model.plan.zone_flat, PARAMETERS(model.p)
+    return (c.packed(ConsequenceClients), h.packed(Acts), sight(model), s.staff_id, model.plan.zone_flat,
+            model.plan.height, PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, clients, acts, sight, staff_id, zone, parameters):
+def _hour(clock, draws, clients, acts, seen, staff_id, zone, height, parameters):
     """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow``; adds the hour's
     addressed and unaddressed transgressions to the clock and logs its events."""
-    observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height = sight
-    observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height)
+    observer = observers_now(clock, seen)
     events, tallies = _follow(clients, acts, observer, staff_id, zone, height, np.int64(clock[STEP]), parameters)
     clock[ADDRESSED_COUNT] += tallies[0]
     clock[UNADDRESSED_COUNT] += tallies[1]

@@ -118,7 +118,7 @@ from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
 from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
-from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers, observers_now
+from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers, observers_now, sight
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -373,15 +373,13 @@ def escalate(model: MilieuModel) -> None:
 
 def _inputs(model: MilieuModel) -> tuple:
     c, h, s, plan = model.clients, model.hour, model.staff, model.plan
-    sight = (h.observer, c.present, c.cell, c.observation_until, s.on_duty, s.cell, s.observe_radius, plan.width,
-             plan.height)  # fmt: skip
-    return (h.seclusion_draws, c.packed(EscalationClients), s.packed(EscalationStaff), h.active, sight,
+    return (h.seclusion_draws, c.packed(EscalationClients), s.packed(EscalationStaff), h.active, sight(model),
             plan.zone_cells.get(isolation.SECLUSION, NO_ROOM), plan.zone_flat, plan.height, PARAMETERS(model.p),
             _coercion_weights(_coerciveness(model.p)))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, seclusion_draws, clients, staff, active, sight, seclusion_cells, zone, height, parameters,
+def _hour(clock, draws, seclusion_draws, clients, staff, active, seen, seclusion_cells, zone, height, parameters,
           weights):  # fmt: skip
     """The hour of escalation: the escalation, de_escalation and aftermath blocks (every hour, in that order), the
     hour's observers (``movement.observers_now``), ``_escalate``, then the hour's tallies (conflicts,
@@ -391,9 +389,7 @@ def _hour(clock, draws, seclusion_draws, clients, staff, active, sight, seclusio
     u = take(draws[0][0], draws[0][1], n, 2)
     v = take(draws[1][0], draws[1][1], n, 3)
     w = take(draws[2][0], draws[2][1], n, 3)
-    observer, present, cell, observation_until, on_duty, staff_cell, radius, width, sight_height = sight
-    observer = observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width,
-                             sight_height)  # fmt: skip
+    observer = observers_now(clock, seen)
     events, secluded, conflicts, containments, tallies = _escalate(
         u, v, w, seclusion_draws, clients, staff, active, observer, seclusion_cells, zone, height,
         np.int64(clock[STEP]), clock[AWAKE] != 0.0, parameters,

@@ -441,10 +441,19 @@ def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_blo
             staff_cell[j] = neighbours[staff_cell[j], int(us[j, STAFF_NEIGHBOUR] * 8)]
 
 
+def sight(model: MilieuModel) -> tuple:
+    """What :func:`observers_now` reads (a compiled part's input): the hour's observer array, the clients'
+    presence, cells and special observation, the staff on duty, their cells and radii, and the ward's size."""
+    c, s, plan = model.clients, model.staff, model.plan
+    return (model.hour.observer, c.present, c.cell, c.observation_until, s.on_duty, s.cell, s.observe_radius,
+            plan.width, plan.height)  # fmt: skip
+
+
 @kernel
-def observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height):
-    """``observers`` in compiled code: fill ``observer`` by the sight rule unless done for this hour already
-    (``clock``'s observer_step is the hour's step); returns ``observer``."""
+def observers_now(clock, sight):
+    """``observers`` in compiled code: fill the hour's observer array by the sight rule unless done for this hour
+    already (``clock``'s observer_step is the hour's step); returns it.  ``sight``: :func:`sight`."""
+    observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height = sight
     if clock[OBSERVER_STEP] != clock[STEP]:
         _observers(observer, present, cell, observation_until, np.int64(clock[STEP]), on_duty, staff_cell, radius,
                    width, height)  # fmt: skip
@@ -460,13 +469,7 @@ def observers(model: MilieuModel) -> np.ndarray:
     in cells.  Computed at most once per hour, when a process first asks, by
     stamping each staff member's field of view onto a raster of the ward.
     """
-    c, s, h = model.clients, model.staff, model.hour
-    if h.observer_step != h.step:
-        plan = model.plan
-        _observers(h.observer, c.present, c.cell, c.observation_until, h.step, s.on_duty, s.cell, s.observe_radius,
-                   plan.width, plan.height)  # fmt: skip
-        h.observer_step = h.step
-    return h.observer
+    return observers_now(model.hour.clock, sight(model))
 
 
 @kernel

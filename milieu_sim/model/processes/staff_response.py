@@ -55,7 +55,7 @@ import numpy as np
 from milieu_sim.model.compiled_hour import STEP, TRAINS, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, practise_skills, write_event
-from milieu_sim.model.processes.movement import observers_now
+from milieu_sim.model.processes.movement import observers_now, sight
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -206,18 +206,16 @@ def respond(model: MilieuModel) -> None:
 
 def _inputs(model: MilieuModel) -> tuple:
     c, h, s = model.clients, model.hour, model.staff
-    sight = (h.observer, c.present, c.cell, c.observation_until, s.on_duty, s.cell, s.observe_radius, model.plan.width,
-             model.plan.height)  # fmt: skip
-    return c.packed(ResponseClients), h.packed(Answered), sight, h.behaviour, h.active, s.staff_id, PARAMETERS(model.p)
+    return (c.packed(ResponseClients), h.packed(Answered), sight(model), h.behaviour, h.active, s.staff_id,
+            PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, clients, answered, sight, behaviour, active, staff_id, parameters):
+def _hour(clock, draws, clients, answered, seen, behaviour, active, staff_id, parameters):
     """The hour of staff response: the staff_response block (four uniforms per slot), who sees whom
     (``movement.observers_now``), then ``_respond``; logs its events."""
     u = take(draws[0][0], draws[0][1], ResponseClients(*clients).client_id.size, 4)
-    observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height = sight
-    observers_now(clock, observer, present, cell, observation_until, on_duty, staff_cell, radius, width, height)
+    observer = observers_now(clock, seen)
     events = _respond(u, clients, answered, observer, behaviour, active, np.int64(clock[TRAINS]),
                       np.int64(clock[STEP]), staff_id, parameters)  # fmt: skip
     _, no_feedback, no_change = nothing_logged()
