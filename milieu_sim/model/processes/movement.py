@@ -50,7 +50,7 @@ import numpy as np
 
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.climate import attendance_factor
-from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.processes.common import ParameterRecord, occupancy
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import INDEPENDENCE, TRUST
 from milieu_sim.model.ward import ZONE_CODE
@@ -413,12 +413,56 @@ def _observers(observer, present, cell, observation_until, step, on_duty, staff_
                 if slack < best_slack[x * height + y]:
                     best_slack[x * height + y] = slack
                     best_staff[x * height + y] = j
+    special = False  # anyone under special observation: then who is in which cell, to find the nearest staff
+    for i in range(present.size):
+        if present[i] and cell[i] >= 0 and observation_until[i] > step:
+            special = True
+            break
+    start, members = occupancy(staff_cell, width * height) if special else occupancy(staff_cell[:0], 0)
     for i in range(present.size):
         observer[i] = -1
         if present[i] and cell[i] >= 0:
             observer[i] = best_staff[cell[i]]
             if observation_until[i] > step:  # special observation: always in someone's sight
-                observer[i] = nearest_on_duty(cell[i], on_duty, staff_cell, height)
+                observer[i] = nearest_around(cell[i], on_duty, staff_cell, height, start, members)
+
+
+@kernel
+def nearest_around(cell, on_duty, staff_cell, height, start, members):
+    """``nearest_on_duty``, found by looking around the cell: ring by ring (the cells at Chebyshev distance
+    0, 1, 2, ...) in the staff's occupancy (``start``, ``members``: ``common.occupancy`` of ``staff_cell``), the
+    lowest on-duty index in the first ring that has one; after as many cells as there are staff without one,
+    the scan of every staff member.  The same staff member either way, without a scan of the whole roster
+    for every client on a big ward.  ``on_duty`` may be any mask of who counts (observation: the free staff)."""
+    if cell < 0:
+        return -1
+    if start.size <= 1:  # no occupancy given: the scan of every staff member
+        return nearest_on_duty(cell, on_duty, staff_cell, height)
+    width = (start.size - 1) // height
+    x0, y0 = cell // height, cell % height
+    reach = max(x0, width - 1 - x0, y0, height - 1 - y0)  # the farthest ring with a cell on the grid
+    scanned = 0
+    for d in range(reach + 1):
+        best = -1
+        for x in range(max(0, x0 - d), min(width, x0 + d + 1)):
+            if x == x0 - d or x == x0 + d:  # a side of the ring: every cell of the column in it
+                low, high, stride = max(0, y0 - d), min(height, y0 + d + 1), 1
+            else:  # inside: the top and bottom cells only
+                low, high, stride = y0 - d, y0 + d + 1, 2 * d
+            for y in range(low, high, stride):
+                if y < 0 or y >= height:
+                    continue
+                c = x * height + y
+                scanned += 1
+                for m in range(start[c], start[c + 1]):
+                    j = members[m]
+                    if on_duty[j] and (best < 0 or j < best):
+                        best = j
+        if best >= 0:
+            return best
+        if scanned > on_duty.size:
+            return nearest_on_duty(cell, on_duty, staff_cell, height)
+    return -1
 
 
 @kernel
