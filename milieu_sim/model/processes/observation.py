@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord, write_event
+from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
 from milieu_sim.model.processes.escalation import coercion_of
+from milieu_sim.model.processes.movement import nearest_around
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -138,7 +139,7 @@ def observe(model: MilieuModel) -> None:
         h.containment_events += len(events)
         h.coercion += coercion_of(events, model.p)
         model.records.events.add_rows(events)
-    moved = _escort(clients, s.packed(ObservationStaff), model.plan.height, q)
+    moved = _escort(clients, s.packed(ObservationStaff), model.plan.height, model.plan.zone_flat.size, q)
     if moved.size:
         model.positions.moved()
     h.observer_step = -1  # who sees whom is worked out afresh
@@ -197,7 +198,7 @@ def _review(clients, step, parameters):
 
 
 @kernel
-def _escort(clients, staff, height, parameters):
+def _escort(clients, staff, height, n_cells, parameters):
     """Assign and place the 1:1 observers (module docstring); returns the staff indices moved."""
     q = parameters[0]
     clients, staff = ObservationClients(*clients), ObservationStaff(*staff)
@@ -214,21 +215,32 @@ def _escort(clients, staff, height, parameters):
                 staff.escorting[j] = -1
             escort[i] = -1
     old = staff.cell.copy()
+    # who is free (on duty, on the grid, escorting nobody), and where (common.occupancy, built if someone is free
+    # and a client needs a new escort; a free staff member does not move until assigned, and is then no longer free)
+    free = np.zeros(staff.on_duty.size, dtype=np.bool_)
+    n_free = 0
+    for j in range(staff.on_duty.size):
+        if staff.on_duty[j] and staff.cell[j] >= 0 and staff.escorting[j] < 0:
+            free[j] = True
+            n_free += 1
+    searching = False
+    for i in range(level.size if n_free > 0 else 0):  # (a superset of the clients searched for below)
+        if escort[i] < 0 and level[i] >= WITHIN_SIGHT and clients.present[i] and cell[i] >= 0:
+            searching = True
+            break
+    start, members = occupancy(staff.cell, n_cells) if searching else occupancy(cell[:0], 0)
     for wanted in (ARMS_LENGTH, WITHIN_SIGHT):
         for i in range(level.size):
             if level[i] != wanted or not clients.present[i] or clients.isolated[i] or cell[i] < 0:
                 continue
             if escort[i] < 0:  # the nearest free on-duty staff member (ties: lowest index)
-                best = np.iinfo(np.int64).max
-                for j in range(staff.on_duty.size):
-                    if staff.on_duty[j] and staff.cell[j] >= 0 and staff.escorting[j] < 0:
-                        d = max(abs(staff.cell[j] // height - cell[i] // height),
-                                abs(staff.cell[j] % height - cell[i] % height))  # fmt: skip
-                        if d < best:
-                            best, escort[i] = d, j
+                if n_free > 0:
+                    escort[i] = nearest_around(cell[i], free, staff.cell, height, start, members)
                 if escort[i] < 0:
                     continue  # nobody free
                 staff.escorting[escort[i]] = i
+                free[escort[i]] = False
+                n_free -= 1
             j = escort[i]
             staff.cell[j] = cell[i]
             if wanted == ARMS_LENGTH:
