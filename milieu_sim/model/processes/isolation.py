@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.records import KIND, OUTCOME
+from milieu_sim.model.processes.common import write_event
+from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
+from milieu_sim.model.state import INDEPENDENCE, RESENTMENT
 from milieu_sim.model.ward import ZONE_CODE
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ OWNS = Owns(
 # columns of the isolation block (OWNS.streams order)
 DURATION, ROOM_CELL = range(2)
 SECLUSION = ZONE_CODE["seclusion_room"]
+SECLUSION_RELEASE = KIND["seclusion_release"]
 
 
 class SeclusionClients(NamedTuple):
@@ -95,26 +98,46 @@ def seclude(clients, i, u, seclusion_cells, step, hours):
 
 def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
     """End a seclusion; the client returns to their bed and rejoins the routine next block."""
+    release_all(model, np.array([slot]), outcome)
+
+
+class ReleaseClients(NamedTuple):
+    """The client arrays a release reads and writes."""
+
+    values: np.ndarray
+    isolated: np.ndarray
+    client_id: np.ndarray
+    bed: np.ndarray
+    cell: np.ndarray
+
+
+def release_all(model: MilieuModel, slots: np.ndarray, outcome: str = "ended") -> None:
+    """End the seclusions of clients ``slots``, one after another in that order (:func:`release`'s rule)."""
     c, h, p = model.clients, model.hour, model.p
-    c.isolated[slot] = False
-    c.resentment[slot] = min(1.0, c.resentment[slot] + p["resentment_gain"] * p["release_resentment_share"])
-    c.independence[slot] = max(0.0, c.independence[slot] - p["seclusion_independence_loss"])
-    model.records.events.add(
-        1,
-        step=h.step,
-        client_id=int(c.client_id[slot]),
-        staff_id=-1,
-        kind=KIND["seclusion_release"],
-        severity=0,
-        antecedent=0,
-        outcome=OUTCOME[outcome],
-        target_role=0,
-        target_id=-1,
-        witnesses=0,
-    )
-    bed = int(c.bed[slot])
-    c.cell[slot] = bed
+    rise = p["resentment_gain"] * p["release_resentment_share"]
+    events = _release(c.packed(ReleaseClients), slots, h.step, OUTCOME[outcome], rise, p["seclusion_independence_loss"])
+    model.records.events.add_rows(events)
     model.positions.moved()
+
+
+@kernel
+def _release(clients, slots, step, outcome, resentment_rise, independence_loss):
+    """The after-effects of release (module docstring) for each of ``slots``: R = min(1, R + resentment_rise),
+    I = max(0, I - independence_loss) (as Python's min and max: the bound unless the value is beyond it), back to
+    the bed; returns their ``seclusion_release`` event rows, in the order of ``slots``."""
+    c = ReleaseClients(*clients)
+    x = c.values
+    events = np.zeros((slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
+    for a in range(slots.size):
+        i = slots[a]
+        c.isolated[i] = False
+        resentment = x[RESENTMENT, i] + resentment_rise
+        x[RESENTMENT, i] = resentment if resentment < 1.0 else 1.0
+        independence = x[INDEPENDENCE, i] - independence_loss
+        x[INDEPENDENCE, i] = independence if independence > 0.0 else 0.0
+        write_event(events, a, step, c.client_id[i], -1, SECLUSION_RELEASE, 0, 0, outcome)
+        c.cell[i] = c.bed[i]
+    return events
 
 
 def isolate(model: MilieuModel) -> None:
@@ -122,9 +145,9 @@ def isolate(model: MilieuModel) -> None:
     c, h, p = model.clients, model.hour, model.p
     if not c.isolated.any():
         return
-    for slot in _to_release(c.isolated, c.isolated_until, c.agitation, h.step, p["release_agitation"],
-                            p["seclusion_hours"]).tolist():  # fmt: skip
-        release(model, slot)
+    slots = _to_release(c.isolated, c.isolated_until, c.agitation, h.step, p["release_agitation"], p["seclusion_hours"])
+    if slots.size:
+        release_all(model, slots)
     _count_hours(c.isolated, c.isolation_hours)
 
 
