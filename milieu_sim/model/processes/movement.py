@@ -431,7 +431,7 @@ def _observers(observer, present, cell, observation_until, step, on_duty, staff_
 def nearest_around(cell, on_duty, staff_cell, height, start, members):
     """``nearest_on_duty``, found by looking around the cell: ring by ring (the cells at Chebyshev distance
     0, 1, 2, ...) in the staff's occupancy (``start``, ``members``: ``common.occupancy`` of ``staff_cell``), the
-    lowest on-duty index in the first ring that has one; after as many cells as there are staff without one,
+    lowest on-duty index in the first ring that has one; after a quarter as many cells as there are staff without one,
     the scan of every staff member.  The same staff member either way, without a scan of the whole roster
     for every client on a big ward.  ``on_duty`` may be any mask of who counts (observation: the free staff)."""
     if cell < 0:
@@ -460,7 +460,7 @@ def nearest_around(cell, on_duty, staff_cell, height, start, members):
                         best = j
         if best >= 0:
             return best
-        if scanned > on_duty.size:
+        if 4 * scanned > on_duty.size:
             return nearest_on_duty(cell, on_duty, staff_cell, height)
     return -1
 
