@@ -105,7 +105,7 @@ from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
 from milieu_sim.model.processes.common import ParameterRecord, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
-from milieu_sim.model.processes.movement import nearest_around, nearest_staff_of, observers
+from milieu_sim.model.processes.movement import nearest_around, nearest_staff_of, observers, staff_blocks
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -456,9 +456,11 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
     kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
     near = who_is_where(clients.cell, staff.cell, zone.size, slots.size > 0)
+    width = zone.size // height
+    located = staff_blocks(staff.cell, width, height) if slots.size > 0 else near
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
-        nearest[a] = nearest_around(clients.cell[slots[a]], staff.on_duty, staff.cell, height, near[2], near[3])
+        nearest[a] = nearest_around(clients.cell[slots[a]], staff.on_duty, staff.cell, width, height, located)
     responses, secluded, contained, tallies = _respond_to_incidents(
         slots, kinds, v[slots], w[slots], observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
         step, awake, parameters, near,

@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
+from milieu_sim.model.processes.common import ParameterRecord, write_event
 from milieu_sim.model.processes.escalation import coercion_of
-from milieu_sim.model.processes.movement import nearest_around
+from milieu_sim.model.processes.movement import nearest_around, staff_blocks
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -215,7 +215,7 @@ def _escort(clients, staff, height, n_cells, parameters):
                 staff.escorting[j] = -1
             escort[i] = -1
     old = staff.cell.copy()
-    # who is free (on duty, on the grid, escorting nobody), and where (common.occupancy, built if someone is free
+    # who is free (on duty, on the grid, escorting nobody), and where (movement.staff_blocks, built if someone is free
     # and a client needs a new escort; a free staff member does not move until assigned, and is then no longer free)
     free = np.zeros(staff.on_duty.size, dtype=np.bool_)
     n_free = 0
@@ -228,14 +228,14 @@ def _escort(clients, staff, height, n_cells, parameters):
         if escort[i] < 0 and level[i] >= WITHIN_SIGHT and clients.present[i] and cell[i] >= 0:
             searching = True
             break
-    start, members = occupancy(staff.cell, n_cells) if searching else occupancy(cell[:0], 0)
+    located = staff_blocks(staff.cell, n_cells // height, height) if searching else staff_blocks(cell[:0], 0, height)
     for wanted in (ARMS_LENGTH, WITHIN_SIGHT):
         for i in range(level.size):
             if level[i] != wanted or not clients.present[i] or clients.isolated[i] or cell[i] < 0:
                 continue
             if escort[i] < 0:  # the nearest free on-duty staff member (ties: lowest index)
                 if n_free > 0:
-                    escort[i] = nearest_around(cell[i], free, staff.cell, height, start, members)
+                    escort[i] = nearest_around(cell[i], free, staff.cell, n_cells // height, height, located)
                 if escort[i] < 0:
                     continue  # nobody free
                 staff.escorting[escort[i]] = i
