@@ -105,7 +105,13 @@ from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
 from milieu_sim.model.processes.common import ParameterRecord, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
-from milieu_sim.model.processes.movement import nearest_around, nearest_staff_of, observers, staff_blocks
+from milieu_sim.model.processes.movement import (
+    nearest_around,
+    nearest_staff_of,
+    observers,
+    staff_blocks,
+    worth_locating,
+)
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -457,7 +463,9 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
     near = who_is_where(clients.cell, staff.cell, zone.size, slots.size > 0)
     width = zone.size // height
-    located = staff_blocks(staff.cell, width, height) if slots.size > 0 else near
+    located = staff_blocks(staff.cell[:0], 0, height)  # (not located: the scan of the roster)
+    if worth_locating(slots.size, staff.cell.size, zone.size):
+        located = staff_blocks(staff.cell, width, height)
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
         nearest[a] = nearest_around(clients.cell[slots[a]], staff.on_duty, staff.cell, width, height, located)

@@ -413,12 +413,13 @@ def _observers(observer, present, cell, observation_until, step, on_duty, staff_
                 if slack < best_slack[x * height + y]:
                     best_slack[x * height + y] = slack
                     best_staff[x * height + y] = j
-    special = False  # anyone under special observation: then who is in which cell, to find the nearest staff
+    special = 0  # clients under special observation: when many, where the staff are, to find the nearest
     for i in range(present.size):
         if present[i] and cell[i] >= 0 and observation_until[i] > step:
-            special = True
-            break
-    located = staff_blocks(staff_cell, width, height) if special else staff_blocks(staff_cell[:0], 0, height)
+            special += 1
+    located = staff_blocks(staff_cell[:0], 0, height)  # (not located: the scan of the roster)
+    if worth_locating(special, on_duty.size, width * height):
+        located = staff_blocks(staff_cell, width, height)
     for i in range(present.size):
         observer[i] = -1
         if present[i] and cell[i] >= 0:
@@ -431,6 +432,13 @@ def _observers(observer, present, cell, observation_until, step, on_duty, staff_
 #: the distance up to which the cells around are looked at first (``nearest_around``).
 BLOCK = 8
 NEAR = 2
+
+
+@kernel
+def worth_locating(searches, n_staff, n_cells):
+    """Whether ``searches`` nearest-staff searches are worth sorting the staff by place first (:func:`staff_blocks`,
+    about a pass over the cells and the staff) rather than a scan of the roster each (the answer is the same)."""
+    return searches * n_staff > n_cells + n_staff
 
 
 @kernel

@@ -38,7 +38,7 @@ import numpy as np
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, write_event
 from milieu_sim.model.processes.escalation import coercion_of
-from milieu_sim.model.processes.movement import nearest_around, staff_blocks
+from milieu_sim.model.processes.movement import nearest_around, staff_blocks, worth_locating
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -223,12 +223,13 @@ def _escort(clients, staff, height, n_cells, parameters):
         if staff.on_duty[j] and staff.cell[j] >= 0 and staff.escorting[j] < 0:
             free[j] = True
             n_free += 1
-    searching = False
+    searching = 0
     for i in range(level.size if n_free > 0 else 0):  # (a superset of the clients searched for below)
         if escort[i] < 0 and level[i] >= WITHIN_SIGHT and clients.present[i] and cell[i] >= 0:
-            searching = True
-            break
-    located = staff_blocks(staff.cell, n_cells // height, height) if searching else staff_blocks(cell[:0], 0, height)
+            searching += 1
+    located = staff_blocks(cell[:0], 0, height)  # (not located: the scan of the roster)
+    if worth_locating(searching, staff.on_duty.size, n_cells):
+        located = staff_blocks(staff.cell, n_cells // height, height)
     for wanted in (ARMS_LENGTH, WITHIN_SIGHT):
         for i in range(level.size):
             if level[i] != wanted or not clients.present[i] or clients.isolated[i] or cell[i] < 0:
