@@ -108,6 +108,7 @@ from milieu_sim.model.processes.isolation import seclude
 from milieu_sim.model.processes.movement import (
     nearest_around,
     nearest_staff_of,
+    not_located,
     observers,
     staff_blocks,
     worth_locating,
@@ -463,7 +464,7 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
     near = who_is_where(clients.cell, staff.cell, zone.size, slots.size > 0)
     width = zone.size // height
-    located = staff_blocks(staff.cell[:0], 0, height)  # (not located: the scan of the roster)
+    located = not_located()
     if worth_locating(slots.size, staff.cell.size, zone.size):
         located = staff_blocks(staff.cell, width, height)
     nearest = np.empty(slots.size, dtype=np.int64)

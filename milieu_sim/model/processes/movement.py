@@ -417,7 +417,7 @@ def _observers(observer, present, cell, observation_until, step, on_duty, staff_
     for i in range(present.size):
         if present[i] and cell[i] >= 0 and observation_until[i] > step:
             special += 1
-    located = staff_blocks(staff_cell[:0], 0, height)  # (not located: the scan of the roster)
+    located = not_located()
     if worth_locating(special, on_duty.size, width * height):
         located = staff_blocks(staff_cell, width, height)
     for i in range(present.size):
@@ -439,6 +439,13 @@ def worth_locating(searches, n_staff, n_cells):
     """Whether ``searches`` nearest-staff searches are worth sorting the staff by place first (:func:`staff_blocks`,
     about a pass over the cells and the staff) rather than a scan of the roster each (the answer is the same)."""
     return searches * n_staff > n_cells + n_staff
+
+
+@kernel
+def not_located():
+    """The staff not sorted by place (``staff_blocks``' shape, empty): :func:`nearest_around` scans the roster."""
+    start, members = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return start, members, start, members
 
 
 @kernel

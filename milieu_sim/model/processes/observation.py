@@ -38,7 +38,7 @@ import numpy as np
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, write_event
 from milieu_sim.model.processes.escalation import coercion_of
-from milieu_sim.model.processes.movement import nearest_around, staff_blocks, worth_locating
+from milieu_sim.model.processes.movement import nearest_around, not_located, staff_blocks, worth_locating
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -215,20 +215,21 @@ def _escort(clients, staff, height, n_cells, parameters):
                 staff.escorting[j] = -1
             escort[i] = -1
     old = staff.cell.copy()
-    # who is free (on duty, on the grid, escorting nobody), and where (movement.staff_blocks, built if someone is free
-    # and a client needs a new escort; a free staff member does not move until assigned, and is then no longer free)
-    free = np.zeros(staff.on_duty.size, dtype=np.bool_)
+    # the clients who need a new escort (a superset of those searched for below), then, if any, who is free (on
+    # duty, on the grid, escorting nobody) and, for many searches, where (movement.staff_blocks; a free staff
+    # member does not move until assigned, and is then no longer free)
+    searching = 0
+    for i in range(level.size):
+        if escort[i] < 0 and level[i] >= WITHIN_SIGHT and clients.present[i] and cell[i] >= 0:
+            searching += 1
+    free = np.zeros(staff.on_duty.size if searching > 0 else 0, dtype=np.bool_)
     n_free = 0
-    for j in range(staff.on_duty.size):
+    for j in range(free.size):
         if staff.on_duty[j] and staff.cell[j] >= 0 and staff.escorting[j] < 0:
             free[j] = True
             n_free += 1
-    searching = 0
-    for i in range(level.size if n_free > 0 else 0):  # (a superset of the clients searched for below)
-        if escort[i] < 0 and level[i] >= WITHIN_SIGHT and clients.present[i] and cell[i] >= 0:
-            searching += 1
-    located = staff_blocks(cell[:0], 0, height)  # (not located: the scan of the roster)
-    if worth_locating(searching, staff.on_duty.size, n_cells):
+    located = not_located()
+    if n_free > 0 and worth_locating(searching, staff.on_duty.size, n_cells):
         located = staff_blocks(staff.cell, n_cells // height, height)
     for wanted in (ARMS_LENGTH, WITHIN_SIGHT):
         for i in range(level.size):
