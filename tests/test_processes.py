@@ -340,6 +340,17 @@ def test_dropout_hazard_is_higher_early_and_with_low_trust():
     assert late[1] == pytest.approx(base * (1 + 5 * math.exp(-60 / 7)) * math.exp(3.0 * (0.5 - 0.8)))
 
 
+def test_one_slots_reported_states_are_the_column_of_the_wards():
+    model = MilieuModel(rng=4)
+    rng = np.random.default_rng(4)
+    c = model.clients
+    for _ in range(20):
+        c.values[:] = rng.random(c.values.shape) * 10.0 ** rng.integers(-3, 3)
+        whole = c.reported_states()
+        for slot in range(c.n):
+            assert np.array_equal(flow.reported_states_of(c, slot), whole[:, slot])
+
+
 def test_free_beds_are_refilled():  # what tokens do to skill outside: tests/test_aftercare.py
     model = ward(2, admission_delay_hours=0.0)
     c = model.clients

@@ -195,7 +195,11 @@ class FollowUp:
         grow = new - self.cap
         self.x = np.concatenate((self.x, np.zeros((N_ROWS, grow))), axis=1)
         self.carried = np.concatenate((self.carried, np.zeros((self.carried.shape[0], grow))), axis=1)
-        self.draws = np.concatenate((self.draws, np.zeros((grow, self.days, N_DRAWS))))
+        # the draws of a slot are written when it is taken, before any read: the new slots' are left unset (their
+        # memory untouched until used), the old ones copied
+        draws = np.empty((new, self.days, N_DRAWS))
+        draws[:k] = self.draws
+        self.draws = draws
         for name in ("client_id", "exit_step", "days_done"):
             setattr(self, name, np.concatenate((getattr(self, name), np.zeros(grow, dtype=np.int64))))
         for name in ("live", "waiting", "in_aftercare", "logged"):

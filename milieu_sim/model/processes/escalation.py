@@ -118,7 +118,16 @@ from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
 from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, occupancy, recent_antecedent, write_event
 from milieu_sim.model.processes.isolation import seclude
-from milieu_sim.model.processes.movement import nearest_on_duty, nearest_staff_of, observers, observers_now, sight
+from milieu_sim.model.processes.movement import (
+    nearest_around,
+    nearest_staff_of,
+    not_located,
+    observers,
+    observers_now,
+    sight,
+    staff_blocks,
+    worth_locating,
+)
 from milieu_sim.model.records import CONFLICT_KINDS, CONTAINMENT_KINDS, EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -499,12 +508,17 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     )
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
     kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
+    near = who_is_where(clients.cell, staff.cell, zone.size, slots.size > 0)
+    width = zone.size // height
+    located = not_located()
+    if worth_locating(slots.size, staff.cell.size, zone.size):
+        located = staff_blocks(staff.cell, width, height)
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
-        nearest[a] = nearest_on_duty(clients.cell[slots[a]], staff.on_duty, staff.cell, height)
+        nearest[a] = nearest_around(clients.cell[slots[a]], staff.on_duty, staff.cell, width, height, located)
     responses, secluded, contained, tallies = _respond_to_incidents(
         slots, kinds, v[slots], w[slots], observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
-        step, awake, parameters,
+        step, awake, parameters, near,
     )  # fmt: skip
     prn = np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
     n_prn = 0
@@ -612,6 +626,7 @@ def answer_incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v
         slots, kinds, v, w, observers(model), nearest_staff_of(model, slots), h.seclusion_draws,
         c.view(EscalationClients), s.view(EscalationStaff), model.plan.zone_cells.get(isolation.SECLUSION, NO_ROOM),
         model.plan.zone_flat, model.plan.height, h.step, h.awake, PARAMETERS(model.p),
+        who_is_where(c.cell, s.cell, model.plan.zone_flat.size, slots.size > 0),
     )  # fmt: skip
     h.conflict_events += slots.size
     h.containment_events += contained
@@ -731,11 +746,22 @@ def _witness(i, victim, severity, relief, clients, zone, height, awake, q, clien
 
 
 @kernel
+def who_is_where(client_cell, staff_cell, n_cells, needed):
+    """Who is in which cell (``common.occupancy``), clients then staff: (client start, client members, staff
+    start, staff members), for finding the people around an incident; empty when ``needed`` is false."""
+    if needed:
+        return occupancy(client_cell, n_cells) + occupancy(staff_cell, n_cells)
+    empty = np.zeros(1, dtype=np.int64)
+    return (empty, empty, empty, empty)
+
+
+@kernel
 def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
-                          step, awake, parameters):  # fmt: skip
+                          step, awake, parameters, near):  # fmt: skip
     """Respond to each incident (rules in the module docstring); ``v`` and ``w`` hold the incidents' rows of the
     de_escalation and aftermath blocks, ``observer`` every slot's observer, ``nearest`` each incident's nearest
-    on-duty staff member, ``draws`` the hour's isolation draws of every slot.
+    on-duty staff member, ``draws`` the hour's isolation draws of every slot, ``near`` who is where
+    (:func:`who_is_where`: cells do not change while incidents are answered; seclusion moves after).
 
     Returns (event rows in EVENT_COLUMNS order, slots newly secluded, number of containments,
     tallies: incident exposure, incidents against clients, incidents against staff).
@@ -748,11 +774,6 @@ def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients,
     rows = n_secluded = contained = 0
     T = x[TRUST]
     A = x[AGITATION]
-    if slots.size > 0:  # who is where (cells do not change while incidents are answered; seclusion moves after)
-        near = occupancy(clients.cell, zone.size) + occupancy(staff.cell, zone.size)
-    else:
-        empty = np.zeros(1, dtype=np.int64)
-        near = (empty, empty, empty, empty)
     for a in range(slots.size):
         i, kind = slots[a], kinds[a]
         severity = SEVERITY[kind]

@@ -224,7 +224,7 @@ def _strike(u, clients, staff, active, is_meal, at_round, new_shift, step, zone,
     # the zones with a staff member on the floor (engaged with clients)
     staffed = np.zeros(zone.max() + 1, dtype=np.bool_)
     for j in range(staff.on_duty.size):
-        if on_floor(staff.on_duty, staff.cell, staff.escorting, zone, j):
+        if on_floor(staff.on_duty[j], staff.cell[j], staff.escorting[j], zone):
             staffed[zone[staff.cell[j]]] = True
     x, attending = clients.values, clients.attending
     antecedent, antecedent_step = clients.antecedent, clients.antecedent_step

@@ -284,7 +284,7 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     for name in (*STAY_COUNTERS, "open_transgressions", "progress_acts"):
         getattr(c, name)[slot] = 0
     aftercare.admit_person(model, slot, returning)  # a readmitted person: the same person, state from outside
-    c.at_admission[:, slot] = c.reported_states()[:, slot]
+    c.at_admission[:, slot] = reported_states_of(c, slot)
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
     agent = model.client_class(model, slot)
     agent.unique_id = aftercare.person_id(model, int(c.admission_number[slot]))  # one id per person
@@ -497,10 +497,21 @@ def discharge(model: MilieuModel) -> None:
     _update_phases(model)
 
 
+def reported_states_of(c: Any, slot: int) -> np.ndarray:
+    """One slot's column of ``c.reported_states()``, the same values without the whole ward's matrix: the
+    skill as NumPy's ``mean(axis=0)`` computes it, ((S_coping + S_social) + S_daily) / 3, then the state rows
+    3 to 7 (``ClientArrays.reported_states``; tests/test_processes.py checks that the two agree)."""
+    v = c.values
+    states = np.empty(len(REPORTED_STATES))
+    states[0] = (v[0, slot] + v[1, slot] + v[2, slot]) / 3.0
+    states[1:] = v[3:8, slot]
+    return states
+
+
 def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
     """The `stays` table row of the stay in a slot."""
     c = model.clients
-    now = c.reported_states()[:, slot]
+    now = reported_states_of(c, slot)
     exit_step = model.steps
     row: dict[str, Any] = {
         "client_id": int(c.client_id[slot]),

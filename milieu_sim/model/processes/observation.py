@@ -47,6 +47,7 @@ from milieu_sim.model.compiled_hour import (
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, write_event
+from milieu_sim.model.processes.movement import nearest_around, not_located, staff_blocks, worth_locating
 from milieu_sim.model.records import EVENT_COLUMNS, HOURS_PER_SHIFT, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -144,11 +145,11 @@ def observe(model: MilieuModel) -> None:
 
 def _inputs(model: MilieuModel) -> tuple:
     return (model.clients.packed(ObservationClients), model.staff.packed(ObservationStaff), model.plan.height,
-            PARAMETERS(model.p))  # fmt: skip
+            model.plan.zone_flat.size, PARAMETERS(model.p))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, clients, staff, height, parameters):
+def _hour(clock, draws, clients, staff, height, n_cells, parameters):
     """The hour of observation: at a shift change the review (its events, containments and their coerciveness:
     ``escalation.coercion_of``), then the 1:1 observers; who sees whom is worked out afresh."""
     q = parameters[0]
@@ -158,7 +159,7 @@ def _hour(clock, draws, clients, staff, height, parameters):
         clock[CONTAINMENT_EVENTS] += events.shape[0]
         # every row is a special observation: coercion_of sums coerciveness_special_observation once per row
         clock[COERCION] += numpy_sum(np.full(events.shape[0], q.coerciveness_special_observation))
-    moved = _escort(clients, staff, height, parameters)
+    moved = _escort(clients, staff, height, n_cells, parameters)
     if moved.size:
         clock[MOVED] = 1.0
     clock[OBSERVER_STEP] = -1.0  # who sees whom is worked out afresh
@@ -222,7 +223,7 @@ def _review(clients, step, parameters):
 
 
 @kernel
-def _escort(clients, staff, height, parameters):
+def _escort(clients, staff, height, n_cells, parameters):
     """Assign and place the 1:1 observers (module docstring); returns the staff indices moved."""
     q = parameters[0]
     clients, staff = ObservationClients(*clients), ObservationStaff(*staff)
@@ -239,21 +240,34 @@ def _escort(clients, staff, height, parameters):
                 staff.escorting[j] = -1
             escort[i] = -1
     old = staff.cell.copy()
+    # the clients who need a new escort (a superset of those searched for below), then, if any, who is free (on
+    # duty, on the grid, escorting nobody) and, for many searches, where (movement.staff_blocks; a free staff
+    # member does not move until assigned, and is then no longer free)
+    searching = 0
+    for i in range(level.size):
+        if escort[i] < 0 and level[i] >= WITHIN_SIGHT and clients.present[i] and cell[i] >= 0:
+            searching += 1
+    free = np.zeros(staff.on_duty.size if searching > 0 else 0, dtype=np.bool_)
+    n_free = 0
+    for j in range(free.size):
+        if staff.on_duty[j] and staff.cell[j] >= 0 and staff.escorting[j] < 0:
+            free[j] = True
+            n_free += 1
+    located = not_located()
+    if n_free > 0 and worth_locating(searching, staff.on_duty.size, n_cells):
+        located = staff_blocks(staff.cell, n_cells // height, height)
     for wanted in (ARMS_LENGTH, WITHIN_SIGHT):
         for i in range(level.size):
             if level[i] != wanted or not clients.present[i] or clients.isolated[i] or cell[i] < 0:
                 continue
             if escort[i] < 0:  # the nearest free on-duty staff member (ties: lowest index)
-                best = np.iinfo(np.int64).max
-                for j in range(staff.on_duty.size):
-                    if staff.on_duty[j] and staff.cell[j] >= 0 and staff.escorting[j] < 0:
-                        d = max(abs(staff.cell[j] // height - cell[i] // height),
-                                abs(staff.cell[j] % height - cell[i] % height))  # fmt: skip
-                        if d < best:
-                            best, escort[i] = d, j
+                if n_free > 0:
+                    escort[i] = nearest_around(cell[i], free, staff.cell, n_cells // height, height, located)
                 if escort[i] < 0:
                     continue  # nobody free
                 staff.escorting[escort[i]] = i
+                free[escort[i]] = False
+                n_free -= 1
             j = escort[i]
             staff.cell[j] = cell[i]
             if wanted == ARMS_LENGTH:

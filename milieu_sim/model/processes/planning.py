@@ -47,20 +47,22 @@ Discharge reads the plan (``processes.flow``): see docs/ODD.md 6.2.  Team member
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.records import PLAN_CHANGE, PLAN_ITEM, PLAN_REASON, PLAN_STATUS
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     DAILY_LIVING,
     GOAL_RISK,
+    GOAL_SUPPORT,
     GOAL_SYMPTOMS,
     INDEPENDENCE,
     PLAN_GOALS,
-    SKILL_ROWS,
     SYMPTOMS,
     TRUST,
 )
@@ -145,89 +147,138 @@ SKILL_GOALS = PLAN_GOALS[:3]
 
 
 # --- writing the plans log ------------------------------------------------------------------------------------------
-class PlanLog:
-    """The `plans` rows of one admission or review, written to ``records.plans`` in one block (:meth:`write`)."""
-
-    def __init__(self, model: MilieuModel) -> None:
-        self.model = model
-        self.ints: list[tuple[int, ...]] = []
-        self.targets: list[float] = []
-
-    def add(self, slot: int, item: str, target: float, status: str, change: str, reason: str) -> None:
-        client = int(self.model.clients.client_id[slot])
-        self.ints.append((self.model.steps, client, PLAN_ITEM[item], PLAN_STATUS[status], PLAN_CHANGE[change],
-                          PLAN_REASON[reason]))  # fmt: skip
-        self.targets.append(target)
-
-    def write(self) -> None:
-        if self.ints:
-            self.model.records.plans.add_rows(np.array(self.ints, dtype=np.int64), np.array(self.targets))
+# the `plans` codes (records.PLAN_ITEMS ...: a goal's item code is its index in PLAN_GOALS)
+GROUPS, ONE_TO_ONE, MEDICATION_REVIEW, LEAVE, DISCHARGE_PLANNING = (PLAN_ITEM[part] for part in PARTS)
+OPEN, MET, IN_PLAN, ENDED = (PLAN_STATUS[s] for s in ("open", "met", "in_plan", "ended"))
+SET, CHANGE_MET, REOPENED, LOWERED, ADDED, REMOVED = (
+    PLAN_CHANGE[c] for c in ("set", "met", "reopened", "lowered", "added", "removed")
+)
+ADMISSION, SUPPORT_BELOW, RISK_HISTORY = (PLAN_REASON[r] for r in ("admission", "support below target", "risk history"))
+(TARGET_REACHED, BELOW_AGAIN, STALLED, STILL_STALLED, NOT_FALLING, SYMPTOM_TARGET_MET, GROUPS_ALLOWED, GROUPS_ENDED,
+ LEAVE_SAFE, LEAVE_UNSAFE) = (PLAN_REASON[r] for r in (
+    "target reached", "below target again", "progress stalled", "still stalled", "symptoms not falling",
+    "symptom target met", "symptoms allow groups", "symptoms too high for groups", "safe and able for leave",
+    "leave no longer safe"))  # fmt: skip
 
 
-def _set_part(log: PlanLog, slot: int, part: str, on: bool, reason: str) -> None:
-    """Add or end a part of the plan, with a `plans` row when it changes."""
-    flags = getattr(log.model.clients, part)
-    if bool(flags[slot]) != on:
-        flags[slot] = on
-        log.add(slot, part, float("nan"), "in_plan" if on else "ended", "added" if on else "removed", reason)
+@kernel
+def _plan_row(ints, targets, row, step, client, item, target, status, change, reason):
+    """Write one `plans` row into ``ints`` (step, client_id, goal, status, change, reason) and ``targets``;
+    returns the next row.  An admission or a review writes its rows to ``records.plans`` in one block."""
+    ints[row, 0], ints[row, 1], ints[row, 2] = step, client, item
+    ints[row, 3], ints[row, 4], ints[row, 5] = status, change, reason
+    targets[row] = target
+    return row + 1
 
 
-def _set_groups(log: PlanLog, slot: int, on: bool, reason: str) -> None:
-    c = log.model.clients
-    if bool(c.plan_groups[slot]) != on:
-        c.plan_groups[slot] = on
-        log.add(slot, "groups", float("nan"), "in_plan" if on else "ended", "added" if on else "removed", reason)
-    c.plan_attendance[slot] = 1.0 + log.model.p["plan_group_attendance"] * on
+@kernel
+def _part(flags, i, on, ints, targets, row, step, client, item, reason):
+    """Add or end a part of the plan (``flags[i]``), with a `plans` row when it changes; returns the next row."""
+    if flags[i] != on:
+        flags[i] = on
+        row = _plan_row(ints, targets, row, step, client, item, np.nan, IN_PLAN if on else ENDED,
+                        ADDED if on else REMOVED, reason)  # fmt: skip
+    return row
 
 
 # --- the plan at admission ------------------------------------------------------------------------------------------
 def set_plan(model: MilieuModel, slot: int) -> None:
     """The team's plan for a newly admitted client (rules in the module docstring); logs a row per goal and part."""
-    c, p = model.clients, model.p
-    log = PlanLog(model)
-    skills = c.skills[:, slot]
-    c.plan_skill[:, slot] = skills < p["skill_goal"]
-    c.skill_target[:, slot] = np.minimum(p["skill_goal"], skills + p["plan_skill_gain"])
-    c.skill_floor[:, slot] = np.minimum(c.skill_target[:, slot], skills + p["plan_min_gain"])
-    c.symptom_target[slot] = p["discharge_symptoms"]
-    c.risk_target[slot] = p["plan_risk_target"]
-    c.goal_met[:, slot] = False
-    c.review_skills[:, slot] = skills
-    c.review_symptoms[slot] = c.symptoms[slot]
-    c.incident_log[:, slot] = 0
-    c.incidents_week[slot] = 0
-    c.pressure_discharge[slot] = False
-    for part in PARTS:
-        getattr(c, part if part != "groups" else "plan_groups")[slot] = False
-    c.plan_attendance[slot] = 1.0
-    c.plan_focus[slot] = _focus(c, slot)
-    for k, name in enumerate(SKILL_GOALS):
-        if c.plan_skill[k, slot]:
-            log.add(slot, name, float(c.skill_target[k, slot]), "open", "set", "admission")
-    log.add(slot, "symptoms", float(c.symptom_target[slot]), "open", "set", "admission")
-    log.add(slot, "risk", float(c.risk_target[slot]), "open", "set", "admission")
-    c.plan_support[slot] = c.support[slot] < p["support_target"]
-    if c.plan_support[slot]:
-        log.add(slot, "support", float(p["support_target"]), "open", "set", "admission")
-        _set_part(log, slot, "discharge_planning", True, "support below target")
-    if c.violence_history[slot] or c.self_harm_history[slot]:
-        _set_part(log, slot, "one_to_one", bool(c.plan_focus[slot] >= 0), "risk history")
-    _set_groups(log, slot, bool(c.symptoms[slot] <= p["plan_group_symptoms"]), "symptoms allow groups")
-    log.write()
+    ints, targets = _set_plan(model.clients.packed(AdmissionPlanClients), slot, model.steps, PLAN_PARAMETERS(model.p))
+    model.records.plans.add_rows(ints, targets)
 
 
-def _focus(c: Any, slot: int) -> int:
-    """The goal skill furthest from its target (-1 without skill goals)."""
-    return _furthest(c.plan_skill[:, slot], c.skill_target[:, slot] - c.skills[:, slot])
+class AdmissionPlanClients(NamedTuple):
+    """The client arrays the plan at admission reads and writes."""
+
+    values: np.ndarray
+    client_id: np.ndarray
+    support: np.ndarray
+    violence_history: np.ndarray
+    self_harm_history: np.ndarray
+    plan_skill: np.ndarray
+    plan_support: np.ndarray
+    skill_target: np.ndarray
+    skill_floor: np.ndarray
+    symptom_target: np.ndarray
+    risk_target: np.ndarray
+    goal_met: np.ndarray
+    review_skills: np.ndarray
+    review_symptoms: np.ndarray
+    incident_log: np.ndarray
+    incidents_week: np.ndarray
+    pressure_discharge: np.ndarray
+    plan_focus: np.ndarray
+    plan_attendance: np.ndarray
+    plan_groups: np.ndarray
+    one_to_one: np.ndarray
+    medication_review: np.ndarray
+    leave: np.ndarray
+    discharge_planning: np.ndarray
 
 
-def _furthest(goal: np.ndarray, gaps: np.ndarray) -> int:
-    """The index of the largest gap among the goals (-1 without goals)."""
-    best, best_gap = -1, -np.inf
-    for k, (is_goal, gap) in enumerate(zip(goal.tolist(), gaps.tolist(), strict=True)):
-        if is_goal and gap > best_gap:
-            best, best_gap = k, gap
-    return best
+_PLAN_READS = ("skill_goal", "plan_skill_gain", "plan_min_gain", "discharge_symptoms", "plan_risk_target",
+               "support_target", "plan_group_symptoms", "plan_group_attendance")  # fmt: skip
+PLAN_PARAMETERS = ParameterRecord(_PLAN_READS, {name: int if name == "plan_risk_target" else float
+                                                for name in _PLAN_READS})  # fmt: skip
+
+
+@kernel
+def _smaller(a, b):
+    """NumPy's ``minimum(a, b)`` of two floats: a if a < b or a is NaN, else b."""
+    return a if a < b or a != a else b
+
+
+@kernel
+def _set_plan(clients, i, step, parameters):
+    """The plan at admission of the client in slot i (rules in the module docstring): targets and thresholds,
+    the parts reset, the focus skill (the goal skill furthest from its target, -1 without skill goals), then a
+    `plans` row per goal and part set (see ``_plan_row``)."""
+    q = parameters[0]
+    c = AdmissionPlanClients(*clients)
+    x = c.values
+    client = c.client_id[i]
+    ints = np.empty((len(PLAN_GOALS) + 3, 6), dtype=np.int64)
+    targets = np.empty(len(PLAN_GOALS) + 3)
+    for k in range(3):
+        c.plan_skill[k, i] = x[k, i] < q.skill_goal
+        c.skill_target[k, i] = _smaller(q.skill_goal, x[k, i] + q.plan_skill_gain)
+        c.skill_floor[k, i] = _smaller(c.skill_target[k, i], x[k, i] + q.plan_min_gain)
+    c.symptom_target[i] = q.discharge_symptoms
+    c.risk_target[i] = q.plan_risk_target
+    c.goal_met[:, i] = False
+    for k in range(3):
+        c.review_skills[k, i] = x[k, i]
+    c.review_symptoms[i] = x[SYMPTOMS, i]
+    c.incident_log[:, i] = 0
+    c.incidents_week[i] = 0
+    c.pressure_discharge[i] = False
+    c.plan_groups[i] = c.one_to_one[i] = c.medication_review[i] = c.leave[i] = c.discharge_planning[i] = False
+    c.plan_attendance[i] = 1.0
+    # the focus: the goal skill furthest from its target (ties: the first; -1 without skill goals)
+    focus, best_gap = -1, -np.inf
+    for k in range(3):
+        gap = c.skill_target[k, i] - x[k, i]
+        if c.plan_skill[k, i] and gap > best_gap:
+            focus, best_gap = k, gap
+    c.plan_focus[i] = focus
+    row = 0
+    for k in range(3):
+        if c.plan_skill[k, i]:
+            row = _plan_row(ints, targets, row, step, client, k, c.skill_target[k, i], OPEN, SET, ADMISSION)
+    row = _plan_row(ints, targets, row, step, client, GOAL_SYMPTOMS, c.symptom_target[i], OPEN, SET, ADMISSION)
+    row = _plan_row(ints, targets, row, step, client, GOAL_RISK, float(c.risk_target[i]), OPEN, SET, ADMISSION)
+    c.plan_support[i] = c.support[i] < q.support_target
+    if c.plan_support[i]:
+        row = _plan_row(ints, targets, row, step, client, GOAL_SUPPORT, q.support_target, OPEN, SET, ADMISSION)
+        row = _part(c.discharge_planning, i, True, ints, targets, row, step, client, DISCHARGE_PLANNING,
+                    SUPPORT_BELOW)  # fmt: skip
+    if c.violence_history[i] or c.self_harm_history[i]:
+        row = _part(c.one_to_one, i, focus >= 0, ints, targets, row, step, client, ONE_TO_ONE, RISK_HISTORY)
+    groups = x[SYMPTOMS, i] <= q.plan_group_symptoms
+    row = _part(c.plan_groups, i, groups, ints, targets, row, step, client, GROUPS, GROUPS_ALLOWED)
+    c.plan_attendance[i] = 1.0 + q.plan_group_attendance * (1.0 if groups else 0.0)
+    return ints[:row].copy(), targets[:row].copy()
 
 
 # --- every ward round -----------------------------------------------------------------------------------------------
@@ -274,64 +325,133 @@ def met_now(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
 
 def review(model: MilieuModel) -> None:
     """The weekly review of every present client's plan (rules in the module docstring)."""
-    log = PlanLog(model)
-    for slot in np.flatnonzero(model.clients.present).tolist():
-        review_client(log, slot)
-    log.write()
+    ints, targets = _review(model.clients.packed(ReviewClients), model.steps, REVIEW_PARAMETERS(model.p))
+    if len(ints):
+        model.records.plans.add_rows(ints, targets)
 
 
-def review_client(log: PlanLog, slot: int) -> None:
-    """Review one client's plan: mark goals met, change what stalled (with the reason), update the parts."""
-    model = log.model
-    c, p = model.clients, model.p
+class ReviewClients(NamedTuple):
+    """The client arrays the weekly review reads and writes."""
+
+    values: np.ndarray
+    present: np.ndarray
+    client_id: np.ndarray
+    incidents_week: np.ndarray
+    support: np.ndarray
+    plan_skill: np.ndarray
+    plan_support: np.ndarray
+    skill_target: np.ndarray
+    skill_floor: np.ndarray
+    symptom_target: np.ndarray
+    risk_target: np.ndarray
+    goal_met: np.ndarray
+    review_skills: np.ndarray
+    review_symptoms: np.ndarray
+    plan_focus: np.ndarray
+    plan_attendance: np.ndarray
+    plan_groups: np.ndarray
+    one_to_one: np.ndarray
+    medication_review: np.ndarray
+    leave: np.ndarray
+    discharge_planning: np.ndarray
+
+
+_REVIEW_READS = ("medication_review_effect", "plan_stall_gain", "plan_target_step", "leave_symptoms",
+                 "plan_group_symptoms", "plan_group_attendance", "support_target", "social_work_gain")  # fmt: skip
+REVIEW_PARAMETERS = ParameterRecord(_REVIEW_READS, dict.fromkeys(_REVIEW_READS, float))
+#: At most this many `plans` rows per client and review: a row per goal, per stalled skill, and per part.
+ROWS_PER_REVIEW = len(PLAN_GOALS) + len(SKILL_GOALS) + 5
+
+
+@kernel
+def _review(clients, step, parameters):
+    """Review every present client's plan, in slot order (rules in the module docstring): mark goals met (as
+    ``met_now`` reads them), change what stalled (with the reason), update the parts.  Returns the `plans` rows
+    (see ``_plan_row``), in the order the rules are applied."""
+    q = parameters[0]
+    c = ReviewClients(*clients)
     x = c.values
-    if c.medication_review[slot]:
-        x[SYMPTOMS, slot] *= 1.0 - p["medication_review_effect"]
-    in_plan, met = goals_in_plan(c, slot, p), met_now(c, slot, p)
-    target = targets(c, slot, p)
-    for g, name in enumerate(PLAN_GOALS):
-        if in_plan[g] and met[g] != c.goal_met[g, slot]:
-            c.goal_met[g, slot] = met[g]
-            reason = "target reached" if met[g] else "below target again"
-            log.add(slot, name, float(target[g]), "met" if met[g] else "open", "met" if met[g] else "reopened", reason)
-    # stalled skill goals: one-to-one sessions first, then a lower target
-    progress = c.skills[:, slot] - c.review_skills[:, slot]
-    for k, name in enumerate(SKILL_GOALS):
-        if not c.plan_skill[k, slot] or met[k] or progress[k] >= p["plan_stall_gain"]:
+    n = c.present.size
+    ints = np.empty((ROWS_PER_REVIEW * n, 6), dtype=np.int64)
+    targets = np.empty(ROWS_PER_REVIEW * n)
+    row = 0
+    n_goals = len(PLAN_GOALS)
+    in_plan = np.empty(n_goals, dtype=np.bool_)
+    met = np.empty(n_goals, dtype=np.bool_)
+    target = np.empty(n_goals)
+    for i in range(n):
+        if not c.present[i]:
             continue
-        if not c.one_to_one[slot]:
-            c.plan_focus[slot] = k
-            _set_part(log, slot, "one_to_one", True, "progress stalled")
-        elif c.skill_target[k, slot] > c.skill_floor[k, slot]:
-            c.skill_target[k, slot] = max(c.skill_target[k, slot] - p["plan_target_step"], c.skill_floor[k, slot])
-            log.add(slot, name, float(c.skill_target[k, slot]), "open", "lowered", "still stalled")
-    if c.one_to_one[slot] and (c.plan_focus[slot] < 0 or met[c.plan_focus[slot]]):
-        focus = _focus_open(c, slot, met)
-        if focus < 0:
-            _set_part(log, slot, "one_to_one", False, "target reached")
-        c.plan_focus[slot] = focus
-    # symptoms: medication review when they stall above target, ended at target; discharge planning from then
-    symptoms_fell = c.review_symptoms[slot] - c.symptoms[slot]
-    if met[GOAL_SYMPTOMS]:
-        _set_part(log, slot, "medication_review", False, "symptom target met")
-        _set_part(log, slot, "discharge_planning", True, "symptom target met")
-    elif symptoms_fell < p["plan_stall_gain"]:
-        _set_part(log, slot, "medication_review", True, "symptoms not falling")
-    # leave (OT) and groups
-    living_ok = not c.plan_skill[DAILY_LIVING, slot] or met[DAILY_LIVING]
-    allowed = bool(living_ok and met[GOAL_RISK] and c.symptoms[slot] <= p["leave_symptoms"])
-    _set_part(log, slot, "leave", allowed, "safe and able for leave" if allowed else "leave no longer safe")
-    groups = bool(c.symptoms[slot] <= p["plan_group_symptoms"])
-    _set_groups(log, slot, groups, "symptoms allow groups" if groups else "symptoms too high for groups")
-    # the social worker's work on support outside
-    if c.discharge_planning[slot] and c.support[slot] < p["support_target"]:
-        c.support[slot] += p["social_work_gain"] * (1.0 - c.support[slot])
-    c.review_skills[:, slot] = c.skills[:, slot]
-    c.review_symptoms[slot] = c.symptoms[slot]
-
-
-def _focus_open(c: Any, slot: int, met: np.ndarray) -> int:
-    return _furthest(c.plan_skill[:, slot] & ~met[SKILL_ROWS], c.skill_target[:, slot] - c.skills[:, slot])
+        client = c.client_id[i]
+        if c.medication_review[i]:
+            x[SYMPTOMS, i] *= 1.0 - q.medication_review_effect
+        # goals_in_plan, met_now and targets
+        for k in range(3):
+            in_plan[k] = c.plan_skill[k, i]
+            target[k] = c.skill_target[k, i]
+            met[k] = x[k, i] >= target[k] - 1e-12
+        in_plan[GOAL_SYMPTOMS], in_plan[GOAL_RISK], in_plan[GOAL_SUPPORT] = True, True, c.plan_support[i]
+        target[GOAL_SYMPTOMS], target[GOAL_RISK] = c.symptom_target[i], float(c.risk_target[i])
+        target[GOAL_SUPPORT] = q.support_target
+        met[GOAL_SYMPTOMS] = x[SYMPTOMS, i] <= target[GOAL_SYMPTOMS]
+        met[GOAL_RISK] = float(c.incidents_week[i]) <= target[GOAL_RISK]
+        met[GOAL_SUPPORT] = c.support[i] >= target[GOAL_SUPPORT] - 1e-12
+        for g in range(n_goals):
+            if in_plan[g] and met[g] != c.goal_met[g, i]:
+                c.goal_met[g, i] = met[g]
+                status, change = (MET, CHANGE_MET) if met[g] else (OPEN, REOPENED)
+                reason = TARGET_REACHED if met[g] else BELOW_AGAIN
+                row = _plan_row(ints, targets, row, step, client, g, target[g], status, change, reason)
+        # stalled skill goals: one-to-one sessions first, then a lower target
+        for k in range(3):
+            progress = x[k, i] - c.review_skills[k, i]
+            if not c.plan_skill[k, i] or met[k] or progress >= q.plan_stall_gain:
+                continue
+            if not c.one_to_one[i]:
+                c.plan_focus[i] = k
+                row = _part(c.one_to_one, i, True, ints, targets, row, step, client, ONE_TO_ONE, STALLED)
+            elif c.skill_target[k, i] > c.skill_floor[k, i]:
+                lowered = c.skill_target[k, i] - q.plan_target_step
+                floor = c.skill_floor[k, i]
+                c.skill_target[k, i] = floor if floor > lowered else lowered  # Python's max(lowered, floor)
+                row = _plan_row(ints, targets, row, step, client, k, c.skill_target[k, i], OPEN, LOWERED,
+                                STILL_STALLED)  # fmt: skip
+        if c.one_to_one[i] and (c.plan_focus[i] < 0 or met[c.plan_focus[i]]):
+            # the open goal skill furthest from its target (-1 without one: sessions end)
+            focus, best_gap = -1, -np.inf
+            for k in range(3):
+                gap = c.skill_target[k, i] - x[k, i]
+                if c.plan_skill[k, i] and not met[k] and gap > best_gap:
+                    focus, best_gap = k, gap
+            if focus < 0:
+                row = _part(c.one_to_one, i, False, ints, targets, row, step, client, ONE_TO_ONE, TARGET_REACHED)
+            c.plan_focus[i] = focus
+        # symptoms: medication review when they stall above target, ended at target; discharge planning from then
+        symptoms_fell = c.review_symptoms[i] - x[SYMPTOMS, i]
+        if met[GOAL_SYMPTOMS]:
+            row = _part(c.medication_review, i, False, ints, targets, row, step, client, MEDICATION_REVIEW,
+                        SYMPTOM_TARGET_MET)  # fmt: skip
+            row = _part(c.discharge_planning, i, True, ints, targets, row, step, client, DISCHARGE_PLANNING,
+                        SYMPTOM_TARGET_MET)  # fmt: skip
+        elif symptoms_fell < q.plan_stall_gain:
+            row = _part(c.medication_review, i, True, ints, targets, row, step, client, MEDICATION_REVIEW,
+                        NOT_FALLING)  # fmt: skip
+        # leave (OT) and groups
+        living_ok = not c.plan_skill[DAILY_LIVING, i] or met[DAILY_LIVING]
+        allowed = living_ok and met[GOAL_RISK] and x[SYMPTOMS, i] <= q.leave_symptoms
+        row = _part(c.leave, i, allowed, ints, targets, row, step, client, LEAVE,
+                    LEAVE_SAFE if allowed else LEAVE_UNSAFE)  # fmt: skip
+        groups = x[SYMPTOMS, i] <= q.plan_group_symptoms
+        row = _part(c.plan_groups, i, groups, ints, targets, row, step, client, GROUPS,
+                    GROUPS_ALLOWED if groups else GROUPS_ENDED)  # fmt: skip
+        c.plan_attendance[i] = 1.0 + q.plan_group_attendance * (1.0 if groups else 0.0)
+        # the social worker's work on support outside
+        if c.discharge_planning[i] and c.support[i] < q.support_target:
+            c.support[i] += q.social_work_gain * (1.0 - c.support[i])
+        for k in range(3):
+            c.review_skills[k, i] = x[k, i]
+        c.review_symptoms[i] = x[SYMPTOMS, i]
+    return ints[:row].copy(), targets[:row].copy()
 
 
 # --- what the app and the discharge rule read -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 
 from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord, write_event
+from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, TRUST
@@ -107,9 +107,13 @@ check_in.part = PART  # type: ignore[attr-defined]
 
 
 @kernel
-def on_floor(on_duty, cell, escorting, zone, j):
-    """Whether staff member j is on the floor: on duty, on the grid, not in the office, not escorting."""
-    return on_duty[j] and cell[j] >= 0 and escorting[j] < 0 and zone[cell[j]] != OFFICE
+def on_floor(on_duty, cell, escorting, zone):
+    """Whether a staff member (their ``on_duty``, ``cell`` and ``escorting``) is on the floor: on duty, on the
+    grid, not in the office, not escorting.  (Given one person's values, not the roster's arrays and an index:
+    a call in a loop over the roster that passes four arrays costs far more than the test itself.)"""
+    if not on_duty or cell < 0 or escorting >= 0:
+        return False
+    return zone[cell] != OFFICE
 
 
 @kernel
@@ -122,19 +126,38 @@ def _check_in(u, staff, clients, active, step, zone, height, parameters):
     taken = np.zeros(n, dtype=np.bool_)
     events = np.zeros((staff.on_duty.size, len(EVENT_COLUMNS)), dtype=np.int64)
     rows = 0
+    # the active clients by cell (common.occupancy), so each staff member looks only at the cells in their view
+    # (built only when someone is on the floor)
+    floor = False
     for j in range(staff.on_duty.size):
-        if not on_floor(staff.on_duty, staff.cell, staff.escorting, zone, j):
+        if on_floor(staff.on_duty[j], staff.cell[j], staff.escorting[j], zone):
+            floor = True
+            break
+    start, members = occupancy(np.where(active, cell, -1), zone.size) if floor else occupancy(cell[:0], 0)
+    width = zone.size // height
+    for j in range(staff.on_duty.size):
+        if not on_floor(staff.on_duty[j], staff.cell[j], staff.escorting[j], zone):
             continue
         here = staff.cell[j]
         sx, sy = here // height, here % height
-        best, chosen = q.early_warning_agitation, -1
-        for i in range(n):
-            if not active[i] or taken[i] or cell[i] < 0 or zone[cell[i]] != zone[here]:
-                continue
-            if max(abs(cell[i] // height - sx), abs(cell[i] % height - sy)) > staff.observe_radius[j]:
-                continue
-            if x[AGITATION, i] >= best and (chosen < 0 or x[AGITATION, i] > x[AGITATION, chosen]):
-                best, chosen = x[AGITATION, i], i
+        r = staff.observe_radius[j]
+        # the most agitated (ties: the lowest slot) of those at or above the threshold
+        chosen = -1
+        for cx in range(max(0, sx - r), min(width, sx + r + 1)):
+            for cy in range(max(0, sy - r), min(height, sy + r + 1)):
+                c = cx * height + cy
+                if zone[c] != zone[here]:
+                    continue
+                for m in range(start[c], start[c + 1]):
+                    i = members[m]
+                    if taken[i] or not x[AGITATION, i] >= q.early_warning_agitation:
+                        continue
+                    if (
+                        chosen < 0
+                        or x[AGITATION, i] > x[AGITATION, chosen]
+                        or (x[AGITATION, i] == x[AGITATION, chosen] and i < chosen)
+                    ):
+                        chosen = i
         if chosen < 0:
             continue
         taken[chosen] = True
