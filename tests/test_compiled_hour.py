@@ -152,3 +152,25 @@ def test_a_stand_in_stream_feeds_a_part(kind):
     model.streams["recovery"] = Constant()
     model.run(days=1)  # recovery's noise is 0: no error, and the run goes on
     assert model.steps == 24
+
+
+def test_a_stand_in_put_in_mid_run_reaches_the_stretch():
+    """The stretch keeps its arguments between hours; a stream replaced later must still be the one it reads."""
+    model = MilieuModel(rng=1, n_clients=6)
+    model.run(days=1)
+
+    class Calm:
+        def random(self, size=None):
+            return np.full(size, 0.999999)  # no encounter, no incident, no feedback ...
+
+        def standard_normal(self, size=None):
+            return np.full(size, 0.0)
+
+    for name in ("interaction", "escalation", "recovery"):
+        model.streams[name] = Calm()
+    before = model.records.events.rows
+    model.run(days=1)
+    kinds = model.records.events.arrays()["kind"][before:]
+    from milieu_sim.model.records import CONFLICT_KINDS, KIND
+
+    assert not np.isin(kinds, [KIND[k] for k in CONFLICT_KINDS]).any()

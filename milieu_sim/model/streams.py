@@ -205,9 +205,14 @@ class Streams(dict):
     """
 
     def __init__(self, entropy: int) -> None:
-        self.version = [0]  # goes up when a stream's buffer is replaced (Stream.version)
+        self.version = [0]  # goes up when a stream or a stream's buffer is replaced (Stream.version)
         super().__init__((name, Stream(stream(entropy, name), self.version)) for name in STREAM_NAMES)
         self.entropy = entropy
+
+    def __setitem__(self, name: str, stream: object) -> None:
+        """Put a stream (or a stand-in for one, in a test) under ``name``; compiled code's arguments follow."""
+        super().__setitem__(name, stream)
+        self.version[0] += 1
 
     def __missing__(self, name: str) -> Stream:
         made = self[name] = Stream(stream(self.entropy, name), self.version)
