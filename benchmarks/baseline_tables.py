@@ -2,12 +2,18 @@
 
     .venv/bin/python benchmarks/baseline_tables.py --save DIR     # write DIR/<run>.pkl for every run
     .venv/bin/python benchmarks/baseline_tables.py --check DIR    # compare this code's tables with DIR
+    .venv/bin/python benchmarks/baseline_tables.py --digests tests/data/table_digests.json   # the test's record
 
 The set covers every policy preset on the acute ward, every setting under its
 default policy, and a 300-client generated ward.  A refactoring that claims to
 leave the model unchanged must pass ``--check`` against tables saved before it
 (every table compared exactly, value by value, with NaN equal to NaN).  Only
 this script writes a baseline; tests never refresh one.
+
+``--digests`` writes a hash of every table of the same runs (:func:`digests`) to a JSON file;
+``tests/test_regression.py`` recomputes them and fails on any difference, so a change meant to
+leave the model's numbers alone is checked by the suite itself.  Rewrite that file only for a
+change that is meant to alter the model's numbers, and say so in the commit.
 """
 
 from __future__ import annotations
@@ -39,6 +45,19 @@ def tables(kwargs: dict, seed: int = 3) -> dict[str, pd.DataFrame]:
     return model.tables()
 
 
+def digest(frame: pd.DataFrame) -> str:
+    """A hash of a table: its columns, their types and every value exactly (floats as round-trip text)."""
+    import hashlib
+
+    text = frame.to_csv(index=False, float_format="%r")
+    return hashlib.sha256(f"{list(frame.columns)}{list(map(str, frame.dtypes))}{text}".encode()).hexdigest()
+
+
+def digests() -> dict[str, dict[str, str]]:
+    """Every saved run's tables, hashed: run -> table -> :func:`digest`."""
+    return {name: {table: digest(frame) for table, frame in tables(kwargs).items()} for name, kwargs in runs().items()}
+
+
 def differences(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame]) -> list[str]:
     found = []
     for name in sorted(set(old) | set(new)):
@@ -57,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--save", type=Path, metavar="DIR")
     action.add_argument("--check", type=Path, metavar="DIR")
+    action.add_argument("--digests", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
+    if args.digests:
+        import json
+
+        args.digests.parent.mkdir(parents=True, exist_ok=True)
+        args.digests.write_text(json.dumps(digests(), indent=1, sort_keys=True) + "\n")
+        print(f"wrote {args.digests}")
+        return 0
     failed = 0
     for name, kwargs in runs().items():
         new = tables(kwargs)
