@@ -108,6 +108,11 @@ class CompiledHour:
         self._streams: dict[str, tuple[int, int]] = {}  # the parts' streams made ready: name -> (reserve, kind)
         self._calls_left = 0  # calls before the buffers are topped up again
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copied or pickled without the kept arguments (compiled objects, and references to the old model's
+        arrays), which are built again on first use."""
+        return {**self.__dict__, "_alone": {}, "_held": None, "_masks": {}}
+
     def _rows(self, rows: str) -> int:
         return self.model.clients.n if rows == "clients" else self.model.staff.n if rows == "staff" else 1
 

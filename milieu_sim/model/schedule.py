@@ -489,6 +489,10 @@ class Schedule:
                 ) from None
 
     # running
+    def __getstate__(self) -> dict[str, Any]:
+        """Copied or pickled without the plan of runs, which is worked out again on first use."""
+        return {**self.__dict__, "_plan": None}
+
     def run(self, model: MilieuModel) -> None:
         """Run the phases of this hour in order, each if its condition holds.
 

@@ -96,6 +96,20 @@ class Stream:
         self._drawn = 0  # numbers of the buffer's kind drawn since _start, before the buffer's first
         self._direct()
 
+    def __getstate__(self) -> dict:
+        """Copied or pickled without the bound methods (rebound to the copy's own generator)."""
+        state = dict(self.__dict__)
+        state.pop("random", None)
+        state.pop("standard_normal", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.end:
+            self.random, self.standard_normal = self._random, self._standard_normal
+        else:
+            self._direct()
+
     def _direct(self) -> None:
         """No buffer: ``random`` and ``standard_normal`` are the generator's own (no cost in between)."""
         self.random = self.generator.random
@@ -212,7 +226,9 @@ class Streams(dict):
     def __setitem__(self, name: str, stream: object) -> None:
         """Put a stream (or a stand-in for one, in a test) under ``name``; compiled code's arguments follow."""
         super().__setitem__(name, stream)
-        self.version[0] += 1
+        version = getattr(self, "version", None)  # not yet set while unpickling
+        if version is not None:
+            version[0] += 1
 
     def __missing__(self, name: str) -> Stream:
         made = self[name] = Stream(stream(self.entropy, name), self.version)
