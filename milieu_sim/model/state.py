@@ -127,9 +127,7 @@ class ClientArrays:
     def __init__(self, n_slots: int) -> None:
         self.n = n_slots
         self.values = np.zeros((len(STATE_VARIABLES), n_slots))
-        for row, name in enumerate(STATE_VARIABLES):
-            setattr(self, name, self.values[row])
-        self.skills = self.values[SKILL_ROWS]
+        self._rows_as_views()
         self.present = np.zeros(n_slots, dtype=bool)  # holds a bed (the stay is open)
         self.on_unit = np.zeros(n_slots, dtype=bool)  # present and on the unit (not at home in away hours)
         self.client_id = np.full(n_slots, -1, dtype=np.int64)
@@ -204,6 +202,23 @@ class ClientArrays:
         self.previous_stays = np.zeros(n_slots, dtype=np.int64)  # the person's earlier stays (processes.aftercare)
         self._views: dict[type, Any] = {}
         self._packed: dict[type, tuple] = {}
+
+    def _rows_as_views(self) -> None:
+        """Each state variable's name (``agitation`` ...) and ``skills`` are views of rows of ``values``."""
+        for row, name in enumerate(STATE_VARIABLES):
+            setattr(self, name, self.values[row])
+        self.skills = self.values[SKILL_ROWS]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copied or pickled without the row views and the kernels' views (a copy would hold them as arrays of
+        their own, apart from ``values``); :meth:`__setstate__` makes them again."""
+        views = set(STATE_VARIABLES) | {"skills", "_views", "_packed"}
+        return {name: value for name, value in self.__dict__.items() if name not in views}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._rows_as_views()
+        self._views, self._packed = {}, {}
 
     def view[View](self, record: type[View]) -> View:
         """The client arrays a process reads and writes, by name: ``record`` is a namedtuple class whose fields
