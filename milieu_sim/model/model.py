@@ -14,7 +14,17 @@ from milieu_sim.errors import ParameterError
 from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
 from milieu_sim.model.collector import RecordsCollector
-from milieu_sim.model.compiled_hour import CompiledHour
+from milieu_sim.model.compiled_hour import (
+    ACTIVITY,
+    CONFLICT_EVENTS,
+    CONTAINMENT_EVENTS,
+    DAY,
+    HOUR,
+    NEW_SHIFT,
+    SHIFT,
+    STEP,
+    CompiledHour,
+)
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.params import (
     SCHEMA,
@@ -30,7 +40,6 @@ from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift
 from milieu_sim.model.routine import KINDS, load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
 from milieu_sim.model.state import (
-    CLOCK_INDEX,
     NORM,
     SHIFTS,
     START_HOUR,
@@ -45,9 +54,6 @@ from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
 SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
 SLEEP_KIND, AWAY_KIND = KINDS.index("sleep"), KINDS.index("away")
-SHIFT, NEW_SHIFT, CONFLICT_EVENTS = (CLOCK_INDEX[name] for name in ("shift", "new_shift", "conflict_events"))
-CLOCK_STEP, CLOCK_DAY, CLOCK_HOUR, ACTIVITY = (CLOCK_INDEX[name] for name in ("step", "day", "hour", "activity"))
-assert CLOCK_INDEX["containment_events"] == CONFLICT_EVENTS + 1
 N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
 COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
 
@@ -376,13 +382,13 @@ def _summarise(x, present, on_unit, isolated, on_duty, row, clock, climate):
     present (sums in slot order), n_isolated, the hour's conflict and containment events and the ward climate at
     the end of the hour."""
     step, day, hour, shift, activity = (
-        clock[CLOCK_STEP],
-        clock[CLOCK_DAY],
-        clock[CLOCK_HOUR],
+        clock[STEP],
+        clock[DAY],
+        clock[HOUR],
         clock[SHIFT],
         clock[ACTIVITY],
     )
-    conflicts, containments = clock[CONFLICT_EVENTS], clock[CONFLICT_EVENTS + 1]
+    conflicts, containments = clock[CONFLICT_EVENTS], clock[CONTAINMENT_EVENTS]
     census = np.count_nonzero(present)  # clients with a bed: the states' denominator
     row[0], row[1], row[2], row[3], row[4] = step, day, hour, shift, activity
     row[5] = np.count_nonzero(on_unit)

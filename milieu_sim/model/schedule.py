@@ -86,7 +86,7 @@ class Owns:
 
 
 # --- when a phase runs (read from the hour's clock array: state.CLOCK_FIELDS) ---------------------------------
-_AWAKE, _NEW_SHIFT, _HOUR, _WEEKDAY = (CLOCK_INDEX[name] for name in ("awake", "new_shift", "hour", "weekday"))
+AWAKE, NEW_SHIFT, HOUR, WEEKDAY = (CLOCK_INDEX[name] for name in ("awake", "new_shift", "hour", "weekday"))
 
 
 @cache
@@ -99,15 +99,15 @@ def _every_hour(hour: Hour) -> bool:
 
 
 def _awake(hour: Hour) -> bool:
-    return hour.clock[_AWAKE] != 0.0
+    return hour.clock[AWAKE] != 0.0
 
 
 def _new_shift(hour: Hour) -> bool:
-    return hour.clock[_NEW_SHIFT] != 0.0
+    return hour.clock[NEW_SHIFT] != 0.0
 
 
 def _ward_round(hour: Hour) -> bool:
-    return hour.clock[_HOUR] == _ward_round_hour()
+    return hour.clock[HOUR] == _ward_round_hour()
 
 
 @cache
@@ -116,7 +116,7 @@ def _review_weekday() -> int:
 
 
 def _ward_round_review(hour: Hour) -> bool:
-    return hour.clock[_HOUR] == _ward_round_hour() and hour.clock[_WEEKDAY] == _review_weekday()
+    return hour.clock[HOUR] == _ward_round_hour() and hour.clock[WEEKDAY] == _review_weekday()
 
 
 #: The clock hour of the daily step of the community model (processes.aftercare), after the ward round's discharges.
@@ -124,7 +124,7 @@ DAILY_HOUR = 12
 
 
 def _daily(hour: Hour) -> bool:
-    return hour.clock[_HOUR] == DAILY_HOUR
+    return hour.clock[HOUR] == DAILY_HOUR
 
 
 @dataclass(frozen=True)

@@ -403,15 +403,23 @@ def _hour(clock, draws, seclusion_draws, clients, staff, active, seen, seclusion
         u, v, w, seclusion_draws, clients, staff, active, observer, seclusion_cells, zone, height,
         np.int64(clock[STEP]), clock[AWAKE] != 0.0, parameters,
     )  # fmt: skip
+    add_to_hour(clock, events, conflicts, containments, tallies, weights)
+    if secluded.size:
+        clock[MOVED] = 1.0
+    return events, nothing_logged()[1], nothing_logged()[2]
+
+
+@kernel
+def add_to_hour(clock, events, conflicts, containments, tallies, weights):
+    """Add incidents' tallies to the hour (``clock``): conflict and containment events, incident exposure,
+    incidents against clients and against staff, and the coerciveness of the containments in ``events``
+    (:func:`coercion`), which the ward climate reads."""
     clock[CONFLICT_EVENTS] += conflicts
     clock[CONTAINMENT_EVENTS] += containments
     clock[INCIDENT_EXPOSURE] += tallies[0]
     clock[INCIDENTS_ON_CLIENTS] += tallies[1]
     clock[INCIDENTS_ON_STAFF] += tallies[2]
     clock[COERCION] += coercion(events, weights)
-    if secluded.size:
-        clock[MOVED] = 1.0
-    return events, nothing_logged()[1], nothing_logged()[2]
 
 
 PART = Part(
@@ -421,23 +429,6 @@ PART = Part(
              ("aftermath", 3, "clients", UNIFORM)),
 )  # fmt: skip
 escalate.part = PART  # type: ignore[attr-defined]
-
-
-def _tally(model: MilieuModel, events: np.ndarray, tallies: np.ndarray) -> None:
-    """Add the hour's incident tallies (exposure, against clients, against staff) and the coerciveness of the
-    containments in ``events`` to the hour's climate inputs."""
-    h = model.hour
-    h.incident_exposure += float(tallies[0])
-    h.incidents_on_clients += int(tallies[1])
-    h.incidents_on_staff += int(tallies[2])
-    h.coercion += coercion_of(events, model.p)
-
-
-def coercion_of(events: np.ndarray, p: dict) -> float:
-    """The summed coerciveness of the containment rows of ``events`` (``coerciveness_*`` by kind)."""
-    if not len(events):
-        return 0.0
-    return float(coercion(events, _coercion_weights(_coerciveness(p))))
 
 
 @kernel
@@ -628,9 +619,7 @@ def answer_incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v
         model.plan.zone_flat, model.plan.height, h.step, h.awake, PARAMETERS(model.p),
         who_is_where(c.cell, s.cell, model.plan.zone_flat.size, slots.size > 0),
     )  # fmt: skip
-    h.conflict_events += slots.size
-    h.containment_events += contained
-    _tally(model, events, tallies)
+    add_to_hour(h.clock, events, slots.size, contained, tallies, _coercion_weights(_coerciveness(model.p)))
     model.records.events.add_rows(events)
     _move_secluded(model, secluded)
 

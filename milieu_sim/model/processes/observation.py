@@ -151,13 +151,13 @@ def _inputs(model: MilieuModel) -> tuple:
 @kernel
 def _hour(clock, draws, clients, staff, height, n_cells, parameters):
     """The hour of observation: at a shift change the review (its events, containments and their coerciveness:
-    ``escalation.coercion_of``), then the 1:1 observers; who sees whom is worked out afresh."""
+    summed as ``escalation.coercion`` sums them), then the 1:1 observers; who sees whom is worked out afresh."""
     q = parameters[0]
     events = nothing_logged()[0]
     if clock[NEW_SHIFT] != 0.0:
         events = _review(clients, np.int64(clock[STEP]), parameters)
         clock[CONTAINMENT_EVENTS] += events.shape[0]
-        # every row is a special observation: coercion_of sums coerciveness_special_observation once per row
+        # every row is a special observation: its coerciveness, coerciveness_special_observation, once per row
         clock[COERCION] += numpy_sum(np.full(events.shape[0], q.coerciveness_special_observation))
     moved = _escort(clients, staff, height, n_cells, parameters)
     if moved.size:
