@@ -17,7 +17,7 @@ hour, were most of a run's time.  Now each built-in process declares its whole h
 
 The process's entry function (the phase's ``function`` in :data:`~milieu_sim.model.schedule.SCHEDULE`) runs the
 part alone (:meth:`Part.run`); its ``part`` attribute names the part.  ``Schedule.run`` goes further: each run of
-consecutive phases that are all parts, in an hour, is one call of ``processes.stretch.run_stretch`` (written from
+consecutive phases that are all parts, in an hour, is one call of ``processes.stretch.run_hours`` (written from
 the schedule by ``python -m milieu_sim.model.docs``), whose arguments enter compiled code as one object
 (:func:`held`).  The rules, their order and their random numbers are the same either way, so a run's tables are
 the same bit for bit whether its phases run alone or in stretches (a test checks this); a phase of one's own
@@ -43,7 +43,7 @@ from numba.core.extending import overload
 from numba.experimental import structref
 
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.records import EVENT_COLUMNS, TABLE_COLUMNS
+from milieu_sim.model.records import EVENT_COLUMNS, STEP_COLUMNS, TABLE_COLUMNS
 from milieu_sim.model.routine import KINDS
 from milieu_sim.model.state import CLOCK_FIELDS
 from milieu_sim.model.streams import NORMAL, UNIFORM, Stream
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 KIND_OF = {name: k for k, name in enumerate(KINDS)}
 FEEDBACK_INTS = len(TABLE_COLUMNS["feedback"]) - 1  # the feedback log's integer columns (all but behaviour_change)
 
+NO_HOURS = np.empty((0, len(STEP_COLUMNS)))  # run_hours's rows for a stretch of the hour the clock holds
 #: Hours of draws a stream's buffer is filled for at a time (checked again after that many calls).
 HEADROOM_HOURS = 32
 #: How many rows a part draws per number of its ``Part.streams``: one per client slot, staff member, or just one.
@@ -183,10 +184,21 @@ class CompiledHour:
             self._held = (key, holder)
         return holder
 
+    def held_for_hours(self, n_hours: int, order: tuple[Part, ...]) -> Any:
+        """The held arguments of a stretch's ``order`` for a run of ``n_hours`` hours (at most HEADROOM_HOURS), the
+        buffers filled for them; None when they cannot be kept (a stand-in stream, which draws anew each hour)."""
+        if self._calls_left < n_hours:
+            self._top_up()
+        holder = self.held_arguments(order)
+        if self._held is None or self._held[1] is not holder:
+            return None
+        self._calls_left -= n_hours
+        return holder
+
     def run(self, parts: tuple[Part, ...], stretch: Any = None) -> None:
         """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did:
         a part alone, or several with ``stretch``, a module with the parts' order (``parts_in_order()``) and the
-        compiled function running them (``run_stretch``): ``milieu_sim.model.processes.stretch``."""
+        compiled function running them (``run_hours``): ``milieu_sim.model.processes.stretch``."""
         model = self.model
         if self._calls_left <= 0:
             self._top_up()
@@ -199,8 +211,10 @@ class CompiledHour:
             mask = self._masks.get(parts)
             order = stretch.parts_in_order()
             if mask is None:
-                mask = self._masks[parts] = np.array([part in parts for part in order])
-            events, feedback, change = stretch.run_stretch(clock, mask, self.held_arguments(order))
+                mask = self._masks[parts] = np.array([[part in parts for part in order]])
+            events, feedback, change, _ = stretch.run_hours(
+                clock, mask, self.held_arguments(order), 0, NO_HOURS, *model.hour_arguments()
+            )
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:
@@ -259,7 +273,7 @@ STRETCH_MODULE = "milieu_sim/model/processes/stretch.py"
 
 
 def stretch_source() -> str:
-    """The source of :mod:`milieu_sim.model.processes.stretch`: its ``parts_in_order`` and ``run_stretch`` list
+    """The source of :mod:`milieu_sim.model.processes.stretch`: its ``parts_in_order`` and ``run_hours`` list
     the parts of the default schedule in its order (``python -m milieu_sim.model.docs`` writes it; a
     test checks that it is up to date)."""
     import sys
@@ -276,21 +290,35 @@ def stretch_source() -> str:
         attribute = next(name for name, value in vars(module).items() if value is part and name.isupper())
         rows.append((phase.name, module.__name__.rsplit(".", 1)[-1], attribute, part.function.__name__))
     modules = sorted({module for _, module, _, _ in rows})
+    unpack = ["    (", *(f"        a_{phase}," for phase, _, _, _ in rows), "    ) = held.args"]
+
+    def calls(indent: str) -> list[str]:
+        return [
+            line
+            for k, (phase, module, _, function) in enumerate(rows)
+            for line in (
+                f"{indent}if mask[{k}]:",
+                f"{indent}    logs = _log(logs, {module}.{function}(clock, *a_{phase}))",
+            )
+        ]
+
     return "\n".join(
         [
             '"""Stretches of the compiled hour: consecutive phases that are compiled parts, run as one call.',
             "",
             "Written by ``python -m milieu_sim.model.docs`` from the default schedule; do not edit by hand.",
-            ":func:`run_stretch` calls the parts of :func:`parts_in_order` (the schedule's order) that its mask",
-            "marks: ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of consecutive phases of an",
-            "hour that are all parts.",
+            ":func:`run_hours` calls the parts of :func:`parts_in_order` (the schedule's order): through a run of",
+            "quiet hours, with each hour's clock and counts (``MilieuModel.run``; milieu_sim.model.hours), or once,",
+            "those its mask marks: ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of consecutive",
+            "phases of an hour that are all parts.",
             '"""',
             "",
             "from __future__ import annotations",
             "",
             "import numpy as np",
             "",
-            "from milieu_sim.model.compiled_hour import Part, nothing_logged",
+            "from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged",
+            "from milieu_sim.model.hours import count_hour, set_clock",
             "from milieu_sim.model.kernels import kernel",
             "from milieu_sim.model.processes import (",
             *(f"    {module}," for module in modules),
@@ -298,7 +326,7 @@ def stretch_source() -> str:
             "",
             "",
             "def parts_in_order() -> tuple[Part, ...]:",
-            '    """The parts :func:`run_stretch` takes, in its (the schedule\'s) order."""',
+            '    """The parts :func:`run_hours` takes, in its (the schedule\'s) order."""',
             "    return (",
             *(f"        {module}.{attribute},  # {phase}" for phase, module, attribute, _ in rows),
             "    )",
@@ -318,23 +346,33 @@ def stretch_source() -> str:
             "",
             "",
             "@kernel",
-            "def run_stretch(clock, mask, held):",
-            '    """Run the parts of :func:`parts_in_order` that ``mask`` marks, in order, with their arguments in',
-            "    ``held.args`` (compiled_hour.held); return the rows they log, in order: (events, feedback, feedback",
-            '    change)."""',
-            "    (",
-            *(f"        a_{phase}," for phase, _, _, _ in rows),
-            "    ) = held.args",
+            "def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_hour, hour_state, "
+            "counted):",
+            '    """Run the parts of :func:`parts_in_order` through ``rows.shape[0]`` quiet hours from step',
+            "    ``first_step`` on, each as ``MilieuModel.step`` runs it: the clock (hours.set_clock), the parts that",
+            "    the hour's conditions call for (``masks[2 * awake + new_shift]``), the hour's counts into its row of",
+            "    ``rows`` (hours.count_hour).  With ``rows`` of no hours: the parts that ``masks[0]`` marks, once, in",
+            "    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  The parts'",
+            "    arguments are ``held.args`` (compiled_hour.held); ``hour_state``: the hour's (addressed, punished,",
+            "    active) arrays; ``counted``: what count_hour reads.  Returns the rows the parts logged, in order",
+            '    (events, feedback, feedback change), and whether anyone moved."""',
+            *unpack,
+            "    addressed, punished, active = hour_state",
             "    logs = nothing_logged()",
-            *(
-                line
-                for k, (phase, module, _, function) in enumerate(rows)
-                for line in (
-                    f"    if mask[{k}]:",
-                    f"        logs = _log(logs, {module}.{function}(clock, *a_{phase}))",
-                )
-            ),
-            "    return logs",
+            "    moved = False",
+            "    hours = rows.shape[0]",
+            "    for k in range(max(hours, 1)):",
+            "        mask = masks[0]",
+            "        if hours:",
+            "            step = first_step + k",
+            "            set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active)",
+            "            clock[MOVED] = 0.0",
+            "            mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT])]",
+            *calls("        "),
+            "        moved = moved or clock[MOVED] != 0.0",
+            "        if hours:",
+            "            count_hour(rows[k], clock, *counted)",
+            "    return logs[0], logs[1], logs[2], moved",
             "",
         ]
     )

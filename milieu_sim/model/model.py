@@ -14,18 +14,8 @@ from milieu_sim.errors import ParameterError
 from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
 from milieu_sim.model.collector import RecordsCollector
-from milieu_sim.model.compiled_hour import (
-    ACTIVITY,
-    CONFLICT_EVENTS,
-    CONTAINMENT_EVENTS,
-    DAY,
-    HOUR,
-    NEW_SHIFT,
-    SHIFT,
-    STEP,
-    CompiledHour,
-)
-from milieu_sim.model.kernels import kernel
+from milieu_sim.model.compiled_hour import HEADROOM_HOURS, CompiledHour
+from milieu_sim.model.hours import can_skip_steps, count_hour, set_clock, skip_steps
 from milieu_sim.model.params import (
     SCHEMA,
     SETTING_ROUTINE,
@@ -36,11 +26,11 @@ from milieu_sim.model.params import (
 )
 from milieu_sim.model.policies import POLICY_LEVERS, Policy, resolve_policy
 from milieu_sim.model.positions import MesaPositions, WardGrid
+from milieu_sim.model.processes import stretch  # the module, not its names: it is written from the schedule
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
-from milieu_sim.model.routine import KINDS, load_routine
+from milieu_sim.model.routine import load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
 from milieu_sim.model.state import (
-    NORM,
     SHIFTS,
     START_HOUR,
     ClientArrays,
@@ -52,10 +42,7 @@ from milieu_sim.model.state import (
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
 
-SHIFT_OF_HOUR = [shift_of_hour(hour) for hour in range(24)]
-SLEEP_KIND, AWAY_KIND = KINDS.index("sleep"), KINDS.index("away")
-N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
-COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
+SHIFT_OF_HOUR = shift_of_hour(np.arange(24)).astype(np.int64)  # the shift (code) of each clock hour
 
 
 class HourCount:
@@ -148,11 +135,9 @@ class MilieuModel(mesa.Model):
         self.routine = load_routine(SETTING_ROUTINE[self.setting])
         self.plan = load_floor_plan(values["ward_map"], values["n_clients"], self.routine.needs_beds)
         r = self.routine
-        # the routine of each hour of the week: (activity, kind, zone, structured, trained skill)
-        self._week = [  # the kind as its code (routine.KINDS), as the hour's clock holds it
-            (int(r.activity[k]), int(r.kind[k]), int(r.zone[k]), bool(r.structured[k]), int(r.trains[k]))
-            for k in range(len(r.activity))
-        ]
+        # the routine of each hour of the week: activity, kind (its code, routine.KINDS), zone, structured, trained
+        # skill (hours.set_clock reads it)
+        self._week = np.column_stack([r.activity, r.kind, r.zone, r.structured, r.trains]).astype(np.int64)
         missing = [z for z in self.routine.zones_used() if z not in self.plan.zone_cells]
         if missing:
             from milieu_sim.model.ward import ZONES
@@ -187,7 +172,6 @@ class MilieuModel(mesa.Model):
         self.hour = Hour.for_slots(n)
         self.admissions = 0
         self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
-        self._previous_activity = -1
         self.zones = processes.movement.Zones(self.plan)  # the floor plan by zone, as movement reads it
         self.climate = WardClimate(values["climate_baseline"])  # the ward climate (processes.climate)
         self.community = Community(values["norm_baseline"])  # the community's norms and struggles (norms, insight)
@@ -213,8 +197,7 @@ class MilieuModel(mesa.Model):
         and their admission day (negative: before day 0); the logs, the stays that ended and the
         DataCollector's rows start afresh, so every table begins at day 0.
         """
-        for _ in range(self.clock_start):
-            self.step()
+        self._advance(self.clock_start)
         warm = self.records
         self.records = Records()
         processes.planning.carry_over(self, warm)  # the present clients' plans stay (negative days)
@@ -271,35 +254,23 @@ class MilieuModel(mesa.Model):
             self.running = False
 
     def _clock(self) -> None:
+        """The hour's clock (hours.set_clock: the hour, ward day, weekday, shift and the routine's activity)."""
         h = self.hour
-        step = self.steps
-        hour_abs = START_HOUR + step - 1 - self.clock_start  # the user's clock (negative in a warm-up)
-        hour = hour_abs % 24
-        weekday = (hour_abs // 24) % 7
-        activity, kind, zone, structured, trains = self._week[weekday * 24 + hour]
-        shift = SHIFT_OF_HOUR[hour]
-        clock = h.clock
-        new_shift = shift != clock[SHIFT] or step == 1
-        new_block = activity != self._previous_activity or new_shift
-        self._previous_activity = activity
-        away = kind == AWAY_KIND
-        awake = kind != SLEEP_KIND and not away
-        # step, day, hour, weekday, shift, activity, kind, zone, structured, trains, awake, away, new_block,
-        # new_shift (state.CLOCK_FIELDS order); then the hour's tallies start at 0
-        clock[:NEW_SHIFT + 1] = (step, (step - 1 - self.clock_start) // 24, hour, weekday, shift, activity, kind, zone,
-                                 structured, trains, awake, away, new_block, new_shift)  # fmt: skip
-        clock[CONFLICT_EVENTS:] = 0.0
-        h.addressed.fill(False)
-        h.punished.fill(False)
-        if not awake:
-            h.active.fill(False)
+        set_clock(h.clock, self.steps, self.clock_start, self._week, SHIFT_OF_HOUR, h.addressed, h.punished, h.active)
+
+    def hour_arguments(self) -> tuple:
+        """What ``processes.stretch.run_hours`` reads besides the parts' arguments: the clock's start, the routine's
+        week, the shift of each clock hour, the hour's (addressed, punished, active) arrays, and what the hour's
+        counts read (hours.count_hour)."""
+        c, h = self.clients, self.hour
+        counted = (c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, self.climate.values,
+                   self.community.values)  # fmt: skip
+        return self.clock_start, self._week, SHIFT_OF_HOUR, (h.addressed, h.punished, h.active), counted
 
     def _update_counts(self) -> None:
         """Model-level counts of the hour, computed once after all processes acted."""
-        c, h = self.clients, self.hour
         row = self._summary
-        _summarise(c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, row, h.clock, self.climate.values)
-        row[COMMUNITY_NORM] = self.community.values[NORM]
+        count_hour(row, self.hour.clock, *self.hour_arguments()[-1])
         # the model's counts (census, n_isolated, mean_agitation ...) read this row: see HourCount
         if self.steps:
             self.records.steps.add(row)
@@ -311,11 +282,69 @@ class MilieuModel(mesa.Model):
         return [a for a in self.client_agents if a is not None]
 
     def run(self, days: int | None = None) -> MilieuModel:
-        """Run for ``days`` simulated days (default: the ``days`` parameter); return self."""
-        hours = 24 * (days if days is not None else self.p["days"])
-        for _ in range(hours):
-            self.step()
+        """Run for ``days`` simulated days (default: the ``days`` parameter); return self.
+
+        The same as calling :meth:`step` once an hour, and the tables are the same bit for bit; but each run of
+        quiet hours (only compiled parts in them: see :mod:`milieu_sim.model.hours`) goes as one compiled call."""
+        self._advance(24 * (days if days is not None else self.p["days"]))
         return self
+
+    def _advance(self, hours: int) -> None:
+        """Run ``hours`` hours: quiet ones in compiled runs of hours, the others with :meth:`step`."""
+        end = self.steps + hours
+        while self.steps < end:
+            quiet = self._quiet_hours(end - self.steps)
+            if quiet > 1:
+                self._run_quiet(quiet)
+            else:
+                self.step()
+
+    def _quiet_hours(self, limit: int) -> int:
+        """How many of the next hours (at most ``limit``) are quiet: only compiled parts act in them, nothing of
+        one's own runs in them (hooks, phases, a DataCollector called hourly, Mesa events), and a compiled call
+        may advance Mesa's clock over them (:func:`milieu_sim.model.hours.skip_steps`)."""
+        if self._collects_hourly or not self.policy.quiet or not self._steps_as_built:
+            return 0
+        plan = self.schedule.quiet_plan()
+        if plan is None or not can_skip_steps(self):
+            return 0
+        first = self.steps + 1
+        hour = (START_HOUR + first - 1 - self.clock_start) % 24
+        quiet = min(limit, HEADROOM_HOURS, plan.hours_to_stop[hour])
+        for until in plan.quiet_until:
+            quiet = min(quiet, until(self) - first)
+        return quiet
+
+    @property
+    def _steps_as_built(self) -> bool:
+        """Whether an hour is this class's step (not a subclass's own step, clock or counts)."""
+        kind = type(self)
+        return all(getattr(kind, name) is getattr(MilieuModel, name) for name in ("step", "_clock", "_update_counts"))
+
+    def _run_quiet(self, n_hours: int) -> None:
+        """Run the next ``n_hours`` quiet hours as one compiled call (hours.run_hours), then log them and move
+        Mesa's clock on by as many steps."""
+        plan = self.schedule.quiet_plan()
+        held = self.compiled_hour.held_for_hours(n_hours, plan.order)
+        if held is None:  # a stand-in stream: hour by hour
+            for _ in range(n_hours):
+                self.step()
+            return
+        rows = np.empty((n_hours, len(STEP_COLUMNS)))
+        events, feedback, change, moved = stretch.run_hours(
+            self.hour.clock, plan.masks, held, self.steps + 1, rows, *self.hour_arguments()
+        )
+        skip_steps(self, n_hours)
+        if events.shape[0]:
+            self.records.events.add_rows(events)
+        if feedback.shape[0]:
+            self.records.feedback.add_rows(feedback, change)
+        if moved:
+            self.positions.moved()
+        self.records.steps.add_rows(rows)
+        self._summary[:] = rows[-1]
+        if self.steps >= self.clock_start + 24 * self.p["days"]:
+            self.running = False
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tidy tables: steps, shifts, events, feedback, stays, followup (see docs/outputs.md)."""
@@ -373,37 +402,3 @@ __all__ = ["SHIFTS", "ZONE_CODE", "MilieuModel", "Phase"]
 def _policy_phases(policy: Policy) -> tuple[Phase, ...]:
     """The phases a policy brings (its ``phases``: Phase records with ``after`` or ``before``)."""
     return tuple(policy.phases)
-
-
-@kernel
-def _summarise(x, present, on_unit, isolated, on_duty, row, clock, climate):
-    """Fill a `steps` row: the clock (step, day, hour, shift, activity), census (clients on the unit: a day
-    programme's clients at home are off it), staff on duty, mean and SD of each reported state over the clients
-    present (sums in slot order), n_isolated, the hour's conflict and containment events and the ward climate at
-    the end of the hour."""
-    step, day, hour, shift, activity = (
-        clock[STEP],
-        clock[DAY],
-        clock[HOUR],
-        clock[SHIFT],
-        clock[ACTIVITY],
-    )
-    conflicts, containments = clock[CONFLICT_EVENTS], clock[CONTAINMENT_EVENTS]
-    census = np.count_nonzero(present)  # clients with a bed: the states' denominator
-    row[0], row[1], row[2], row[3], row[4] = step, day, hour, shift, activity
-    row[5] = np.count_nonzero(on_unit)
-    row[6] = np.count_nonzero(on_duty)
-    for k in range(6):  # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
-        total = squares = 0.0
-        for i in range(present.size):
-            if present[i]:
-                value = (x[0, i] + x[1, i] + x[2, i]) / 3.0 if k == 0 else x[k + 2, i]
-                total += value
-                squares += value * value
-        mean = total / census if census else 0.0
-        sd = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
-        row[7 + 2 * k] = mean
-        row[8 + 2 * k] = sd
-    row[N_ISOLATED], row[N_ISOLATED + 1], row[N_ISOLATED + 2] = np.count_nonzero(isolated), conflicts, containments
-    for k in range(climate.size):
-        row[CLIMATE + k] = climate[k]

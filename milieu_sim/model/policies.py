@@ -165,6 +165,15 @@ class Policy:
     def on_admission(self, model: MilieuModel, client: Client) -> None:
         """Called when a client is admitted (after their state is set)."""
 
+    @property
+    def quiet(self) -> bool:
+        """Whether the hourly hooks do nothing (neither is overridden, on the class or the instance): the model may
+        then run hours with no Python in them as one compiled call (:mod:`milieu_sim.model.hours`)."""
+        return all(
+            getattr(type(self), hook) is getattr(Policy, hook) and hook not in vars(self)
+            for hook in ("before_hour", "after_hour")
+        )
+
 
 def preset(name: str) -> Policy:
     """The named preset as a :class:`Policy`."""

@@ -284,6 +284,13 @@ class StepLog:
         self._data[self.rows] = row
         self.rows += 1
 
+    def add_rows(self, rows: np.ndarray) -> None:
+        """Append several hours' rows (hours x STEP_COLUMNS) at once."""
+        while self.rows + len(rows) > self._data.shape[0]:
+            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        self._data[self.rows : self.rows + len(rows)] = rows
+        self.rows += len(rows)
+
     def array(self) -> np.ndarray:
         """The rows so far, a (rows, STEP_COLUMNS) view of the log (read it, do not write it)."""
         return self._data[: self.rows]

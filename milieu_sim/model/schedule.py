@@ -48,7 +48,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from milieu_sim.errors import ParameterError
 from milieu_sim.model.state import CLOCK_INDEX
@@ -135,6 +138,9 @@ class When:
     label: str  # a few words, for the printed schedule
     meaning: str  # a sentence, for the docs ({ward_round}: the ward-round hour)
     holds: Callable[[Hour], bool]
+    #: The clock hours at which it can hold (a function giving them); None: it may hold in any hour and reads only
+    #: the clock's ``awake`` and ``new_shift`` (so that a run of quiet hours can tell it in compiled code).
+    hours: Callable[[], tuple[int, ...]] | None = None
 
 
 #: The conditions a phase can run under (``Phase.when`` is one of these names).
@@ -155,19 +161,27 @@ WHEN: dict[str, When] = {
             "in the first hour and at each shift change, 07:00, 15:00 and 23:00 (`hour.new_shift`)",
             _new_shift,
         ),
-        When("ward_round", "ward round", "at the daily ward round, {ward_round:02d}:00 (`hour.hour`)", _ward_round),
+        When(
+            "ward_round",
+            "ward round",
+            "at the daily ward round, {ward_round:02d}:00 (`hour.hour`)",
+            _ward_round,
+            lambda: (_ward_round_hour(),),
+        ),
         When(
             "ward_round_review",
             "weekly review",
             "at the weekly review ward round: the ward round of each Tuesday (`hour.weekday`, "
             "`planning.REVIEW_WEEKDAY`)",
             _ward_round_review,
+            lambda: (_ward_round_hour(),),
         ),
         When(
             "daily",
             "once a day",
             f"once a day, at {DAILY_HOUR:02d}:00 (`hour.hour`): the community model's day",
             _daily,
+            lambda: (DAILY_HOUR,),
         ),
     )
 }
@@ -402,6 +416,7 @@ class Schedule:
         self._phases: list[Phase] = []
         # (condition names, their tests, {which hold: the phases' functions}): built at the first hour, reset on change
         self._plan: tuple[tuple[str, ...], tuple[Callable[[Hour], bool], ...], dict] | None = None
+        self._quiet: tuple[QuietPlan | None] | None = None  # (how quiet hours run, None if they cannot): on first use
         for phase in phases:
             self._check_new(phase)
             self._phases.append(phase)
@@ -449,20 +464,20 @@ class Schedule:
         self._check_new(phase)
         position = self.index(after, "after") + 1 if after is not None else self.index(before, "before")  # type: ignore[arg-type]
         self._phases.insert(position, phase)
-        self._plan = None
+        self._plan = self._quiet = None
         return phase
 
     def append(self, phase: Phase) -> Phase:
         """Add a phase after the last one (before the records)."""
         self._check_new(phase)
         self._phases.append(phase)
-        self._plan = None
+        self._plan = self._quiet = None
         return phase
 
     def remove(self, name: str) -> Phase:
         """Take the named phase out of this model's hour."""
         phase = self._phases.pop(self.index(name))
-        self._plan = None
+        self._plan = self._quiet = None
         return phase
 
     def replace(self, name: str, phase: Phase) -> Phase:
@@ -471,7 +486,7 @@ class Schedule:
         if phase.name != name:
             self._check_new(phase)
         old, self._phases[k] = self._phases[k], phase
-        self._plan = None
+        self._plan = self._quiet = None
         return old
 
     def _check_new(self, phase: Phase) -> None:
@@ -491,7 +506,7 @@ class Schedule:
     # running
     def __getstate__(self) -> dict[str, Any]:
         """Copied or pickled without the plan of runs, which is worked out again on first use."""
-        return {**self.__dict__, "_plan": None}
+        return {**self.__dict__, "_plan": None, "_quiet": None}
 
     def run(self, model: MilieuModel) -> None:
         """Run the phases of this hour in order, each if its condition holds.
@@ -511,6 +526,70 @@ class Schedule:
             functions = runs[key] = _stretches(tuple(p.entry for p in self._phases if p.when in holding))
         for function in functions:
             function(model)
+
+    def quiet_plan(self) -> QuietPlan | None:
+        """How this schedule's quiet hours run as one compiled call (:mod:`milieu_sim.model.hours`), or None when
+        they cannot: a phase of one's own that may run in any hour, or parts out of the stretch's order.
+
+        An hour is quiet when every phase that is not a compiled part has nothing to do in it: its condition holds
+        only at certain clock hours (``When.hours``: the ward round, the community model's day), which a quiet run
+        stops before, or its function says until which step it has nothing to do (a ``quiet_until(model)``
+        attribute: admission, until the next admission is due)."""
+        if self._quiet is None:
+            self._quiet = (_quiet_plan(self._phases),)
+        return self._quiet[0]
+
+
+@dataclass(frozen=True)
+class QuietPlan:
+    """How a schedule's quiet hours run (:meth:`Schedule.quiet_plan`).
+
+    - ``order``: the parts of the stretch module, in its order (``processes.stretch.parts_in_order()``);
+    - ``masks``: which of them run, one row per ``2 * awake + new_shift`` (the clock's flags);
+    - ``hours_to_stop``: for each clock hour, how many hours from it on are quiet by the clock (0: it is an hour
+      at which a phase's condition may hold, a large number when there is none);
+    - ``quiet_until``: the functions giving the step at which a phase next has something to do.
+    """
+
+    order: tuple
+    masks: np.ndarray
+    hours_to_stop: tuple[int, ...]
+    quiet_until: tuple[Callable[[MilieuModel], int], ...]
+
+
+def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
+    stretch = importlib.import_module(f"{PROCESSES}.stretch")
+    order = stretch.parts_in_order()
+    position = {id(part): k for k, part in enumerate(order)}
+    stops: set[int] = set()
+    running: list[tuple[int, When]] = []  # (position in the order, condition) of the parts that may run
+    until = []
+    for phase in phases:
+        when = WHEN[phase.when]
+        if when.hours is not None:  # never in a quiet hour
+            stops.update(when.hours())
+            continue
+        entry = phase.entry
+        part = getattr(entry, "part", None)
+        if part is not None and id(part) in position:
+            if running and position[id(part)] <= running[-1][0]:
+                return None
+            running.append((position[id(part)], when))
+        elif callable(getattr(entry, "quiet_until", None)):
+            until.append(entry.quiet_until)
+        else:
+            return None
+    masks = np.zeros((4, len(order)), dtype=np.bool_)
+    for awake in (0, 1):
+        for new_shift in (0, 1):
+            clock = np.zeros(len(CLOCK_INDEX))
+            clock[AWAKE], clock[NEW_SHIFT], clock[HOUR] = awake, new_shift, -1
+            hour = SimpleNamespace(clock=clock)
+            for k, when in running:
+                masks[2 * awake + new_shift, k] = when.holds(hour)  # type: ignore[arg-type]
+    far = 1 << 62
+    to_stop = tuple(min((d for d in range(24) if (h + d) % 24 in stops), default=far) for h in range(24))
+    return QuietPlan(order, masks, to_stop, tuple(until))
 
 
 class Stretch:

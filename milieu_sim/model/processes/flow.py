@@ -343,6 +343,14 @@ def admit(model: MilieuModel) -> None:
     model.next_admission_due = int(c.next_admission_step[free].min()) if free.any() else NEVER
 
 
+def _next_admission(model: MilieuModel) -> int:
+    """The step before which :func:`admit` has nothing to do: the next admission due."""
+    return model.next_admission_due
+
+
+admit.quiet_until = _next_admission  # type: ignore[attr-defined]  # hours before it may run compiled (model.hours)
+
+
 def admission_chance(p: dict[str, Any]) -> float:
     """Hourly chance that a free bed is filled: 1 - exp(-1 / admission_delay_hours) (1 with no delay)."""
     return 1.0 if p["admission_delay_hours"] <= 0 else 1.0 - math.exp(-1.0 / p["admission_delay_hours"])

@@ -1,16 +1,18 @@
 """Stretches of the compiled hour: consecutive phases that are compiled parts, run as one call.
 
 Written by ``python -m milieu_sim.model.docs`` from the default schedule; do not edit by hand.
-:func:`run_stretch` calls the parts of :func:`parts_in_order` (the schedule's order) that its mask
-marks: ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of consecutive phases of an
-hour that are all parts.
+:func:`run_hours` calls the parts of :func:`parts_in_order` (the schedule's order): through a run of
+quiet hours, with each hour's clock and counts (``MilieuModel.run``; milieu_sim.model.hours), or once,
+those its mask marks: ``Schedule.run`` hands ``compiled_hour.CompiledHour`` each run of consecutive
+phases of an hour that are all parts.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import Part, nothing_logged
+from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged
+from milieu_sim.model.hours import count_hour, set_clock
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import (
     climate,
@@ -35,7 +37,7 @@ from milieu_sim.model.processes import (
 
 
 def parts_in_order() -> tuple[Part, ...]:
-    """The parts :func:`run_stretch` takes, in its (the schedule's) order."""
+    """The parts :func:`run_hours` takes, in its (the schedule's) order."""
     return (
         movement.SHIFT_PART,  # shift_change
         movement.PART,  # movement
@@ -75,10 +77,15 @@ def _log(logs, part_logs):
 
 
 @kernel
-def run_stretch(clock, mask, held):
-    """Run the parts of :func:`parts_in_order` that ``mask`` marks, in order, with their arguments in
-    ``held.args`` (compiled_hour.held); return the rows they log, in order: (events, feedback, feedback
-    change)."""
+def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_hour, hour_state, counted):
+    """Run the parts of :func:`parts_in_order` through ``rows.shape[0]`` quiet hours from step
+    ``first_step`` on, each as ``MilieuModel.step`` runs it: the clock (hours.set_clock), the parts that
+    the hour's conditions call for (``masks[2 * awake + new_shift]``), the hour's counts into its row of
+    ``rows`` (hours.count_hour).  With ``rows`` of no hours: the parts that ``masks[0]`` marks, once, in
+    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  The parts'
+    arguments are ``held.args`` (compiled_hour.held); ``hour_state``: the hour's (addressed, punished,
+    active) arrays; ``counted``: what count_hour reads.  Returns the rows the parts logged, in order
+    (events, feedback, feedback change), and whether anyone moved."""
     (
         a_shift_change,
         a_movement,
@@ -102,47 +109,60 @@ def run_stretch(clock, mask, held):
         a_insight,
         a_recovery,
     ) = held.args
+    addressed, punished, active = hour_state
     logs = nothing_logged()
-    if mask[0]:
-        logs = _log(logs, movement._shift_hour(clock, *a_shift_change))
-    if mask[1]:
-        logs = _log(logs, movement._hour(clock, *a_movement))
-    if mask[2]:
-        logs = _log(logs, facilitation._hour(clock, *a_facilitation))
-    if mask[3]:
-        logs = _log(logs, observation._hour(clock, *a_observation))
-    if mask[4]:
-        logs = _log(logs, home._hour(clock, *a_home))
-    if mask[5]:
-        logs = _log(logs, interaction._hour(clock, *a_interaction))
-    if mask[6]:
-        logs = _log(logs, modeling._hour(clock, *a_modeling))
-    if mask[7]:
-        logs = _log(logs, feedback._hour(clock, *a_feedback))
-    if mask[8]:
-        logs = _log(logs, staff_response._hour(clock, *a_staff_response))
-    if mask[9]:
-        logs = _log(logs, consequences._hour(clock, *a_consequences))
-    if mask[10]:
-        logs = _log(logs, initiative._hour(clock, *a_initiative))
-    if mask[11]:
-        logs = _log(logs, norms._meeting_hour(clock, *a_community_meeting))
-    if mask[12]:
-        logs = _log(logs, flashpoints._hour(clock, *a_flashpoints))
-    if mask[13]:
-        logs = _log(logs, prevention._hour(clock, *a_prevention))
-    if mask[14]:
-        logs = _log(logs, isolation._draw_hour(clock, *a_seclusion_draws))
-    if mask[15]:
-        logs = _log(logs, escalation._hour(clock, *a_escalation))
-    if mask[16]:
-        logs = _log(logs, isolation._isolate_hour(clock, *a_isolation))
-    if mask[17]:
-        logs = _log(logs, climate._hour(clock, *a_climate))
-    if mask[18]:
-        logs = _log(logs, norms._norm_hour(clock, *a_norms))
-    if mask[19]:
-        logs = _log(logs, insight._hour(clock, *a_insight))
-    if mask[20]:
-        logs = _log(logs, recovery._hour(clock, *a_recovery))
-    return logs
+    moved = False
+    hours = rows.shape[0]
+    for k in range(max(hours, 1)):
+        mask = masks[0]
+        if hours:
+            step = first_step + k
+            set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active)
+            clock[MOVED] = 0.0
+            mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT])]
+        if mask[0]:
+            logs = _log(logs, movement._shift_hour(clock, *a_shift_change))
+        if mask[1]:
+            logs = _log(logs, movement._hour(clock, *a_movement))
+        if mask[2]:
+            logs = _log(logs, facilitation._hour(clock, *a_facilitation))
+        if mask[3]:
+            logs = _log(logs, observation._hour(clock, *a_observation))
+        if mask[4]:
+            logs = _log(logs, home._hour(clock, *a_home))
+        if mask[5]:
+            logs = _log(logs, interaction._hour(clock, *a_interaction))
+        if mask[6]:
+            logs = _log(logs, modeling._hour(clock, *a_modeling))
+        if mask[7]:
+            logs = _log(logs, feedback._hour(clock, *a_feedback))
+        if mask[8]:
+            logs = _log(logs, staff_response._hour(clock, *a_staff_response))
+        if mask[9]:
+            logs = _log(logs, consequences._hour(clock, *a_consequences))
+        if mask[10]:
+            logs = _log(logs, initiative._hour(clock, *a_initiative))
+        if mask[11]:
+            logs = _log(logs, norms._meeting_hour(clock, *a_community_meeting))
+        if mask[12]:
+            logs = _log(logs, flashpoints._hour(clock, *a_flashpoints))
+        if mask[13]:
+            logs = _log(logs, prevention._hour(clock, *a_prevention))
+        if mask[14]:
+            logs = _log(logs, isolation._draw_hour(clock, *a_seclusion_draws))
+        if mask[15]:
+            logs = _log(logs, escalation._hour(clock, *a_escalation))
+        if mask[16]:
+            logs = _log(logs, isolation._isolate_hour(clock, *a_isolation))
+        if mask[17]:
+            logs = _log(logs, climate._hour(clock, *a_climate))
+        if mask[18]:
+            logs = _log(logs, norms._norm_hour(clock, *a_norms))
+        if mask[19]:
+            logs = _log(logs, insight._hour(clock, *a_insight))
+        if mask[20]:
+            logs = _log(logs, recovery._hour(clock, *a_recovery))
+        moved = moved or clock[MOVED] != 0.0
+        if hours:
+            count_hour(rows[k], clock, *counted)
+    return logs[0], logs[1], logs[2], moved

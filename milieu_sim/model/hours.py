@@ -1,0 +1,156 @@
+"""The ward's hours in compiled code: the clock, the hour's counts, and runs of quiet hours as one call.
+
+An hour of :meth:`MilieuModel.step <milieu_sim.model.model.MilieuModel.step>` is the clock, the phases of the
+schedule, and the hour's counts.  Most hours of a run hold nothing but compiled parts
+(:mod:`milieu_sim.model.compiled_hour`): no admission is due, it is not the hour of the ward round or of the
+community model's day, and no phase or hook of one's own is in the hour.  :meth:`MilieuModel.run` hands each run
+of such *quiet hours* to ``run_hours`` (:mod:`milieu_sim.model.processes.stretch`), one compiled call that does,
+hour after hour, exactly what ``step`` does: :func:`set_clock`, the parts the hour's conditions call for, and
+:func:`count_hour`.  ``step`` calls the same two kernels, so the clock and the counts are written once; a run's
+tables are the same bit for bit either way (tests/test_quiet_hours.py checks this).
+
+When an hour is quiet is worked out in Python, from the schedule (:meth:`Schedule.quiet_plan
+<milieu_sim.model.schedule.Schedule.quiet_plan>`): the phases that are not parts either run only at certain
+clock hours (``When.hours``: the ward round, the community model's day) or say until which step they have
+nothing to do (``quiet_until``: admission, until the next admission is due).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from milieu_sim.model.compiled_hour import (
+    ACTIVITY,
+    AWAKE,
+    AWAY,
+    CONFLICT_EVENTS,
+    CONTAINMENT_EVENTS,
+    DAY,
+    HOUR,
+    KIND_CODE,
+    KIND_OF,
+    NEW_BLOCK,
+    NEW_SHIFT,
+    SHIFT,
+    STEP,
+    STRUCTURED,
+    TRAINS,
+    WEEKDAY,
+    ZONE,
+)
+from milieu_sim.model.kernels import kernel
+from milieu_sim.model.records import STEP_COLUMNS
+from milieu_sim.model.state import NORM, START_HOUR
+
+SLEEP_KIND, AWAY_KIND = KIND_OF["sleep"], KIND_OF["away"]
+N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("climate_safety")  # `steps` positions
+COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
+
+
+@kernel
+def set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active):
+    """The clock of hour ``step`` (1-based; a warm start's hours come first, ``clock_start`` of them).
+
+    The user's clock hour is ``START_HOUR + step - 1 - clock_start`` (negative in a warm-up); from it the clock hour,
+    ward day and weekday; from the routine's week (``week``: one row per hour of the week, Monday 00:00 first:
+    activity, kind code, zone, structured, trained skill) the hour's activity; the shift from the clock hour.  A
+    new shift starts when the shift changes (and in the first hour), a new block when the activity changes or a
+    shift starts.  Clients are awake unless the routine's kind is sleep or away.  The hour's tallies start at 0;
+    nobody has been addressed or punished yet; asleep or away, nobody is active."""
+    hour_abs = START_HOUR + step - 1 - clock_start
+    hour = hour_abs % 24
+    weekday = (hour_abs // 24) % 7
+    row = weekday * 24 + hour
+    activity, kind = week[row, 0], week[row, 1]
+    shift = shift_of_hour[hour]
+    new_shift = shift != clock[SHIFT] or step == 1
+    new_block = activity != clock[ACTIVITY] or new_shift  # the clock still holds the last hour's activity
+    away = kind == AWAY_KIND
+    awake = kind != SLEEP_KIND and not away
+    # step, day, hour, weekday, shift, activity, kind, zone, structured, trains, awake, away, new_block,
+    # new_shift (state.CLOCK_FIELDS order); then the hour's tallies start at 0
+    clock[STEP] = step
+    clock[DAY] = (step - 1 - clock_start) // 24
+    clock[HOUR] = hour
+    clock[WEEKDAY] = weekday
+    clock[SHIFT] = shift
+    clock[ACTIVITY] = activity
+    clock[KIND_CODE] = kind
+    clock[ZONE] = week[row, 2]
+    clock[STRUCTURED] = week[row, 3]
+    clock[TRAINS] = week[row, 4]
+    clock[AWAKE] = awake
+    clock[AWAY] = away
+    clock[NEW_BLOCK] = new_block
+    clock[NEW_SHIFT] = new_shift
+    clock[CONFLICT_EVENTS:] = 0.0
+    addressed[:] = False
+    punished[:] = False
+    if not awake:
+        active[:] = False
+
+
+@kernel
+def count_hour(row, clock, x, present, on_unit, isolated, on_duty, climate, community):
+    """Fill a `steps` row: the clock (step, day, hour, shift, activity), census (clients on the unit: a day
+    programme's clients at home are off it), staff on duty, mean and SD of each reported state over the clients
+    present (sums in slot order), n_isolated, the hour's conflict and containment events, the ward climate and
+    the community's norm at the end of the hour."""
+    census = np.count_nonzero(present)  # clients with a bed: the states' denominator
+    row[0], row[1], row[2], row[3], row[4] = clock[STEP], clock[DAY], clock[HOUR], clock[SHIFT], clock[ACTIVITY]
+    row[5] = np.count_nonzero(on_unit)
+    row[6] = np.count_nonzero(on_duty)
+    for k in range(6):  # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
+        total = squares = 0.0
+        for i in range(present.size):
+            if present[i]:
+                value = (x[0, i] + x[1, i] + x[2, i]) / 3.0 if k == 0 else x[k + 2, i]
+                total += value
+                squares += value * value
+        mean = total / census if census else 0.0
+        sd = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
+        row[7 + 2 * k] = mean
+        row[8 + 2 * k] = sd
+    row[N_ISOLATED] = np.count_nonzero(isolated)
+    row[N_ISOLATED + 1], row[N_ISOLATED + 2] = clock[CONFLICT_EVENTS], clock[CONTAINMENT_EVENTS]
+    for k in range(climate.size):
+        row[CLIMATE + k] = climate[k]
+    row[COMMUNITY_NORM] = community[NORM]
+
+
+# --- Mesa's clock over a run of quiet hours ------------------------------------------------------------------------
+def can_skip_steps(model: Any) -> bool:
+    """Whether Mesa's clock can be moved on over a run of hours without calling ``step``: Mesa's event list holds
+    nothing but the next call of the default step schedule (one step per time unit, no end), so that no event of
+    one's own falls in the run."""
+    generator = getattr(model, "_default_schedule", None)
+    event = getattr(generator, "_current_event", None)
+    events = getattr(getattr(model, "_event_list", None), "_events", None)
+    try:
+        schedule = generator.schedule  # type: ignore[union-attr]
+        return (
+            events is not None
+            and len(events) == 1
+            and events[0] is event
+            and not event.CANCELED
+            and event.time == model.time + 1
+            and generator._active  # type: ignore[union-attr]
+            and not generator._paused  # type: ignore[union-attr]
+            and schedule.interval == 1
+            and schedule.count is None
+            and schedule.end is None
+        )
+    except AttributeError:  # a Mesa whose event loop is laid out otherwise: hour by hour
+        return False
+
+
+def skip_steps(model: Any, n: int) -> None:
+    """Move Mesa's clock on by ``n`` steps, as ``n`` calls of ``model.step()`` would (``model.steps``,
+    ``model.time``, the default schedule's count and its next event); only where :func:`can_skip_steps`."""
+    generator = model._default_schedule
+    model.steps += n
+    model.time += n
+    generator._current_event.time += n  # the only event in the list: moving it keeps the heap in order
+    generator._execution_count += n

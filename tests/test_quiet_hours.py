@@ -1,0 +1,172 @@
+"""Runs of quiet hours as one compiled call (milieu_sim.model.hours): the same run as calling step() hour by hour,
+Mesa's clock where stepping leaves it, and hour by hour wherever something of one's own could act in an hour."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from milieu_sim import MilieuModel
+from milieu_sim.model.policies import Policy
+from milieu_sim.model.schedule import Phase
+from milieu_sim.model.state import clock_hour
+
+
+def _stepped(hours: int, **kwargs) -> MilieuModel:
+    model = MilieuModel(**kwargs)
+    for _ in range(hours):
+        model.step()
+    return model
+
+
+def _same_tables(a: MilieuModel, b: MilieuModel) -> None:
+    for name, frame in a.tables().items():
+        pd.testing.assert_frame_equal(frame, b.tables()[name], check_exact=True, obj=name)
+
+
+def _quiet_runs(model: MilieuModel, monkeypatch) -> list[int]:
+    """Record the length of each quiet run the model makes from now on."""
+    runs: list[int] = []
+    original = type(model)._run_quiet
+
+    def spy(self, n_hours):
+        runs.append(n_hours)
+        original(self, n_hours)
+
+    monkeypatch.setattr(type(model), "_run_quiet", spy)
+    return runs
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"rng": 3, "policy": "restrictive"},
+        {"rng": 4, "setting": "residential_tc", "warm_start_days": 3},
+        {"rng": 5, "setting": "day_program"},  # away hours: clients at home
+    ],
+)
+def test_run_gives_the_tables_and_the_clock_of_stepping_hour_by_hour(kwargs, monkeypatch):
+    days = 6
+    stepped = _stepped(24 * days, **kwargs)  # a warm start runs when the model is built
+    fast = MilieuModel(**kwargs)
+    runs = _quiet_runs(fast, monkeypatch)
+    fast.run(days=days)
+    assert runs and sum(runs) > 24 * days // 2  # most hours ran in quiet runs
+    _same_tables(stepped, fast)
+    for model in (stepped, fast):
+        assert model._default_schedule.next_scheduled_time == model.time + 1
+    assert (fast.steps, fast.time, fast._default_schedule.execution_count) == (
+        stepped.steps,
+        stepped.time,
+        stepped._default_schedule.execution_count,
+    )
+    np.testing.assert_array_equal(fast.hour.clock, stepped.hour.clock)
+    assert fast.census == stepped.census and fast.mean_agitation == stepped.mean_agitation
+    # and both go on alike, by step() or by run()
+    stepped.step()
+    fast.step()
+    assert fast.steps == stepped.steps == fast.time
+    fast.run(days=1)
+    for _ in range(24):
+        stepped.step()
+    _same_tables(stepped, fast)
+
+
+def test_quiet_runs_stop_before_the_ward_round_the_community_day_and_a_due_admission(monkeypatch):
+    model = MilieuModel(rng=1, admission_delay_hours=6.0)
+    starts: list[tuple[int, int, int]] = []  # (first step, hours, next admission due)
+    original = MilieuModel._run_quiet
+
+    def spy(self, n_hours):
+        starts.append((self.steps + 1, n_hours, self.next_admission_due))
+        original(self, n_hours)
+
+    monkeypatch.setattr(MilieuModel, "_run_quiet", spy)
+    model.run(days=10)
+    assert starts
+    for first, n_hours, due in starts:
+        hours = [clock_hour(step) for step in range(first, first + n_hours)]
+        assert 11 not in hours and 12 not in hours  # the ward round, the community model's day
+        assert first + n_hours - 1 < due  # admission has nothing to do in the run
+
+
+class HookPolicy(Policy):
+    def before_hour(self, model):
+        model.hooked = getattr(model, "hooked", 0) + 1
+
+
+def _calm(model):
+    model.clients.agitation[model.clients.present] *= 0.99
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["hook", "phase", "collector", "subclass", "event"],
+)
+def test_hours_in_which_something_of_ones_own_acts_run_one_by_one(change, monkeypatch):
+    """A policy hook, a phase of one's own, a DataCollector called hourly, a subclass's step or a Mesa event:
+    every hour is stepped, and the run is the one stepping gives."""
+
+    class Counting(MilieuModel):
+        def step(self):
+            self.counted = getattr(self, "counted", 0) + 1
+            super().step()
+
+    kind = Counting if change == "subclass" else MilieuModel
+    kwargs = {"rng": 2, "policy": HookPolicy(name="hooked") if change == "hook" else "usual_care"}
+
+    def build() -> MilieuModel:
+        model = kind(**kwargs)
+        if change == "phase":
+            model.schedule.insert(Phase("calm", _calm, when="awake"), after="recovery")
+        if change == "collector":
+            model.datacollector = mesa.DataCollector(model_reporters={"census": "census"})
+        if change == "event":
+            model.fired = []
+
+            def fire() -> None:
+                model.fired.append(model.steps)
+
+            model.fire = fire  # kept: Mesa holds an event's function weakly
+            model.schedule_event(fire, at=30.5)
+        return model
+
+    stepped = build()
+    for _ in range(72):
+        stepped.step()
+    model = build()
+    runs = _quiet_runs(model, monkeypatch)
+    model.run(days=3)
+    _same_tables(stepped, model)
+    if change == "event":  # quiet runs up to the event, the event at its time, then quiet runs again
+        assert model.fired == stepped.fired == [30]
+        assert runs
+    else:
+        assert runs == []
+    if change == "hook":
+        assert model.hooked == stepped.hooked == 72
+    if change == "subclass":
+        assert model.counted == 72
+    if change == "collector":
+        assert len(model.datacollector.get_model_vars_dataframe()) == 72
+
+
+def test_a_phase_of_ones_own_at_the_ward_round_keeps_the_other_hours_quiet(monkeypatch):
+    seen: list[int] = []
+    model = MilieuModel(rng=6, extra_phases=[Phase("note", lambda m: seen.append(m.hour.hour), when="ward_round",
+                                                   after="discharge")])  # fmt: skip
+    runs = _quiet_runs(model, monkeypatch)
+    model.run(days=3)
+    assert seen == [11, 11, 11] and runs
+    stepped = _stepped(72, rng=6)
+    _same_tables(stepped, model)
+
+
+def test_a_user_who_never_calls_run_gets_the_same_model():
+    """step() alone (the app, a notebook) and run() build the same state."""
+    a = _stepped(48, rng=9)
+    b = MilieuModel(rng=9).run(days=2)
+    np.testing.assert_array_equal(a.clients.values, b.clients.values)
+    assert [x.cell.coordinate for x in a.clients_present] == [x.cell.coordinate for x in b.clients_present]
