@@ -148,6 +148,8 @@ def numpy_sum(a):
     """The sum of the float64 array ``a`` as numpy sums it, to the last bit (``a.sum()``, a pairwise summation):
     blocks of at most 128 numbers (:func:`_block_sum`), the sum of more the sum of its halves, split at a
     multiple of 8 (numpy recurses; a recursive kernel cannot be cached, so the halves wait on a stack here)."""
+    if a.size <= 128:  # one block (what the stack below comes to, without its arrays)
+        return _block_sum(a, 0, a.size)
     depth = 128  # enough for 2^60 numbers: each split leaves at most two more entries
     starts, sizes = np.empty(depth, dtype=np.int64), np.empty(depth, dtype=np.int64)
     joins = np.zeros(depth, dtype=np.bool_)  # the entry adds the two sums on top of ``sums``
