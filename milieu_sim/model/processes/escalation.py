@@ -436,6 +436,8 @@ def coercion(events, weights):
     """The summed coerciveness of the rows of ``events`` (``weights``: each event kind's coerciveness, 0 for all
     but the containment kinds, :func:`_coercion_weights`), summed as numpy sums ``weights[kinds]``: 0 plus the
     pairwise sum (``common.numpy_sum``), so the same to the last bit."""
+    if events.shape[0] == 0:
+        return 0.0  # 0 plus numpy's sum of nothing (-0.0)
     values = np.empty(events.shape[0])
     for r in range(events.shape[0]):
         values[r] = weights[events[r, _KIND_COLUMN]]
@@ -498,7 +500,32 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
         x, present, clients.isolated, clients.cell, clients.antecedent, clients.antecedent_step, step, awake, parameters
     )
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
-    kinds = _incident_kinds(x, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
+    if slots.size:
+        events, secluded, contained, tallies = _answer(
+            slots, u, v, w, draws, clients, staff, observer, seclusion_cells, zone, height, step, awake, parameters
+        )
+    else:  # no incident this hour: nothing to answer (what _answer gives for none)
+        events, secluded, contained, tallies = _no_rows(), slots, 0, np.zeros(3)
+    if awake and parameters[0].prn_available:
+        prn, n_prn = _unprompted_prn(v[:, PRN_OFFER], w, clients, active, observer, staff.role, staff.staff_id,
+                                     slots, step, parameters)  # fmt: skip
+        if n_prn or prn.shape[0]:
+            events = np.concatenate((events, prn)) if events.shape[0] else prn
+        contained += n_prn
+    return events, secluded, slots.size, contained, tallies
+
+
+@kernel
+def _no_rows():
+    """No event rows."""
+    return np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
+
+
+@kernel
+def _answer(slots, u, v, w, draws, clients, staff, observer, seclusion_cells, zone, height, step, awake, parameters):
+    """The hour's incidents (clients ``slots``): their kinds, who is where and the nearest staff, then
+    ``_respond_to_incidents``; returns its (event rows, slots newly secluded, containments, tallies)."""
+    kinds = _incident_kinds(clients.values, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
     near = who_is_where(clients.cell, staff.cell, zone.size, slots.size > 0)
     width = zone.size // height
     located = not_located()
@@ -507,17 +534,10 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     nearest = np.empty(slots.size, dtype=np.int64)
     for a in range(slots.size):
         nearest[a] = nearest_around(clients.cell[slots[a]], staff.on_duty, staff.cell, width, height, located)
-    responses, secluded, contained, tallies = _respond_to_incidents(
+    return _respond_to_incidents(
         slots, kinds, v[slots], w[slots], observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
         step, awake, parameters, near,
     )  # fmt: skip
-    prn = np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
-    n_prn = 0
-    if awake and parameters[0].prn_available:
-        prn, n_prn = _unprompted_prn(v[:, PRN_OFFER], w, clients, active, observer, staff.role, staff.staff_id,
-                                     slots, step, parameters)  # fmt: skip
-    events = np.concatenate((responses, prn))
-    return events, secluded, slots.size, contained + n_prn, tallies
 
 
 @kernel
@@ -529,6 +549,7 @@ def _unprompted_prn(v, w, clients, active, observer, role, staff_id, incident, s
     x = clients.values
     offered = active.copy()
     offered[incident] = False
+    n_offered = 0
     for i in range(v.size):
         if offered[i]:
             offered[i] = (
@@ -537,6 +558,9 @@ def _unprompted_prn(v, w, clients, active, observer, role, staff_id, incident, s
                 and min(x[AGITATION, i], 1.0) >= q.prn_threshold  # A as clipped: a threshold above 1 is never met
                 and v[i] < q.prn_offer_rate
             )
+            n_offered += offered[i]
+    if n_offered == 0:
+        return _no_rows(), 0
     slots = np.flatnonzero(offered)
     events = np.zeros((2 * slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
     rows = doses = 0
