@@ -474,33 +474,71 @@ def observers(model: MilieuModel) -> np.ndarray:
 
 @kernel
 def _observers(observer, present, cell, observation_until, step, on_duty, staff_cell, radius, width, height):
-    """Fill ``observer`` by the sight rule (see ``observers``); special observation: the nearest staff member."""
-    best_slack = np.full(width * height, np.iinfo(np.int64).max, dtype=np.int64)
-    best_staff = np.full(width * height, -1, dtype=np.int64)
-    for j in range(on_duty.size):  # in staff order, so ties go to the lowest index
-        if not on_duty[j] or staff_cell[j] < 0:
-            continue
-        r = radius[j]
-        sx, sy = staff_cell[j] // height, staff_cell[j] % height
-        for x in range(max(0, sx - r), min(width, sx + r + 1)):
-            for y in range(max(0, sy - r), min(height, sy + r + 1)):
-                slack = max(abs(x - sx), abs(y - sy)) - r
-                if slack < best_slack[x * height + y]:
-                    best_slack[x * height + y] = slack
-                    best_staff[x * height + y] = j
+    """Fill ``observer`` by the sight rule (see ``observers``); special observation: the nearest staff member.
+    With few clients and staff, each client's observer is looked for among the staff (:func:`_in_sight_of`);
+    else each staff member's field of view is stamped onto a raster of the ward (the same staff member)."""
+    if present.size * on_duty.size <= width * height:
+        watching = _watching(on_duty, staff_cell, radius, height)
+        for i in range(present.size):
+            observer[i] = -1
+            if present[i] and cell[i] >= 0:
+                observer[i] = _in_sight_of(cell[i], watching, height)
+    else:
+        best_slack = np.full(width * height, np.iinfo(np.int64).max, dtype=np.int64)
+        best_staff = np.full(width * height, -1, dtype=np.int64)
+        for j in range(on_duty.size):  # in staff order, so ties go to the lowest index
+            if not on_duty[j] or staff_cell[j] < 0:
+                continue
+            r = radius[j]
+            sx, sy = staff_cell[j] // height, staff_cell[j] % height
+            for x in range(max(0, sx - r), min(width, sx + r + 1)):
+                for y in range(max(0, sy - r), min(height, sy + r + 1)):
+                    slack = max(abs(x - sx), abs(y - sy)) - r
+                    if slack < best_slack[x * height + y]:
+                        best_slack[x * height + y] = slack
+                        best_staff[x * height + y] = j
+        for i in range(present.size):
+            observer[i] = -1
+            if present[i] and cell[i] >= 0:
+                observer[i] = best_staff[cell[i]]
     special = 0  # clients under special observation: when many, where the staff are, to find the nearest
     for i in range(present.size):
         if present[i] and cell[i] >= 0 and observation_until[i] > step:
             special += 1
+    if special == 0:
+        return
     located = not_located()
     if worth_locating(special, on_duty.size, width * height):
         located = staff_blocks(staff_cell, width, height)
     for i in range(present.size):
-        observer[i] = -1
-        if present[i] and cell[i] >= 0:
-            observer[i] = best_staff[cell[i]]
-            if observation_until[i] > step:  # special observation: always in someone's sight
-                observer[i] = nearest_around(cell[i], on_duty, staff_cell, width, height, located)
+        if present[i] and cell[i] >= 0 and observation_until[i] > step:  # special observation: always in sight
+            observer[i] = nearest_around(cell[i], on_duty, staff_cell, width, height, located)
+
+
+@kernel
+def _watching(on_duty, staff_cell, radius, height):
+    """The on-duty staff on the grid, in staff order, as (index, x, y, radius) rows, for :func:`_in_sight_of`."""
+    watching = np.empty((on_duty.size, 4), dtype=np.int64)
+    m = 0
+    for j in range(on_duty.size):
+        if on_duty[j] and staff_cell[j] >= 0:
+            watching[m, 0], watching[m, 1], watching[m, 2] = j, staff_cell[j] // height, staff_cell[j] % height
+            watching[m, 3] = radius[j]
+            m += 1
+    return watching[:m]
+
+
+@kernel
+def _in_sight_of(cell, watching, height):
+    """The staff member of ``watching`` (:func:`_watching`) who sees ``cell`` by the sight rule: the smallest slack
+    d - radius_j among those with d <= radius_j (Chebyshev; ties: the lowest index), else -1."""
+    best, who = np.iinfo(np.int64).max, -1
+    x, y = cell // height, cell % height
+    for m in range(watching.shape[0]):
+        d = max(abs(watching[m, 1] - x), abs(watching[m, 2] - y))
+        if d <= watching[m, 3] and d - watching[m, 3] < best:
+            best, who = d - watching[m, 3], watching[m, 0]
+    return who
 
 
 #: The side, in cells, of the blocks the staff are sorted into for finding the nearest (``staff_blocks``), and
