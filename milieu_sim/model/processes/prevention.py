@@ -127,13 +127,22 @@ def _check_in(u, staff, clients, active, step, zone, height, parameters):
     events = np.zeros((staff.on_duty.size, len(EVENT_COLUMNS)), dtype=np.int64)
     rows = 0
     # the active clients by cell (common.occupancy), so each staff member looks only at the cells in their view
-    # (built only when someone is on the floor)
+    # (built only when someone is on the floor and some active client is at or above the threshold)
     floor = False
     for j in range(staff.on_duty.size):
         if on_floor(staff.on_duty[j], staff.cell[j], staff.escorting[j], zone):
             floor = True
             break
-    start, members = occupancy(np.where(active, cell, -1), zone.size) if floor else occupancy(cell[:0], 0)
+    if not floor:
+        return events[:0]
+    warned = False
+    for i in range(n):
+        if active[i] and x[AGITATION, i] >= q.early_warning_agitation:
+            warned = True
+            break
+    if not warned:  # nobody to check in with
+        return events[:0]
+    start, members = occupancy(np.where(active, cell, -1), zone.size)
     width = zone.size // height
     for j in range(staff.on_duty.size):
         if not on_floor(staff.on_duty[j], staff.cell[j], staff.escorting[j], zone):
