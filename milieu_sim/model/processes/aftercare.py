@@ -218,6 +218,11 @@ class FollowUp:
         self.free.append(k)
 
 
+def clipped(value: float, low: float, high: float) -> float:
+    """One number clipped to [low, high], as NumPy's ``clip`` gives it (NaN stays NaN, -0.0 stays -0.0)."""
+    return low if value < low else high if value > high else value
+
+
 def person_id(model: MilieuModel, number: int) -> int:
     """The ``client_id`` of the person with this number: staff ids come first (1 .. staff), then one id per
     person, so the k-th new person has the same id under every policy and keeps it when readmitted."""
@@ -238,16 +243,14 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     if p["followup_days"] <= 0:
         return
     k = f.take_slot()
-    skills = c.skills[:, slot]
-    e = float(np.clip(c.external_share[slot], 0.0, 1.0))
-    x = f.x
-    x[:, k] = 0.0
-    x[OWN : OWN + 3, k] = (1.0 - e) * skills
-    x[TOKEN : TOKEN + 3, k] = e * skills
-    x[Y, k], x[IND, k], x[INS, k] = c.symptoms[slot], c.independence[slot], c.insight[slot]
-    x[SUP, k] = c.support[slot]
-    x[FUNCTIONING, k] = math.nan
-    f.carried[:, k] = c.values[:, slot]
+    values = c.values[:, slot]
+    f.carried[:, k] = values
+    state = values.tolist()
+    skills = state[SKILL_ROWS]
+    e = clipped(state[EXTERNAL_SHARE], 0.0, 1.0)
+    own, token = [(1.0 - e) * skill for skill in skills], [e * skill for skill in skills]
+    # the rows OWN (3), TOKEN (3), Y, IND, INS, SUP, FUNCTIONING
+    f.x[:, k] = [*own, *token, state[SYMPTOMS], state[INDEPENDENCE], state[INSIGHT], float(c.support[slot]), math.nan]
     generator = stream(model.seed, "aftercare", number, stays)
     f.draws[k] = generator.random((f.days, N_DRAWS))
     f.client_id[k], f.exit_step[k], f.days_done[k] = client, model.steps, 0
@@ -266,17 +269,17 @@ def follow_up(model: MilieuModel) -> None:
                      f.logged, model.steps, PARAMETERS(model.p), f.rows_i, f.rows_f, f.what)  # fmt: skip
     if n_rows:
         _log(model, f.rows_i[:n_rows].copy(), f.rows_f[:n_rows].copy())  # the log keeps what it is given
-    if not f.what.any():
-        return
-    for k in np.flatnonzero(f.what & REFERRED).tolist():
-        f.queue.append(k)
-    for k in np.flatnonzero(f.what & OUTSIDE_DAY_REACHED).tolist():
-        _outside_outcome(f.rows[k], float(f.x[FUNCTIONING, k]))
-    for k in np.flatnonzero(f.what & ENDED).tolist():
-        row = f.rows[k]
-        if row is not None:
-            row["followup_days"] = float(model.p["followup_days"])
-        f.release(k)
+    for k in np.flatnonzero(f.what).tolist():  # in slot order (each slot's referral, outcome, end are its own)
+        what = int(f.what[k])
+        if what & REFERRED:
+            f.queue.append(k)
+        if what & OUTSIDE_DAY_REACHED:
+            _outside_outcome(f.rows[k], float(f.x[FUNCTIONING, k]))
+        if what & ENDED:
+            row = f.rows[k]
+            if row is not None:
+                row["followup_days"] = float(model.p["followup_days"])
+            f.release(k)
 
 
 def _outside_outcome(row: dict[str, Any] | None, functioning: float) -> None:

@@ -67,6 +67,7 @@ from milieu_sim.model.agents import Client
 from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import aftercare, planning
+from milieu_sim.model.processes.aftercare import clipped
 from milieu_sim.model.processes.climate import dropout_factor
 from milieu_sim.model.processes.common import mean_skill
 from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS, TABLE_COLUMNS
@@ -247,19 +248,20 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     mix = case_mix_of(model)
     diagnosis, detained, violent, self_harm, support = draw_traits(mix, z[9:13], z[13], spread)
     set_traits(model, slot, diagnosis, detained, violent, self_harm, support)
-    means = np.array(
-        [p["admission_skill"] + mix.skills[diagnosis]] * 3
+    means = (
+        [float(p["admission_skill"] + mix.skills[diagnosis])] * 3
         + [p["admission_self_control"], p["admission_trust"] - p["detained_trust"] * detained,
-           p["admission_independence"], p["admission_symptoms"] + mix.symptoms[diagnosis]]
+           p["admission_independence"], float(p["admission_symptoms"] + mix.symptoms[diagnosis])]
     )  # fmt: skip
-    state = np.clip(means + spread * z[:7], 0.01, 0.99)
+    normals = z[:8].tolist()
+    state = [clipped(mean + spread * normal, 0.01, 0.99) for mean, normal in zip(means, normals[:7], strict=True)]
     c.values[:, slot] = 0.0
     c.values[0:4, slot] = state[0:4]  # skills and self-control
     c.trust[slot] = state[4]
     c.independence[slot] = state[5]
     c.symptoms[slot] = state[6]
     agitation = p["admission_agitation"] + p["admission_agitation_symptoms"] * state[6]
-    c.agitation[slot] = np.clip(agitation + spread * z[7], 0.01, 0.99)
+    c.agitation[slot] = clipped(agitation + spread * normals[7], 0.01, 0.99)
     hope = p["discharge_messages"]  # Safewards discharge messages (0 under usual care: no change)
     if hope > 0.0:
         c.agitation[slot] *= 1.0 - hope * p["discharge_message_calm"]
@@ -496,8 +498,9 @@ def discharge(model: MilieuModel) -> None:
         p["max_stay_days"],
     )
     sooner = pressure_discharges(model, np.concatenate((dropouts, completed, transfers)))
-    c.pressure_discharge[sooner] = True
-    completed = np.union1d(completed, sooner)
+    if sooner.size:
+        c.pressure_discharge[sooner] = True
+        completed = np.union1d(completed, sooner)
     limit = p["stay_limit_exit"]  # the stay limit: a transfer on, or an outpatient course completed
     for slots, reason in ((dropouts, "dropout"), (completed, "completed"), (transfers, limit)):
         for slot in slots.tolist():
@@ -516,32 +519,36 @@ def reported_states_of(c: Any, slot: int) -> np.ndarray:
     return states
 
 
+_AT_ADMISSION = tuple(f"{name}_at_admission" for name in REPORTED_STATES)  # the `stays` columns of the states
+_AT_EXIT = tuple(f"{name}_at_exit" for name in REPORTED_STATES)
+
+
 def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
     """The `stays` table row of the stay in a slot."""
     c = model.clients
-    now = reported_states_of(c, slot)
+    still_present = reason == "still_present"
     exit_step = model.steps
+    admitted_step = int(c.admitted_step[slot])
     row: dict[str, Any] = {
         "client_id": int(c.client_id[slot]),
         "admission_number": int(c.admission_number[slot]),
-        "admitted_day": float(c.admitted_step[slot] / 24.0),
-        "exit_day": float(exit_step / 24.0) if reason != "still_present" else float("nan"),
+        "admitted_day": admitted_step / 24.0,
+        "exit_day": math.nan if still_present else exit_step / 24.0,
         "exit_reason": reason,
-        "length_of_stay_days": float((exit_step - c.admitted_step[slot]) / 24.0),
+        "length_of_stay_days": (exit_step - admitted_step) / 24.0,
     }
     goals, met = planning.plan_goals_met(model, slot)  # issue 13: the profile and the plan at exit
     row.update(diagnosis=DIAGNOSES[int(c.diagnosis[slot])], detained=bool(c.detained[slot]), plan_goals=goals,
                plan_goals_met=met, bed_pressure=bool(c.pressure_discharge[slot]))  # fmt: skip
-    for k, name in enumerate(REPORTED_STATES):
-        row[f"{name}_at_admission"] = float(c.at_admission[k, slot])
-    for k, name in enumerate(REPORTED_STATES):
-        row[f"{name}_at_exit"] = float(now[k]) if reason != "still_present" else float("nan")
+    row.update(zip(_AT_ADMISSION, c.at_admission[:, slot].tolist(), strict=True))
+    now = [math.nan] * len(REPORTED_STATES) if still_present else reported_states_of(c, slot).tolist()
+    row.update(zip(_AT_EXIT, now, strict=True))
     for name in STAY_COUNTERS:
         row[name] = int(getattr(c, name)[slot])
     row["external_share"] = float(c.external_share[slot])
     row["previous_stays"] = int(c.previous_stays[slot])
     # the follow-up fills the outcomes outside (processes.aftercare.start_followup); NaN for a stay still open
-    row["days_to_readmission"] = row["outside_functioning"] = row["outside_gain"] = float("nan")
+    row["days_to_readmission"] = row["outside_functioning"] = row["outside_gain"] = math.nan
     return row
 
 

@@ -300,27 +300,20 @@ def daily(model: MilieuModel) -> None:
 
 
 # --- the weekly review ----------------------------------------------------------------------------------------------
-def current_values(c: Any, slot: int) -> np.ndarray:
-    """The present value of each plan goal (PLAN_GOALS order)."""
-    return np.array([*c.skills[:, slot], c.symptoms[slot], c.incidents_week[slot], c.support[slot]], dtype=float)
-
-
-def targets(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
-    return np.array([*c.skill_target[:, slot], c.symptom_target[slot], c.risk_target[slot], p["support_target"]])
-
-
-def goals_in_plan(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
-    """Which goals the client's plan has (PLAN_GOALS order): the chosen skills, symptoms, risk, support if set."""
-    return np.array([*c.plan_skill[:, slot], True, True, bool(c.plan_support[slot])])
-
-
-def met_now(c: Any, slot: int, p: dict[str, Any]) -> np.ndarray:
-    """Whether each goal is at its target now (skills and support at or above, symptoms and risk at or below)."""
-    value, target = current_values(c, slot), targets(c, slot, p)
-    met = value >= target - 1e-12
-    met[GOAL_SYMPTOMS] = value[GOAL_SYMPTOMS] <= target[GOAL_SYMPTOMS]
-    met[GOAL_RISK] = value[GOAL_RISK] <= target[GOAL_RISK]
-    return met
+def goals_now(c: Any, slot: int, p: dict[str, Any]) -> list[tuple[bool, float, float, bool]]:
+    """Each plan goal of the client in a slot (PLAN_GOALS order): (in the plan, present value, target, at its
+    target now).  The plan has the chosen skills, symptoms, risk, and support if set; a goal is at its target
+    when skills and support are at or above it, symptoms and risk (incidents in the last 7 days) at or below."""
+    in_plan = [*c.plan_skill[:, slot].tolist(), True, True, bool(c.plan_support[slot])]
+    values = [*c.skills[:, slot].tolist(), float(c.symptoms[slot]), float(c.incidents_week[slot]),
+              float(c.support[slot])]  # fmt: skip
+    targets = [*c.skill_target[:, slot].tolist(), float(c.symptom_target[slot]), float(c.risk_target[slot]),
+               float(p["support_target"])]  # fmt: skip
+    return [
+        (in_plan[g], values[g], targets[g],
+         values[g] <= targets[g] if g in (GOAL_SYMPTOMS, GOAL_RISK) else values[g] >= targets[g] - 1e-12)
+        for g in range(len(PLAN_GOALS))
+    ]  # fmt: skip
 
 
 def review(model: MilieuModel) -> None:
@@ -366,7 +359,7 @@ ROWS_PER_REVIEW = len(PLAN_GOALS) + len(SKILL_GOALS) + 5
 @kernel
 def _review(clients, step, parameters):
     """Review every present client's plan, in slot order (rules in the module docstring): mark goals met (as
-    ``met_now`` reads them), change what stalled (with the reason), update the parts.  Returns the `plans` rows
+    ``goals_now`` reads them), change what stalled (with the reason), update the parts.  Returns the `plans` rows
     (see ``_plan_row``), in the order the rules are applied."""
     q = parameters[0]
     c = ReviewClients(*clients)
@@ -385,7 +378,7 @@ def _review(clients, step, parameters):
         client = c.client_id[i]
         if c.medication_review[i]:
             x[SYMPTOMS, i] *= 1.0 - q.medication_review_effect
-        # goals_in_plan, met_now and targets
+        # goals_now
         for k in range(3):
             in_plan[k] = c.plan_skill[k, i]
             target[k] = c.skill_target[k, i]
@@ -457,23 +450,21 @@ def _review(clients, step, parameters):
 # --- what the app and the discharge rule read -----------------------------------------------------------------------
 def plan_goals_met(model: MilieuModel, slot: int) -> tuple[int, int]:
     """(goals in the plan, goals at their targets now) of the client in a slot."""
-    c, p = model.clients, model.p
-    in_plan = goals_in_plan(c, slot, p)
-    return int(in_plan.sum()), int((in_plan & met_now(c, slot, p)).sum())
+    goals = [met for in_plan, _, _, met in goals_now(model.clients, slot, model.p) if in_plan]
+    return len(goals), sum(goals)
 
 
 def plan_summary(model: MilieuModel, slot: int) -> list[dict[str, Any]]:
     """The current plan of the client in a bed slot: one dict per goal (goal, role, target, current, status) and
     per part in the plan (target and current None, status ``in_plan``)."""
-    c, p = model.clients, model.p
-    in_plan, met = goals_in_plan(c, slot, p), met_now(c, slot, p)
-    value, target = current_values(c, slot), targets(c, slot, p)
+    c = model.clients
     rows: list[dict[str, Any]] = []
-    for g, name in enumerate(PLAN_GOALS):
-        if in_plan[g]:
-            current: float | int = int(value[g]) if g == GOAL_RISK else float(value[g])
-            rows.append({"goal": name, "role": ROLE[name], "target": float(target[g]), "current": current,
-                         "status": "met" if met[g] else "open"})  # fmt: skip
+    for g, (name, (in_plan, value, target, met)) in enumerate(zip(PLAN_GOALS, goals_now(c, slot, model.p),
+                                                                     strict=True)):  # fmt: skip
+        if in_plan:
+            current: float | int = int(value) if g == GOAL_RISK else value
+            rows.append({"goal": name, "role": ROLE[name], "target": target, "current": current,
+                         "status": "met" if met else "open"})  # fmt: skip
     for part in PARTS:
         if getattr(c, "plan_groups" if part == "groups" else part)[slot]:
             label = part
