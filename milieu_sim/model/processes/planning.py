@@ -284,19 +284,46 @@ def _set_plan(clients, i, step, parameters):
 # --- every ward round -----------------------------------------------------------------------------------------------
 def daily(model: MilieuModel) -> None:
     """At the daily ward round: count the last 7 days' incidents; one-to-one sessions (weekdays) and leave."""
-    c, p, h = model.clients, model.p, model.hour
-    ring = (model.steps // 24) % c.incident_log.shape[0]
-    c.incidents_week[:] = np.where(c.present, c.incidents - c.incident_log[ring], 0)
-    c.incident_log[ring] = c.incidents
-    here = c.present & ~c.isolated & c.on_unit  # sessions and leave are for clients on the unit (not at home)
+    p = model.p
+    _daily(model.clients.packed(DailyPlanClients), (model.steps // 24) % model.clients.incident_log.shape[0],
+           model.hour.weekday < 5, p["one_to_one_learning"], p["leave_independence"])  # fmt: skip
+
+
+class DailyPlanClients(NamedTuple):
+    """The client arrays the daily ward round's part of the plan reads and writes."""
+
+    values: np.ndarray
+    present: np.ndarray
+    isolated: np.ndarray
+    on_unit: np.ndarray
+    one_to_one: np.ndarray
+    plan_focus: np.ndarray
+    leave: np.ndarray
+    incidents: np.ndarray
+    incident_log: np.ndarray
+    incidents_week: np.ndarray
+
+
+@kernel
+def _daily(clients, ring, working_day, one_to_one_learning, leave_independence):
+    """The daily ward round (rules in the module docstring): each slot's incidents in the last 7 days (0 for a free
+    bed; ``incident_log[ring]`` holds the count 7 days ago and takes today's), then for each client on the unit
+    (present, not secluded, not at home) a one-to-one session on weekdays when the plan has them and a focus,
+    and a day on leave when the plan grants it."""
+    c = DailyPlanClients(*clients)
     x = c.values
-    if h.weekday < 5:
-        session = np.flatnonzero(here & c.one_to_one & (c.plan_focus >= 0))
-        f = c.plan_focus[session]
-        gain = p["one_to_one_learning"] * (0.5 + 0.5 * x[TRUST, session]) * (1.0 - x[SYMPTOMS, session] / 2.0)
-        x[f, session] += gain * (1.0 - x[f, session])
-    away = np.flatnonzero(here & c.leave)
-    x[INDEPENDENCE, away] += p["leave_independence"] * (1.0 - x[INDEPENDENCE, away])
+    for i in range(c.present.size):
+        c.incidents_week[i] = c.incidents[i] - c.incident_log[ring, i] if c.present[i] else 0
+        c.incident_log[ring, i] = c.incidents[i]
+    for i in range(c.present.size):
+        if not c.present[i] or c.isolated[i] or not c.on_unit[i]:
+            continue
+        if working_day and c.one_to_one[i] and c.plan_focus[i] >= 0:
+            f = c.plan_focus[i]
+            gain = one_to_one_learning * (0.5 + 0.5 * x[TRUST, i]) * (1.0 - x[SYMPTOMS, i] / 2.0)
+            x[f, i] += gain * (1.0 - x[f, i])
+        if c.leave[i]:
+            x[INDEPENDENCE, i] += leave_independence * (1.0 - x[INDEPENDENCE, i])
 
 
 # --- the weekly review ----------------------------------------------------------------------------------------------
