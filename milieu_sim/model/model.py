@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -303,23 +304,17 @@ class MilieuModel(mesa.Model):
         """How many of the next hours (at most ``limit``) are quiet: only compiled parts act in them, nothing of
         one's own runs in them (hooks, phases, a DataCollector called hourly, Mesa events), and a compiled call
         may advance Mesa's clock over them (:func:`milieu_sim.model.hours.skip_steps`)."""
-        if self._collects_hourly or not self.policy.quiet or not self._steps_as_built:
-            return 0
         plan = self.schedule.quiet_plan()
-        if plan is None or not can_skip_steps(self):
+        if plan is None:
             return 0
         first = self.steps + 1
         hour = (START_HOUR + first - 1 - self.clock_start) % 24
         quiet = min(limit, HEADROOM_HOURS, plan.hours_to_stop[hour])
         for until in plan.quiet_until:
             quiet = min(quiet, until(self) - first)
-        return quiet
-
-    @property
-    def _steps_as_built(self) -> bool:
-        """Whether an hour is this class's step (not a subclass's own step, clock or counts)."""
-        kind = type(self)
-        return all(getattr(kind, name) is getattr(MilieuModel, name) for name in ("step", "_clock", "_update_counts"))
+        if quiet <= 1 or self._collects_hourly or not self.policy.quiet or not _steps_as_built(type(self)):
+            return 0
+        return quiet if can_skip_steps(self) else 0
 
     def _run_quiet(self, n_hours: int) -> None:
         """Run the next ``n_hours`` quiet hours as one compiled call (hours.run_hours), then log them and move
@@ -397,6 +392,12 @@ class MilieuModel(mesa.Model):
 
 
 __all__ = ["SHIFTS", "ZONE_CODE", "MilieuModel", "Phase"]
+
+
+@functools.cache
+def _steps_as_built(kind: type[MilieuModel]) -> bool:
+    """Whether an hour of this class is MilieuModel's own (no step, clock or counts of a subclass's own)."""
+    return all(getattr(kind, name) is getattr(MilieuModel, name) for name in ("step", "_clock", "_update_counts"))
 
 
 def _policy_phases(policy: Policy) -> tuple[Phase, ...]:
