@@ -109,9 +109,9 @@ def main() -> None:
     rows = (
         ("default ward (20 clients): hourly steps / s", median(default), best(default), "{:10.0f}"),
         ("default ward: seconds per simulated year (target < 1; 0.1)", 8760 / median(default),
-         8760 / best(default), "{:10.2f}"),
+         8760 / best(default), "{:10.3f}"),
         ("  the same, step() called hour by hour (the app)", 8760 / median(stepped), 8760 / best(stepped),
-         "{:10.2f}"),
+         "{:10.3f}"),
         ("default ward: agent-steps / s (clients and staff)", agents * median(default), agents * best(default),
          "{:10.0f}"),
         ("Mesa Boltzmann wealth, as many agents: agent-steps / s", agents * median(small_boltz),

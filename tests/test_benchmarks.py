@@ -28,6 +28,7 @@ def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
         "first runs in this process (kernels loaded once), s",
         "default ward (20 clients): hourly steps / s",
         "default ward: seconds per simulated year (target < 1; 0.1)",
+        "the same, step() called hour by hour (the app)",
         "default ward: agent-steps / s (clients and staff)",
         "Mesa Boltzmann wealth, as many agents: agent-steps / s",
         "ratio: default ward / Boltzmann, same agents (target >= 10)",
