@@ -170,3 +170,22 @@ def test_a_user_who_never_calls_run_gets_the_same_model():
     b = MilieuModel(rng=9).run(days=2)
     np.testing.assert_array_equal(a.clients.values, b.clients.values)
     assert [x.cell.coordinate for x in a.clients_present] == [x.cell.coordinate for x in b.clients_present]
+
+
+def test_mesas_run_model_runs_quiet_hours_too_and_stops_where_stepping_does(monkeypatch):
+    model = MilieuModel(rng=8, days=3)
+    runs = _quiet_runs(model, monkeypatch)
+    model.run_model()
+    assert runs and not model.running and model.steps == 72
+    _same_tables(_stepped(72, rng=8, days=3), model)
+
+
+def test_run_model_stops_when_a_hook_says_so():
+    class StopAtNoon(Policy):
+        def after_hour(self, model):
+            if model.hour.hour == 12:
+                model.running = False
+
+    model = MilieuModel(rng=8, days=3, policy=StopAtNoon(name="noon"))
+    model.run_model()
+    assert model.steps == 6 and model.hour.hour == 12  # 07:00 is step 1

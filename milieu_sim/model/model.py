@@ -290,10 +290,16 @@ class MilieuModel(mesa.Model):
         self._advance(24 * (days if days is not None else self.p["days"]))
         return self
 
-    def _advance(self, hours: int) -> None:
-        """Run ``hours`` hours: quiet ones in compiled runs of hours, the others with :meth:`step`."""
+    def run_model(self) -> None:
+        """Mesa's way to run a model to its end: hours until ``running`` turns False (at the end of the ``days``
+        parameter, or when a hook of one's own says so), quiet hours in compiled runs as in :meth:`run`."""
+        self._advance(self.clock_start + 24 * self.p["days"] - self.steps, until_stopped=True)
+
+    def _advance(self, hours: int, until_stopped: bool = False) -> None:
+        """Run ``hours`` hours, or with ``until_stopped`` as long as ``running`` is True (quiet runs then stop at
+        ``hours``, where the run's end sets it False): quiet hours in compiled runs, the others with :meth:`step`."""
         end = self.steps + hours
-        while self.steps < end:
+        while self.running if until_stopped else self.steps < end:
             quiet = self._quiet_hours(end - self.steps)
             if quiet > 1:
                 self._run_quiet(quiet)
