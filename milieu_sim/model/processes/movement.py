@@ -541,10 +541,8 @@ def _in_sight_of(cell, watching, height):
     return who
 
 
-#: The side, in cells, of the blocks the staff are sorted into for finding the nearest (``staff_blocks``), and
-#: the distance up to which the cells around are looked at first (``nearest_around``).
+#: The side, in cells, of the blocks the staff are sorted into for finding the nearest (``staff_blocks``).
 BLOCK = 8
-NEAR = 2
 
 
 @kernel
@@ -557,57 +555,45 @@ def worth_locating(searches, n_staff, n_cells):
 @kernel
 def not_located():
     """The staff not sorted by place (``staff_blocks``' shape, empty): :func:`nearest_around` scans the roster."""
-    start, members = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return start, members, start, members
+    nobody = np.zeros(0, dtype=np.int64)
+    return np.zeros(1, dtype=np.int64), nobody, nobody, nobody
 
 
 @kernel
 def staff_blocks(staff_cell, width, height):
-    """Where the staff are, for :func:`nearest_around`: ``common.occupancy`` of the staff's cells, then of their
-    blocks of BLOCK x BLOCK cells (numbered like cells: bx * blocks per column + by); staff off the grid left out."""
+    """Where the staff are, for :func:`nearest_around`: ``common.occupancy`` of their blocks of BLOCK x BLOCK cells
+    (numbered like cells: bx * blocks per column + by; staff off the grid left out), and each member's x and y in
+    the members' order: (block start, block members, x, y).  A pass over the staff and the blocks, not over the
+    ward's cells."""
     rows = (height + BLOCK - 1) // BLOCK
     blocks = np.full(staff_cell.size, -1, dtype=np.int64)
     for j in range(staff_cell.size):
         if staff_cell[j] >= 0:
             blocks[j] = (staff_cell[j] // height) // BLOCK * rows + (staff_cell[j] % height) // BLOCK
-    return occupancy(staff_cell, width * height) + occupancy(blocks, ((width + BLOCK - 1) // BLOCK) * rows)
+    start, members = occupancy(blocks, ((width + BLOCK - 1) // BLOCK) * rows)
+    return start, members, staff_cell[members] // height, staff_cell[members] % height
 
 
 @kernel
 def nearest_around(cell, on_duty, staff_cell, width, height, located):
-    """``nearest_on_duty``, found by looking around the cell (``located``: :func:`staff_blocks`): the cells at
-    distance 0, 1, ... NEAR, ring by ring, the lowest index in the first ring with someone; else block by block,
+    """``nearest_on_duty``, found by looking around the cell (``located``: :func:`staff_blocks`) block by block:
     the staff in the cell's block, then in the ring of blocks around it, and so on, until a ring's blocks are all
     farther than the nearest found so far, the lowest index among the nearest.  The same staff member as the
     scan of the whole roster, without that scan for every client on a big ward.  ``on_duty`` may be any mask of
     who counts (observation: the free staff)."""
     if cell < 0:
         return -1
-    cell_start, cell_members, block_start, block_members = located
+    block_start, block_members, member_x, member_y = located
     if block_start.size <= 1:  # not located: the scan of every staff member
         return nearest_on_duty(cell, on_duty, staff_cell, height)
     x0, y0 = cell // height, cell % height
-    for d in range(NEAR + 1):  # the cells around, ring by ring
-        nearest = -1
-        for x in range(max(0, x0 - d), min(width, x0 + d + 1)):
-            side = x == x0 - d or x == x0 + d  # a side of the ring: every cell of the column in it
-            for y in range(max(0, y0 - d), min(height, y0 + d + 1)):
-                if not side and y != y0 - d and y != y0 + d:
-                    continue
-                c = x * height + y
-                for m in range(cell_start[c], cell_start[c + 1]):
-                    j = cell_members[m]
-                    if on_duty[j] and (nearest < 0 or j < nearest):
-                        nearest = j
-        if nearest >= 0:
-            return nearest
     rows = (height + BLOCK - 1) // BLOCK
     columns = (block_start.size - 1) // rows
     bx0, by0 = x0 // BLOCK, y0 // BLOCK
     reach = max(bx0, columns - 1 - bx0, by0, rows - 1 - by0)  # the farthest ring with a block on the grid
     best, nearest = np.iinfo(np.int64).max, -1
     for r in range(reach + 1):
-        if r > 0 and (r - 1) * BLOCK + 1 > best:  # every cell of this ring's blocks is farther
+        if r > 0 and ring_distance(x0, y0, bx0, by0, r) > best:  # every cell of this ring's blocks is farther
             break
         for bx in range(max(0, bx0 - r), min(columns, bx0 + r + 1)):
             side = bx == bx0 - r or bx == bx0 + r
@@ -618,10 +604,18 @@ def nearest_around(cell, on_duty, staff_cell, width, height, located):
                 for m in range(block_start[b], block_start[b + 1]):
                     j = block_members[m]
                     if on_duty[j]:
-                        d = max(abs(staff_cell[j] // height - x0), abs(staff_cell[j] % height - y0))
+                        d = max(abs(member_x[m] - x0), abs(member_y[m] - y0))
                         if d < best or (d == best and j < nearest):
                             best, nearest = d, j
     return nearest
+
+
+@kernel
+def ring_distance(x0, y0, bx0, by0, r):
+    """The least Chebyshev distance from cell (x0, y0), in block (bx0, by0), to a cell of the ring of blocks r
+    blocks away (r >= 1): to cross into it, the cell must go past its block's ring r - 1 on some side."""
+    return min(x0 - (bx0 - r + 1) * BLOCK + 1, (bx0 + r) * BLOCK - x0, y0 - (by0 - r + 1) * BLOCK + 1,
+               (by0 + r) * BLOCK - y0)  # fmt: skip
 
 
 @kernel
