@@ -10,6 +10,8 @@ Each rule here is written once and called by every process that uses it:
   antecedent window (``antecedent_window_hours``), else ``none``.
 * :func:`write_event`: one row of the ``events`` log.
 * :func:`occupancy`: who is in which cell (to find the people around someone without scanning the ward).
+* :func:`place`: the same as lists kept in scratch arrays (:func:`places`), O(people) an hour on a ward of many
+  cells (:func:`unplace` clears them).
 * :func:`numpy_sum`: a sum in compiled code that equals numpy's ``sum`` to the last bit.
 
 Finding the nearest on-duty staff member is ``movement.nearest_on_duty``;
@@ -141,6 +143,37 @@ def occupancy(cells, n_cells):
             members[fill[c]] = k
             fill[c] += 1
     return start, members
+
+
+def places(n_cells: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scratch arrays for :func:`place` (a part's input, kept between hours): each cell's first member (all -1:
+    nobody), each index's next member in its cell, each index's cell as placed."""
+    return np.full(n_cells, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+
+
+@kernel
+def place(cells, scratch):
+    """Who is in which cell, as lists in ``scratch`` (:func:`places`, empty as :func:`unplace` leaves it):
+    ``first[c]`` the lowest index in cell c (-1: nobody), ``following[k]`` the next index in k's cell (-1: the
+    last), in index order, as :func:`occupancy` orders them (cells < 0 left out).  Costs a pass over ``cells``,
+    not over the ward's cells."""
+    first, following, placed = scratch
+    for k in range(cells.size - 1, -1, -1):  # backwards, so that each cell's list runs in index order
+        c = cells[k]
+        placed[k] = c
+        if c >= 0:
+            following[k] = first[c]
+            first[c] = k
+
+
+@kernel
+def unplace(scratch):
+    """Empty the lists :func:`place` filled (the cells as placed), for the next hour."""
+    first, placed = scratch[0], scratch[2]
+    for k in range(placed.size):
+        if placed[k] >= 0:
+            first[placed[k]] = -1
+            placed[k] = -1
 
 
 @kernel

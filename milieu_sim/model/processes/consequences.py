@@ -37,7 +37,7 @@ from milieu_sim.model.compiled_hour import ADDRESSED as ADDRESSED_COUNT
 from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.compiled_hour import UNADDRESSED as UNADDRESSED_COUNT
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
+from milieu_sim.model.processes.common import ParameterRecord, place, places, unplace, write_event
 from milieu_sim.model.processes.movement import observers_now, sight
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
@@ -159,15 +159,17 @@ def follow(model: MilieuModel) -> None:
 def _inputs(model: MilieuModel) -> tuple:
     c, h, s = model.clients, model.hour, model.staff
     return (c.packed(ConsequenceClients), h.packed(Acts), sight(model), s.staff_id, model.plan.zone_flat,
-            model.plan.height, PARAMETERS(model.p))  # fmt: skip
+            model.plan.height, PARAMETERS(model.p), places(model.plan.zone_flat.size, c.cell.size))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, clients, acts, seen, staff_id, zone, height, parameters):
-    """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow``; adds the hour's
-    addressed and unaddressed transgressions to the clock and logs its events."""
+def _hour(clock, draws, clients, acts, seen, staff_id, zone, height, parameters, near):
+    """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow`` (``near``: its
+    scratch for who is where, ``common.places``); adds the hour's addressed and unaddressed transgressions to the
+    clock and logs its events."""
     observer = observers_now(clock, seen)
-    events, tallies = _follow(clients, acts, observer, staff_id, zone, height, np.int64(clock[STEP]), parameters)
+    events, tallies = _follow(clients, acts, observer, staff_id, zone, height, np.int64(clock[STEP]), parameters,
+                              near)  # fmt: skip
     clock[ADDRESSED_COUNT] += tallies[0]
     clock[UNADDRESSED_COUNT] += tallies[1]
     _, no_feedback, no_change = nothing_logged()
@@ -179,9 +181,10 @@ follow.part = PART  # type: ignore[attr-defined]
 
 
 @kernel
-def _follow(clients, acts, observer, staff_id, zone, height, step, parameters):
-    """The rules of the module docstring.  Returns (the hour's transgression event rows in slot order,
-    (addressed, unaddressed) transgressions)."""
+def _follow(clients, acts, observer, staff_id, zone, height, step, parameters, near):
+    """The rules of the module docstring (``near``: scratch for the clients by cell, ``common.places``, emptied
+    again after).  Returns (the hour's transgression event rows in slot order, (addressed, unaddressed)
+    transgressions)."""
     q = parameters[0]
     clients, acts = ConsequenceClients(*clients), Acts(*acts)
     x = clients.values
@@ -232,7 +235,8 @@ def _follow(clients, acts, observer, staff_id, zone, height, step, parameters):
             punished_any = True
             break
     if punished_any:
-        start, members = occupancy(clients.cell, zone.size)
+        place(clients.cell, near)
+        first, following = near[0], near[1]
         radius = q.witness_radius
         width = zone.size // height
         for i in range(n):
@@ -245,10 +249,12 @@ def _follow(clients, acts, observer, staff_id, zone, height, step, parameters):
                     cell = cx * height + cy
                     if zone[cell] != zone[here]:
                         continue
-                    for m in range(start[cell], start[cell + 1]):
-                        k = members[m]
+                    k = first[cell]
+                    while k >= 0:
                         if k != i and acts.active[k]:
                             x[SUPPRESSION, k] = max(x[SUPPRESSION, k], q.onlooker_suppression)
+                        k = following[k]
+        unplace(near)
     # extinction: the expectation of reward fades
     for i in range(n):
         if clients.present[i]:

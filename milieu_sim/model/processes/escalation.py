@@ -116,11 +116,18 @@ from milieu_sim.model.compiled_hour import (
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
-from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, occupancy, recent_antecedent, write_event
+from milieu_sim.model.processes.common import (
+    ParameterRecord,
+    numpy_sum,
+    place,
+    places,
+    recent_antecedent,
+    unplace,
+    write_event,
+)
 from milieu_sim.model.processes.isolation import seclude
 from milieu_sim.model.processes.movement import (
     nearest_around,
-    nearest_staff_of,
     not_located,
     observers,
     observers_now,
@@ -384,16 +391,18 @@ def _inputs(model: MilieuModel) -> tuple:
     c, h, s, plan = model.clients, model.hour, model.staff, model.plan
     return (h.seclusion_draws, c.packed(EscalationClients), s.packed(EscalationStaff), h.active, sight(model),
             plan.zone_cells.get(isolation.SECLUSION, NO_ROOM), plan.zone_flat, plan.height, PARAMETERS(model.p),
-            _coercion_weights(_coerciveness(model.p)))  # fmt: skip
+            _coercion_weights(_coerciveness(model.p)),
+            scratch(plan.zone_flat.size, c.cell.size, s.cell.size))  # fmt: skip
 
 
 @kernel
 def _hour(clock, draws, seclusion_draws, clients, staff, active, seen, seclusion_cells, zone, height, parameters,
-          weights):  # fmt: skip
+          weights, near):  # fmt: skip
     """The hour of escalation: the escalation, de_escalation and aftermath blocks (every hour, in that order), the
     hour's observers (``movement.observers_now``), ``_escalate``, then the hour's tallies (conflicts,
     containments, incident exposure, incidents against clients and staff, the containments' coerciveness:
-    ``weights``, see :func:`coercion`); the newly secluded have moved."""
+    ``weights``, see :func:`coercion`); the newly secluded have moved.  ``near``: scratch for who is where
+    (:func:`scratch`)."""
     n = active.size
     u = take(draws[0][0], draws[0][1], n, 2)
     v = take(draws[1][0], draws[1][1], n, 3)
@@ -401,7 +410,7 @@ def _hour(clock, draws, seclusion_draws, clients, staff, active, seen, seclusion
     observer = observers_now(clock, seen)
     events, secluded, conflicts, containments, tallies = _escalate(
         u, v, w, seclusion_draws, clients, staff, active, observer, seclusion_cells, zone, height,
-        np.int64(clock[STEP]), clock[AWAKE] != 0.0, parameters,
+        np.int64(clock[STEP]), clock[AWAKE] != 0.0, parameters, near,
     )  # fmt: skip
     add_to_hour(clock, events, conflicts, containments, tallies, weights)
     if secluded.size:
@@ -485,11 +494,12 @@ def note_antecedent_sources(clients, observer, step):
 
 @kernel
 def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells, zone, height, step, awake,
-              parameters):  # fmt: skip
+              parameters, near):  # fmt: skip
     """The hour of the module docstring, in this order: who set this hour's antecedents, incidents (chance,
     kind, response, target, witnesses, containment), unprompted PRN.  ``u``: the escalation block (columns
     INCIDENT, INCIDENT_KIND), ``v``: the de_escalation block (TALK_FIRST, TALK_SUCCESS, PRN_OFFER), ``w``: the
-    aftermath block (REASSURED, CALM_OFFER, CALM_SUCCESS), ``draws``: the hour's isolation draws.
+    aftermath block (REASSURED, CALM_OFFER, CALM_SUCCESS), ``draws``: the hour's isolation draws, ``near``:
+    scratch for who is where (:func:`scratch`).
 
     Returns (event rows, slots newly secluded, conflict events, containment events, tallies).
     """
@@ -502,7 +512,21 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     slots = np.flatnonzero(u[:, INCIDENT] < chance)
     if slots.size:
         events, secluded, contained, tallies = _answer(
-            slots, u, v, w, draws, clients, staff, observer, seclusion_cells, zone, height, step, awake, parameters
+            slots,
+            u,
+            v,
+            w,
+            draws,
+            clients,
+            staff,
+            observer,
+            seclusion_cells,
+            zone,
+            height,
+            step,
+            awake,
+            parameters,
+            near,
         )
     else:  # no incident this hour: nothing to answer (what _answer gives for none)
         events, secluded, contained, tallies = _no_rows(), slots, 0, np.zeros(3)
@@ -522,22 +546,27 @@ def _no_rows():
 
 
 @kernel
-def _answer(slots, u, v, w, draws, clients, staff, observer, seclusion_cells, zone, height, step, awake, parameters):
-    """The hour's incidents (clients ``slots``): their kinds, who is where and the nearest staff, then
-    ``_respond_to_incidents``; returns its (event rows, slots newly secluded, containments, tallies)."""
+def _answer(slots, u, v, w, draws, clients, staff, observer, seclusion_cells, zone, height, step, awake, parameters,
+            near):  # fmt: skip
+    """The hour's incidents (clients ``slots``): their kinds, who is where (into the scratch ``near``, emptied
+    again after) and, when many incidents will look for the nearest staff (:func:`needs_nearest`), where the
+    staff are (``movement.staff_blocks``), then ``_respond_to_incidents``; returns its (event rows, slots newly
+    secluded, containments, tallies)."""
     kinds = _incident_kinds(clients.values, slots, u[slots, INCIDENT_KIND], parameters, clients.kind_factor)
-    near = who_is_where(clients.cell, staff.cell, zone.size, slots.size > 0)
-    width = zone.size // height
-    located = not_located()
-    if worth_locating(slots.size, staff.cell.size, zone.size):
-        located = staff_blocks(staff.cell, width, height)
-    nearest = np.empty(slots.size, dtype=np.int64)
+    who_is_where(clients.cell, staff.cell, near)
+    searches = 0
     for a in range(slots.size):
-        nearest[a] = nearest_around(clients.cell[slots[a]], staff.on_duty, staff.cell, width, height, located)
-    return _respond_to_incidents(
-        slots, kinds, v[slots], w[slots], observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
+        searches += needs_nearest(observer[slots[a]], kinds[a], parameters[0])
+    located = not_located()
+    if worth_locating(searches, staff.cell.size, zone.size):
+        located = staff_blocks(staff.cell, zone.size // height, height)
+    answered = _respond_to_incidents(
+        slots, kinds, v[slots], w[slots], observer, located, draws, clients, staff, seclusion_cells, zone, height,
         step, awake, parameters, near,
     )  # fmt: skip
+    unplace(near[0])
+    unplace(near[1])
+    return answered
 
 
 @kernel
@@ -638,10 +667,10 @@ def answer_incidents(model: MilieuModel, slots: np.ndarray, kinds: np.ndarray, v
     if w is None:
         w = model.streams["aftermath"].random((c.n, 3))[slots]
     events, secluded, contained, tallies = _respond_to_incidents(
-        slots, kinds, v, w, observers(model), nearest_staff_of(model, slots), h.seclusion_draws,
+        slots, kinds, v, w, observers(model), not_located(), h.seclusion_draws,
         c.view(EscalationClients), s.view(EscalationStaff), model.plan.zone_cells.get(isolation.SECLUSION, NO_ROOM),
         model.plan.zone_flat, model.plan.height, h.step, h.awake, PARAMETERS(model.p),
-        who_is_where(c.cell, s.cell, model.plan.zone_flat.size, slots.size > 0),
+        who_is_where(c.cell, s.cell, scratch(model.plan.zone_flat.size, c.cell.size, s.cell.size)),
     )  # fmt: skip
     add_to_hour(h.clock, events, slots.size, contained, tallies, _coercion_weights(_coerciveness(model.p)))
     model.records.events.add_rows(events)
@@ -698,10 +727,11 @@ def _target(i, kind, ante, observer, nearest, clients, staff, zone, height, radi
     if kind == REFUSING:
         return (TARGET_STAFF, observer) if observer >= 0 else (TARGET_NONE, -1)
     # the nearest person in sight (ties: the lowest index; a staff member only if nearer than every client),
-    # looked up in the cells around the incident (``near``: occupancy of client and staff cells, see common.occupancy)
+    # looked up in the cells around the incident (``near``: who is where, :func:`who_is_where`)
     best, role, who = radius + 1, TARGET_NONE, -1
     best_staff, staff_who = radius + 1, -1
-    client_start, client_members, staff_start, staff_members = near
+    client_first, client_following = near[0][0], near[0][1]
+    staff_first, staff_following = near[1][0], near[1][1]
     x0, y0 = here // height, here % height
     width = zone.size // height
     for cx in range(max(0, x0 - radius), min(width, x0 + radius + 1)):
@@ -710,16 +740,16 @@ def _target(i, kind, ante, observer, nearest, clients, staff, zone, height, radi
             if zone[c] != zone[here]:
                 continue
             d = max(abs(cx - x0), abs(cy - y0))
-            for m in range(client_start[c], client_start[c + 1]):
-                k = client_members[m]
-                if k == i or not clients.present[k] or clients.isolated[k]:
-                    continue
-                if d < best or (d == best and k < who):
+            k = client_first[c]
+            while k >= 0:
+                if k != i and clients.present[k] and not clients.isolated[k] and (d < best or (d == best and k < who)):
                     best, role, who = d, TARGET_CLIENT, k
-            for m in range(staff_start[c], staff_start[c + 1]):
-                j = staff_members[m]
+                k = client_following[k]
+            j = staff_first[c]
+            while j >= 0:
                 if staff.on_duty[j] and (d < best_staff or (d == best_staff and j < staff_who)):
                     best_staff, staff_who = d, j
+                j = staff_following[j]
     if staff_who >= 0 and best_staff < best:
         best, role, who = best_staff, TARGET_STAFF, staff_who
     if role == TARGET_NONE and kind == PHYSICAL and nearest >= 0:
@@ -728,7 +758,7 @@ def _target(i, kind, ante, observer, nearest, clients, staff, zone, height, radi
 
 
 @kernel
-def _witness(i, victim, severity, relief, clients, zone, height, awake, q, client_start, client_members):
+def _witness(i, victim, severity, relief, clients, zone, height, awake, q, client_first, client_following):
     """Count the witnesses of client i's incident and give them its agitation and fear (module docstring)."""
     if not awake:
         return 0
@@ -747,34 +777,39 @@ def _witness(i, victim, severity, relief, clients, zone, height, awake, q, clien
             c = cx * height + cy
             if zone[c] != zone[here]:
                 continue
-            for m in range(client_start[c], client_start[c + 1]):
-                k = client_members[m]
-                if k in (i, victim) or not clients.present[k] or clients.isolated[k]:
-                    continue
-                seen += 1
-                x[AGITATION, k] += q.witness_agitation * share
-                x[FEAR, k] += q.witness_fear * share * (1.0 - x[FEAR, k])
-                x[INSIGHT, k] += q.witness_insight * seen_share * (1.0 - x[INSIGHT, k])
+            k = client_first[c]
+            while k >= 0:
+                if k not in (i, victim) and clients.present[k] and not clients.isolated[k]:
+                    seen += 1
+                    x[AGITATION, k] += q.witness_agitation * share
+                    x[FEAR, k] += q.witness_fear * share * (1.0 - x[FEAR, k])
+                    x[INSIGHT, k] += q.witness_insight * seen_share * (1.0 - x[INSIGHT, k])
+                k = client_following[k]
     return seen
 
 
-@kernel
-def who_is_where(client_cell, staff_cell, n_cells, needed):
-    """Who is in which cell (``common.occupancy``), clients then staff: (client start, client members, staff
-    start, staff members), for finding the people around an incident; empty when ``needed`` is false."""
-    if needed:
-        return occupancy(client_cell, n_cells) + occupancy(staff_cell, n_cells)
-    empty = np.zeros(1, dtype=np.int64)
-    return (empty, empty, empty, empty)
+def scratch(n_cells: int, n_clients: int, n_staff: int) -> tuple:
+    """The scratch arrays :func:`who_is_where` fills (``common.places``, clients then staff), kept between hours."""
+    return places(n_cells, n_clients), places(n_cells, n_staff)
 
 
 @kernel
-def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients, staff, seclusion_cells, zone, height,
+def who_is_where(client_cell, staff_cell, near):
+    """Who is in which cell, clients then staff (``common.place`` into ``near``, :func:`scratch`), for finding the
+    people around an incident; ``common.unplace`` each when done.  Returns ``near``."""
+    place(client_cell, near[0])
+    place(staff_cell, near[1])
+    return near
+
+
+@kernel
+def _respond_to_incidents(slots, kinds, v, w, observer, located, draws, clients, staff, seclusion_cells, zone, height,
                           step, awake, parameters, near):  # fmt: skip
     """Respond to each incident (rules in the module docstring); ``v`` and ``w`` hold the incidents' rows of the
-    de_escalation and aftermath blocks, ``observer`` every slot's observer, ``nearest`` each incident's nearest
-    on-duty staff member, ``draws`` the hour's isolation draws of every slot, ``near`` who is where
-    (:func:`who_is_where`: cells do not change while incidents are answered; seclusion moves after).
+    de_escalation and aftermath blocks, ``observer`` every slot's observer, ``located`` where the staff are, to
+    find an incident's nearest on-duty staff member (``movement.staff_blocks`` or ``not_located``), ``draws`` the
+    hour's isolation draws of every slot, ``near`` who is where (:func:`who_is_where`: cells do not change while
+    incidents are answered; seclusion moves after).
 
     Returns (event rows in EVENT_COLUMNS order, slots newly secluded, number of containments,
     tallies: incident exposure, incidents against clients, incidents against staff).
@@ -798,15 +833,18 @@ def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients,
         if kind in (SELF_HARM, ABSCONDING):
             x[SELF_HARM_MEMORY, i] += 1.0
         j = observer[i]
+        nearest = -1  # the nearest on-duty staff member, looked for only when the rules read it
+        if needs_nearest(j, kind, q):
+            nearest = nearest_around(clients.cell[i], staff.on_duty, staff.cell, zone.size // height, height, located)
         if j < 0 and severity >= q.nearest_responder_severity:  # a severe incident brings the nearest staff member
-            j = nearest[a]
+            j = nearest
         # whom it targets, who saw it (reassured by staff afterwards if answered), and what it does to them
         role, who = _target(
-            i, kind, ante, observer[i], nearest[a], clients, staff, zone, height, int(q.witness_radius), near
+            i, kind, ante, observer[i], nearest, clients, staff, zone, height, int(q.witness_radius), near
         )
         victim = who if role == TARGET_CLIENT else -1
         relief = q.reassurance_relief if j >= 0 and w[a, REASSURED] < q.reassurance else 0.0
-        witnesses = _witness(i, victim, severity, relief, clients, zone, height, awake, q, near[0], near[1])
+        witnesses = _witness(i, victim, severity, relief, clients, zone, height, awake, q, near[0][0], near[0][1])
         if victim >= 0:
             A[victim] += q.victim_agitation
             x[FEAR, victim] += q.victim_fear * (1.0 - x[FEAR, victim])
@@ -889,6 +927,13 @@ def _respond_to_incidents(slots, kinds, v, w, observer, nearest, draws, clients,
             write_event(events, rows, step, client, sid, PRN, severity, ante, CONTAINED)
         rows += 1
     return events[:rows], secluded[:n_secluded], contained, tallies
+
+
+@kernel
+def needs_nearest(observer, kind, q):
+    """Whether an incident of ``kind`` by a client with ``observer`` reads the nearest on-duty staff member: a
+    severe one nobody observes (the responder), physical aggression (its target when nobody is near)."""
+    return (observer < 0 and SEVERITY[kind] >= q.nearest_responder_severity) or kind == PHYSICAL
 
 
 @kernel

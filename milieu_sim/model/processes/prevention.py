@@ -25,7 +25,7 @@ import numpy as np
 
 from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord, occupancy, write_event
+from milieu_sim.model.processes.common import ParameterRecord, place, places, unplace, write_event
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import AGITATION, TRUST
@@ -90,15 +90,16 @@ def check_in(model: MilieuModel) -> None:
 def _inputs(model: MilieuModel) -> tuple:
     plan = model.plan
     return (model.staff.packed(PreventionStaff), model.clients.packed(PreventionClients), model.hour.active,
-            plan.zone_flat, plan.height, PARAMETERS(model.p))  # fmt: skip
+            plan.zone_flat, plan.height, PARAMETERS(model.p),
+            places(plan.zone_flat.size, model.hour.active.size))  # fmt: skip
 
 
 @kernel
-def _hour(clock, draws, staff, clients, active, zone, height, parameters):
-    """The hour of prevention: the prevention block (one uniform per staff member), then ``_check_in``; logs its
-    check_in events."""
+def _hour(clock, draws, staff, clients, active, zone, height, parameters, near):
+    """The hour of prevention: the prevention block (one uniform per staff member), then ``_check_in`` (``near``:
+    its scratch for who is where, ``common.places``); logs its check_in events."""
     u = take(draws[0][0], draws[0][1], staff[0].size, 1)
-    events = _check_in(u, staff, clients, active, np.int64(clock[STEP]), zone, height, parameters)
+    events = _check_in(u, staff, clients, active, np.int64(clock[STEP]), zone, height, parameters, near)
     return events, nothing_logged()[1], nothing_logged()[2]
 
 
@@ -117,8 +118,9 @@ def on_floor(on_duty, cell, escorting, zone):
 
 
 @kernel
-def _check_in(u, staff, clients, active, step, zone, height, parameters):
-    """The rule of the module docstring; returns the hour's check_in event rows (roster order)."""
+def _check_in(u, staff, clients, active, step, zone, height, parameters, near):
+    """The rule of the module docstring; returns the hour's check_in event rows (roster order).  ``near``: scratch
+    for the active clients by cell (``common.places``), emptied again before returning."""
     q = parameters[0]
     staff, clients = PreventionStaff(*staff), PreventionClients(*clients)
     x, cell = clients.values, clients.cell
@@ -126,7 +128,7 @@ def _check_in(u, staff, clients, active, step, zone, height, parameters):
     taken = np.zeros(n, dtype=np.bool_)
     events = np.zeros((staff.on_duty.size, len(EVENT_COLUMNS)), dtype=np.int64)
     rows = 0
-    # the active clients by cell (common.occupancy), so each staff member looks only at the cells in their view
+    # the active clients by cell (common.place), so each staff member looks only at the cells in their view
     # (built only when someone is on the floor and some active client is at or above the threshold)
     floor = False
     for j in range(staff.on_duty.size):
@@ -142,7 +144,8 @@ def _check_in(u, staff, clients, active, step, zone, height, parameters):
             break
     if not warned:  # nobody to check in with
         return events[:0]
-    start, members = occupancy(np.where(active, cell, -1), zone.size)
+    place(np.where(active, cell, -1), near)
+    first, following = near[0], near[1]
     width = zone.size // height
     for j in range(staff.on_duty.size):
         if not on_floor(staff.on_duty[j], staff.cell[j], staff.escorting[j], zone):
@@ -157,16 +160,19 @@ def _check_in(u, staff, clients, active, step, zone, height, parameters):
                 c = cx * height + cy
                 if zone[c] != zone[here]:
                     continue
-                for m in range(start[c], start[c + 1]):
-                    i = members[m]
-                    if taken[i] or not x[AGITATION, i] >= q.early_warning_agitation:
-                        continue
+                i = first[c]
+                while i >= 0:
                     if (
-                        chosen < 0
-                        or x[AGITATION, i] > x[AGITATION, chosen]
-                        or (x[AGITATION, i] == x[AGITATION, chosen] and i < chosen)
+                        not taken[i]
+                        and x[AGITATION, i] >= q.early_warning_agitation
+                        and (
+                            chosen < 0
+                            or x[AGITATION, i] > x[AGITATION, chosen]
+                            or (x[AGITATION, i] == x[AGITATION, chosen] and i < chosen)
+                        )
                     ):
                         chosen = i
+                    i = following[i]
         if chosen < 0:
             continue
         taken[chosen] = True
@@ -177,4 +183,5 @@ def _check_in(u, staff, clients, active, step, zone, height, parameters):
         write_event(events, rows, step, clients.client_id[chosen], staff.staff_id[j], CHECK_IN, 0, 0,
                     RESOLVED if success else FAILED)  # fmt: skip
         rows += 1
+    unplace(near)
     return events[:rows]
