@@ -632,6 +632,7 @@ def _incident_kinds(x, slots, u, parameters, kind_factor):
     base[OBJECTS], base[SELF_HARM], base[PHYSICAL] = q.weight_aggression_objects, q.weight_self_harm, q.violence_weight
     kinds = np.empty(slots.size, dtype=np.int64)
     weights = np.empty(SEVERITY.size)
+    cumulative = np.empty(SEVERITY.size)  # the running sums of the weights (np.cumsum's, filled in place)
     for a in range(slots.size):
         i = slots[a]
         excess = max(x[AGITATION, i] - x[SELF_CONTROL, i], 0.0)
@@ -639,7 +640,10 @@ def _incident_kinds(x, slots, u, parameters, kind_factor):
             weights[k] = base[k] * kind_factor[k, i] * np.exp(q.severity_excess_effect * excess * (SEVERITY[k] - 1))
         weights[SELF_HARM] *= 0.5 + x[SYMPTOMS, i]
         weights[ABSCONDING] *= 1.5 - x[TRUST, i]
-        cumulative = np.cumsum(weights)
+        total = 0.0
+        for k in range(SEVERITY.size):
+            total += weights[k]
+            cumulative[k] = total
         threshold = u[a] * cumulative[-1]
         kind = 0
         for k in range(SEVERITY.size):

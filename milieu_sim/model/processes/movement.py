@@ -548,7 +548,7 @@ BLOCK = 8
 @kernel
 def worth_locating(searches, n_staff, n_cells):
     """Whether ``searches`` nearest-staff searches are worth sorting the staff by place first (:func:`staff_blocks`,
-    about a pass over the cells and the staff) rather than a scan of the roster each (the answer is the same)."""
+    about a pass over the staff and the blocks) rather than a scan of the roster each (the answer is the same)."""
     return searches * n_staff > n_cells + n_staff
 
 
