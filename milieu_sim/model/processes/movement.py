@@ -637,17 +637,3 @@ def nearest_staff(model: MilieuModel, slot: int) -> int:
     """The on-duty staff member nearest to a client (Chebyshev), wherever they are, or -1."""
     s = model.staff
     return int(nearest_on_duty(model.clients.cell[slot], s.on_duty, s.cell, model.plan.height))
-
-
-def nearest_staff_of(model: MilieuModel, slots: np.ndarray) -> np.ndarray:
-    """For each client slot, the nearest on-duty staff member (ties: lowest index), or -1 (off the grid)."""
-    s = model.staff
-    return _nearest_of(model.clients.cell[slots], s.on_duty, s.cell, model.plan.height)
-
-
-@kernel
-def _nearest_of(cells, on_duty, staff_cell, height):
-    nearest = np.empty(cells.size, dtype=np.int64)
-    for a in range(cells.size):
-        nearest[a] = nearest_on_duty(cells[a], on_duty, staff_cell, height)
-    return nearest
