@@ -263,15 +263,19 @@ class MilieuModel(mesa.Model):
         """What ``processes.stretch.run_hours`` reads besides the parts' arguments: the clock's start, the routine's
         week, the shift of each clock hour, the hour's (addressed, punished, active) arrays, and what the hour's
         counts read (hours.count_hour)."""
-        c, h = self.clients, self.hour
-        counted = (c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, self.climate.values,
-                   self.community.values)  # fmt: skip
-        return self.clock_start, self._week, SHIFT_OF_HOUR, (h.addressed, h.punished, h.active), counted
+        h = self.hour
+        return self.clock_start, self._week, SHIFT_OF_HOUR, (h.addressed, h.punished, h.active), self._counted()
+
+    def _counted(self) -> tuple:
+        """What the hour's counts read (hours.count_hour)."""
+        c = self.clients
+        return (c.values, c.present, c.on_unit, c.isolated, self.staff.on_duty, self.climate.values,
+                self.community.values)  # fmt: skip
 
     def _update_counts(self) -> None:
         """Model-level counts of the hour, computed once after all processes acted."""
         row = self._summary
-        count_hour(row, self.hour.clock, *self.hour_arguments()[-1])
+        count_hour(row, self.hour.clock, *self._counted())
         # the model's counts (census, n_isolated, mean_agitation ...) read this row: see HourCount
         if self.steps:
             self.records.steps.add(row)

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
-from milieu_sim.model.processes.common import ParameterRecord
+from milieu_sim.model.processes.common import ParameterRecord, clipped
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
@@ -216,11 +216,6 @@ class FollowUp:
         self.live[k] = self.waiting[k] = False
         self.rows[k] = None
         self.free.append(k)
-
-
-def clipped(value: float, low: float, high: float) -> float:
-    """One number clipped to [low, high], as NumPy's ``clip`` gives it (NaN stays NaN, -0.0 stays -0.0)."""
-    return low if value < low else high if value > high else value
 
 
 def person_id(model: MilieuModel, number: int) -> int:

@@ -124,11 +124,17 @@ def write_event(events, row, step, client, staff, kind, severity, antecedent, ou
     events[row, 7], events[row, 8], events[row, 9] = 0, -1, 0
 
 
+def clipped(value: float, low: float, high: float) -> float:
+    """One number clipped to [low, high], as NumPy's ``clip`` gives it (NaN stays NaN, -0.0 stays -0.0)."""
+    return low if value < low else high if value > high else value
+
+
 @kernel
 def occupancy(cells, n_cells):
     """Who is in which cell, as (start, members): the indices whose cell is c are members[start[c]:start[c + 1]],
-    in index order (cells < 0, off the grid, are left out).  Built once an hour so that finding the people around
-    an incident scans the cells in sight, not the whole ward."""
+    in index order (cells < 0, off the grid, are left out).  A pass over every cell: for a few cells (movement's
+    blocks of staff); the people in the ward's cells are listed with :func:`place`, which passes over the people
+    only."""
     start = np.zeros(n_cells + 1, dtype=np.int64)
     for k in range(cells.size):
         if cells[k] >= 0:

@@ -67,9 +67,8 @@ from milieu_sim.model.agents import Client
 from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import aftercare, planning
-from milieu_sim.model.processes.aftercare import clipped
 from milieu_sim.model.processes.climate import dropout_factor
-from milieu_sim.model.processes.common import mean_skill
+from milieu_sim.model.processes.common import clipped, mean_skill
 from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS, TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
