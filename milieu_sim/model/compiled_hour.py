@@ -4,11 +4,13 @@ Each phase of the hour used to be a Python function around a compiled kernel: it
 its arrays, called the kernel and logged what came back, and those fixed costs, paid by some twenty phases every
 hour, were most of a run's time.  Now each built-in process declares its whole hourly step as a :class:`Part`:
 
-- ``function(clock, draws, *inputs)``: the compiled step.  It takes its random blocks from its streams' buffers
-  (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`), reads and writes the
-  hour's fields in ``clock`` (``model.hour.clock``: positions :data:`STEP` ... :data:`MOVED`, the order of
-  :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns the rows it logs: ``(events, feedback,
-  feedback_change)`` (:func:`nothing_logged` when it logs none);
+- ``function(clock, arguments)``: the compiled step, ``arguments`` being ``(draws, *inputs)`` as one tuple (a
+  compiled call with a few dozen arrays as separate arguments pays for each of them on entry, about 10 ns an
+  array; unpacked from one tuple inside the part, they cost nothing).  It takes its random blocks from its
+  streams' buffers (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`),
+  reads and writes the hour's fields in ``clock`` (``model.hour.clock``: positions :data:`STEP` ...
+  :data:`MOVED`, the order of :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns the rows it logs:
+  ``(events, feedback, feedback_change)`` (:func:`nothing_logged` when it logs none);
 - ``inputs(model)``: the rest of its arguments (state arrays, its parameter record).  They are built once and
   kept until ``model.p`` changes or a stream's buffer is replaced, so they hold arrays that the processes update
   in place, never copies of the state or values of the hour;
@@ -76,9 +78,10 @@ def nothing_logged():
 class Part:
     """A process's whole hourly step as one compiled function (see the module docstring).
 
-    ``function(clock, draws, *inputs)``: ``draws`` holds a (buffer, position) pair per stream of ``streams``, in
-    that order (:func:`milieu_sim.model.streams.take` reads a block from one).  ``streams``: (stream name, numbers
-    drawn per row at most in one hour, rows: ``"clients"``, ``"staff"`` or ``"one"``, ``UNIFORM`` or ``NORMAL``).
+    ``function(clock, arguments)``, ``arguments`` being ``(draws, *inputs)``: ``draws`` holds a (buffer,
+    position) pair per stream of ``streams``, in that order (:func:`milieu_sim.model.streams.take` reads a block
+    from one).  ``streams``: (stream name, numbers drawn per row at most in one hour, rows: ``"clients"``,
+    ``"staff"`` or ``"one"``, ``UNIFORM`` or ``NORMAL``).
     """
 
     function: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -206,7 +209,7 @@ class CompiledHour:
         clock = model.hour.clock
         clock[MOVED] = 0.0
         if len(parts) == 1:
-            events, feedback, change = parts[0].function(clock, *self.arguments(parts[0]))
+            events, feedback, change = parts[0].function(clock, self.arguments(parts[0]))
         else:
             mask = self._masks.get(parts)
             order = stretch.parts_in_order()
@@ -298,7 +301,7 @@ def stretch_source() -> str:
             for k, (phase, module, _, function) in enumerate(rows)
             for line in (
                 f"{indent}if mask[{k}]:",
-                f"{indent}    logs = _log(logs, {module}.{function}(clock, *a_{phase}))",
+                f"{indent}    logs = _log(logs, {module}.{function}(clock, a_{phase}))",
             )
         ]
 

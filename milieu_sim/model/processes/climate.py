@@ -184,9 +184,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, values, seen, counting, inputs, mutual_help_meeting, parameters):
+def _hour(clock, arguments):
     """The climate's hour: the day's mutual help meeting (a draw every hour), the handover, then ``_update``.  At
     its first hour the climate starts counting affirmations: those received so far are taken as seen."""
+    draws, values, seen, counting, inputs, mutual_help_meeting, parameters = arguments
     if not counting[0]:
         seen[:] = inputs[3]  # the affirmations received so far
         counting[0] = True

@@ -163,10 +163,11 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, acts, seen, staff_id, zone, height, parameters, near):
+def _hour(clock, arguments):
     """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow`` (``near``: its
     scratch for who is where, ``common.places``); adds the hour's addressed and unaddressed transgressions to the
     clock and logs its events."""
+    _draws, clients, acts, seen, staff_id, zone, height, parameters, near = arguments
     observer = observers_now(clock, seen)
     events, tallies = _follow(clients, acts, observer, staff_id, zone, height, np.int64(clock[STEP]), parameters,
                               near)  # fmt: skip

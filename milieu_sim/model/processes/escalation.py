@@ -396,13 +396,14 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, seclusion_draws, clients, staff, active, seen, seclusion_cells, zone, height, parameters,
-          weights, near):  # fmt: skip
+def _hour(clock, arguments):
     """The hour of escalation: the escalation, de_escalation and aftermath blocks (every hour, in that order), the
     hour's observers (``movement.observers_now``), ``_escalate``, then the hour's tallies (conflicts,
     containments, incident exposure, incidents against clients and staff, the containments' coerciveness:
     ``weights``, see :func:`coercion`); the newly secluded have moved.  ``near``: scratch for who is where
     (:func:`scratch`)."""
+    (draws, seclusion_draws, clients, staff, active, seen, seclusion_cells, zone, height, parameters, weights,
+     near) = arguments  # fmt: skip
     n = active.size
     u = take(draws[0][0], draws[0][1], n, 2)
     v = take(draws[1][0], draws[1][1], n, 3)

@@ -92,8 +92,9 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, staff, clients, zone, parameters):
+def _hour(clock, arguments):
     """The hour's facilitation: ``_lead`` in a structured activity, else 1."""
+    _draws, staff, clients, zone, parameters = arguments
     if clock[STRUCTURED] == 0.0:
         clock[FACILITATION] = 1.0
     else:

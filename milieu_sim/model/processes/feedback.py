@@ -169,10 +169,11 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, behaviour, partner_kind, partner, staff_id, addressed, climate, community,
-          climate_baseline, cohesion_effect, norm_baseline, parameters):  # fmt: skip
+def _hour(clock, arguments):
     """The hour of feedback: one uniform per slot, the climate's and the norm's factors on sending
     (:func:`feedback_factor_of`, :func:`confrontation_factor_of`), then ``_feedback``; logs its feedback rows."""
+    (draws, clients, behaviour, partner_kind, partner, staff_id, addressed, climate, community, climate_baseline,
+     cohesion_effect, norm_baseline, parameters) = arguments  # fmt: skip
     u = take(draws[0][0], draws[0][1], 1, FeedbackClients(*clients).client_id.size)[0]
     climate_factor = feedback_factor_of(climate[COHESION], climate_baseline, cohesion_effect)
     norm_factor = confrontation_factor_of(community[NORM], norm_baseline)

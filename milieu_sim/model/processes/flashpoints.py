@@ -161,9 +161,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, staff, active, zone, totals, parameters):
+def _hour(clock, arguments):
     """The hour of flashpoints: the flashpoints block (every hour it runs), ``_strike`` with the hour's meal,
     medication round, handover and step, its counts added to ``model.flashpoint_counts`` (``totals``)."""
+    draws, clients, staff, active, zone, totals, parameters = arguments
     u = take(draws[0][0], draws[0][1], active.size, 4)
     at_round = np.int64(clock[HOUR]) in MEDICATION_ROUND_HOURS
     counts = _strike(u, clients, staff, active, clock[KIND_CODE] == MEAL, at_round, clock[NEW_SHIFT] != 0.0,

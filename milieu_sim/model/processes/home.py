@@ -109,10 +109,11 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, from_home_table, clients, parameters):
+def _hour(clock, arguments):
     """The hour at home: at the start of a ``from_home`` block who stays at home (``_stay_home``); then, in an
     awake hour at home (or in a ``from_home`` block's hour outside the home's night), the home block (two uniforms
     per slot) and ``_home`` for the present clients not on the unit."""
+    draws, from_home_table, clients, parameters = arguments
     hour = np.int64(clock[HOUR])
     coming_from_home = from_home_table[np.int64(clock[WEEKDAY]) * 24 + hour]
     if coming_from_home and clock[NEW_BLOCK] != 0.0:

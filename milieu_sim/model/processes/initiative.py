@@ -117,9 +117,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, x, active, attending, partner_kind, behaviour, counts, parameters):
+def _hour(clock, arguments):
     """The hour of initiative: one uniform per slot, then ``_take_initiative``; the hour's counts into
     ``counts`` (practices, idle hours)."""
+    draws, x, active, attending, partner_kind, behaviour, counts, parameters = arguments
     u = take(draws[0][0], draws[0][1], 1, x.shape[1])[0]
     counts[0], counts[1] = _take_initiative(x, u, active, attending, partner_kind, behaviour, parameters)
     return nothing_logged()

@@ -131,9 +131,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, x, community, seen, counting, sent, present, attending, active, parameters):
+def _hour(clock, arguments):
     """The hour of insight: ``_reflect`` with the hour's group, facilitation and incident exposure.  At its first
     hour insight starts counting feedback: what was sent so far is taken as seen."""
+    _draws, x, community, seen, counting, sent, present, attending, active, parameters = arguments
     if not counting[0]:
         seen[:] = sent
         counting[0] = True

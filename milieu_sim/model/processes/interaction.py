@@ -205,9 +205,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, staff, hour, zone, height, community, norm_baseline, norm_effect, parameters):
+def _hour(clock, arguments):
     """The hour of interaction: the interaction block (five uniforms per slot), the norm's pull on
     transgressions (:func:`transgression_factor_of`), then ``_interact``."""
+    draws, clients, staff, hour, zone, height, community, norm_baseline, norm_effect, parameters = arguments
     u = take(draws[0][0], draws[0][1], InteractionClients(*clients).present.size, 5)
     norm_factor = transgression_factor_of(community[NORM], norm_baseline, norm_effect)
     _interact(u, clients, staff, hour, zone, height, np.int64(clock[STEP]), norm_factor, parameters)

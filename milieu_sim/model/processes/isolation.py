@@ -82,9 +82,10 @@ def _draw_inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _draw_hour(clock, draws, seclusion_draws):
+def _draw_hour(clock, arguments):
     """The hour's isolation block (slots x (DURATION, ROOM_CELL)), copied into ``seclusion_draws`` (the hour's
     array, filled in place)."""
+    draws, seclusion_draws = arguments
     seclusion_draws[:, :] = take(draws[0][0], draws[0][1], seclusion_draws.shape[0], 2)
     return nothing_logged()
 
@@ -150,9 +151,10 @@ def _isolate_inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _isolate_hour(clock, draws, x, isolated, isolated_until, cell, bed, client_id, isolation_hours, rule):
+def _isolate_hour(clock, arguments):
     """The hour of isolation: release the secluded clients whose seclusion is over (slot order, one
     seclusion_release event each), then count the hour for those still secluded."""
+    _draws, x, isolated, isolated_until, cell, bed, client_id, isolation_hours, rule = arguments
     release_agitation, seclusion_hours, resentment_gain, resentment_share, independence_loss = rule
     events = nothing_logged()[0]
     if isolated.any():

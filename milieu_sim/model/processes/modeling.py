@@ -56,8 +56,9 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, x, phase, partner_kind, partner, conflictual, model_quality, parameters):
+def _hour(clock, arguments):
     """The hour of modeling: ``_learn`` (no random draws, no clock fields)."""
+    _draws, x, phase, partner_kind, partner, conflictual, model_quality, parameters = arguments
     _learn(x, phase, partner_kind, partner, conflictual, model_quality, parameters)
     return nothing_logged()
 

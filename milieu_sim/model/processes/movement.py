@@ -203,8 +203,9 @@ def _shift_inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _shift_hour(clock, draws, on_duty, shift, cell):
+def _shift_hour(clock, arguments):
     """The handover: the staff of the hour's shift are on duty, the others off the grid."""
+    _draws, on_duty, shift, cell = arguments
     now = np.int64(clock[SHIFT])
     for j in range(on_duty.size):
         on_duty[j] = shift[j] == now
@@ -279,10 +280,11 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, staff, zones, time_out_zone, on_unit, climate, baseline, effect, parameters):
+def _hour(clock, arguments):
     """The hour of movement: the staff_office block every hour; in sleep hours nobody moves but for time-out (no
     movement or staff_movement draws, and nothing at all without anyone in time-out); else the movement and
     staff_movement blocks, then ``_move``."""
+    draws, clients, staff, zones, time_out_zone, on_unit, climate, baseline, effect, parameters = arguments
     kind, zone, step = clock[KIND_CODE], np.int64(clock[ZONE]), np.int64(clock[STEP])
     new_block, awake, away = clock[CLOCK_NEW_BLOCK] != 0.0, clock[AWAKE] != 0.0, clock[CLOCK_AWAY] != 0.0
     structured, hygiene = clock[CLOCK_STRUCTURED] != 0.0, kind == HYGIENE_CODE

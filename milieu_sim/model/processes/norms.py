@@ -170,8 +170,9 @@ def _norm_inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _norm_hour(clock, draws, community, clients, parameters):
+def _norm_hour(clock, arguments):
     """The norm's hour: ``_update`` with the hour's unaddressed and addressed transgressions (consequences)."""
+    _draws, community, clients, parameters = arguments
     _update(community, clients, np.int64(clock[STEP]), clock[UNADDRESSED], clock[ADDRESSED], parameters)
     return nothing_logged()
 
@@ -213,9 +214,10 @@ def _meeting_inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _meeting_hour(clock, draws, clients, active, community, parameters):
+def _meeting_hour(clock, arguments):
     """The hour of a community meeting: in the first hour of a community_meeting block, the community_meeting
     block (two uniforms per slot), then ``_meeting``; logs its feedback rows (nothing in any other hour)."""
+    draws, clients, active, community, parameters = arguments
     events, rows, change = nothing_logged()
     if clock[KIND_CODE] == COMMUNITY_MEETING and clock[NEW_BLOCK] != 0.0:
         u = take(draws[0][0], draws[0][1], active.size, 2)

@@ -149,9 +149,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, staff, height, n_cells, parameters):
+def _hour(clock, arguments):
     """The hour of observation: at a shift change the review (its events, containments and their coerciveness:
     summed as ``escalation.coercion`` sums them), then the 1:1 observers; who sees whom is worked out afresh."""
+    _draws, clients, staff, height, n_cells, parameters = arguments
     q = parameters[0]
     events = nothing_logged()[0]
     if clock[NEW_SHIFT] != 0.0:

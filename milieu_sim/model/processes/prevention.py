@@ -95,9 +95,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, staff, clients, active, zone, height, parameters, near):
+def _hour(clock, arguments):
     """The hour of prevention: the prevention block (one uniform per staff member), then ``_check_in`` (``near``:
     its scratch for who is where, ``common.places``); logs its check_in events."""
+    draws, staff, clients, active, zone, height, parameters, near = arguments
     u = take(draws[0][0], draws[0][1], staff[0].size, 1)
     events = _check_in(u, staff, clients, active, np.int64(clock[STEP]), zone, height, parameters, near)
     return events, nothing_logged()[1], nothing_logged()[2]

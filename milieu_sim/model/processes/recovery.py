@@ -198,8 +198,9 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, x, present, attending, isolated, climate, parameters):
+def _hour(clock, arguments):
     """The hour of recovery: one standard normal per slot (the noise), then ``_recover``."""
+    draws, x, present, attending, isolated, climate, parameters = arguments
     eps = take(draws[0][0], draws[0][1], 1, present.size)[0]
     awake, structured = clock[AWAKE] != 0.0, clock[STRUCTURED] != 0.0
     trains = np.int64(clock[TRAINS]) if awake else -1

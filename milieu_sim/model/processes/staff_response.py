@@ -211,9 +211,10 @@ def _inputs(model: MilieuModel) -> tuple:
 
 
 @kernel
-def _hour(clock, draws, clients, answered, seen, behaviour, active, staff_id, parameters):
+def _hour(clock, arguments):
     """The hour of staff response: the staff_response block (four uniforms per slot), who sees whom
     (``movement.observers_now``), then ``_respond``; logs its events."""
+    draws, clients, answered, seen, behaviour, active, staff_id, parameters = arguments
     u = take(draws[0][0], draws[0][1], ResponseClients(*clients).client_id.size, 4)
     observer = observers_now(clock, seen)
     events = _respond(u, clients, answered, observer, behaviour, active, np.int64(clock[TRAINS]),

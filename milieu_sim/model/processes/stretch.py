@@ -121,47 +121,47 @@ def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_
             clock[MOVED] = 0.0
             mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT])]
         if mask[0]:
-            logs = _log(logs, movement._shift_hour(clock, *a_shift_change))
+            logs = _log(logs, movement._shift_hour(clock, a_shift_change))
         if mask[1]:
-            logs = _log(logs, movement._hour(clock, *a_movement))
+            logs = _log(logs, movement._hour(clock, a_movement))
         if mask[2]:
-            logs = _log(logs, facilitation._hour(clock, *a_facilitation))
+            logs = _log(logs, facilitation._hour(clock, a_facilitation))
         if mask[3]:
-            logs = _log(logs, observation._hour(clock, *a_observation))
+            logs = _log(logs, observation._hour(clock, a_observation))
         if mask[4]:
-            logs = _log(logs, home._hour(clock, *a_home))
+            logs = _log(logs, home._hour(clock, a_home))
         if mask[5]:
-            logs = _log(logs, interaction._hour(clock, *a_interaction))
+            logs = _log(logs, interaction._hour(clock, a_interaction))
         if mask[6]:
-            logs = _log(logs, modeling._hour(clock, *a_modeling))
+            logs = _log(logs, modeling._hour(clock, a_modeling))
         if mask[7]:
-            logs = _log(logs, feedback._hour(clock, *a_feedback))
+            logs = _log(logs, feedback._hour(clock, a_feedback))
         if mask[8]:
-            logs = _log(logs, staff_response._hour(clock, *a_staff_response))
+            logs = _log(logs, staff_response._hour(clock, a_staff_response))
         if mask[9]:
-            logs = _log(logs, consequences._hour(clock, *a_consequences))
+            logs = _log(logs, consequences._hour(clock, a_consequences))
         if mask[10]:
-            logs = _log(logs, initiative._hour(clock, *a_initiative))
+            logs = _log(logs, initiative._hour(clock, a_initiative))
         if mask[11]:
-            logs = _log(logs, norms._meeting_hour(clock, *a_community_meeting))
+            logs = _log(logs, norms._meeting_hour(clock, a_community_meeting))
         if mask[12]:
-            logs = _log(logs, flashpoints._hour(clock, *a_flashpoints))
+            logs = _log(logs, flashpoints._hour(clock, a_flashpoints))
         if mask[13]:
-            logs = _log(logs, prevention._hour(clock, *a_prevention))
+            logs = _log(logs, prevention._hour(clock, a_prevention))
         if mask[14]:
-            logs = _log(logs, isolation._draw_hour(clock, *a_seclusion_draws))
+            logs = _log(logs, isolation._draw_hour(clock, a_seclusion_draws))
         if mask[15]:
-            logs = _log(logs, escalation._hour(clock, *a_escalation))
+            logs = _log(logs, escalation._hour(clock, a_escalation))
         if mask[16]:
-            logs = _log(logs, isolation._isolate_hour(clock, *a_isolation))
+            logs = _log(logs, isolation._isolate_hour(clock, a_isolation))
         if mask[17]:
-            logs = _log(logs, climate._hour(clock, *a_climate))
+            logs = _log(logs, climate._hour(clock, a_climate))
         if mask[18]:
-            logs = _log(logs, norms._norm_hour(clock, *a_norms))
+            logs = _log(logs, norms._norm_hour(clock, a_norms))
         if mask[19]:
-            logs = _log(logs, insight._hour(clock, *a_insight))
+            logs = _log(logs, insight._hour(clock, a_insight))
         if mask[20]:
-            logs = _log(logs, recovery._hour(clock, *a_recovery))
+            logs = _log(logs, recovery._hour(clock, a_recovery))
         moved = moved or clock[MOVED] != 0.0
         if hours:
             count_hour(rows[k], clock, *counted)
