@@ -65,7 +65,8 @@ def parts_in_order() -> tuple[Part, ...]:
 
 @kernel
 def _log(logs, part_logs):
-    """Append one part's logged rows to the stretch's."""
+    """Append one part's logged rows to the stretch's (called only when there are some: a call
+    between compiled functions costs about 10 ns for each array it passes)."""
     events, feedback, change = logs
     more_events, more_feedback, more_change = part_logs
     if more_events.shape[0]:
@@ -121,47 +122,89 @@ def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_
             clock[MOVED] = 0.0
             mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT])]
         if mask[0]:
-            logs = _log(logs, movement._shift_hour(clock, a_shift_change))
+            logged = movement._shift_hour(clock, a_shift_change)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[1]:
-            logs = _log(logs, movement._hour(clock, a_movement))
+            logged = movement._hour(clock, a_movement)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[2]:
-            logs = _log(logs, facilitation._hour(clock, a_facilitation))
+            logged = facilitation._hour(clock, a_facilitation)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[3]:
-            logs = _log(logs, observation._hour(clock, a_observation))
+            logged = observation._hour(clock, a_observation)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[4]:
-            logs = _log(logs, home._hour(clock, a_home))
+            logged = home._hour(clock, a_home)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[5]:
-            logs = _log(logs, interaction._hour(clock, a_interaction))
+            logged = interaction._hour(clock, a_interaction)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[6]:
-            logs = _log(logs, modeling._hour(clock, a_modeling))
+            logged = modeling._hour(clock, a_modeling)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[7]:
-            logs = _log(logs, feedback._hour(clock, a_feedback))
+            logged = feedback._hour(clock, a_feedback)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[8]:
-            logs = _log(logs, staff_response._hour(clock, a_staff_response))
+            logged = staff_response._hour(clock, a_staff_response)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[9]:
-            logs = _log(logs, consequences._hour(clock, a_consequences))
+            logged = consequences._hour(clock, a_consequences)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[10]:
-            logs = _log(logs, initiative._hour(clock, a_initiative))
+            logged = initiative._hour(clock, a_initiative)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[11]:
-            logs = _log(logs, norms._meeting_hour(clock, a_community_meeting))
+            logged = norms._meeting_hour(clock, a_community_meeting)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[12]:
-            logs = _log(logs, flashpoints._hour(clock, a_flashpoints))
+            logged = flashpoints._hour(clock, a_flashpoints)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[13]:
-            logs = _log(logs, prevention._hour(clock, a_prevention))
+            logged = prevention._hour(clock, a_prevention)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[14]:
-            logs = _log(logs, isolation._draw_hour(clock, a_seclusion_draws))
+            logged = isolation._draw_hour(clock, a_seclusion_draws)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[15]:
-            logs = _log(logs, escalation._hour(clock, a_escalation))
+            logged = escalation._hour(clock, a_escalation)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[16]:
-            logs = _log(logs, isolation._isolate_hour(clock, a_isolation))
+            logged = isolation._isolate_hour(clock, a_isolation)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[17]:
-            logs = _log(logs, climate._hour(clock, a_climate))
+            logged = climate._hour(clock, a_climate)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[18]:
-            logs = _log(logs, norms._norm_hour(clock, a_norms))
+            logged = norms._norm_hour(clock, a_norms)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[19]:
-            logs = _log(logs, insight._hour(clock, a_insight))
+            logged = insight._hour(clock, a_insight)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         if mask[20]:
-            logs = _log(logs, recovery._hour(clock, a_recovery))
+            logged = recovery._hour(clock, a_recovery)
+            if logged[0].shape[0] or logged[1].shape[0]:
+                logs = _log(logs, logged)
         moved = moved or clock[MOVED] != 0.0
         if hours:
             count_hour(rows[k], clock, *counted)
