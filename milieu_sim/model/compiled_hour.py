@@ -4,13 +4,14 @@ Each phase of the hour used to be a Python function around a compiled kernel: it
 its arrays, called the kernel and logged what came back, and those fixed costs, paid by some twenty phases every
 hour, were most of a run's time.  Now each built-in process declares its whole hourly step as a :class:`Part`:
 
-- ``function(clock, arguments)``: the compiled step, ``arguments`` being ``(draws, *inputs)`` as one tuple (a
-  compiled call with a few dozen arrays as separate arguments pays for each of them on entry, about 10 ns an
-  array; unpacked from one tuple inside the part, they cost nothing).  It takes its random blocks from its
-  streams' buffers (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`),
+- ``function(clock, arguments)``: the compiled step, ``arguments`` being ``(draws, *inputs, nothing)`` as one
+  tuple (a compiled call with a few dozen arrays as separate arguments pays for each of them on entry, about
+  10 ns an array; unpacked from one tuple inside the part, they cost nothing).  It takes its random blocks from
+  its streams' buffers (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`),
   reads and writes the hour's fields in ``clock`` (``model.hour.clock``: positions :data:`STEP` ...
   :data:`MOVED`, the order of :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns the rows it logs:
-  ``(events, feedback, feedback_change)`` (:func:`nothing_logged` when it logs none);
+  ``(events, feedback, feedback_change)``, or (parts of) ``nothing`` (:data:`NOTHING`, kept empty logs) for
+  what it does not log;
 - ``inputs(model)``: the rest of its arguments (state arrays, its parameter record).  They are built once and
   kept until ``model.p`` changes or a stream's buffer is replaced, so they hold arrays that the processes update
   in place, never copies of the state or values of the hour;
@@ -67,6 +68,11 @@ HEADROOM_HOURS = 32
 ROWS = ("clients", "staff", "one")
 
 
+#: What a part returns when it logs nothing (the last of its arguments, ``nothing``): made once, so that a part
+#: logging nothing allocates nothing (three empty arrays cost about 50 ns a call).  Empty, so never written to.
+NOTHING = (np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64), np.zeros((0, FEEDBACK_INTS), dtype=np.int64), np.zeros(0))
+
+
 @kernel
 def nothing_logged():
     """A part's logs when it logs nothing: no event rows, no feedback rows, no behaviour change."""
@@ -78,7 +84,7 @@ def nothing_logged():
 class Part:
     """A process's whole hourly step as one compiled function (see the module docstring).
 
-    ``function(clock, arguments)``, ``arguments`` being ``(draws, *inputs)``: ``draws`` holds a (buffer,
+    ``function(clock, arguments)``, ``arguments`` being ``(draws, *inputs, nothing)``: ``draws`` holds a (buffer,
     position) pair per stream of ``streams``, in that order (:func:`milieu_sim.model.streams.take` reads a block
     from one).  ``streams``: (stream name, numbers drawn per row at most in one hour, rows: ``"clients"``,
     ``"staff"`` or ``"one"``, ``UNIFORM`` or ``NORMAL``).
@@ -157,12 +163,12 @@ class CompiledHour:
         return (id(p), getattr(p, "version", None), self.model.streams.version[0])
 
     def _of(self, part: Part) -> tuple[tuple, bool]:
-        """A part's arguments, ``(draws, *inputs)``, and whether they may be kept (no stand-in streams)."""
+        """A part's arguments, ``(draws, *inputs, NOTHING)``, and whether they may be kept (no stand-in streams)."""
         draws, own = self._draws(part)
-        return (draws, *part.inputs(self.model)), own
+        return (draws, *part.inputs(self.model), NOTHING), own
 
     def arguments(self, part: Part) -> tuple:
-        """The arguments of ``part`` run alone: ``(draws, *inputs)``."""
+        """The arguments of ``part`` run alone: ``(draws, *inputs, NOTHING)``."""
         key = self._key()
         kept = self._alone.get(part)
         if kept is not None and kept[0] == key:

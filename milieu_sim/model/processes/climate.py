@@ -52,7 +52,6 @@ from milieu_sim.model.compiled_hour import (
     STEP,
     STRUCTURED,
     Part,
-    nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
@@ -187,7 +186,7 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The climate's hour: the day's mutual help meeting (a draw every hour), the handover, then ``_update``.  At
     its first hour the climate starts counting affirmations: those received so far are taken as seen."""
-    draws, values, seen, counting, inputs, mutual_help_meeting, parameters = arguments
+    draws, values, seen, counting, inputs, mutual_help_meeting, parameters, nothing = arguments
     if not counting[0]:
         seen[:] = inputs[3]  # the affirmations received so far
         counting[0] = True
@@ -197,7 +196,7 @@ def _hour(clock, arguments):
     handover = clock[NEW_SHIFT] != 0.0 and clock[STEP] > 1.0
     _update(values, seen, inputs, awake, clock[STRUCTURED] != 0.0, meeting, handover, clock[INCIDENT_EXPOSURE],
             clock[INCIDENTS_ON_CLIENTS], clock[INCIDENTS_ON_STAFF], clock[COERCION], parameters)  # fmt: skip
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs, streams=(("climate", 1, "one", UNIFORM),))

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from milieu_sim.model.compiled_hour import ADDRESSED as ADDRESSED_COUNT
-from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
+from milieu_sim.model.compiled_hour import STEP, Part
 from milieu_sim.model.compiled_hour import UNADDRESSED as UNADDRESSED_COUNT
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, place, places, unplace, write_event
@@ -167,13 +167,13 @@ def _hour(clock, arguments):
     """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow`` (``near``: its
     scratch for who is where, ``common.places``); adds the hour's addressed and unaddressed transgressions to the
     clock and logs its events."""
-    _draws, clients, acts, seen, staff_id, zone, height, parameters, near = arguments
+    _draws, clients, acts, seen, staff_id, zone, height, parameters, near, nothing = arguments
     observer = observers_now(clock, seen)
     events, tallies = _follow(clients, acts, observer, staff_id, zone, height, np.int64(clock[STEP]), parameters,
                               near)  # fmt: skip
     clock[ADDRESSED_COUNT] += tallies[0]
     clock[UNADDRESSED_COUNT] += tallies[1]
-    _, no_feedback, no_change = nothing_logged()
+    _, no_feedback, no_change = nothing
     return events, no_feedback, no_change
 
 

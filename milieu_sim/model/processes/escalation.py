@@ -112,7 +112,6 @@ from milieu_sim.model.compiled_hour import (
     MOVED,
     STEP,
     Part,
-    nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
@@ -403,7 +402,7 @@ def _hour(clock, arguments):
     ``weights``, see :func:`coercion`); the newly secluded have moved.  ``near``: scratch for who is where
     (:func:`scratch`)."""
     (draws, seclusion_draws, clients, staff, active, seen, seclusion_cells, zone, height, parameters, weights,
-     near) = arguments  # fmt: skip
+     near, nothing) = arguments  # fmt: skip
     n = active.size
     u = take(draws[0][0], draws[0][1], n, 2)
     v = take(draws[1][0], draws[1][1], n, 3)
@@ -416,7 +415,7 @@ def _hour(clock, arguments):
     add_to_hour(clock, events, conflicts, containments, tallies, weights)
     if secluded.size:
         clock[MOVED] = 1.0
-    return events, nothing_logged()[1], nothing_logged()[2]
+    return events, nothing[1], nothing[2]
 
 
 @kernel

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import FACILITATION, STRUCTURED, ZONE, Part, nothing_logged
+from milieu_sim.model.compiled_hour import FACILITATION, STRUCTURED, ZONE, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, mean_skill
 from milieu_sim.model.schedule import Owns
@@ -94,12 +94,12 @@ def _inputs(model: MilieuModel) -> tuple:
 @kernel
 def _hour(clock, arguments):
     """The hour's facilitation: ``_lead`` in a structured activity, else 1."""
-    _draws, staff, clients, zone, parameters = arguments
+    _draws, staff, clients, zone, parameters, nothing = arguments
     if clock[STRUCTURED] == 0.0:
         clock[FACILITATION] = 1.0
     else:
         clock[FACILITATION] = _lead(staff, clients, np.int64(clock[ZONE]), zone, parameters)
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import STEP, TRAINS, Part, nothing_logged
+from milieu_sim.model.compiled_hour import STEP, TRAINS, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.climate import feedback_factor_of
 from milieu_sim.model.processes.common import ParameterRecord, practise_skills
@@ -173,14 +173,14 @@ def _hour(clock, arguments):
     """The hour of feedback: one uniform per slot, the climate's and the norm's factors on sending
     (:func:`feedback_factor_of`, :func:`confrontation_factor_of`), then ``_feedback``; logs its feedback rows."""
     (draws, clients, behaviour, partner_kind, partner, staff_id, addressed, climate, community, climate_baseline,
-     cohesion_effect, norm_baseline, parameters) = arguments  # fmt: skip
+     cohesion_effect, norm_baseline, parameters, nothing) = arguments  # fmt: skip
     u = take(draws[0][0], draws[0][1], 1, FeedbackClients(*clients).client_id.size)[0]
     climate_factor = feedback_factor_of(climate[COHESION], climate_baseline, cohesion_effect)
     norm_factor = confrontation_factor_of(community[NORM], norm_baseline)
     rows, change = _feedback(u, clients, behaviour, partner_kind, partner, np.int64(clock[TRAINS]),
                              np.int64(clock[STEP]), staff_id, climate_factor, norm_factor, addressed,
                              parameters)  # fmt: skip
-    return nothing_logged()[0], rows, change
+    return nothing[0], rows, change
 
 
 PART = Part(_hour, _inputs, streams=(("feedback", 1, "clients", UNIFORM),))

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import HOUR, KIND_CODE, KIND_OF, NEW_SHIFT, STEP, Part, nothing_logged
+from milieu_sim.model.compiled_hour import HOUR, KIND_CODE, KIND_OF, NEW_SHIFT, STEP, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.processes.prevention import on_floor
@@ -164,13 +164,13 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of flashpoints: the flashpoints block (every hour it runs), ``_strike`` with the hour's meal,
     medication round, handover and step, its counts added to ``model.flashpoint_counts`` (``totals``)."""
-    draws, clients, staff, active, zone, totals, parameters = arguments
+    draws, clients, staff, active, zone, totals, parameters, nothing = arguments
     u = take(draws[0][0], draws[0][1], active.size, 4)
     at_round = np.int64(clock[HOUR]) in MEDICATION_ROUND_HOURS
     counts = _strike(u, clients, staff, active, clock[KIND_CODE] == MEAL, at_round, clock[NEW_SHIFT] != 0.0,
                      np.int64(clock[STEP]), zone, parameters)  # fmt: skip
     totals += counts
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs, streams=(("flashpoints", 4, "clients", UNIFORM),))

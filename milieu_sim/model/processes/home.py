@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import AWAY, HOUR, MOVED, NEW_BLOCK, STEP, WEEKDAY, Part, nothing_logged
+from milieu_sim.model.compiled_hour import AWAY, HOUR, MOVED, NEW_BLOCK, STEP, WEEKDAY, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
@@ -113,14 +113,14 @@ def _hour(clock, arguments):
     """The hour at home: at the start of a ``from_home`` block who stays at home (``_stay_home``); then, in an
     awake hour at home (or in a ``from_home`` block's hour outside the home's night), the home block (two uniforms
     per slot) and ``_home`` for the present clients not on the unit."""
-    draws, from_home_table, clients, parameters = arguments
+    draws, from_home_table, clients, parameters, nothing = arguments
     hour = np.int64(clock[HOUR])
     coming_from_home = from_home_table[np.int64(clock[WEEKDAY]) * 24 + hour]
     if coming_from_home and clock[NEW_BLOCK] != 0.0:
         _stay_home(clients, np.int64(clock[STEP]))
         clock[MOVED] = 1.0
     if not (home_awake(clock[AWAY] != 0.0, hour) or (coming_from_home and HOME_WAKES <= hour < HOME_SLEEP_STARTS)):
-        return nothing_logged()
+        return nothing
     named = HomeClients(*clients)
     present, on_unit = named.present, named.on_unit
     u = take(draws[0][0], draws[0][1], present.size, 2)
@@ -128,7 +128,7 @@ def _hour(clock, arguments):
     for i in range(present.size):
         at_home[i] = present[i] and not on_unit[i]
     _home(u, named.values, at_home, parameters)
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs, streams=(("home", 2, "clients", UNIFORM),))

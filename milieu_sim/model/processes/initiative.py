@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import Part, nothing_logged
+from milieu_sim.model.compiled_hour import Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
@@ -120,10 +120,10 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of initiative: one uniform per slot, then ``_take_initiative``; the hour's counts into
     ``counts`` (practices, idle hours)."""
-    draws, x, active, attending, partner_kind, behaviour, counts, parameters = arguments
+    draws, x, active, attending, partner_kind, behaviour, counts, parameters, nothing = arguments
     u = take(draws[0][0], draws[0][1], 1, x.shape[1])[0]
     counts[0], counts[1] = _take_initiative(x, u, active, attending, partner_kind, behaviour, parameters)
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs, streams=(("initiative", 1, "clients", UNIFORM),))

@@ -38,7 +38,6 @@ from milieu_sim.model.compiled_hour import (
     KIND_OF,
     STRUCTURED,
     Part,
-    nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
@@ -134,13 +133,13 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of insight: ``_reflect`` with the hour's group, facilitation and incident exposure.  At its first
     hour insight starts counting feedback: what was sent so far is taken as seen."""
-    _draws, x, community, seen, counting, sent, present, attending, active, parameters = arguments
+    _draws, x, community, seen, counting, sent, present, attending, active, parameters, nothing = arguments
     if not counting[0]:
         seen[:] = sent
         counting[0] = True
     _reflect(x, community, seen, sent, present, attending, active, in_group(clock), clock[FACILITATION],
              clock[INCIDENT_EXPOSURE], parameters)  # fmt: skip
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs)

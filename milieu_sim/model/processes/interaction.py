@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
+from milieu_sim.model.compiled_hour import STEP, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, mean_skill
 from milieu_sim.model.processes.norms import transgression_factor_of
@@ -208,11 +208,11 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of interaction: the interaction block (five uniforms per slot), the norm's pull on
     transgressions (:func:`transgression_factor_of`), then ``_interact``."""
-    draws, clients, staff, hour, zone, height, community, norm_baseline, norm_effect, parameters = arguments
+    draws, clients, staff, hour, zone, height, community, norm_baseline, norm_effect, parameters, nothing = arguments
     u = take(draws[0][0], draws[0][1], InteractionClients(*clients).present.size, 5)
     norm_factor = transgression_factor_of(community[NORM], norm_baseline, norm_effect)
     _interact(u, clients, staff, hour, zone, height, np.int64(clock[STEP]), norm_factor, parameters)
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs, streams=(("interaction", 5, "clients", UNIFORM),))

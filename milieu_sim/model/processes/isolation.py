@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import MOVED, STEP, Part, nothing_logged
+from milieu_sim.model.compiled_hour import MOVED, STEP, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import write_event
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
@@ -85,9 +85,9 @@ def _draw_inputs(model: MilieuModel) -> tuple:
 def _draw_hour(clock, arguments):
     """The hour's isolation block (slots x (DURATION, ROOM_CELL)), copied into ``seclusion_draws`` (the hour's
     array, filled in place)."""
-    draws, seclusion_draws = arguments
+    draws, seclusion_draws, nothing = arguments
     seclusion_draws[:, :] = take(draws[0][0], draws[0][1], seclusion_draws.shape[0], 2)
-    return nothing_logged()
+    return nothing
 
 
 DRAW_PART = Part(_draw_hour, _draw_inputs, streams=(("isolation", 2, "clients", UNIFORM),))
@@ -154,9 +154,9 @@ def _isolate_inputs(model: MilieuModel) -> tuple:
 def _isolate_hour(clock, arguments):
     """The hour of isolation: release the secluded clients whose seclusion is over (slot order, one
     seclusion_release event each), then count the hour for those still secluded."""
-    _draws, x, isolated, isolated_until, cell, bed, client_id, isolation_hours, rule = arguments
+    _draws, x, isolated, isolated_until, cell, bed, client_id, isolation_hours, rule, nothing = arguments
     release_agitation, seclusion_hours, resentment_gain, resentment_share, independence_loss = rule
-    events = nothing_logged()[0]
+    events = nothing[0]
     if isolated.any():
         step = np.int64(clock[STEP])
         slots = _to_release(isolated, isolated_until, x[AGITATION], step, release_agitation, seclusion_hours)
@@ -166,7 +166,7 @@ def _isolate_hour(clock, arguments):
                      resentment_share, independence_loss)  # fmt: skip
             clock[MOVED] = 1.0
         _count_hours(isolated, isolation_hours)
-    return events, nothing_logged()[1], nothing_logged()[2]
+    return events, nothing[1], nothing[2]
 
 
 ISOLATE_PART = Part(_isolate_hour, _isolate_inputs)

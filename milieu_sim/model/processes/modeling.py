@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import Part, nothing_logged
+from milieu_sim.model.compiled_hour import Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.schedule import Owns
@@ -58,9 +58,9 @@ def _inputs(model: MilieuModel) -> tuple:
 @kernel
 def _hour(clock, arguments):
     """The hour of modeling: ``_learn`` (no random draws, no clock fields)."""
-    _draws, x, phase, partner_kind, partner, conflictual, model_quality, parameters = arguments
+    _draws, x, phase, partner_kind, partner, conflictual, model_quality, parameters, nothing = arguments
     _learn(x, phase, partner_kind, partner, conflictual, model_quality, parameters)
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs)

@@ -59,7 +59,6 @@ from milieu_sim.model.compiled_hour import (
     STEP,
     ZONE,
     Part,
-    nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.climate import attendance_factor_of
@@ -205,14 +204,14 @@ def _shift_inputs(model: MilieuModel) -> tuple:
 @kernel
 def _shift_hour(clock, arguments):
     """The handover: the staff of the hour's shift are on duty, the others off the grid."""
-    _draws, on_duty, shift, cell = arguments
+    _draws, on_duty, shift, cell, nothing = arguments
     now = np.int64(clock[SHIFT])
     for j in range(on_duty.size):
         on_duty[j] = shift[j] == now
         if not on_duty[j]:
             cell[j] = -1
     clock[MOVED] = 1.0
-    return nothing_logged()
+    return nothing
 
 
 SHIFT_PART = Part(_shift_hour, _shift_inputs)
@@ -284,7 +283,7 @@ def _hour(clock, arguments):
     """The hour of movement: the staff_office block every hour; in sleep hours nobody moves but for time-out (no
     movement or staff_movement draws, and nothing at all without anyone in time-out); else the movement and
     staff_movement blocks, then ``_move``."""
-    draws, clients, staff, zones, time_out_zone, on_unit, climate, baseline, effect, parameters = arguments
+    draws, clients, staff, zones, time_out_zone, on_unit, climate, baseline, effect, parameters, nothing = arguments
     kind, zone, step = clock[KIND_CODE], np.int64(clock[ZONE]), np.int64(clock[STEP])
     new_block, awake, away = clock[CLOCK_NEW_BLOCK] != 0.0, clock[AWAKE] != 0.0, clock[CLOCK_AWAY] != 0.0
     structured, hygiene = clock[CLOCK_STRUCTURED] != 0.0, kind == HYGIENE_CODE
@@ -301,7 +300,7 @@ def _hour(clock, arguments):
                 anyone = True
                 break
         if not anyone:
-            return nothing_logged()
+            return nothing
         mode = ASLEEP
         uc, us = np.zeros((n, 4)), np.zeros((n_staff, 4))
     else:  # away hours run: a client admitted then goes home too
@@ -323,7 +322,7 @@ def _hour(clock, arguments):
     for i in range(n):
         on_unit[i] = present[i] and cell[i] >= 0  # on the unit: not at home in away hours
     clock[MOVED] = 1.0  # Mesa's view follows when read (milieu_sim.model.positions)
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(

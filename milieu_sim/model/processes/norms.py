@@ -48,7 +48,6 @@ from milieu_sim.model.compiled_hour import (
     TRAINS,
     UNADDRESSED,
     Part,
-    nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
@@ -172,9 +171,9 @@ def _norm_inputs(model: MilieuModel) -> tuple:
 @kernel
 def _norm_hour(clock, arguments):
     """The norm's hour: ``_update`` with the hour's unaddressed and addressed transgressions (consequences)."""
-    _draws, community, clients, parameters = arguments
+    _draws, community, clients, parameters, nothing = arguments
     _update(community, clients, np.int64(clock[STEP]), clock[UNADDRESSED], clock[ADDRESSED], parameters)
-    return nothing_logged()
+    return nothing
 
 
 NORM_PART = Part(_norm_hour, _norm_inputs)
@@ -217,8 +216,8 @@ def _meeting_inputs(model: MilieuModel) -> tuple:
 def _meeting_hour(clock, arguments):
     """The hour of a community meeting: in the first hour of a community_meeting block, the community_meeting
     block (two uniforms per slot), then ``_meeting``; logs its feedback rows (nothing in any other hour)."""
-    draws, clients, active, community, parameters = arguments
-    events, rows, change = nothing_logged()
+    draws, clients, active, community, parameters, nothing = arguments
+    events, rows, change = nothing
     if clock[KIND_CODE] == COMMUNITY_MEETING and clock[NEW_BLOCK] != 0.0:
         u = take(draws[0][0], draws[0][1], active.size, 2)
         rows, change = _meeting(u, clients, active, np.int64(clock[TRAINS]), np.int64(clock[STEP]), community,

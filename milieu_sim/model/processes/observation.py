@@ -43,7 +43,6 @@ from milieu_sim.model.compiled_hour import (
     OBSERVER_STEP,
     STEP,
     Part,
-    nothing_logged,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, numpy_sum, write_event
@@ -152,9 +151,9 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of observation: at a shift change the review (its events, containments and their coerciveness:
     summed as ``escalation.coercion`` sums them), then the 1:1 observers; who sees whom is worked out afresh."""
-    _draws, clients, staff, height, n_cells, parameters = arguments
+    _draws, clients, staff, height, n_cells, parameters, nothing = arguments
     q = parameters[0]
-    events = nothing_logged()[0]
+    events = nothing[0]
     if clock[NEW_SHIFT] != 0.0:
         events = _review(clients, np.int64(clock[STEP]), parameters)
         clock[CONTAINMENT_EVENTS] += events.shape[0]
@@ -164,7 +163,7 @@ def _hour(clock, arguments):
     if moved.size:
         clock[MOVED] = 1.0
     clock[OBSERVER_STEP] = -1.0  # who sees whom is worked out afresh
-    return events, nothing_logged()[1], nothing_logged()[2]
+    return events, nothing[1], nothing[2]
 
 
 PART = Part(_hour, _inputs)

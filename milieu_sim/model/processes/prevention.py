@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import STEP, Part, nothing_logged
+from milieu_sim.model.compiled_hour import STEP, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, place, places, unplace, write_event
 from milieu_sim.model.records import EVENT_COLUMNS, KIND, OUTCOME
@@ -98,10 +98,10 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of prevention: the prevention block (one uniform per staff member), then ``_check_in`` (``near``:
     its scratch for who is where, ``common.places``); logs its check_in events."""
-    draws, staff, clients, active, zone, height, parameters, near = arguments
+    draws, staff, clients, active, zone, height, parameters, near, nothing = arguments
     u = take(draws[0][0], draws[0][1], staff[0].size, 1)
     events = _check_in(u, staff, clients, active, np.int64(clock[STEP]), zone, height, parameters, near)
-    return events, nothing_logged()[1], nothing_logged()[2]
+    return events, nothing[1], nothing[2]
 
 
 PART = Part(_hour, _inputs, streams=(("prevention", 1, "staff", UNIFORM),))

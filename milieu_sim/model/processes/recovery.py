@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import AWAKE, AWAY, FACILITATION, HOUR, STRUCTURED, TRAINS, Part, nothing_logged
+from milieu_sim.model.compiled_hour import AWAKE, AWAY, FACILITATION, HOUR, STRUCTURED, TRAINS, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord
 from milieu_sim.model.processes.home import home_awake
@@ -200,14 +200,14 @@ def _inputs(model: MilieuModel) -> tuple:
 @kernel
 def _hour(clock, arguments):
     """The hour of recovery: one standard normal per slot (the noise), then ``_recover``."""
-    draws, x, present, attending, isolated, climate, parameters = arguments
+    draws, x, present, attending, isolated, climate, parameters, nothing = arguments
     eps = take(draws[0][0], draws[0][1], 1, present.size)[0]
     awake, structured = clock[AWAKE] != 0.0, clock[STRUCTURED] != 0.0
     trains = np.int64(clock[TRAINS]) if awake else -1
     lead = clock[FACILITATION] if structured else 1.0  # who leads a structured activity (processes.facilitation)
     _recover(x, eps, present, attending, isolated, awake, home_awake(clock[AWAY] != 0.0, clock[HOUR]), structured,
              lead, trains, climate, parameters)  # fmt: skip
-    return nothing_logged()
+    return nothing
 
 
 PART = Part(_hour, _inputs, streams=(("recovery", 1, "clients", NORMAL),))

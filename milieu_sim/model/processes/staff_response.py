@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import STEP, TRAINS, Part, nothing_logged
+from milieu_sim.model.compiled_hour import STEP, TRAINS, Part
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes.common import ParameterRecord, practise_skills, write_event
 from milieu_sim.model.processes.movement import observers_now, sight
@@ -214,12 +214,12 @@ def _inputs(model: MilieuModel) -> tuple:
 def _hour(clock, arguments):
     """The hour of staff response: the staff_response block (four uniforms per slot), who sees whom
     (``movement.observers_now``), then ``_respond``; logs its events."""
-    draws, clients, answered, seen, behaviour, active, staff_id, parameters = arguments
+    draws, clients, answered, seen, behaviour, active, staff_id, parameters, nothing = arguments
     u = take(draws[0][0], draws[0][1], ResponseClients(*clients).client_id.size, 4)
     observer = observers_now(clock, seen)
     events = _respond(u, clients, answered, observer, behaviour, active, np.int64(clock[TRAINS]),
                       np.int64(clock[STEP]), staff_id, parameters)  # fmt: skip
-    _, no_feedback, no_change = nothing_logged()
+    _, no_feedback, no_change = nothing
     return events, no_feedback, no_change
 
 
