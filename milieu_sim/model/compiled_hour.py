@@ -6,7 +6,7 @@ hour, were most of a run's time.  Now each built-in process declares its whole h
 
 - ``function(clock, arguments)``: the compiled step, ``arguments`` being ``(draws, *inputs, nothing)`` as one
   tuple (a compiled call with a few dozen arrays as separate arguments pays for each of them on entry, about
-  10 ns an array; unpacked from one tuple inside the part, they cost nothing).  It takes its random blocks from
+  10 ns an array; unpacked from one tuple inside the part, they cost next to nothing).  It takes its random blocks from
   its streams' buffers (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`),
   reads and writes the hour's fields in ``clock`` (``model.hour.clock``: positions :data:`STEP` ...
   :data:`MOVED`, the order of :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns the rows it logs:
