@@ -74,10 +74,15 @@ NOTHING = (np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64), np.zeros((0, FEEDB
 
 
 @kernel
+def no_events():
+    """No event rows (``events`` log columns)."""
+    return np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
+
+
+@kernel
 def nothing_logged():
     """A part's logs when it logs nothing: no event rows, no feedback rows, no behaviour change."""
-    return (np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64), np.zeros((0, FEEDBACK_INTS), dtype=np.int64),
-            np.zeros(0))  # fmt: skip
+    return no_events(), np.zeros((0, FEEDBACK_INTS), dtype=np.int64), np.zeros(0)
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,12 +33,12 @@ from milieu_sim.model.routine import load_routine
 from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
 from milieu_sim.model.state import (
     SHIFTS,
-    START_HOUR,
     ClientArrays,
     Community,
     Hour,
     StaffArrays,
     WardClimate,
+    clock_hour,
 )
 from milieu_sim.model.streams import make_streams, root_entropy
 from milieu_sim.model.ward import ZONE_CODE, load_floor_plan
@@ -251,7 +251,16 @@ class MilieuModel(mesa.Model):
         if self._collects_hourly:  # a DataCollector of the user's own; the model's own is filled when read
             self._datacollector.collect(self)
         self.policy.after_hour(self)
-        if self.steps >= self.clock_start + 24 * self.p["days"]:
+        self._stop_at_end()
+
+    @property
+    def _last_step(self) -> int:
+        """The run's last hour (the ``days`` parameter's, after a warm start's hours)."""
+        return self.clock_start + 24 * self.p["days"]
+
+    def _stop_at_end(self) -> None:
+        """``running`` turns False once the run's last hour is done (Mesa's ``run_model`` stops there)."""
+        if self.steps >= self._last_step:
             self.running = False
 
     def _clock(self) -> None:
@@ -297,7 +306,7 @@ class MilieuModel(mesa.Model):
     def run_model(self) -> None:
         """Mesa's way to run a model to its end: hours until ``running`` turns False (at the end of the ``days``
         parameter, or when a hook of one's own says so), quiet hours in compiled runs as in :meth:`run`."""
-        self._advance(self.clock_start + 24 * self.p["days"] - self.steps, until_stopped=True)
+        self._advance(self._last_step - self.steps, until_stopped=True)
 
     def _advance(self, hours: int, until_stopped: bool = False) -> None:
         """Run ``hours`` hours, or with ``until_stopped`` as long as ``running`` is True (quiet runs then stop at
@@ -318,7 +327,7 @@ class MilieuModel(mesa.Model):
         if plan is None:
             return 0
         first = self.steps + 1
-        hour = (START_HOUR + first - 1 - self.clock_start) % 24
+        hour = clock_hour(first - self.clock_start)
         quiet = min(limit, HEADROOM_HOURS, plan.hours_to_stop[hour])
         for until in plan.quiet_until:
             quiet = min(quiet, until(self) - first)
@@ -348,8 +357,7 @@ class MilieuModel(mesa.Model):
             self.positions.moved()
         self.records.steps.add_rows(rows)
         self._summary[:] = rows[-1]
-        if self.steps >= self.clock_start + 24 * self.p["days"]:
-            self.running = False
+        self._stop_at_end()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tidy tables: steps, shifts, events, feedback, stays, followup (see docs/outputs.md)."""

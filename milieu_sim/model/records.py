@@ -279,17 +279,21 @@ class StepLog:
         self.rows = 0
 
     def add(self, row: np.ndarray) -> None:
-        if self.rows == self._data.shape[0]:
-            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        """Append one hour's row."""
+        self._make_room(1)
         self._data[self.rows] = row
         self.rows += 1
 
     def add_rows(self, rows: np.ndarray) -> None:
         """Append several hours' rows (hours x STEP_COLUMNS) at once."""
-        while self.rows + len(rows) > self._data.shape[0]:
-            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        self._make_room(len(rows))
         self._data[self.rows : self.rows + len(rows)] = rows
         self.rows += len(rows)
+
+    def _make_room(self, n: int) -> None:
+        """Double the matrix until ``n`` more rows fit."""
+        while self.rows + n > self._data.shape[0]:
+            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
 
     def array(self) -> np.ndarray:
         """The rows so far, a (rows, STEP_COLUMNS) view of the log (read it, do not write it)."""

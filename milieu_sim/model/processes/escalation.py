@@ -112,6 +112,7 @@ from milieu_sim.model.compiled_hour import (
     MOVED,
     STEP,
     Part,
+    no_events,
 )
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import isolation
@@ -529,7 +530,7 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
             near,
         )
     else:  # no incident this hour: nothing to answer (what _answer gives for none)
-        events, secluded, contained, tallies = _no_rows(), slots, 0, np.zeros(3)
+        events, secluded, contained, tallies = no_events(), slots, 0, np.zeros(3)
     if awake and parameters[0].prn_available:
         prn, n_prn = _unprompted_prn(v[:, PRN_OFFER], w, clients, active, observer, staff.role, staff.staff_id,
                                      slots, step, parameters)  # fmt: skip
@@ -537,12 +538,6 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
             events = np.concatenate((events, prn)) if events.shape[0] else prn
         contained += n_prn
     return events, secluded, slots.size, contained, tallies
-
-
-@kernel
-def _no_rows():
-    """No event rows."""
-    return np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
 
 
 @kernel
@@ -589,7 +584,7 @@ def _unprompted_prn(v, w, clients, active, observer, role, staff_id, incident, s
             )
             n_offered += offered[i]
     if n_offered == 0:
-        return _no_rows(), 0
+        return no_events(), 0
     slots = np.flatnonzero(offered)
     events = np.zeros((2 * slots.size, len(EVENT_COLUMNS)), dtype=np.int64)
     rows = doses = 0
