@@ -22,10 +22,11 @@ skills.  What reads each trait is listed in docs/ODD.md 6.22.
 
 from __future__ import annotations
 
+import bisect
 import math
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,11 @@ class CaseMix:
     @property
     def cumulative(self) -> np.ndarray:
         return np.cumsum(self.share)
+
+    @cached_property
+    def _bounds(self) -> tuple[float, ...]:
+        """The cumulative shares as floats, worked out once (an admission looks its group up in them)."""
+        return tuple(self.cumulative.tolist())
 
 
 def default_file(setting: str) -> str:
@@ -161,10 +167,12 @@ def case_mix_of(model: MilieuModel) -> CaseMix:
 
 def draw_traits(mix: CaseMix, u: np.ndarray, z_support: float, spread: float) -> tuple[int, bool, bool, bool, float]:
     """(diagnosis, detained, violence history, self-harm history, support) from four uniforms and a normal."""
-    diagnosis = int(min(np.searchsorted(mix.cumulative, u[0], side="right"), len(DIAGNOSES) - 1))
+    # the first group whose cumulative share exceeds u[0] (NumPy's searchsorted, side "right", on plain floats)
+    diagnosis = min(bisect.bisect_right(mix._bounds, float(u[0])), len(DIAGNOSES) - 1)
     while mix.share[diagnosis] == 0.0:  # a rounding edge landing on an empty group: the previous non-empty one
         diagnosis -= 1
-    support = float(np.clip(mix.support[diagnosis] + spread * z_support, 0.01, 0.99))
+    support = float(mix.support[diagnosis] + spread * z_support)
+    support = 0.01 if support < 0.01 else 0.99 if support > 0.99 else support  # as NumPy's clip
     return (
         diagnosis,
         bool(u[1] < mix.detained[diagnosis]),

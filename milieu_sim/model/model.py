@@ -169,7 +169,7 @@ class MilieuModel(mesa.Model):
         self.client_agents: list[Client | None] = [None] * n
         self.staff = StaffArrays(sum(staffing))
         self.staff_agents: list[Staff] = []
-        self.records = Records()
+        self.records = Records(24 * int(values["days"]) + 24 * int(values["warm_start_days"]))
         self.hour = Hour.for_slots(n)
         self.admissions = 0
         self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
@@ -200,7 +200,7 @@ class MilieuModel(mesa.Model):
         """
         self._advance(self.clock_start)
         warm = self.records
-        self.records = Records()
+        self.records = Records(self._last_step - self.steps)
         processes.planning.carry_over(self, warm)  # the present clients' plans stay (negative days)
         self.datacollector = RecordsCollector(self)
 

@@ -274,7 +274,9 @@ class BatchLog:
 class StepLog:
     """Hourly model-level series in a preallocated, growing float matrix."""
 
-    def __init__(self, capacity: int = 1024) -> None:
+    CAPACITY = 1024  # rows to start with when the run's length is not known
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
         self._data = np.zeros((capacity, len(STEP_COLUMNS)))
         self.rows = 0
 
@@ -321,8 +323,9 @@ class StepLog:
 class Records:
     """All logs of one run."""
 
-    def __init__(self) -> None:
-        self.steps = StepLog()
+    def __init__(self, hours: int = 0) -> None:
+        """``hours``: the hours the run is to log, when known (the steps log is made that long at once)."""
+        self.steps = StepLog(max(hours, StepLog.CAPACITY))
         self.events = BatchLog(EVENT_COLUMNS)
         self.feedback = BatchLog(
             ("step", "sender_id", "receiver_id", "sender_role", "kind", "behaviour_change"),
