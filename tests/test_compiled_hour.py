@@ -111,6 +111,15 @@ def test_parts_give_the_same_tables_alone_as_in_stretches():
         pd.testing.assert_frame_equal(frame, alone.tables()[name], check_exact=True, obj=name)
 
 
+def test_every_part_is_compiled_into_the_stretch():
+    """A part's function is an inlined kernel, so that the stretch runs it with no call (docs/architecture.md);
+    run alone from Python it is compiled on its own, and gives the same tables (the test above)."""
+    for part in parts_in_order():
+        options = getattr(part.function, "targetoptions", None)
+        if options is not None:  # None: NUMBA_DISABLE_JIT=1, plain Python functions
+            assert options.get("inline") == "always", part.function.__qualname__
+
+
 def test_the_stretch_order_is_the_schedules():
     position = {p.name: k for k, p in enumerate(SCHEDULE)}
     by_part = {id(getattr(p.entry, "part", None)): p.name for p in SCHEDULE}

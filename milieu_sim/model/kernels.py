@@ -194,10 +194,16 @@ class FirstUseCache(NullCache):
             self._cache.flush()
 
 
-def kernel(function: Callable) -> Callable:
+def kernel(function: Callable | None = None, *, inline: bool = False) -> Callable:
     """Decorator for a compiled kernel: no Python objects, NumPy's division semantics (x / 0 gives inf or
-    nan, not an exception), compiled on first call and cached on disk (see the module's docstring)."""
-    compiled = njit(nogil=True, error_model="numpy")(function)
+    nan, not an exception), compiled on first call and cached on disk (see the module's docstring).
+
+    ``@kernel(inline=True)``: the kernel is compiled into each compiled function that calls it (Numba's
+    ``inline="always"``), as the parts of the compiled hour and their rule kernels are into the stretch
+    (docs/architecture.md, "How the stretch calls the parts"); called from Python, it runs as any kernel."""
+    if function is None:
+        return functools.partial(kernel, inline=inline)
+    compiled = njit(nogil=True, error_model="numpy", inline="always" if inline else "never")(function)
     if hasattr(compiled, "_cache"):  # a Numba dispatcher (not the plain function of NUMBA_DISABLE_JIT=1)
         compiled._cache = FirstUseCache(function)
     KERNELS.append(compiled)

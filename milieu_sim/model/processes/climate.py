@@ -182,7 +182,7 @@ def _inputs(model: MilieuModel) -> tuple:
             PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The climate's hour: the day's mutual help meeting (a draw every hour), the handover, then ``_update``.  At
     its first hour the climate starts counting affirmations: those received so far are taken as seen."""
@@ -203,7 +203,7 @@ PART = Part(_hour, _inputs, streams=(("climate", 1, "one", UNIFORM),))
 update_climate.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _update(climate, seen, inputs, awake, structured, meeting, handover, exposure, on_clients, on_staff, coercion,
             parameters):  # fmt: skip
     """The equations of the module docstring; ``seen``: each slot's affirmations received at the last hour."""

@@ -162,7 +162,7 @@ def _inputs(model: MilieuModel) -> tuple:
             model.plan.height, PARAMETERS(model.p), places(model.plan.zone_flat.size, c.cell.size))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of consequences: who sees whom (``movement.observers_now``), then ``_follow`` (``near``: its
     scratch for who is where, ``common.places``); adds the hour's addressed and unaddressed transgressions to the
@@ -181,7 +181,7 @@ PART = Part(_hour, _inputs)
 follow.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _follow(clients, acts, observer, staff_id, zone, height, step, parameters, near):
     """The rules of the module docstring (``near``: scratch for the clients by cell, ``common.places``, emptied
     again after).  Returns (the hour's transgression event rows in slot order, (addressed, unaddressed)

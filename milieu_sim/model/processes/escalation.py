@@ -395,7 +395,7 @@ def _inputs(model: MilieuModel) -> tuple:
             scratch(plan.zone_flat.size, c.cell.size, s.cell.size))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of escalation: the escalation, de_escalation and aftermath blocks (every hour, in that order), the
     hour's observers (``movement.observers_now``), ``_escalate``, then the hour's tallies (conflicts,
@@ -493,7 +493,7 @@ def note_antecedent_sources(clients, observer, step):
             clients.antecedent_source_kind[i] = NO_PARTNER
 
 
-@kernel
+@kernel(inline=True)
 def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells, zone, height, step, awake,
               parameters, near):  # fmt: skip
     """The hour of the module docstring, in this order: who set this hour's antecedents, incidents (chance,

@@ -91,7 +91,7 @@ def _inputs(model: MilieuModel) -> tuple:
             PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour's facilitation: ``_lead`` in a structured activity, else 1."""
     _draws, staff, clients, zone, parameters, nothing = arguments
@@ -127,7 +127,7 @@ def _facilitator(staff, block_zone, zone):
     return leader
 
 
-@kernel
+@kernel(inline=True)
 def _lead(staff, clients, block_zone, zone, parameters):
     """hour.facilitation for a structured activity (module docstring)."""
     q = parameters[0]

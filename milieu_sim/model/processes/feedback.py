@@ -168,7 +168,7 @@ def _inputs(model: MilieuModel) -> tuple:
             float(p["cohesion_feedback_effect"]), float(p["norm_baseline"]), PARAMETERS(p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of feedback: one uniform per slot, the climate's and the norm's factors on sending
     (:func:`feedback_factor_of`, :func:`confrontation_factor_of`), then ``_feedback``; logs its feedback rows."""
@@ -200,7 +200,7 @@ def confrontation_factor_of(norm, baseline):
     return norm / baseline if baseline > 0.0 else 1.0
 
 
-@kernel
+@kernel(inline=True)
 def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_id, climate_factor, norm_factor,
               addressed, parameters):  # fmt: skip
     """Who sends feedback (every chance read before anyone receives), then its effects.

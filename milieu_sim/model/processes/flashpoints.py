@@ -160,7 +160,7 @@ def _inputs(model: MilieuModel) -> tuple:
             PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of flashpoints: the flashpoints block (every hour it runs), ``_strike`` with the hour's meal,
     medication round, handover and step, its counts added to ``model.flashpoint_counts`` (``totals``)."""
@@ -215,7 +215,7 @@ def _flare(x, i, size, antecedent, antecedent_step, code, step):
     antecedent[i], antecedent_step[i] = code, step
 
 
-@kernel
+@kernel(inline=True)
 def _strike(u, clients, staff, active, is_meal, at_round, new_shift, step, zone, parameters):
     """The rules of the module docstring; returns the flashpoints of each family (FAMILIES order)."""
     q = parameters[0]

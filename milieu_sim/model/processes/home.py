@@ -108,7 +108,7 @@ def _inputs(model: MilieuModel) -> tuple:
     return model.routine.from_home, model.clients.packed(HomeClients), PARAMETERS(model.p)
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour at home: at the start of a ``from_home`` block who stays at home (``_stay_home``); then, in an
     awake hour at home (or in a ``from_home`` block's hour outside the home's night), the home block (two uniforms
@@ -142,7 +142,7 @@ def stay_home(model: MilieuModel) -> np.ndarray:
     return staying
 
 
-@kernel
+@kernel(inline=True)
 def _stay_home(clients, step):
     """The present clients on the grid who are not attending, secluded or in time-out go home (off the grid, off
     the unit); returns their slots."""
@@ -165,7 +165,7 @@ def _stay_home(clients, step):
     return staying[:k]
 
 
-@kernel
+@kernel(inline=True)
 def _home(u, x, at_home, parameters):
     """Stressors and support at home (module docstring)."""
     q = parameters[0]

@@ -116,7 +116,7 @@ def _inputs(model: MilieuModel) -> tuple:
     return c.values, h.active, c.attending, h.partner_kind, h.behaviour, _counts(model), PARAMETERS(model.p)
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of initiative: one uniform per slot, then ``_take_initiative``; the hour's counts into
     ``counts`` (practices, idle hours)."""
@@ -130,7 +130,7 @@ PART = Part(_hour, _inputs, streams=(("initiative", 1, "clients", UNIFORM),))
 take_initiative.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _take_initiative(x, u, active, attending, partner_kind, behaviour, parameters):
     """The equations of the module docstring for every active slot; returns (practices, idle hours)."""
     q = parameters[0]

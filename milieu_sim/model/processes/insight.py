@@ -129,7 +129,7 @@ def _inputs(model: MilieuModel) -> tuple:
             c.attending, h.active, PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of insight: ``_reflect`` with the hour's group, facilitation and incident exposure.  At its first
     hour insight starts counting feedback: what was sent so far is taken as seen."""
@@ -146,7 +146,7 @@ PART = Part(_hour, _inputs)
 reflect.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _reflect(x, community, seen, sent, present, attending, active, group, facilitation, exposure, parameters):
     """The equations of the module docstring; ``seen``: each slot's feedback sent at the last hour."""
     q = parameters[0]

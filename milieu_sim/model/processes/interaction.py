@@ -204,7 +204,7 @@ def _inputs(model: MilieuModel) -> tuple:
             float(p["norm_transgression_effect"]), PARAMETERS(p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of interaction: the interaction block (five uniforms per slot), the norm's pull on
     transgressions (:func:`transgression_factor_of`), then ``_interact``."""
@@ -219,7 +219,7 @@ PART = Part(_hour, _inputs, streams=(("interaction", 5, "clients", UNIFORM),))
 interact.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _interact(u, clients, staff, hour, zone, height, step, norm_factor, parameters):
     """The rules of the module docstring; fills the hour's active, partner_kind, partner, conflictual and
     behaviour (``u``: the interaction block, columns MEET ... BUDDY; ``norm_factor``: f_norm)."""

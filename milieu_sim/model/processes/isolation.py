@@ -81,7 +81,7 @@ def _draw_inputs(model: MilieuModel) -> tuple:
     return (model.hour.seclusion_draws,)
 
 
-@kernel
+@kernel(inline=True)
 def _draw_hour(clock, arguments):
     """The hour's isolation block (slots x (DURATION, ROOM_CELL)), copied into ``seclusion_draws`` (the hour's
     array, filled in place)."""
@@ -125,7 +125,7 @@ def release(model: MilieuModel, slot: int, outcome: str = "ended") -> None:
     model.positions.moved()
 
 
-@kernel
+@kernel(inline=True)
 def _release(x, isolated, cell, bed, client_id, i, events, row, step, outcome, resentment_gain, resentment_share,
              independence_loss):  # fmt: skip
     """End client i's seclusion (module docstring): resentment + resentment_gain * release_resentment_share
@@ -150,7 +150,7 @@ def _isolate_inputs(model: MilieuModel) -> tuple:
     return c.values, c.isolated, c.isolated_until, c.cell, c.bed, c.client_id, c.isolation_hours, rule
 
 
-@kernel
+@kernel(inline=True)
 def _isolate_hour(clock, arguments):
     """The hour of isolation: release the secluded clients whose seclusion is over (slot order, one
     seclusion_release event each), then count the hour for those still secluded."""
@@ -173,7 +173,7 @@ ISOLATE_PART = Part(_isolate_hour, _isolate_inputs)
 isolate.part = ISOLATE_PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _to_release(isolated, isolated_until, agitation, step, release_agitation, seclusion_hours):
     """The secluded clients (slot order) at or past their planned end who are calm (A < release_agitation) or
     ``seclusion_hours`` past it."""

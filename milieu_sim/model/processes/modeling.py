@@ -55,7 +55,7 @@ def _inputs(model: MilieuModel) -> tuple:
     return c.values, c.phase, h.partner_kind, h.partner, h.conflictual, model.staff.model_quality, PARAMETERS(model.p)
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of modeling: ``_learn`` (no random draws, no clock fields)."""
     _draws, x, phase, partner_kind, partner, conflictual, model_quality, parameters, nothing = arguments
@@ -67,7 +67,7 @@ PART = Part(_hour, _inputs)
 learn_by_modeling.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _learn(x, phase, partner_kind, partner, conflictual, model_quality, parameters):
     """dX_i = modeling_rate * prestige_j * T_i * (M_j - X_i), every M_j read before anyone learns."""
     q = parameters[0]

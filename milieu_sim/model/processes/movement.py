@@ -201,7 +201,7 @@ def _shift_inputs(model: MilieuModel) -> tuple:
     return s.on_duty, s.shift, s.cell
 
 
-@kernel
+@kernel(inline=True)
 def _shift_hour(clock, arguments):
     """The handover: the staff of the hour's shift are on duty, the others off the grid."""
     _draws, on_duty, shift, cell, nothing = arguments
@@ -278,7 +278,7 @@ def _inputs(model: MilieuModel) -> tuple:
             PARAMETERS(p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of movement: the staff_office block every hour; in sleep hours nobody moves but for time-out (no
     movement or staff_movement draws, and nothing at all without anyone in time-out); else the movement and
@@ -334,7 +334,7 @@ PART = Part(
 move.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _move(uc, us, uo, mode, block_mode, attendance, hygiene, block_zone, new_block, awake, structured, step, clients,
           staff, zones, time_out_zone, climate_factor, parameters):  # fmt: skip
     """The movement rules of the module docstring, written to ``clients.cell`` and ``staff.cell``.

@@ -168,7 +168,7 @@ def _norm_inputs(model: MilieuModel) -> tuple:
     return model.community.values, model.clients.packed(NormClients), PARAMETERS(model.p)
 
 
-@kernel
+@kernel(inline=True)
 def _norm_hour(clock, arguments):
     """The norm's hour: ``_update`` with the hour's unaddressed and addressed transgressions (consequences)."""
     _draws, community, clients, parameters, nothing = arguments
@@ -180,7 +180,7 @@ NORM_PART = Part(_norm_hour, _norm_inputs)
 update_norm.part = NORM_PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _update(community, clients, step, unaddressed, addressed, parameters):
     """The norm's hourly equation (module docstring)."""
     q = parameters[0]
@@ -212,7 +212,7 @@ def _meeting_inputs(model: MilieuModel) -> tuple:
     return model.clients.packed(MeetingClients), model.hour.active, model.community.values, PARAMETERS(model.p)
 
 
-@kernel
+@kernel(inline=True)
 def _meeting_hour(clock, arguments):
     """The hour of a community meeting: in the first hour of a community_meeting block, the community_meeting
     block (two uniforms per slot), then ``_meeting``; logs its feedback rows (nothing in any other hour)."""
@@ -229,7 +229,7 @@ MEETING_PART = Part(_meeting_hour, _meeting_inputs, streams=(("community_meeting
 hold_meeting.part = MEETING_PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _meeting(u, clients, active, trains, step, community, parameters):
     """Confront and affirm in public, then strengthen the norm and clear the open tallies.
 

@@ -147,7 +147,7 @@ def _inputs(model: MilieuModel) -> tuple:
             model.plan.zone_flat.size, PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of observation: at a shift change the review (its events, containments and their coerciveness:
     summed as ``escalation.coercion`` sums them), then the 1:1 observers; who sees whom is worked out afresh."""
@@ -191,7 +191,7 @@ def risk_levels(x, q):
     return risk, level
 
 
-@kernel
+@kernel(inline=True)
 def _review(clients, step, parameters):
     """The shift's review (module docstring); returns the special observation event rows."""
     q = parameters[0]
@@ -222,7 +222,7 @@ def _review(clients, step, parameters):
     return events[:rows]
 
 
-@kernel
+@kernel(inline=True)
 def _escort(clients, staff, height, n_cells, parameters):
     """Assign and place the 1:1 observers (module docstring); returns the staff indices moved."""
     q = parameters[0]

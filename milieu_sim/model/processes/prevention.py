@@ -94,7 +94,7 @@ def _inputs(model: MilieuModel) -> tuple:
             places(plan.zone_flat.size, model.hour.active.size))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of prevention: the prevention block (one uniform per staff member), then ``_check_in`` (``near``:
     its scratch for who is where, ``common.places``); logs its check_in events."""
@@ -118,7 +118,7 @@ def on_floor(on_duty, cell, escorting, zone):
     return zone[cell] != OFFICE
 
 
-@kernel
+@kernel(inline=True)
 def _check_in(u, staff, clients, active, step, zone, height, parameters, near):
     """The rule of the module docstring; returns the hour's check_in event rows (roster order).  ``near``: scratch
     for the active clients by cell (``common.places``), emptied again before returning."""

@@ -197,7 +197,7 @@ def _inputs(model: MilieuModel) -> tuple:
     return c.values, c.present, c.attending, c.isolated, model.climate.values, PARAMETERS(model.p)
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of recovery: one standard normal per slot (the noise), then ``_recover``."""
     draws, x, present, attending, isolated, climate, parameters, nothing = arguments
@@ -214,7 +214,7 @@ PART = Part(_hour, _inputs, streams=(("recovery", 1, "clients", NORMAL),))
 recover.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _recover(x, eps, present, attending, isolated, awake, home_awake, structured, lead, trains, climate, parameters):
     """The equations of the module docstring for every bed slot (the state of empty slots is never read)."""
     q = parameters[0]

@@ -210,7 +210,7 @@ def _inputs(model: MilieuModel) -> tuple:
             PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _hour(clock, arguments):
     """The hour of staff response: the staff_response block (four uniforms per slot), who sees whom
     (``movement.observers_now``), then ``_respond``; logs its events."""
@@ -233,7 +233,7 @@ def _limit(x, i, punitive, limit_setting_agitation):
     x[AGITATION, i] += limit_setting_agitation * (1.0 + punitive) * (1.0 - x[TRUST, i] / 2.0)
 
 
-@kernel
+@kernel(inline=True)
 def _respond(u, clients, answered, observer, behaviour, active, trains, step, staff_id, parameters):
     """The rules of the module docstring.
 
