@@ -290,4 +290,4 @@ def test_a_fresh_install_says_once_that_it_compiles_the_kernels(tmp_path):
     assert str(tmp_path / "cache" / "milieu-sim" / "kernels") in warm.stdout
 
 
-COMPILING = "compiling the model's kernels (once, about a minute; later runs load them from the cache) ..."
+COMPILING = "compiling the model's kernels (once, a minute or two; later runs load them from the cache) ..."
