@@ -73,7 +73,7 @@ ROWS = ("clients", "staff", "one")
 NOTHING = (np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64), np.zeros((0, FEEDBACK_INTS), dtype=np.int64), np.zeros(0))
 
 
-@kernel
+@kernel(inline=True)
 def no_events():
     """No event rows (``events`` log columns)."""
     return np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)

@@ -49,7 +49,7 @@ N_ISOLATED, CLIMATE = STEP_COLUMNS.index("n_isolated"), STEP_COLUMNS.index("clim
 COMMUNITY_NORM = STEP_COLUMNS.index("community_norm")
 
 
-@kernel
+@kernel(inline=True)
 def set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active):
     """The clock of hour ``step`` (1-based; a warm start's hours come first, ``clock_start`` of them).
 

@@ -198,7 +198,7 @@ class Stream:
         return getattr(self.generator, name)
 
 
-@kernel
+@kernel(inline=True)
 def take(buffer, position, rows, columns):
     """The next ``rows x columns`` numbers of a stream's buffer (``Stream.buffer``, read from ``position[0]``), as
     a (rows, columns) block in row order, as ``Generator.random((rows, columns))`` gives them; moves the position

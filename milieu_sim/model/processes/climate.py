@@ -264,7 +264,7 @@ def attendance_factor(model: MilieuModel) -> float:
     return float(attendance_factor_of(model.climate.values[HOLD], p["climate_baseline"], p["hold_attendance_effect"]))
 
 
-@kernel
+@kernel(inline=True)
 def attendance_factor_of(hold, baseline, effect):
     """Factor on the chance of attending a structured activity for the ward's ``hold``, ``climate_baseline`` and
     ``hold_attendance_effect``: max(0, 1 + effect * (hold - baseline))."""
@@ -279,7 +279,7 @@ def feedback_factor(model: MilieuModel) -> float:
     )
 
 
-@kernel
+@kernel(inline=True)
 def feedback_factor_of(cohesion, baseline, effect):
     """Factor on a peer's chance of giving feedback for the ward's ``cohesion``, ``climate_baseline`` and
     ``cohesion_feedback_effect``: max(0, 1 + effect * (cohesion - baseline))."""

@@ -86,13 +86,13 @@ class ParameterRecord:
         return record
 
 
-@kernel
+@kernel(inline=True)
 def mean_skill(x, i):
     """Client i's skill: the mean of the three goal skills, (S_coping + S_social + S_daily) / 3."""
     return (x[0, i] + x[1, i] + x[2, i]) / 3.0
 
 
-@kernel
+@kernel(inline=True)
 def practise_skills(x, i, trains, gain):
     """Practice raises the skill the activity trains (row ``trains``) by gain (1 - S); outside a training
     activity (trains < 0) each of the three goal skills by gain / 3 (1 - S_k).  Returns the total rise."""
@@ -115,7 +115,7 @@ def recent_antecedent(antecedent, antecedent_step, i, step, window):
     return antecedent[i] if step - antecedent_step[i] <= window else NO_ANTECEDENT
 
 
-@kernel
+@kernel(inline=True)
 def write_event(events, row, step, client, staff, kind, severity, antecedent, outcome):
     """Write one row of the events log (``records.EVENT_COLUMNS`` order): no target (``none``, -1) and no
     witnesses; an incident's target and witnesses are written over them by escalation."""
@@ -157,7 +157,7 @@ def places(n_cells: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.full(n_cells, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
 
 
-@kernel
+@kernel(inline=True)
 def place(cells, scratch):
     """Who is in which cell, as lists in ``scratch`` (:func:`places`, empty as :func:`unplace` leaves it):
     ``first[c]`` the lowest index in cell c (-1: nobody), ``following[k]`` the next index in k's cell (-1: the
@@ -172,7 +172,7 @@ def place(cells, scratch):
             first[c] = k
 
 
-@kernel
+@kernel(inline=True)
 def unplace(scratch):
     """Empty the lists :func:`place` filled (the cells as placed), for the next hour."""
     first, placed = scratch[0], scratch[2]
@@ -182,7 +182,7 @@ def unplace(scratch):
             placed[k] = -1
 
 
-@kernel
+@kernel(inline=True)
 def numpy_sum(a):
     """The sum of the float64 array ``a`` as numpy sums it, to the last bit (``a.sum()``, a pairwise summation):
     blocks of at most 128 numbers (:func:`_block_sum`), the sum of more the sum of its halves, split at a

@@ -364,7 +364,7 @@ def incident_probability(model: MilieuModel) -> np.ndarray:
                     PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def _chances(x, present, isolated, cell, antecedent, antecedent_step, step, awake, parameters):
     """P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C'))) * (incident_sleep_factor
     if asleep), per slot; C' = C + insight_control * X * (1 - C) when provoked (a recent antecedent), else C."""
@@ -419,7 +419,7 @@ def _hour(clock, arguments):
     return events, nothing[1], nothing[2]
 
 
-@kernel
+@kernel(inline=True)
 def add_to_hour(clock, events, conflicts, containments, tallies, weights):
     """Add incidents' tallies to the hour (``clock``): conflict and containment events, incident exposure,
     incidents against clients and against staff, and the coerciveness of the containments in ``events``
@@ -476,7 +476,7 @@ def _move_secluded(model: MilieuModel, secluded: np.ndarray) -> None:
         model.positions.moved()
 
 
-@kernel
+@kernel(inline=True)
 def note_antecedent_sources(clients, observer, step):
     """Who set this hour's antecedents: for a limit, a denied request or a punishment set this hour (staff
     response), the staff member who acted (the client's observer in this hour); a peer conflict keeps the
@@ -564,7 +564,7 @@ def _answer(slots, u, v, w, draws, clients, staff, observer, seclusion_cells, zo
     return answered
 
 
-@kernel
+@kernel(inline=True)
 def _unprompted_prn(v, w, clients, active, observer, role, staff_id, incident, step, parameters):
     """A nurse offers PRN to an active client they observe with A >= prn_threshold and no incident this hour
     (probability prn_offer_rate), after calm-down methods if offered (probability calm_down_methods) and not

@@ -114,7 +114,7 @@ def facilitator(model: MilieuModel) -> int:
     return int(_facilitator(model.staff.packed(FacilitationStaff), h.zone, model.plan.zone_flat))
 
 
-@kernel
+@kernel(inline=True)
 def _facilitator(staff, block_zone, zone):
     """The on-duty staff member in the block's zone, not escorting, with the highest model quality (ties: lowest
     index), or -1."""

@@ -193,7 +193,7 @@ def confrontation_factor(model: MilieuModel) -> float:
     return confrontation_factor_of(model.community.values.item(NORM), float(model.p["norm_baseline"]))
 
 
-@kernel
+@kernel(inline=True)
 def confrontation_factor_of(norm, baseline):
     """Factor on a peer's chance of sending a correction: the community's norm N / ``norm_baseline`` (1 when the
     baseline is 0)."""
@@ -258,7 +258,7 @@ def _feedback(u, clients, behaviour, partner_kind, partner, trains, step, staff_
 
 
 # --- the two rules of feedback, written once (also the community meeting's: processes.norms) ---------------
-@kernel
+@kernel(inline=True)
 def affirm_act(x, affirmations_received, i, trains, gain):
     """An affirmation of client i's act with gain g (= g w): practice of the trained skill (common.practise_skills),
     trust += g / 2 (1 - T), affirmation memory += 1, one more affirmation received.  Returns the skill gained."""
@@ -269,7 +269,7 @@ def affirm_act(x, affirmations_received, i, trains, gain):
     return change
 
 
-@kernel
+@kernel(inline=True)
 def correct(x, corrections_received, i, gain):
     """A correction of client i's transgression with gain g: self-control += g T (1 - C) (it works through trust),
     agitation += g / 2 (1 - T), correction memory += 1, one more correction received.  Returns the self-control

@@ -177,7 +177,7 @@ PART = Part(_hour, _inputs, streams=(("flashpoints", 4, "clients", UNIFORM),))
 strike.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _turnover(clients, step, new_shift):
     """Admissions this hour + departures at the previous hour + 1 at a handover after the first hour."""
     clients = FlashpointClients(*clients)
@@ -190,7 +190,7 @@ def _turnover(clients, step, new_shift):
     return events
 
 
-@kernel
+@kernel(inline=True)
 def _waits(clients, staff, active, is_meal, at_round, rate):
     """(meal wait, medication-round wait): queue length / (2 servers rate), servers at least 1."""
     clients, staff = FlashpointClients(*clients), FlashpointStaff(*staff)
@@ -208,7 +208,7 @@ def _waits(clients, staff, active, is_meal, at_round, rate):
     return meal, round_
 
 
-@kernel
+@kernel(inline=True)
 def _flare(x, i, size, antecedent, antecedent_step, code, step):
     """One flashpoint: dA = size * (1 - T / 2); it becomes the client's latest antecedent."""
     x[AGITATION, i] += size * (1.0 - x[TRUST, i] / 2.0)

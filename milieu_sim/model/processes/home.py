@@ -82,7 +82,7 @@ class HomeClients(NamedTuple):
     on_unit: np.ndarray
 
 
-@kernel
+@kernel(inline=True)
 def home_awake(away, hour):
     """Whether clients at home are awake in this clock ``hour`` (an away hour outside the home's night)."""
     return away and HOME_WAKES <= hour < HOME_SLEEP_STARTS

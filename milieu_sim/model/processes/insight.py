@@ -108,7 +108,7 @@ PARAMETERS = ParameterRecord(
 _GROUP_CODES = (KIND_OF["therapy_group"], KIND_OF["community_meeting"])
 
 
-@kernel
+@kernel(inline=True)
 def in_group(clock):
     """Whether this hour is a group in which struggles are talked through (a structured therapy group or
     community meeting in waking hours), from the hour's ``clock``."""

@@ -187,7 +187,7 @@ def _to_release(isolated, isolated_until, agitation, step, release_agitation, se
     return slots[:n]
 
 
-@kernel
+@kernel(inline=True)
 def _count_hours(isolated, isolation_hours):
     """The hours at whose end the client is secluded: the start hour, not the release hour (as steps.n_isolated)."""
     for i in range(isolated.size):

@@ -450,7 +450,7 @@ def sight(model: MilieuModel) -> tuple:
             plan.width, plan.height)  # fmt: skip
 
 
-@kernel
+@kernel(inline=True)
 def observers_now(clock, sight):
     """``observers`` in compiled code: fill the hour's observer array by the sight rule unless done for this hour
     already (``clock``'s observer_step is the hour's step); returns it.  ``sight``: :func:`sight`."""
@@ -546,21 +546,21 @@ def _in_sight_of(cell, watching, height):
 BLOCK = 8
 
 
-@kernel
+@kernel(inline=True)
 def worth_locating(searches, n_staff, n_cells):
     """Whether ``searches`` nearest-staff searches are worth sorting the staff by place first (:func:`staff_blocks`,
     about a pass over the staff and the blocks) rather than a scan of the roster each (the answer is the same)."""
     return searches * n_staff > n_cells + n_staff
 
 
-@kernel
+@kernel(inline=True)
 def not_located():
     """The staff not sorted by place (``staff_blocks``' shape, empty): :func:`nearest_around` scans the roster."""
     nobody = np.zeros(0, dtype=np.int64)
     return np.zeros(1, dtype=np.int64), nobody, nobody, nobody
 
 
-@kernel
+@kernel(inline=True)
 def staff_blocks(staff_cell, width, height):
     """Where the staff are, for :func:`nearest_around`: ``common.occupancy`` of their blocks of BLOCK x BLOCK cells
     (numbered like cells: bx * blocks per column + by; staff off the grid left out), and each member's x and y in
@@ -575,7 +575,7 @@ def staff_blocks(staff_cell, width, height):
     return start, members, staff_cell[members] // height, staff_cell[members] % height
 
 
-@kernel
+@kernel(inline=True)
 def nearest_around(cell, on_duty, staff_cell, width, height, located):
     """``nearest_on_duty``, found by looking around the cell (``located``: :func:`staff_blocks`) block by block:
     the staff in the cell's block, then in the ring of blocks around it, and so on, until a ring's blocks are all

@@ -282,7 +282,7 @@ def transgression_factor(model: MilieuModel) -> float:
     )
 
 
-@kernel
+@kernel(inline=True)
 def transgression_factor_of(norm, baseline, effect):
     """The factor on every client's chance of a transgression for the norm ``norm``, ``norm_baseline`` and
     ``norm_transgression_effect``: max(0, 1 + effect * (baseline - norm))."""

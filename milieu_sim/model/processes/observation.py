@@ -170,7 +170,7 @@ PART = Part(_hour, _inputs)
 observe.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def risk_levels(x, q):
     """Every slot's risk (module docstring) and the observation level it calls for."""
     n = x.shape[1]

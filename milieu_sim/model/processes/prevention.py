@@ -108,7 +108,7 @@ PART = Part(_hour, _inputs, streams=(("prevention", 1, "staff", UNIFORM),))
 check_in.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def on_floor(on_duty, cell, escorting, zone):
     """Whether a staff member (their ``on_duty``, ``cell`` and ``escorting``) is on the floor: on duty, on the
     grid, not in the office, not escorting.  (Given one person's values, not the roster's arrays and an index:

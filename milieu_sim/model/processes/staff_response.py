@@ -227,7 +227,7 @@ PART = Part(_hour, _inputs, streams=(("staff_response", 4, "clients", UNIFORM),)
 respond.part = PART  # type: ignore[attr-defined]
 
 
-@kernel
+@kernel(inline=True)
 def _limit(x, i, punitive, limit_setting_agitation):
     """A limit, punishment or denied request: dA = limit_setting_agitation * (1 + punitive) * (1 - T / 2)."""
     x[AGITATION, i] += limit_setting_agitation * (1.0 + punitive) * (1.0 - x[TRUST, i] / 2.0)
