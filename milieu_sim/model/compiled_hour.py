@@ -7,11 +7,12 @@ hour, were most of a run's time.  Now each built-in process declares its whole h
 - ``function(clock, arguments)``: the compiled step, ``arguments`` being ``(draws, *inputs, nothing)`` as one tuple
   (a compiled call with a few dozen arrays as separate arguments pays for each of them on entry, about 10 ns an
   array; unpacked from one tuple inside the part, they cost next to nothing), decorated ``@kernel(inline=True)`` as
-  its rule's kernel is, so that both are compiled into the stretch.  It takes its random blocks from its streams'
-  buffers (``draws``: a (buffer, position) pair per stream; :func:`milieu_sim.model.streams.take`), reads and writes
-  the hour's fields in ``clock`` (``model.hour.clock``: positions :data:`STEP` ... :data:`MOVED`, the order of
-  :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns the rows it logs: ``(events, feedback,
-  feedback_change)``, or (parts of) ``nothing`` (:data:`NOTHING`, kept empty logs) for what it does not log;
+  its rule's kernel is, so that both are compiled into the stretch (docs/architecture.md).  It takes its random
+  blocks from its streams' buffers (``draws``: a (buffer, position) pair per stream;
+  :func:`milieu_sim.model.streams.take`), reads and writes the hour's fields in ``clock`` (``model.hour.clock``:
+  positions :data:`STEP` ... :data:`MOVED`, the order of :data:`milieu_sim.model.state.CLOCK_FIELDS`), and returns
+  the rows it logs: ``(events, feedback, feedback_change)``, or (parts of) ``nothing`` (:data:`NOTHING`, kept empty
+  logs) for what it does not log;
 - ``inputs(model)``: the rest of its arguments (state arrays, its parameter record).  They are built once and
   kept until ``model.p`` changes or a stream's buffer is replaced, so they hold arrays that the processes update
   in place, never copies of the state or values of the hour;
