@@ -199,9 +199,9 @@ def kernel(function: Callable | None = None, *, inline: bool = False) -> Callabl
     nan, not an exception), compiled on first call and cached on disk (see the module's docstring).
 
     ``@kernel(inline=True)``: the kernel is compiled into each compiled function that calls it (Numba's
-    ``inline="always"``), as the parts of the compiled hour, their rule kernels and the helpers these call every
-    hour are into the stretch (docs/architecture.md, "What is compiled into the stretch"); called from Python,
-    it runs as any kernel."""
+    ``inline="always"``), as the parts of the compiled hour, their rule kernels and the small helpers these call
+    are into the stretch (docs/architecture.md, "What is compiled into the stretch"); called from Python, it
+    runs as any kernel."""
     if function is None:
         return functools.partial(kernel, inline=inline)
     compiled = njit(nogil=True, error_model="numpy", inline="always" if inline else "never")(function)
