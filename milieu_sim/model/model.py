@@ -169,7 +169,10 @@ class MilieuModel(mesa.Model):
         self.client_agents: list[Client | None] = [None] * n
         self.staff = StaffArrays(sum(staffing))
         self.staff_agents: list[Staff] = []
-        self.records = Records(24 * int(values["days"]) + 24 * int(values["warm_start_days"]))
+        # A warm start: the ward runs this many hours before the user's clock starts (day 0, Monday 07:00);
+        # steps keep counting from the first hour of the warm-up, the tables count from the clock's start.
+        self.clock_start = 24 * int(values["warm_start_days"])
+        self.records = Records(self._last_step)  # the steps log made as long as the run at once
         self.hour = Hour.for_slots(n)
         self.admissions = 0
         self.next_admission_due = processes.flow.NEVER  # the step at which the next free bed is filled
@@ -177,9 +180,6 @@ class MilieuModel(mesa.Model):
         self.climate = WardClimate(values["climate_baseline"])  # the ward climate (processes.climate)
         self.community = Community(values["norm_baseline"])  # the community's norms and struggles (norms, insight)
         self.followup = processes.aftercare.FollowUp(values["followup_days"])  # life after discharge (aftercare)
-        # A warm start: the ward runs this many hours before the user's clock starts (day 0, Monday 07:00);
-        # steps keep counting from the first hour of the warm-up, the tables count from the clock's start.
-        self.clock_start = 24 * int(values["warm_start_days"])
         processes.flow.create_staff(self, staffing)
         processes.flow.admit_initial_cohort(self)
         processes.movement.start_first_shift(self)
