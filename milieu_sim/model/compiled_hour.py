@@ -185,7 +185,8 @@ class CompiledHour:
         return arguments
 
     def held_arguments(self, order: tuple[Part, ...]) -> Any:
-        """The arguments of every part of a stretch's ``order``, held in compiled form (:func:`held`)."""
+        """The arguments of every part of a stretch's ``order``, then the hour's (``MilieuModel.hour_arguments``),
+        held in compiled form (:func:`held`): a stretch's call hands over one object, not the hour's dozen arrays."""
         key = self._key()
         if self._held is not None and self._held[0] == key:
             return self._held[1]
@@ -194,7 +195,7 @@ class CompiledHour:
             one, native = self._of(part)
             arguments.append(one)
             own = own and native
-        holder = held(tuple(arguments))
+        holder = held((tuple(arguments), self.model.hour_arguments()))
         if own and key[1] is not None and key == self._key():
             self._held = (key, holder)
         return holder
@@ -227,9 +228,7 @@ class CompiledHour:
             order = stretch.parts_in_order()
             if mask is None:
                 mask = self._masks[parts] = np.array([[part in parts for part in order]])
-            events, feedback, change, _ = stretch.run_hours(
-                clock, mask, self.held_arguments(order), 0, NO_HOURS, *model.hour_arguments()
-            )
+            events, feedback, change, _ = stretch.run_hours(clock, mask, self.held_arguments(order), 0, NO_HOURS)
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:
@@ -305,7 +304,7 @@ def stretch_source() -> str:
         attribute = next(name for name, value in vars(module).items() if value is part and name.isupper())
         rows.append((phase.name, module.__name__.rsplit(".", 1)[-1], attribute, part.function.__name__))
     modules = sorted({module for _, module, _, _ in rows})
-    unpack = ["    (", *(f"        a_{phase}," for phase, _, _, _ in rows), "    ) = held.args"]
+    unpack = ["    (", *(f"        a_{phase}," for phase, _, _, _ in rows), "    ) = held.args[0]"]
 
     def calls(indent: str) -> list[str]:
         return [
@@ -364,18 +363,19 @@ def stretch_source() -> str:
             "",
             "",
             "@kernel",
-            "def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_hour, hour_state, "
-            "counted):",
+            "def run_hours(clock, masks, held, first_step, rows):",
             '    """Run the parts of :func:`parts_in_order` through ``rows.shape[0]`` quiet hours from step',
             "    ``first_step`` on, each as ``MilieuModel.step`` runs it: the clock (hours.set_clock), the parts that",
             "    the hour's conditions call for (``masks[2 * awake + new_shift]``), the hour's counts into its row of",
             "    ``rows`` (hours.count_hour).  With ``rows`` of no hours: the parts that ``masks[0]`` marks, once, in",
-            "    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  The parts'",
-            "    arguments are ``held.args`` (compiled_hour.held); ``hour_state``: the hour's (addressed, punished,",
-            "    active) arrays; ``counted``: what count_hour reads.  Returns the rows the parts logged, in order",
-            '    (events, feedback, feedback change), and whether anyone moved."""',
+            "    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  ``held.args``",
+            "    (compiled_hour.held) holds the parts' arguments, then the hour's (``MilieuModel.hour_arguments``:",
+            "    the clock's start, the routine's week, the shift of each clock hour, the hour's addressed, punished",
+            "    and active arrays, what count_hour reads).  Returns the rows the parts logged, in order (events,",
+            '    feedback, feedback change), and whether anyone moved."""',
             *unpack,
-            "    addressed, punished, active = hour_state",
+            "    clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]",
+            "    x, present, on_unit, isolated, on_duty, climate_values, community_values = counted",
             "    logs = nothing_logged()",
             "    moved = False",
             "    hours = rows.shape[0]",
@@ -389,7 +389,8 @@ def stretch_source() -> str:
             *calls("        "),
             "        moved = moved or clock[MOVED] != 0.0",
             "        if hours:",
-            "            count_hour(rows[k], clock, *counted)",
+            "            count_hour(rows[k], clock, x, present, on_unit, isolated, on_duty, climate_values, "
+            "community_values)",
             "    return logs[0], logs[1], logs[2], moved",
             "",
         ]

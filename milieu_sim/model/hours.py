@@ -92,28 +92,44 @@ def set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished
         active[:] = False
 
 
-@kernel
+@kernel(inline=True)
 def count_hour(row, clock, x, present, on_unit, isolated, on_duty, climate, community):
     """Fill a `steps` row: the clock (step, day, hour, shift, activity), census (clients on the unit: a day
     programme's clients at home are off it), staff on duty, mean and SD of each reported state over the clients
     present (sums in slot order), n_isolated, the hour's conflict and containment events, the ward climate and
-    the community's norm at the end of the hour."""
-    census = np.count_nonzero(present)  # clients with a bed: the states' denominator
+    the community's norm at the end of the hour.  One pass over the slots: each state's sums are its own, added
+    in slot order."""
     row[0], row[1], row[2], row[3], row[4] = clock[STEP], clock[DAY], clock[HOUR], clock[SHIFT], clock[ACTIVITY]
-    row[5] = np.count_nonzero(on_unit)
+    census = on = n_isolated = 0  # clients with a bed (the states' denominator), on the unit, isolated
+    # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
+    t0 = t1 = t2 = t3 = t4 = t5 = 0.0
+    s0 = s1 = s2 = s3 = s4 = s5 = 0.0
+    for i in range(present.size):
+        on += on_unit[i]
+        n_isolated += isolated[i]
+        if present[i]:
+            census += 1
+            v = (x[0, i] + x[1, i] + x[2, i]) / 3.0
+            t0, s0 = t0 + v, s0 + v * v
+            v = x[3, i]
+            t1, s1 = t1 + v, s1 + v * v
+            v = x[4, i]
+            t2, s2 = t2 + v, s2 + v * v
+            v = x[5, i]
+            t3, s3 = t3 + v, s3 + v * v
+            v = x[6, i]
+            t4, s4 = t4 + v, s4 + v * v
+            v = x[7, i]
+            t5, s5 = t5 + v, s5 + v * v
+    row[5] = on
     row[6] = np.count_nonzero(on_duty)
-    for k in range(6):  # skill (mean of rows 0-2), then rows 3-7: self-control ... symptoms
-        total = squares = 0.0
-        for i in range(present.size):
-            if present[i]:
-                value = (x[0, i] + x[1, i] + x[2, i]) / 3.0 if k == 0 else x[k + 2, i]
-                total += value
-                squares += value * value
+    k = 7
+    for total, squares in ((t0, s0), (t1, s1), (t2, s2), (t3, s3), (t4, s4), (t5, s5)):
         mean = total / census if census else 0.0
-        sd = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
-        row[7 + 2 * k] = mean
-        row[8 + 2 * k] = sd
-    row[N_ISOLATED] = np.count_nonzero(isolated)
+        row[k] = mean
+        row[k + 1] = np.sqrt(max(squares / census - mean * mean, 0.0)) if census else 0.0
+        k += 2
+    row[N_ISOLATED] = n_isolated
     row[N_ISOLATED + 1], row[N_ISOLATED + 2] = clock[CONFLICT_EVENTS], clock[CONTAINMENT_EVENTS]
     for k in range(climate.size):
         row[CLIMATE + k] = climate[k]

@@ -269,9 +269,9 @@ class MilieuModel(mesa.Model):
         set_clock(h.clock, self.steps, self.clock_start, self._week, SHIFT_OF_HOUR, h.addressed, h.punished, h.active)
 
     def hour_arguments(self) -> tuple:
-        """What ``processes.stretch.run_hours`` reads besides the parts' arguments: the clock's start, the routine's
-        week, the shift of each clock hour, the hour's (addressed, punished, active) arrays, and what the hour's
-        counts read (hours.count_hour)."""
+        """What ``processes.stretch.run_hours`` reads besides the parts' arguments (held with them:
+        ``CompiledHour.held_arguments``): the clock's start, the routine's week, the shift of each clock hour, the
+        hour's (addressed, punished, active) arrays, and what the hour's counts read (hours.count_hour)."""
         h = self.hour
         return self.clock_start, self._week, SHIFT_OF_HOUR, (h.addressed, h.punished, h.active), self._counted()
 
@@ -345,9 +345,7 @@ class MilieuModel(mesa.Model):
                 self.step()
             return
         rows = np.empty((n_hours, len(STEP_COLUMNS)))
-        events, feedback, change, moved = stretch.run_hours(
-            self.hour.clock, plan.masks, held, self.steps + 1, rows, *self.hour_arguments()
-        )
+        events, feedback, change, moved = stretch.run_hours(self.hour.clock, plan.masks, held, self.steps + 1, rows)
         skip_steps(self, n_hours)
         if events.shape[0]:
             self.records.events.add_rows(events)

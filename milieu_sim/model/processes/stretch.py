@@ -78,15 +78,16 @@ def _log(logs, part_logs):
 
 
 @kernel
-def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_hour, hour_state, counted):
+def run_hours(clock, masks, held, first_step, rows):
     """Run the parts of :func:`parts_in_order` through ``rows.shape[0]`` quiet hours from step
     ``first_step`` on, each as ``MilieuModel.step`` runs it: the clock (hours.set_clock), the parts that
     the hour's conditions call for (``masks[2 * awake + new_shift]``), the hour's counts into its row of
     ``rows`` (hours.count_hour).  With ``rows`` of no hours: the parts that ``masks[0]`` marks, once, in
-    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  The parts'
-    arguments are ``held.args`` (compiled_hour.held); ``hour_state``: the hour's (addressed, punished,
-    active) arrays; ``counted``: what count_hour reads.  Returns the rows the parts logged, in order
-    (events, feedback, feedback change), and whether anyone moved."""
+    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  ``held.args``
+    (compiled_hour.held) holds the parts' arguments, then the hour's (``MilieuModel.hour_arguments``:
+    the clock's start, the routine's week, the shift of each clock hour, the hour's addressed, punished
+    and active arrays, what count_hour reads).  Returns the rows the parts logged, in order (events,
+    feedback, feedback change), and whether anyone moved."""
     (
         a_shift_change,
         a_movement,
@@ -109,8 +110,9 @@ def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_
         a_norms,
         a_insight,
         a_recovery,
-    ) = held.args
-    addressed, punished, active = hour_state
+    ) = held.args[0]
+    clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]
+    x, present, on_unit, isolated, on_duty, climate_values, community_values = counted
     logs = nothing_logged()
     moved = False
     hours = rows.shape[0]
@@ -207,5 +209,5 @@ def run_hours(clock, masks, held, first_step, rows, clock_start, week, shift_of_
                 logs = _log(logs, logged)
         moved = moved or clock[MOVED] != 0.0
         if hours:
-            count_hour(rows[k], clock, *counted)
+            count_hour(rows[k], clock, x, present, on_unit, isolated, on_duty, climate_values, community_values)
     return logs[0], logs[1], logs[2], moved
