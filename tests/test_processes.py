@@ -188,6 +188,30 @@ def test_incident_chance_is_the_rate_when_agitation_equals_self_control():
     assert escalation.incident_probability(model)[0] == pytest.approx(0.05 * 0.3)
 
 
+@pytest.mark.parametrize("rate", [0.05, 0.5, 0.9])
+def test_incidents_are_the_slots_whose_draw_is_below_their_chance(rate):
+    """The hour's incidents skip the chance where the draw is above its ceiling: the slots must still be exactly
+    those with u < chance, awake and asleep, with draws on and around the ceiling and the chances."""
+    model = ward(12, incident_rate=rate)
+    c = model.clients
+    rng = np.random.default_rng(3)
+    q = escalation.PARAMETERS(model.p)
+    for step in (THERAPY_STEP, NIGHT_STEP):
+        set_clock(model, step)
+        for _ in range(200):
+            c.agitation[:] = rng.random(12)
+            c.self_control[:] = rng.random(12)
+            c.isolated[:] = rng.random(12) < 0.1
+            chance = escalation.incident_probability(model)
+            ceiling = min(1.0, rate * 2.0) * (1.0 if model.hour.awake else model.p["incident_sleep_factor"])
+            u = rng.random(12) * 2.0 * ceiling
+            u[:3] = [ceiling, np.nextafter(ceiling, 0.0), chance[3]]  # on and just below the ceiling; a chance
+            slots = escalation._incidents(u, c.values, c.present, c.isolated, c.cell, c.antecedent,
+                                          c.antecedent_step, model.hour.step, model.hour.awake, q)  # fmt: skip
+            assert slots.tolist() == np.flatnonzero(u < chance).tolist()
+    assert any(chance > 0) and not all(chance > 0)
+
+
 def test_more_excess_makes_severe_incidents_likelier_but_any_can_happen():
     model = ward(1)
     c = model.clients

@@ -372,14 +372,42 @@ def _chances(x, present, isolated, cell, antecedent, antecedent_step, step, awak
     chance = np.zeros(present.size)
     for i in range(present.size):
         if present[i] and not isolated[i] and cell[i] >= 0:
-            control = x[SELF_CONTROL, i]
-            if recent_antecedent(antecedent, antecedent_step, i, step, q.antecedent_window_hours) != NO_ANTECEDENT:
-                control += q.insight_control * x[INSIGHT, i] * (1.0 - control)
-            excess = x[AGITATION, i] - control
-            chance[i] = min(1.0, q.incident_rate * 2.0 / (1.0 + np.exp(-q.incident_steepness * excess)))
-            if not awake:
-                chance[i] *= q.incident_sleep_factor
+            chance[i] = _chance(x, antecedent, antecedent_step, i, step, awake, q)
     return chance
+
+
+@kernel(inline=True)
+def _chance(x, antecedent, antecedent_step, i, step, awake, q):
+    """The incident chance of slot ``i`` (present, on the grid, not secluded): :func:`_chances`."""
+    control = x[SELF_CONTROL, i]
+    if recent_antecedent(antecedent, antecedent_step, i, step, q.antecedent_window_hours) != NO_ANTECEDENT:
+        control += q.insight_control * x[INSIGHT, i] * (1.0 - control)
+    excess = x[AGITATION, i] - control
+    chance = min(1.0, q.incident_rate * 2.0 / (1.0 + np.exp(-q.incident_steepness * excess)))
+    if not awake:
+        chance *= q.incident_sleep_factor
+    return chance
+
+
+@kernel(inline=True)
+def _incidents(u, x, present, isolated, cell, antecedent, antecedent_step, step, awake, parameters):
+    """The slots with an incident this hour: ``u[i] <`` :func:`_chances`'s ``chance[i]``, in slot order.  The chance
+    is worked out only where ``u[i]`` is below its ceiling, ``min(1, 2 incident_rate)`` (times
+    ``incident_sleep_factor`` if asleep): the logistic is at most 1, and rounding keeps a quotient by a number of 1
+    or more, and a product with a factor of 0 or more, on the same side of the ceiling, so the slots are the
+    same as comparing every chance."""
+    q = parameters[0]
+    ceiling = min(1.0, q.incident_rate * 2.0)
+    if not awake:
+        ceiling *= q.incident_sleep_factor
+    slots = np.empty(present.size, dtype=np.int64)
+    k = 0
+    for i in range(present.size):
+        eligible = u[i] < ceiling and present[i] and not isolated[i] and cell[i] >= 0
+        if eligible and u[i] < _chance(x, antecedent, antecedent_step, i, step, awake, q):
+            slots[k] = i
+            k += 1
+    return slots[:k]
 
 
 def escalate(model: MilieuModel) -> None:
@@ -507,10 +535,8 @@ def _escalate(u, v, w, draws, clients, staff, active, observer, seclusion_cells,
     clients, staff = EscalationClients(*clients), EscalationStaff(*staff)
     x, present = clients.values, clients.present
     note_antecedent_sources(clients, observer, step)
-    chance = _chances(
-        x, present, clients.isolated, clients.cell, clients.antecedent, clients.antecedent_step, step, awake, parameters
-    )
-    slots = np.flatnonzero(u[:, INCIDENT] < chance)
+    slots = _incidents(u[:, INCIDENT], x, present, clients.isolated, clients.cell, clients.antecedent,
+                       clients.antecedent_step, step, awake, parameters)  # fmt: skip
     if slots.size:
         events, secluded, contained, tallies = _answer(
             slots,
