@@ -185,6 +185,30 @@ def test_a_stand_in_put_in_mid_run_reaches_the_stretch():
     assert not np.isin(kinds, [KIND[k] for k in CONFLICT_KINDS]).any()
 
 
+def test_held_arrays_are_the_given_arrays_and_live_as_long_as_the_holder():
+    """The held arrays own no memory (compiled code counts no references to them): compiled writes through the
+    holder must reach the arrays given, and the holder alone must keep them alive."""
+    import gc
+
+    from numba import njit
+
+    @njit
+    def bump(holder):
+        (x, y), z = holder.args
+        x[0] += z
+        y[-1] = 7
+        return x.sum() + y.sum()
+
+    holder = compiled_hour.held(((np.arange(4.0), np.zeros(3, dtype=np.int64)), 2.5))
+    gc.collect()
+    garbage = [np.full(4, -1.0) for _ in range(1000)]  # would take the arrays' memory, were it freed
+    assert bump(holder) == 0.0 + 1 + 2 + 3 + 2.5 + 7
+    (x, y), _ = holder.keep
+    _same(x, [2.5, 1.0, 2.0, 3.0])
+    _same(y, [0, 0, 7])
+    assert len(garbage) == 1000
+
+
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])
 def test_a_model_copied_mid_run_goes_on_exactly_as_the_original(how):
     """A model copied mid-run (to branch a scenario) has its own streams, its state's row views on its own

@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 import numba
 import numpy as np
 from numba import types
-from numba.core.extending import overload
+from numba.core import cgutils
+from numba.core.extending import intrinsic, overload
 from numba.experimental import structref
 
 from milieu_sim.model.kernels import kernel
@@ -247,7 +248,10 @@ class HeldType(types.StructRef):
 
 
 class Held(structref.StructRefProxy):
-    """A stretch's arguments, unboxed once (:func:`held`) and handed to compiled code as one object."""
+    """A stretch's arguments, unboxed once (:func:`held`) and handed to compiled code as one object; ``keep``: the
+    arguments as given, which own the memory of the held arrays."""
+
+    __slots__ = ("keep",)
 
 
 structref.define_boxing(HeldType, Held)
@@ -263,10 +267,49 @@ def _hold_typed(args):
 
     def hold(args):
         holder = structref.new(held_type)
-        holder.args = args
+        holder.args = _unowned(args)
         return holder
 
     return hold
+
+
+def unowned(args: Any) -> Any:
+    """``args`` with every array a view that owns no memory, in compiled code (:func:`_unowned`); in Python (with
+    Numba switched off), ``args`` as they are."""
+    return args
+
+
+@overload(unowned)
+def _unowned_typed(args):
+    return lambda args: _unowned(args)
+
+
+@intrinsic
+def _unowned(typingctx, args):
+    """``args`` (arrays, tuples of them, numbers, at any depth) with every array a view that does not own its
+    memory (no meminfo, as ``numba.carray`` makes): compiled code then counts no references to it.  Numba counts a
+    reference each time an array is taken from a tuple, and drops it after its last use: over a stretch's hours,
+    a few thousand atomic counts an hour on the parts' few hundred arrays, a quarter of a simulated year's time
+    (``perf``: most samples of the compiled code fell in ``NRT_incref`` and ``NRT_decref``).  The memory stays
+    owned by the arrays given (kept with the holder: :func:`held`)."""
+
+    def strip(context, builder, kind, value):
+        if isinstance(kind, types.Array):
+            array = context.make_array(kind)(context, builder, value=value)
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)
+            return array._getvalue()
+        if isinstance(kind, types.BaseTuple):
+            out = cgutils.get_null_value(context.get_value_type(kind))
+            for k, item in enumerate(kind):
+                out = builder.insert_value(out, strip(context, builder, item, builder.extract_value(value, k)), k)
+            return out
+        context.nrt.incref(builder, kind, value)  # anything else is given on as it is, as a new reference
+        return value
+
+    def codegen(context, builder, signature, arguments):
+        return strip(context, builder, signature.args[0], arguments[0])
+
+    return args(args), codegen
 
 
 @kernel
@@ -276,10 +319,13 @@ def _held(args):
 
 def held(args: tuple) -> Any:
     """``args`` held in compiled form: an object with the field ``args`` that compiled code reads as it was given
-    (a plain namespace when Numba is switched off, ``NUMBA_DISABLE_JIT=1``)."""
+    (a plain namespace when Numba is switched off, ``NUMBA_DISABLE_JIT=1``).  The held arrays do not own their
+    memory (:func:`_unowned`): the holder keeps ``args`` (``keep``), so they live as long as it does."""
     if numba.config.DISABLE_JIT:
         return SimpleNamespace(args=args)
-    return _held(args)
+    holder = _held(args)
+    holder.keep = args
+    return holder
 
 
 # --- the stretch module, written from the schedule ---------------------------------------------------------------
@@ -333,7 +379,7 @@ def stretch_source() -> str:
             "",
             "import numpy as np",
             "",
-            "from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged",
+            "from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged, unowned",
             "from milieu_sim.model.hours import count_hour, set_clock",
             "from milieu_sim.model.kernels import kernel",
             "from milieu_sim.model.processes import (",
@@ -376,6 +422,7 @@ def stretch_source() -> str:
             *unpack,
             "    clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]",
             "    x, present, on_unit, isolated, on_duty, climate_values, community_values = counted",
+            "    clock, masks, rows = unowned((clock, masks, rows))  # the caller keeps them: no counts in the hours",
             "    logs = nothing_logged()",
             "    moved = False",
             "    hours = rows.shape[0]",

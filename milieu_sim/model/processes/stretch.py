@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged
+from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged, unowned
 from milieu_sim.model.hours import count_hour, set_clock
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import (
@@ -113,6 +113,7 @@ def run_hours(clock, masks, held, first_step, rows):
     ) = held.args[0]
     clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]
     x, present, on_unit, isolated, on_duty, climate_values, community_values = counted
+    clock, masks, rows = unowned((clock, masks, rows))  # the caller keeps them: no counts in the hours
     logs = nothing_logged()
     moved = False
     hours = rows.shape[0]
