@@ -223,9 +223,19 @@ class MeasuredRun:
 
     def repeats_after(self, answer: str) -> tuple[int, int]:
         """(transgressions answered so, the same clients' transgressions in the day after them)."""
+        return self._repeats_by_answer.get(answer, (0, 0))
+
+    @cached_property
+    def _repeats_by_answer(self) -> dict[str, tuple[int, int]]:
+        """:meth:`repeats_after` of every answer, worked out once (nine outcomes read them)."""
         table = self.transgression_repeats
-        chosen = table[table["answer"] == answer]
-        return len(chosen), int(chosen["repeats"].sum())
+        answers = table["answer"].to_numpy(dtype=object)
+        repeats = table["repeats"].to_numpy(dtype=float)
+        totals = {}
+        for answer in set(answers.tolist()):
+            chosen = answers == answer
+            totals[answer] = (int(chosen.sum()), int(repeats[chosen].sum()))
+        return totals
 
     @cached_property
     def judged_admissions(self) -> pd.DataFrame:
