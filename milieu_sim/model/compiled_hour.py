@@ -81,12 +81,6 @@ def no_events():
     return np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
 
 
-@kernel
-def nothing_logged():
-    """A part's logs when it logs nothing: no event rows, no feedback rows, no behaviour change."""
-    return no_events(), np.zeros((0, FEEDBACK_INTS), dtype=np.int64), np.zeros(0)
-
-
 @dataclass(frozen=True, eq=False)
 class Part:
     """A process's whole hourly step as one compiled function (see the module docstring).
@@ -187,7 +181,8 @@ class CompiledHour:
 
     def held_arguments(self, order: tuple[Part, ...]) -> Any:
         """The arguments of every part of a stretch's ``order``, then the hour's (``MilieuModel.hour_arguments``),
-        held in compiled form (:func:`held`): a stretch's call hands over one object, not the hour's dozen arrays."""
+        then :data:`NOTHING`, held in compiled form (:func:`held`): a stretch's call hands over one object, not the
+        hour's dozen arrays."""
         key = self._key()
         if self._held is not None and self._held[0] == key:
             return self._held[1]
@@ -196,7 +191,7 @@ class CompiledHour:
             one, native = self._of(part)
             arguments.append(one)
             own = own and native
-        holder = held((tuple(arguments), self.model.hour_arguments()))
+        holder = held((tuple(arguments), self.model.hour_arguments(), NOTHING))
         if own and key[1] is not None and key == self._key():
             self._held = (key, holder)
         return holder
@@ -379,7 +374,7 @@ def stretch_source() -> str:
             "",
             "import numpy as np",
             "",
-            "from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged, unowned",
+            "from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, unowned",
             "from milieu_sim.model.hours import count_hour, set_clock",
             "from milieu_sim.model.kernels import kernel",
             "from milieu_sim.model.processes import (",
@@ -417,13 +412,14 @@ def stretch_source() -> str:
             "    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  ``held.args``",
             "    (compiled_hour.held) holds the parts' arguments, then the hour's (``MilieuModel.hour_arguments``:",
             "    the clock's start, the routine's week, the shift of each clock hour, the hour's addressed, punished",
-            "    and active arrays, what count_hour reads).  Returns the rows the parts logged, in order (events,",
-            '    feedback, feedback change), and whether anyone moved."""',
+            "    and active arrays, what count_hour reads), then :data:`NOTHING` (no rows logged: what the stretch",
+            "    returns when no part logged any, handed back to Python as the same arrays).  Returns the rows the",
+            '    parts logged, in order (events, feedback, feedback change), and whether anyone moved."""',
             *unpack,
             "    clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]",
             "    x, present, on_unit, isolated, on_duty, climate_values, community_values = counted",
             "    clock, masks, rows = unowned((clock, masks, rows))  # the caller keeps them: no counts in the hours",
-            "    logs = nothing_logged()",
+            "    logs = held.args[2]",
             "    moved = False",
             "    hours = rows.shape[0]",
             "    for k in range(max(hours, 1)):",

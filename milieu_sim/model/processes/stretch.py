@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, nothing_logged, unowned
+from milieu_sim.model.compiled_hour import AWAKE, MOVED, NEW_SHIFT, Part, unowned
 from milieu_sim.model.hours import count_hour, set_clock
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import (
@@ -86,8 +86,9 @@ def run_hours(clock, masks, held, first_step, rows):
     the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  ``held.args``
     (compiled_hour.held) holds the parts' arguments, then the hour's (``MilieuModel.hour_arguments``:
     the clock's start, the routine's week, the shift of each clock hour, the hour's addressed, punished
-    and active arrays, what count_hour reads).  Returns the rows the parts logged, in order (events,
-    feedback, feedback change), and whether anyone moved."""
+    and active arrays, what count_hour reads), then :data:`NOTHING` (no rows logged: what the stretch
+    returns when no part logged any, handed back to Python as the same arrays).  Returns the rows the
+    parts logged, in order (events, feedback, feedback change), and whether anyone moved."""
     (
         a_shift_change,
         a_movement,
@@ -114,7 +115,7 @@ def run_hours(clock, masks, held, first_step, rows):
     clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]
     x, present, on_unit, isolated, on_duty, climate_values, community_values = counted
     clock, masks, rows = unowned((clock, masks, rows))  # the caller keeps them: no counts in the hours
-    logs = nothing_logged()
+    logs = held.args[2]
     moved = False
     hours = rows.shape[0]
     for k in range(max(hours, 1)):
