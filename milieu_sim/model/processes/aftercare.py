@@ -247,7 +247,7 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     # the rows OWN (3), TOKEN (3), Y, IND, INS, SUP, FUNCTIONING
     f.x[:, k] = [*own, *token, state[SYMPTOMS], state[INDEPENDENCE], state[INSIGHT], float(c.support[slot]), math.nan]
     generator = stream(model.seed, "aftercare", number, stays)
-    f.draws[k] = generator.random((f.days, N_DRAWS))
+    generator.random(out=f.draws[k])  # the slot's draws, in place: the numbers random((days, N_DRAWS)) gives
     f.client_id[k], f.exit_step[k], f.days_done[k] = client, model.steps, 0
     f.live[k], f.waiting[k], f.in_aftercare[k] = True, False, False
     f.logged[k] = model.steps > model.clock_start  # the warm start's stays are not in the tables
