@@ -262,7 +262,7 @@ def _hold_typed(args):
 
     def hold(args):
         holder = structref.new(held_type)
-        holder.args = _unowned(args)
+        holder.args = unowned(args)
         return holder
 
     return hold
@@ -315,7 +315,7 @@ def _held(args):
 def held(args: tuple) -> Any:
     """``args`` held in compiled form: an object with the field ``args`` that compiled code reads as it was given
     (a plain namespace when Numba is switched off, ``NUMBA_DISABLE_JIT=1``).  The held arrays do not own their
-    memory (:func:`_unowned`): the holder keeps ``args`` (``keep``), so they live as long as it does."""
+    memory (:func:`unowned`): the holder keeps ``args`` (``keep``), so they live as long as it does."""
     if numba.config.DISABLE_JIT:
         return SimpleNamespace(args=args)
     holder = _held(args)

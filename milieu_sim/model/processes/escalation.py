@@ -364,7 +364,7 @@ def incident_probability(model: MilieuModel) -> np.ndarray:
                     PARAMETERS(model.p))  # fmt: skip
 
 
-@kernel(inline=True)
+@kernel  # called from Python only (incident_probability); the hour uses _incidents
 def _chances(x, present, isolated, cell, antecedent, antecedent_step, step, awake, parameters):
     """P(incident) = min(1, incident_rate * 2 * logistic(incident_steepness * (A - C'))) * (incident_sleep_factor
     if asleep), per slot; C' = C + insight_control * X * (1 - C) when provoked (a recent antecedent), else C."""
