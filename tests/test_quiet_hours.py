@@ -74,7 +74,9 @@ def test_run_gives_the_tables_and_the_clock_of_stepping_hour_by_hour(kwargs, mon
     _same_tables(stepped, fast)
 
 
-def test_quiet_runs_stop_before_the_ward_round_the_community_day_and_a_due_admission(monkeypatch):
+def test_quiet_runs_end_with_the_ward_round_or_the_community_day_and_stop_before_a_due_admission(monkeypatch):
+    """The ward round's phases and the community model's day come after every part: a quiet run may end with
+    their hour (its parts compiled, its own phases from Python), never go past it."""
     model = MilieuModel(rng=1, admission_delay_hours=6.0)
     starts: list[tuple[int, int, int]] = []  # (first step, hours, next admission due)
     original = MilieuModel._run_quiet
@@ -88,8 +90,10 @@ def test_quiet_runs_stop_before_the_ward_round_the_community_day_and_a_due_admis
     assert starts
     for first, n_hours, due in starts:
         hours = [clock_hour(step) for step in range(first, first + n_hours)]
-        assert 11 not in hours and 12 not in hours  # the ward round, the community model's day
+        assert 11 not in hours[:-1] and 12 not in hours[:-1]  # the ward round, the community model's day: last
         assert first + n_hours - 1 < due  # admission has nothing to do in the run
+    ends = [clock_hour(first + n_hours - 1) for first, n_hours, _ in starts]
+    assert 11 in ends and 12 in ends
 
 
 class HookPolicy(Policy):
@@ -153,13 +157,31 @@ def test_hours_in_which_something_of_ones_own_acts_run_one_by_one(change, monkey
         assert len(model.datacollector.get_model_vars_dataframe()) == 72
 
 
-def test_a_phase_of_ones_own_at_the_ward_round_keeps_the_other_hours_quiet(monkeypatch):
-    seen: list[int] = []
-    model = MilieuModel(rng=6, extra_phases=[Phase("note", lambda m: seen.append(m.hour.hour), when="ward_round",
-                                                   after="discharge")])  # fmt: skip
-    runs = _quiet_runs(model, monkeypatch)
+@pytest.mark.parametrize("place", [{"after": "discharge"}, {"before": "movement"}])
+def test_a_phase_of_ones_own_at_the_ward_round_keeps_the_other_hours_quiet(place, monkeypatch):
+    """After every part, the phase runs at the end of a quiet run that ends with the ward round's hour; before a
+    part (movement), the ward round's hour is stepped and no run goes into it.  Either way the phase runs once a
+    day, in its hour, and the tables are stepping's."""
+    seen: list[tuple[int, int]] = []
+    note = Phase("note", lambda m: seen.append((m.steps, m.hour.hour)), when="ward_round", **place)
+    model = MilieuModel(rng=6, extra_phases=[note])
+    starts: list[tuple[int, int]] = []
+    original = MilieuModel._run_quiet
+
+    def spy(self, n_hours):
+        starts.append((self.steps + 1, n_hours))
+        original(self, n_hours)
+
+    monkeypatch.setattr(MilieuModel, "_run_quiet", spy)
     model.run(days=3)
-    assert seen == [11, 11, 11] and runs
+    assert [hour for _, hour in seen] == [11, 11, 11] and starts
+    ends = {first + n_hours - 1 for first, n_hours in starts}
+    inside = {step for first, n_hours in starts for step in range(first, first + n_hours)}
+    for step, _ in seen:
+        if "after" in place:
+            assert step in ends  # the run ended with the ward round's hour; the phase ran after its parts
+        else:
+            assert step not in inside  # stepped
     stepped = _stepped(72, rng=6)
     _same_tables(stepped, model)
 

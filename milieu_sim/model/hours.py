@@ -12,7 +12,9 @@ tables are the same bit for bit either way (tests/test_quiet_hours.py checks thi
 When an hour is quiet is worked out in Python, from the schedule (:meth:`Schedule.quiet_plan
 <milieu_sim.model.schedule.Schedule.quiet_plan>`): the phases that are not parts either run only at certain
 clock hours (``When.hours``: the ward round, the community model's day) or say until which step they have
-nothing to do (``quiet_until``: admission, until the next admission is due).
+nothing to do (``quiet_until``: admission, until the next admission is due).  A run may end with an hour of the
+first kind whose phases all come after the schedule's last part (``QuietPlan.tails``): the call runs its parts,
+and :meth:`MilieuModel._run_quiet <milieu_sim.model.model.MilieuModel._run_quiet>` the rest of the hour.
 """
 
 from __future__ import annotations

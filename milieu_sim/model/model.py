@@ -314,7 +314,7 @@ class MilieuModel(mesa.Model):
         end = self.steps + hours
         while self.running if until_stopped else self.steps < end:
             quiet = self._quiet_hours(end - self.steps)
-            if quiet > 1:
+            if quiet:
                 self._run_quiet(quiet)
             else:
                 self.step()
@@ -322,7 +322,9 @@ class MilieuModel(mesa.Model):
     def _quiet_hours(self, limit: int) -> int:
         """How many of the next hours (at most ``limit``) are quiet: only compiled parts act in them, nothing of
         one's own runs in them (hooks, phases, a DataCollector called hourly, Mesa events), and a compiled call
-        may advance Mesa's clock over them (:func:`milieu_sim.model.hours.skip_steps`)."""
+        may advance Mesa's clock over them (:func:`milieu_sim.model.hours.skip_steps`).  The last of them may be an
+        hour whose own phases come after every part (the ward round's, the community model's day: ``QuietPlan.tails``),
+        which the run ends with."""
         plan = self.schedule.quiet_plan()
         if plan is None:
             return 0
@@ -331,13 +333,14 @@ class MilieuModel(mesa.Model):
         quiet = min(limit, HEADROOM_HOURS, plan.hours_to_stop[hour])
         for until in plan.quiet_until:
             quiet = min(quiet, until(self) - first)
-        if quiet <= 1 or self._collects_hourly or not self.policy.quiet or not _steps_as_built(type(self)):
+        if quiet < 1 or self._collects_hourly or not self.policy.quiet or not _steps_as_built(type(self)):
             return 0
         return quiet if can_skip_steps(self) else 0
 
     def _run_quiet(self, n_hours: int) -> None:
         """Run the next ``n_hours`` quiet hours as one compiled call (hours.run_hours), then log them and move
-        Mesa's clock on by as many steps."""
+        Mesa's clock on by as many steps.  When the last of them is a tail hour (``QuietPlan.tails``), its phases
+        after the parts run next, from Python (``Schedule.tail``), and then its counts, as ``step`` runs them."""
         plan = self.schedule.quiet_plan()
         held = self.compiled_hour.held_for_hours(n_hours, plan.order)
         if held is None:  # a stand-in stream: hour by hour
@@ -353,8 +356,14 @@ class MilieuModel(mesa.Model):
             self.records.feedback.add_rows(feedback, change)
         if moved:
             self.positions.moved()
-        self.records.steps.add_rows(rows)
-        self._summary[:] = rows[-1]
+        if plan.tails[self.hour.hour]:  # the last hour's own phases, then its counts
+            self.records.steps.add_rows(rows[:-1])
+            for function in self.schedule.tail(self):
+                function(self)
+            self._update_counts()
+        else:
+            self.records.steps.add_rows(rows)
+            self._summary[:] = rows[-1]
         self._stop_at_end()
 
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -514,18 +514,30 @@ class Schedule:
         The conditions read the clock (``model.hour``, set before the phases), so they are read once at the start
         of the hour; the phases that run under each combination of them are listed once and reused.
         """
+        for function in self._functions(model.hour):
+            function(model)
+
+    def tail(self, model: MilieuModel) -> tuple[Callable[[MilieuModel], Any], ...]:
+        """The phases of this hour after the schedule's last compiled part (``QuietPlan.tail_from`` on: those
+        bound to the clock hour, such as the ward round's, and any after them), each if its condition holds: what a
+        quiet run that ends with this hour leaves to Python (``QuietPlan.tails``)."""
+        plan = self.quiet_plan()
+        return self._functions(model.hour, plan.tail_from if plan is not None else 0)
+
+    def _functions(self, hour: Hour, start: int = 0) -> tuple[Callable[[MilieuModel], Any], ...]:
+        """The functions an hour with this clock runs, in order, from the ``start``-th phase on (consecutive parts
+        as one :class:`Stretch`); worked out once for each combination of the conditions."""
         if self._plan is None:
             names = tuple(dict.fromkeys(p.when for p in self._phases))
             self._plan = (names, tuple(WHEN[name].holds for name in names), {})
         names, conditions, runs = self._plan
-        hour = model.hour
-        key = tuple([holds(hour) for holds in conditions])
+        key = (start, *[holds(hour) for holds in conditions])
         functions = runs.get(key)
         if functions is None:
-            holding = {name for name, value in zip(names, key, strict=True) if value}
-            functions = runs[key] = _stretches(tuple(p.entry for p in self._phases if p.when in holding))
-        for function in functions:
-            function(model)
+            holding = {name for name, value in zip(names, key[1:], strict=True) if value}
+            phases = self._phases[start:]
+            functions = runs[key] = _stretches(tuple(p.entry for p in phases if p.when in holding))
+        return functions
 
     def quiet_plan(self) -> QuietPlan | None:
         """How this schedule's quiet hours run as one compiled call (:mod:`milieu_sim.model.hours`), or None when
@@ -534,7 +546,9 @@ class Schedule:
         An hour is quiet when every phase that is not a compiled part has nothing to do in it: its condition holds
         only at certain clock hours (``When.hours``: the ward round, the community model's day), which a quiet run
         stops before, or its function says until which step it has nothing to do (a ``quiet_until(model)``
-        attribute: admission, until the next admission is due)."""
+        attribute: admission, until the next admission is due).  Where every phase bound to such a clock hour
+        comes after the last part of the schedule, a quiet run may end with that hour instead: its parts in the
+        compiled call, then those phases from Python (:meth:`tail`), then the hour's counts."""
         if self._quiet is None:
             self._quiet = (_quiet_plan(self._phases),)
         return self._quiet[0]
@@ -546,14 +560,21 @@ class QuietPlan:
 
     - ``order``: the parts of the stretch module, in its order (``processes.stretch.parts_in_order()``);
     - ``masks``: which of them run, one row per ``2 * awake + new_shift`` (the clock's flags);
-    - ``hours_to_stop``: for each clock hour, how many hours from it on are quiet by the clock (0: it is an hour
-      at which a phase's condition may hold, a large number when there is none);
+    - ``hours_to_stop``: for each clock hour, how many hours from it on a quiet run may take by the clock (0: an
+      hour at which a phase before a part may run; a run may end with a ``tails`` hour; a large number when there
+      is neither);
+    - ``tails``: for each clock hour, whether a quiet run may end with it: its phases bound to the clock hour all
+      come after the schedule's last part, so the compiled call runs the hour's parts and Python the phases from
+      ``tail_from`` on (:meth:`Schedule.tail`);
+    - ``tail_from``: the place in the schedule of the first phase after its last part;
     - ``quiet_until``: the functions giving the step at which a phase next has something to do.
     """
 
     order: tuple
     masks: np.ndarray
     hours_to_stop: tuple[int, ...]
+    tails: tuple[bool, ...]
+    tail_from: int
     quiet_until: tuple[Callable[[MilieuModel], int], ...]
 
 
@@ -561,13 +582,14 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
     stretch = importlib.import_module(f"{PROCESSES}.stretch")
     order = stretch.parts_in_order()
     position = {id(part): k for k, part in enumerate(order)}
-    stops: set[int] = set()
+    bound: list[tuple[int, When]] = []  # (place in the schedule, condition) of the phases bound to clock hours
+    last_part = -1
     running: list[tuple[int, When]] = []  # (position in the order, condition) of the parts that may run
     until = []
-    for phase in phases:
+    for index, phase in enumerate(phases):
         when = WHEN[phase.when]
-        if when.hours is not None:  # never in a quiet hour
-            stops.update(when.hours())
+        if when.hours is not None:  # never in a quiet hour but, after every part, in a run's last
+            bound.append((index, when))
             continue
         entry = phase.entry
         part = getattr(entry, "part", None)
@@ -575,10 +597,17 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
             if running and position[id(part)] <= running[-1][0]:
                 return None
             running.append((position[id(part)], when))
+            last_part = index
         elif callable(getattr(entry, "quiet_until", None)):
             until.append(entry.quiet_until)
         else:
             return None
+    stops: set[int] = set()
+    tails: set[int] = set()
+    for index, when in bound:
+        (tails if index > last_part else stops).update(when.hours())
+    tails -= stops
+
     masks = np.zeros((4, len(order)), dtype=np.bool_)
     for awake in (0, 1):
         for new_shift in (0, 1):
@@ -587,9 +616,17 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
             hour = SimpleNamespace(clock=clock)
             for k, when in running:
                 masks[2 * awake + new_shift, k] = when.holds(hour)  # type: ignore[arg-type]
-    far = 1 << 62
-    to_stop = tuple(min((d for d in range(24) if (h + d) % 24 in stops), default=far) for h in range(24))
-    return QuietPlan(order, masks, to_stop, tuple(until))
+
+    def reach(hour: int) -> int:  # how many hours from this clock hour on a quiet run may take
+        for d in range(24):
+            if (hour + d) % 24 in stops:
+                return d
+            if (hour + d) % 24 in tails:
+                return d + 1
+        return 1 << 62
+
+    to_stop = tuple(reach(hour) for hour in range(24))
+    return QuietPlan(order, masks, to_stop, tuple(h in tails for h in range(24)), last_part + 1, tuple(until))
 
 
 class Stretch:
