@@ -31,9 +31,9 @@ def _quiet_runs(model: MilieuModel, monkeypatch) -> list[int]:
     runs: list[int] = []
     original = type(model)._run_quiet
 
-    def spy(self, n_hours):
+    def spy(self, n_hours, *due):
         runs.append(n_hours)
-        original(self, n_hours)
+        original(self, n_hours, *due)
 
     monkeypatch.setattr(type(model), "_run_quiet", spy)
     return runs
@@ -74,26 +74,41 @@ def test_run_gives_the_tables_and_the_clock_of_stepping_hour_by_hour(kwargs, mon
     _same_tables(stepped, fast)
 
 
-def test_quiet_runs_end_with_the_ward_round_or_the_community_day_and_stop_before_a_due_admission(monkeypatch):
+def test_quiet_runs_end_with_the_ward_round_or_the_community_day_and_admit_only_in_their_first_hour(monkeypatch):
     """The ward round's phases and the community model's day come after every part: a quiet run may end with
-    their hour (its parts compiled, its own phases from Python), never go past it."""
+    their hour (its parts compiled, its own phases from Python), never go past it.  Admission comes before the
+    hour's parts: a run may begin with an hour in which it is due (admission from Python, then the hour's later
+    parts compiled), and no admission is due in the rest of the run."""
     model = MilieuModel(rng=1, admission_delay_hours=6.0)
-    starts: list[tuple[int, int, int]] = []  # (first step, hours, next admission due)
+    cohort = model.admissions
+    starts: list[tuple[int, int, int, bool, int]] = []  # (first step, hours, admission due, begun, admissions)
     original = MilieuModel._run_quiet
 
-    def spy(self, n_hours):
-        starts.append((self.steps + 1, n_hours, self.next_admission_due))
-        original(self, n_hours)
+    def spy(self, n_hours, due=False):
+        first, admitted = self.steps + 1, self.admissions
+        original(self, n_hours, due)
+        hours = self.steps - first + 1  # the run's own count (worked out again after an admission)
+        starts.append((first, hours, self.next_admission_due, due, self.admissions - admitted))
 
     monkeypatch.setattr(MilieuModel, "_run_quiet", spy)
     model.run(days=10)
     assert starts
-    for first, n_hours, due in starts:
+    for first, n_hours, due_after, begun, admitted in starts:
         hours = [clock_hour(step) for step in range(first, first + n_hours)]
         assert 11 not in hours[:-1] and 12 not in hours[:-1]  # the ward round, the community model's day: last
-        assert first + n_hours - 1 < due  # admission has nothing to do in the run
-    ends = [clock_hour(first + n_hours - 1) for first, n_hours, _ in starts]
+        assert first + n_hours - 1 < due_after  # no admission due in the rest of the run
+        assert (admitted > 0) == begun  # admitted only in the first hour, when it began with admission due
+    ends = [clock_hour(first + n_hours - 1) for first, n_hours, *_ in starts]
     assert 11 in ends and 12 in ends
+    assert sum(admitted for *_, admitted in starts) == model.admissions - cohort >= 3  # every admission began a run
+    _same_tables(model, _stepped(240, rng=1, admission_delay_hours=6.0))
+
+
+def test_a_year_of_quiet_runs_is_a_year_of_steps():
+    """A year of runs that begin with admissions and end with ward rounds (thousands of buffer top-ups between
+    and inside them) draws every number stepping draws, no more and no fewer: the same tables."""
+    fast = MilieuModel(rng=1).run(days=365)
+    _same_tables(fast, _stepped(24 * 365, rng=1))
 
 
 class HookPolicy(Policy):
@@ -168,9 +183,10 @@ def test_a_phase_of_ones_own_at_the_ward_round_keeps_the_other_hours_quiet(place
     starts: list[tuple[int, int]] = []
     original = MilieuModel._run_quiet
 
-    def spy(self, n_hours):
-        starts.append((self.steps + 1, n_hours))
-        original(self, n_hours)
+    def spy(self, n_hours, due=False):
+        first = self.steps + 1
+        original(self, n_hours, due)
+        starts.append((first, self.steps - first + 1))
 
     monkeypatch.setattr(MilieuModel, "_run_quiet", spy)
     model.run(days=3)

@@ -196,16 +196,22 @@ class CompiledHour:
             self._held = (key, holder)
         return holder
 
+    def holds(self, order: tuple[Part, ...]) -> bool:
+        """Whether the arguments of a stretch's ``order`` can be held for a run of hours (not when a stream has a
+        stand-in, which draws anew each hour)."""
+        holder = self.held_arguments(order)
+        return self._held is not None and self._held[1] is holder
+
     def held_for_hours(self, n_hours: int, order: tuple[Part, ...]) -> Any:
         """The held arguments of a stretch's ``order`` for a run of ``n_hours`` hours (at most HEADROOM_HOURS), the
-        buffers filled for them; None when they cannot be kept (a stand-in stream, which draws anew each hour)."""
+        buffers filled for them (asked for right before the run: a call in between may top them up and count
+        afresh); None when they cannot be kept (:meth:`holds`)."""
         if self._calls_left < n_hours:
             self._top_up()
-        holder = self.held_arguments(order)
-        if self._held is None or self._held[1] is not holder:
+        if not self.holds(order):
             return None
         self._calls_left -= n_hours
-        return holder
+        return self._held[1]  # type: ignore[index]
 
     def run(self, parts: tuple[Part, ...], stretch: Any = None) -> None:
         """Run ``parts`` (consecutive phases of this hour, in order) as one compiled call, and log what they did:
@@ -224,7 +230,7 @@ class CompiledHour:
             order = stretch.parts_in_order()
             if mask is None:
                 mask = self._masks[parts] = np.array([[part in parts for part in order]])
-            events, feedback, change, _ = stretch.run_hours(clock, mask, self.held_arguments(order), 0, NO_HOURS)
+            events, feedback, change, _ = stretch.run_hours(clock, mask, self.held_arguments(order), 0, NO_HOURS, False)
         if events.shape[0]:
             model.records.events.add_rows(events)
         if feedback.shape[0]:
@@ -404,12 +410,15 @@ def stretch_source() -> str:
             "",
             "",
             "@kernel",
-            "def run_hours(clock, masks, held, first_step, rows):",
+            "def run_hours(clock, masks, held, first_step, rows, started):",
             '    """Run the parts of :func:`parts_in_order` through ``rows.shape[0]`` quiet hours from step',
             "    ``first_step`` on, each as ``MilieuModel.step`` runs it: the clock (hours.set_clock), the parts that",
             "    the hour's conditions call for (``masks[2 * awake + new_shift]``), the hour's counts into its row of",
-            "    ``rows`` (hours.count_hour).  With ``rows`` of no hours: the parts that ``masks[0]`` marks, once, in",
-            "    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  ``held.args``",
+            "    ``rows`` (hours.count_hour).  ``started``: the first hour was begun in Python (its clock set, its",
+            "    phases before the run's first part run: ``Schedule.head``); it goes on from there",
+            "    (``masks[4 + 2 * awake + new_shift]``: those parts only).  With ``rows`` of no hours: the parts that",
+            "    ``masks[0]`` marks, once, in the hour the clock holds (a stretch of an hour run from Python:",
+            "    ``Schedule.run``).  ``held.args``",
             "    (compiled_hour.held) holds the parts' arguments, then the hour's (``MilieuModel.hour_arguments``:",
             "    the clock's start, the routine's week, the shift of each clock hour, the hour's addressed, punished",
             "    and active arrays, what count_hour reads), then :data:`NOTHING` (no rows logged: what the stretch",
@@ -425,10 +434,12 @@ def stretch_source() -> str:
             "    for k in range(max(hours, 1)):",
             "        mask = masks[0]",
             "        if hours:",
-            "            step = first_step + k",
-            "            set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active)",
+            "            begun = started and k == 0",
+            "            if not begun:",
+            "                step = first_step + k",
+            "                set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active)",
             "            clock[MOVED] = 0.0",
-            "            mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT])]",
+            "            mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT]) + (4 if begun else 0)]",
             *calls("        "),
             "        moved = moved or clock[MOVED] != 0.0",
             "        if hours:",

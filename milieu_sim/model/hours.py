@@ -14,7 +14,8 @@ When an hour is quiet is worked out in Python, from the schedule (:meth:`Schedul
 clock hours (``When.hours``: the ward round, the community model's day) or say until which step they have
 nothing to do (``quiet_until``: admission, until the next admission is due).  A run may end with an hour of the
 first kind whose phases all come after the schedule's last part (``QuietPlan.tails``): the call runs its parts,
-and :meth:`MilieuModel._run_quiet <milieu_sim.model.model.MilieuModel._run_quiet>` the rest of the hour.
+and :meth:`MilieuModel._run_quiet <milieu_sim.model.model.MilieuModel._run_quiet>` the rest of the hour; and it may
+begin with an hour of the second kind, the phases up to it run from Python first (``Schedule.head``).
 """
 
 from __future__ import annotations

@@ -313,43 +313,65 @@ class MilieuModel(mesa.Model):
         ``hours``, where the run's end sets it False): quiet hours in compiled runs, the others with :meth:`step`."""
         end = self.steps + hours
         while self.running if until_stopped else self.steps < end:
-            quiet = self._quiet_hours(end - self.steps)
+            quiet, due = self._quiet_hours(end - self.steps)
             if quiet:
-                self._run_quiet(quiet)
+                self._run_quiet(quiet, due)
             else:
                 self.step()
 
-    def _quiet_hours(self, limit: int) -> int:
-        """How many of the next hours (at most ``limit``) are quiet: only compiled parts act in them, nothing of
-        one's own runs in them (hooks, phases, a DataCollector called hourly, Mesa events), and a compiled call
-        may advance Mesa's clock over them (:func:`milieu_sim.model.hours.skip_steps`).  The last of them may be an
-        hour whose own phases come after every part (the ward round's, the community model's day: ``QuietPlan.tails``),
-        which the run ends with."""
+    def _quiet_hours(self, limit: int) -> tuple[int, bool]:
+        """How many of the next hours (at most ``limit``) are quiet, and whether a phase with a ``quiet_until`` is
+        due in the first of them.  Quiet: only compiled parts act in them, nothing of one's own runs in them (hooks,
+        phases, a DataCollector called hourly, Mesa events), and a compiled call may advance Mesa's clock over them
+        (:func:`milieu_sim.model.hours.skip_steps`).  The last of them may be an hour whose own phases come after
+        every part (the ward round's, the community model's day: ``QuietPlan.tails``), which the run ends with; the
+        first may be one in which admission is due (``QuietPlan.head_to``), which the run begins in Python with
+        (with it due, the count is at most what the run may take: it is worked out again after admission)."""
         plan = self.schedule.quiet_plan()
         if plan is None:
-            return 0
+            return 0, False
         first = self.steps + 1
         hour = clock_hour(first - self.clock_start)
         quiet = min(limit, HEADROOM_HOURS, plan.hours_to_stop[hour])
+        due = False
         for until in plan.quiet_until:
-            quiet = min(quiet, until(self) - first)
+            step = until(self)
+            due = due or step <= first
+            quiet = quiet if step <= first else min(quiet, step - first)
         if quiet < 1 or self._collects_hourly or not self.policy.quiet or not _steps_as_built(type(self)):
-            return 0
-        return quiet if can_skip_steps(self) else 0
+            return 0, False
+        return (quiet, due) if can_skip_steps(self) else (0, False)
 
-    def _run_quiet(self, n_hours: int) -> None:
+    def _run_quiet(self, n_hours: int, due: bool = False) -> None:
         """Run the next ``n_hours`` quiet hours as one compiled call (hours.run_hours), then log them and move
-        Mesa's clock on by as many steps.  When the last of them is a tail hour (``QuietPlan.tails``), its phases
-        after the parts run next, from Python (``Schedule.tail``), and then its counts, as ``step`` runs them."""
+        Mesa's clock on by as many steps.  With ``due``, the first hour begins in Python: its clock and the phases
+        up to admission (``Schedule.head``), after which the hours are counted again (at most ``n_hours``); the
+        call goes on from the hour's next part.  When the last hour is a tail hour (``QuietPlan.tails``), its
+        phases after the parts run next, from Python (``Schedule.tail``), and then its counts, as ``step`` runs
+        them."""
         plan = self.schedule.quiet_plan()
-        held = self.compiled_hour.held_for_hours(n_hours, plan.order)
-        if held is None:  # a stand-in stream: hour by hour
-            for _ in range(n_hours):
+        if not self.compiled_hour.holds(plan.order):  # a stand-in stream: hour by hour
+            for _ in range(n_hours if not due else 1):
                 self.step()
             return
+        first = self.steps + 1
+        if due:
+            skip_steps(self, 1)
+            self._clock()
+            for function in self.schedule.head(self):
+                function(self)
+            for until in plan.quiet_until:  # the hour begun counts whatever they say now
+                n_hours = max(1, min(n_hours, until(self) - first))
+        held = self.compiled_hour.held_for_hours(n_hours, plan.order)  # after the head, which may top buffers up
+        if held is None:  # the head put a stand-in stream in place: the rest of its hour from Python
+            for function in self.schedule.after_head(self):
+                function(self)
+            self._update_counts()
+            self._stop_at_end()
+            return
         rows = np.empty((n_hours, len(STEP_COLUMNS)))
-        events, feedback, change, moved = stretch.run_hours(self.hour.clock, plan.masks, held, self.steps + 1, rows)
-        skip_steps(self, n_hours)
+        events, feedback, change, moved = stretch.run_hours(self.hour.clock, plan.masks, held, first, rows, due)
+        skip_steps(self, n_hours - due)
         if events.shape[0]:
             self.records.events.add_rows(events)
         if feedback.shape[0]:

@@ -517,6 +517,19 @@ class Schedule:
         for function in self._functions(model.hour):
             function(model)
 
+    def head(self, model: MilieuModel) -> tuple[Callable[[MilieuModel], Any], ...]:
+        """The phases of this hour before ``QuietPlan.head_to`` (up to the last phase that says until when it has
+        nothing to do, such as admission), each if its condition holds: what Python runs of an hour in which such
+        a phase is due before a quiet run goes on with the hour's later parts."""
+        plan = self.quiet_plan()
+        return self._functions(model.hour, 0, plan.head_to if plan is not None else len(self._phases))
+
+    def after_head(self, model: MilieuModel) -> tuple[Callable[[MilieuModel], Any], ...]:
+        """The phases of this hour from ``QuietPlan.head_to`` on, each if its condition holds: the rest of an hour
+        begun with :meth:`head`."""
+        plan = self.quiet_plan()
+        return self._functions(model.hour, plan.head_to if plan is not None else 0)
+
     def tail(self, model: MilieuModel) -> tuple[Callable[[MilieuModel], Any], ...]:
         """The phases of this hour after the schedule's last compiled part (``QuietPlan.tail_from`` on: those
         bound to the clock hour, such as the ward round's, and any after them), each if its condition holds: what a
@@ -524,18 +537,18 @@ class Schedule:
         plan = self.quiet_plan()
         return self._functions(model.hour, plan.tail_from if plan is not None else 0)
 
-    def _functions(self, hour: Hour, start: int = 0) -> tuple[Callable[[MilieuModel], Any], ...]:
-        """The functions an hour with this clock runs, in order, from the ``start``-th phase on (consecutive parts
-        as one :class:`Stretch`); worked out once for each combination of the conditions."""
+    def _functions(self, hour: Hour, start: int = 0, stop: int | None = None) -> tuple[Callable[..., Any], ...]:
+        """The functions an hour with this clock runs, in order, of the phases ``start`` to ``stop`` (consecutive
+        parts as one :class:`Stretch`); worked out once for each combination of the conditions."""
         if self._plan is None:
             names = tuple(dict.fromkeys(p.when for p in self._phases))
             self._plan = (names, tuple(WHEN[name].holds for name in names), {})
         names, conditions, runs = self._plan
-        key = (start, *[holds(hour) for holds in conditions])
+        key = (start, stop, *[holds(hour) for holds in conditions])
         functions = runs.get(key)
         if functions is None:
-            holding = {name for name, value in zip(names, key[1:], strict=True) if value}
-            phases = self._phases[start:]
+            holding = {name for name, value in zip(names, key[2:], strict=True) if value}
+            phases = self._phases[start:stop]
             functions = runs[key] = _stretches(tuple(p.entry for p in phases if p.when in holding))
         return functions
 
@@ -548,7 +561,9 @@ class Schedule:
         stops before, or its function says until which step it has nothing to do (a ``quiet_until(model)``
         attribute: admission, until the next admission is due).  Where every phase bound to such a clock hour
         comes after the last part of the schedule, a quiet run may end with that hour instead: its parts in the
-        compiled call, then those phases from Python (:meth:`tail`), then the hour's counts."""
+        compiled call, then those phases from Python (:meth:`tail`), then the hour's counts.  And a quiet run may
+        begin with an hour in which such a phase is due: Python sets the clock and runs the phases up to it
+        (:meth:`head`), the compiled call the hour's later parts and the hours after."""
         if self._quiet is None:
             self._quiet = (_quiet_plan(self._phases),)
         return self._quiet[0]
@@ -559,7 +574,8 @@ class QuietPlan:
     """How a schedule's quiet hours run (:meth:`Schedule.quiet_plan`).
 
     - ``order``: the parts of the stretch module, in its order (``processes.stretch.parts_in_order()``);
-    - ``masks``: which of them run, one row per ``2 * awake + new_shift`` (the clock's flags);
+    - ``masks``: which of them run, one row per ``2 * awake + new_shift`` (the clock's flags), then the same
+      four rows without the parts before ``head_to`` (the first hour of a run begun in Python);
     - ``hours_to_stop``: for each clock hour, how many hours from it on a quiet run may take by the clock (0: an
       hour at which a phase before a part may run; a run may end with a ``tails`` hour; a large number when there
       is neither);
@@ -567,6 +583,7 @@ class QuietPlan:
       come after the schedule's last part, so the compiled call runs the hour's parts and Python the phases from
       ``tail_from`` on (:meth:`Schedule.tail`);
     - ``tail_from``: the place in the schedule of the first phase after its last part;
+    - ``head_to``: the place in the schedule after its last phase with a ``quiet_until`` (0: there is none);
     - ``quiet_until``: the functions giving the step at which a phase next has something to do.
     """
 
@@ -575,6 +592,7 @@ class QuietPlan:
     hours_to_stop: tuple[int, ...]
     tails: tuple[bool, ...]
     tail_from: int
+    head_to: int
     quiet_until: tuple[Callable[[MilieuModel], int], ...]
 
 
@@ -584,7 +602,9 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
     position = {id(part): k for k, part in enumerate(order)}
     bound: list[tuple[int, When]] = []  # (place in the schedule, condition) of the phases bound to clock hours
     last_part = -1
+    head_to = 0
     running: list[tuple[int, When]] = []  # (position in the order, condition) of the parts that may run
+    placed: list[int] = []  # their places in the schedule
     until = []
     for index, phase in enumerate(phases):
         when = WHEN[phase.when]
@@ -597,9 +617,11 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
             if running and position[id(part)] <= running[-1][0]:
                 return None
             running.append((position[id(part)], when))
+            placed.append(index)
             last_part = index
         elif callable(getattr(entry, "quiet_until", None)):
             until.append(entry.quiet_until)
+            head_to = index + 1
         else:
             return None
     stops: set[int] = set()
@@ -608,7 +630,7 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
         (tails if index > last_part else stops).update(when.hours())
     tails -= stops
 
-    masks = np.zeros((4, len(order)), dtype=np.bool_)
+    masks = np.zeros((8, len(order)), dtype=np.bool_)
     for awake in (0, 1):
         for new_shift in (0, 1):
             clock = np.zeros(len(CLOCK_INDEX))
@@ -616,6 +638,10 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
             hour = SimpleNamespace(clock=clock)
             for k, when in running:
                 masks[2 * awake + new_shift, k] = when.holds(hour)  # type: ignore[arg-type]
+    masks[4:] = masks[:4]
+    for (k, _), index in zip(running, placed, strict=True):
+        if index < head_to:  # run in Python before the first hour goes on compiled
+            masks[4:, k] = False
 
     def reach(hour: int) -> int:  # how many hours from this clock hour on a quiet run may take
         for d in range(24):
@@ -626,7 +652,7 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
         return 1 << 62
 
     to_stop = tuple(reach(hour) for hour in range(24))
-    return QuietPlan(order, masks, to_stop, tuple(h in tails for h in range(24)), last_part + 1, tuple(until))
+    return QuietPlan(order, masks, to_stop, tuple(h in tails for h in range(24)), last_part + 1, head_to, tuple(until))
 
 
 class Stretch:

@@ -78,12 +78,15 @@ def _log(logs, part_logs):
 
 
 @kernel
-def run_hours(clock, masks, held, first_step, rows):
+def run_hours(clock, masks, held, first_step, rows, started):
     """Run the parts of :func:`parts_in_order` through ``rows.shape[0]`` quiet hours from step
     ``first_step`` on, each as ``MilieuModel.step`` runs it: the clock (hours.set_clock), the parts that
     the hour's conditions call for (``masks[2 * awake + new_shift]``), the hour's counts into its row of
-    ``rows`` (hours.count_hour).  With ``rows`` of no hours: the parts that ``masks[0]`` marks, once, in
-    the hour the clock holds (a stretch of an hour run from Python: ``Schedule.run``).  ``held.args``
+    ``rows`` (hours.count_hour).  ``started``: the first hour was begun in Python (its clock set, its
+    phases before the run's first part run: ``Schedule.head``); it goes on from there
+    (``masks[4 + 2 * awake + new_shift]``: those parts only).  With ``rows`` of no hours: the parts that
+    ``masks[0]`` marks, once, in the hour the clock holds (a stretch of an hour run from Python:
+    ``Schedule.run``).  ``held.args``
     (compiled_hour.held) holds the parts' arguments, then the hour's (``MilieuModel.hour_arguments``:
     the clock's start, the routine's week, the shift of each clock hour, the hour's addressed, punished
     and active arrays, what count_hour reads), then :data:`NOTHING` (no rows logged: what the stretch
@@ -121,10 +124,12 @@ def run_hours(clock, masks, held, first_step, rows):
     for k in range(max(hours, 1)):
         mask = masks[0]
         if hours:
-            step = first_step + k
-            set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active)
+            begun = started and k == 0
+            if not begun:
+                step = first_step + k
+                set_clock(clock, step, clock_start, week, shift_of_hour, addressed, punished, active)
             clock[MOVED] = 0.0
-            mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT])]
+            mask = masks[2 * int(clock[AWAKE]) + int(clock[NEW_SHIFT]) + (4 if begun else 0)]
         if mask[0]:
             logged = movement._shift_hour(clock, a_shift_change)
             if logged[0].shape[0] or logged[1].shape[0]:
