@@ -65,6 +65,120 @@ def stream(entropy: int, name: str, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
+# --- keyed generators for one use, set up fast -------------------------------------------------------------
+# A stay draws from three generators keyed by who and when (admission, arrival, follow-up: ``stream(entropy, name,
+# *key)``).  Building each (NumPy's SeedSequence, then PCG64 seeded from it) took 20-35 µs within a run, most of it
+# in NumPy's generic Python-level code run with cold caches: about an eighth of a simulated year.  KeyedGenerator
+# works out the same PCG64 state in compiled code and sets it in one generator kept for the purpose.  The state is
+# SeedSequence's (numpy/random/bit_generator.pyx: its entropy words, the pool's hash and mix, ``generate_state(4,
+# uint64)``) and PCG64's seeding (numpy/random/src/pcg64: two steps of the 128-bit LCG); tests/test_streams.py
+# checks it against NumPy's own for seeds of every size and the keys the model uses.
+_M32 = np.uint64(0xFFFFFFFF)
+_B32 = np.uint64(1 << 32)
+_S16 = np.uint64(16)
+_S32 = np.uint64(32)
+_INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)  # SeedSequence's hash of entropy into the pool
+_INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)  # and of the pool into a seed
+_MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
+_PCG_MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG64's 128-bit LCG multiplier
+_M128 = (1 << 128) - 1
+_POOL = 4  # SeedSequence's default pool size (32-bit words)
+
+
+@kernel
+def _hashmix(value, hash_const):
+    value ^= hash_const
+    hash_const = (hash_const * _MULT_A) & _M32
+    value = (value * hash_const) & _M32
+    return value ^ (value >> _S16), hash_const
+
+
+@kernel
+def _mix(x, y):
+    result = (_MIX_L * x + (_B32 - ((_MIX_R * y) & _M32))) & _M32  # (L x - R y) mod 2**32, with no negative
+    return result ^ (result >> _S16)
+
+
+@kernel
+def _seed_words(entropy, spawn_key):
+    """``SeedSequence(entropy, spawn_key=spawn_key).generate_state(4, np.uint64)``, the entropy and a non-empty
+    spawn key given as 32-bit words (lowest first) in uint64 arrays: the run's entropy padded with zeros to the
+    pool's size, then the spawn key, hashed into a pool of four words and mixed, then hashed out into eight
+    words, read two by two as little-endian 64-bit words."""
+    n_run = max(entropy.size, _POOL)
+    words = np.zeros(n_run + spawn_key.size, dtype=np.uint64)
+    words[: entropy.size] = entropy
+    words[n_run:] = spawn_key
+    pool = np.zeros(_POOL, dtype=np.uint64)
+    hash_const = _INIT_A
+    for i in range(_POOL):
+        pool[i], hash_const = _hashmix(words[i], hash_const)
+    for source in range(_POOL):
+        for target in range(_POOL):
+            if source != target:
+                hashed, hash_const = _hashmix(pool[source], hash_const)
+                pool[target] = _mix(pool[target], hashed)
+    for source in range(_POOL, words.size):
+        for target in range(_POOL):
+            hashed, hash_const = _hashmix(words[source], hash_const)
+            pool[target] = _mix(pool[target], hashed)
+    out = np.zeros(4, dtype=np.uint64)
+    hash_const = _INIT_B
+    for i in range(8):
+        value = pool[i % _POOL] ^ hash_const
+        hash_const = (hash_const * _MULT_B) & _M32
+        value = (value * hash_const) & _M32
+        value ^= value >> _S16
+        out[i // 2] |= value << _S32 if i % 2 else value
+    return out
+
+
+def _words(value: int) -> list[int]:
+    """NumPy's 32-bit words of a non-negative integer, lowest first (``[0]`` for 0)."""
+    words = [value & 0xFFFFFFFF]
+    value >>= 32
+    while value:
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+    return words
+
+
+class KeyedGenerator:
+    """``stream(entropy, name, *key)`` for one use, fast: ``keyed(name, *key)`` returns this object's one
+    generator, set to the state that generator starts in (the same numbers), so draw from it at once, before
+    the next call.  Keys must be non-negative; keys of 2**32 or more (more than one word) go the plain way."""
+
+    def __init__(self, entropy: int) -> None:
+        self.entropy = entropy
+        self._entropy = np.array(_words(entropy), dtype=np.uint64)
+        self._names: dict[str, int] = {}
+        self.generator = np.random.Generator(np.random.PCG64(0))  # its state is set anew at each call
+
+    def __call__(self, name: str, *key: int) -> np.random.Generator:
+        code = self._names.get(name)
+        if code is None:
+            code = self._names[name] = zlib.crc32(name.encode("utf-8"))
+        if not all(0 <= k <= 0xFFFFFFFF for k in key):
+            return stream(self.entropy, name, *key)
+        seed, sequence = _pcg64_seed(_seed_words(self._entropy, np.array((code, *key), dtype=np.uint64)).tolist())
+        self.generator.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": seed, "inc": sequence},
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
+        return self.generator
+
+
+def _pcg64_seed(words: list[int]) -> tuple[int, int]:
+    """PCG64's (state, increment) seeded with four 64-bit words: initial state and sequence as 128-bit numbers
+    (high word first), the increment ``2 sequence + 1``, then step, add the initial state, step."""
+    initial, sequence = (words[0] << 64) | words[1], (words[2] << 64) | words[3]
+    increment = ((sequence << 1) | 1) & _M128
+    state = (((increment + initial) & _M128) * _PCG_MULTIPLIER + increment) & _M128
+    return state, increment
+
+
 class Stream:
     """One process's random stream: its generator, read ahead into a buffer that compiled code takes blocks from.
 
@@ -222,6 +336,7 @@ class Streams(dict):
         self.version = [0]  # goes up when a stream or a stream's buffer is replaced (Stream.version)
         super().__init__((name, Stream(stream(entropy, name), self.version)) for name in STREAM_NAMES)
         self.entropy = entropy
+        self.keyed = KeyedGenerator(entropy)  # generators keyed by who and when, for one use each
 
     def __setitem__(self, name: str, stream: object) -> None:
         """Put a stream (or a stand-in for one, in a test) under ``name``; compiled code's arguments follow."""

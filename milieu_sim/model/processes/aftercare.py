@@ -72,7 +72,6 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
-from milieu_sim.model.streams import stream
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -246,7 +245,7 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     own, token = [(1.0 - e) * skill for skill in skills], [e * skill for skill in skills]
     # the rows OWN (3), TOKEN (3), Y, IND, INS, SUP, FUNCTIONING
     f.x[:, k] = [*own, *token, state[SYMPTOMS], state[INDEPENDENCE], state[INSIGHT], float(c.support[slot]), math.nan]
-    generator = stream(model.seed, "aftercare", number, stays)
+    generator = model.streams.keyed("aftercare", number, stays)  # stream(seed, "aftercare", ...), for one use
     generator.random(out=f.draws[k])  # the slot's draws, in place: the numbers random((days, N_DRAWS)) gives
     f.client_id[k], f.exit_step[k], f.days_done[k] = client, model.steps, 0
     f.live[k], f.waiting[k], f.in_aftercare[k] = True, False, False

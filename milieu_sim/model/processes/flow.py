@@ -80,7 +80,6 @@ from milieu_sim.model.state import (
     SENIOR,
     TRUST,
 )
-from milieu_sim.model.streams import stream
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -229,7 +228,7 @@ def admission_draws(model: MilieuModel, number: int) -> np.ndarray:
     """The draws that define the ``number``-th admitted client: 8 standard normals (state), a uniform (prior stay),
     4 uniforms (diagnosis, detained, violence history, self-harm history) and a standard normal (support); the
     profile's draws come after the older ones, so those are unchanged."""
-    generator = stream(model.seed, "admissions", number)
+    generator = model.streams.keyed("admissions", number)  # stream(seed, "admissions", number), for one use
     return np.concatenate(
         (generator.standard_normal(8), generator.random(1), generator.random(4), generator.standard_normal(1))
     )
@@ -364,7 +363,7 @@ def schedule_admission(model: MilieuModel, slot: int) -> None:
     fallen free, so the timing does not depend on what happened elsewhere.
     """
     c = model.clients
-    generator = stream(model.seed, "arrivals", slot, int(c.vacancies[slot]))
+    generator = model.streams.keyed("arrivals", slot, int(c.vacancies[slot]))  # stream(seed, "arrivals", ...)
     c.vacancies[slot] += 1
     c.next_admission_step[slot] = model.steps + int(generator.geometric(admission_chance(model.p)))
     model.next_admission_due = min(model.next_admission_due, int(c.next_admission_step[slot]))

@@ -1,0 +1,56 @@
+"""Keyed generators for one use (streams.KeyedGenerator): the numbers of NumPy's own SeedSequence and PCG64."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+import numpy as np
+import pytest
+
+from milieu_sim import MilieuModel
+from milieu_sim.model.streams import KeyedGenerator, stream
+
+SEEDS = [0, 1, 7, 2**31, 2**32 - 1, 2**32, 2**64 + 5, 2**127 + 3, 2**128 - 1, 2**160 + 11]
+
+
+@pytest.mark.parametrize("entropy", SEEDS)
+def test_a_keyed_generator_gives_numpys_numbers_for_seeds_of_every_size(entropy):
+    """One, two, four and more than four 32-bit words of entropy (padding to the pool, then mixing in the words
+    past it), names and sub-keys as the model keys them: the same uniforms, normals and geometric draws."""
+    keyed = KeyedGenerator(entropy)
+    for name, key in [("admissions", (0,)), ("admissions", (12345,)), ("arrivals", (3, 0)), ("arrivals", (19, 40)),
+                      ("aftercare", (977, 2)), ("aftercare", (2**32 - 1, 1)), ("own_mechanism", ())]:  # fmt: skip
+        plain = stream(entropy, name, *key)
+        fast = keyed(name, *key)
+        np.testing.assert_array_equal(fast.random(7), plain.random(7))
+        np.testing.assert_array_equal(fast.standard_normal(5), plain.standard_normal(5))
+        assert fast.geometric(0.2) == plain.geometric(0.2)
+
+
+def test_random_seeds_and_keys_match_numpy():
+    draw = random.Random(15)
+    for _ in range(400):
+        entropy = draw.getrandbits(draw.choice([1, 31, 32, 33, 64, 100, 128, 129, 256]))
+        key = tuple(draw.randrange(2**32) for _ in range(draw.randint(0, 4)))
+        keyed = KeyedGenerator(entropy)
+        np.testing.assert_array_equal(keyed("k", *key).random(3), stream(entropy, "k", *key).random(3))
+
+
+def test_each_call_starts_its_keys_sequence_afresh_and_large_keys_go_the_plain_way():
+    keyed = KeyedGenerator(42)
+    first = keyed("aftercare", 5, 1).random(4)
+    keyed("aftercare", 6, 1).random(100)  # another key's draws in between
+    np.testing.assert_array_equal(keyed("aftercare", 5, 1).random(4), first)  # the same key: the same numbers
+    big = keyed("arrivals", 2**40, 3)  # two words: numpy's own SeedSequence
+    assert big is not keyed.generator
+    np.testing.assert_array_equal(big.random(3), stream(42, "arrivals", 2**40, 3).random(3))
+
+
+def test_a_model_keeps_its_keyed_generator_through_pickling():
+    model = MilieuModel(rng=3, days=2).run()
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(
+        copy.streams.keyed("admissions", 9).random(3), model.streams.keyed("admissions", 9).random(3)
+    )
+    np.testing.assert_array_equal(copy.streams.keyed("admissions", 9).random(3), stream(3, "admissions", 9).random(3))
