@@ -14,6 +14,7 @@ from milieu_sim.model.agents import Client
 from milieu_sim.model.processes import aftercare, flow
 from milieu_sim.model.processes.aftercare import OWN, SUP, TOKEN, Y
 from milieu_sim.model.records import TABLE_COLUMNS
+from milieu_sim.model.streams import KeyedGenerator
 
 
 def ward(n: int = 4, **parameters) -> MilieuModel:
@@ -143,9 +144,9 @@ def referrals(support: float, aftercare_attendance: float, n: int = 20) -> int:
     for slot in range(n):
         flow.exit_client(model, slot, "completed")
     f = model.followup
-    rng = np.random.default_rng(77)
+    fixed = KeyedGenerator(77)
     live = np.flatnonzero(f.live)
-    f.draws[live] = rng.random(f.draws[live].shape)  # fixed draws, different for each person
+    f.generators[live] = [fixed.words("fixed", person) for person in range(live.size)]  # different for each person
     f.x[SUP, live] = support
     follow_days(model, 90)
     return len(f.queue)

@@ -143,6 +143,38 @@ def _words(value: int) -> list[int]:
     return words
 
 
+_PCG_HIGH, _PCG_LOW = np.uint64(_PCG_MULTIPLIER >> 64), np.uint64(_PCG_MULTIPLIER & 0xFFFFFFFFFFFFFFFF)
+_S58, _S63, _S64, _S11 = np.uint64(58), np.uint64(63), np.uint64(64), np.uint64(11)
+
+
+@kernel(inline=True)
+def _high_product(a, b):
+    """The high 64 bits of the 128-bit product of two 64-bit numbers (from their 32-bit halves: no overflow)."""
+    a0, a1, b0, b1 = a & _M32, a >> _S32, b & _M32, b >> _S32
+    cross, other = a0 * b1, a1 * b0
+    middle = ((a0 * b0) >> _S32) + (cross & _M32) + (other & _M32)
+    return a1 * b1 + (cross >> _S32) + (other >> _S32) + (middle >> _S32)
+
+
+@kernel(inline=True)
+def pcg64_uniform(generators, k):
+    """The next uniform of PCG64 generator ``k``, ``generators[k]`` = (state high, state low, increment high,
+    increment low) as uint64, moved on one step: what ``Generator.random()`` gives from that state.  The 128-bit
+    LCG step (state times PCG64's multiplier plus the increment, modulo 2**128), the XSL-RR output (the state's
+    halves xor-ed, rotated right by its top six bits), then the top 53 bits as a double in [0, 1)
+    (numpy/random/src/pcg64; tests/test_streams.py checks thousands of draws against NumPy's)."""
+    high, low = generators[k, 0], generators[k, 1]
+    product = low * _PCG_LOW  # the low 64 bits (modulo 2**64)
+    high = _high_product(low, _PCG_LOW) + low * _PCG_HIGH + high * _PCG_LOW
+    low = product + generators[k, 3]
+    high += generators[k, 2] + (np.uint64(1) if low < product else np.uint64(0))
+    generators[k, 0], generators[k, 1] = high, low
+    mixed = high ^ low
+    turn = high >> _S58
+    output = (mixed >> turn) | (mixed << ((_S64 - turn) & _S63))
+    return np.float64(output >> _S11) * (1.0 / 9007199254740992.0)
+
+
 class KeyedGenerator:
     """``stream(entropy, name, *key)`` for one use, fast: ``keyed(name, *key)`` returns this object's one
     generator, set to the state that generator starts in (the same numbers), so draw from it at once, before
@@ -168,6 +200,18 @@ class KeyedGenerator:
             "uinteger": 0,
         }
         return self.generator
+
+    def words(self, name: str, *key: int) -> np.ndarray:
+        """The starting state of ``stream(entropy, name, *key)`` as :func:`pcg64_uniform` reads it (four uint64
+        words), for compiled code to draw from: the same uniforms, one at a time."""
+        state = self(name, *key).bit_generator.state["state"]
+        return _as_words(state["state"], state["inc"])
+
+
+def _as_words(state: int, increment: int) -> np.ndarray:
+    """A PCG64 (state, increment) as :func:`pcg64_uniform` holds it: four uint64 words, high word first."""
+    mask = 0xFFFFFFFFFFFFFFFF
+    return np.array([state >> 64, state & mask, increment >> 64, increment & mask], dtype=np.uint64)
 
 
 def _pcg64_seed(words: list[int]) -> tuple[int, int]:

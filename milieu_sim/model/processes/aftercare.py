@@ -41,9 +41,10 @@ trust, insight and empathy are as they left, the token incentive has faded like 
 and agitation follows the admission rule from their symptoms
 (``admission_agitation + admission_agitation_symptoms Y``).
 
-Random draws: each follow-up draws its whole daily block (stressor, use of each skill, aftercare,
-readmission) at its start from a generator keyed by the person's number and their stay count
-(stream ``aftercare``), so the same person discharged under two policies meets the same days outside.
+Random draws: each follow-up draws its daily block (stressor, use of each skill, aftercare, readmission) day
+after day from a generator keyed by the person's number and their stay count (stream ``aftercare``), kept as
+its PCG64 state in compiled code (``streams.pcg64_uniform``), so the same person discharged under two policies
+meets the same days outside.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
+from milieu_sim.model.streams import pcg64_uniform
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -170,7 +172,7 @@ class FollowUp:
         self.cap = 0
         self.x = np.zeros((N_ROWS, 0))
         self.carried = np.zeros((len(STATE_VARIABLES), 0))  # the state row values at discharge
-        self.draws = np.zeros((0, self.days, N_DRAWS))
+        self.generators = np.zeros((0, 4), dtype=np.uint64)  # each slot's aftercare generator (pcg64_uniform)
         self.client_id = np.zeros(0, dtype=np.int64)
         self.exit_step = np.zeros(0, dtype=np.int64)
         self.days_done = np.zeros(0, dtype=np.int64)
@@ -194,11 +196,7 @@ class FollowUp:
         grow = new - self.cap
         self.x = np.concatenate((self.x, np.zeros((N_ROWS, grow))), axis=1)
         self.carried = np.concatenate((self.carried, np.zeros((self.carried.shape[0], grow))), axis=1)
-        # the draws of a slot are written when it is taken, before any read: the new slots' are left unset (their
-        # memory untouched until used), the old ones copied
-        draws = np.empty((new, self.days, N_DRAWS))
-        draws[:k] = self.draws
-        self.draws = draws
+        self.generators = np.concatenate((self.generators, np.zeros((grow, 4), dtype=np.uint64)))
         for name in ("client_id", "exit_step", "days_done"):
             setattr(self, name, np.concatenate((getattr(self, name), np.zeros(grow, dtype=np.int64))))
         for name in ("live", "waiting", "in_aftercare", "logged"):
@@ -245,8 +243,7 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     own, token = [(1.0 - e) * skill for skill in skills], [e * skill for skill in skills]
     # the rows OWN (3), TOKEN (3), Y, IND, INS, SUP, FUNCTIONING
     f.x[:, k] = [*own, *token, state[SYMPTOMS], state[INDEPENDENCE], state[INSIGHT], float(c.support[slot]), math.nan]
-    generator = model.streams.keyed("aftercare", number, stays)  # stream(seed, "aftercare", ...), for one use
-    generator.random(out=f.draws[k])  # the slot's draws, in place: the numbers random((days, N_DRAWS)) gives
+    f.generators[k] = model.streams.keyed.words("aftercare", number, stays)  # stream(seed, "aftercare", ...)
     f.client_id[k], f.exit_step[k], f.days_done[k] = client, model.steps, 0
     f.live[k], f.waiting[k], f.in_aftercare[k] = True, False, False
     f.logged[k] = model.steps > model.clock_start  # the warm start's stays are not in the tables
@@ -259,8 +256,24 @@ def follow_up(model: MilieuModel) -> None:
     f = model.followup
     if not f.live.any():
         return
-    n_rows = _follow(f.x, f.draws, f.client_id, f.exit_step, f.days_done, f.live, f.waiting, f.in_aftercare,
-                     f.logged, model.steps, PARAMETERS(model.p), f.rows_i, f.rows_f, f.what)  # fmt: skip
+    with np.errstate(over="ignore"):  # the generators' 64-bit products wrap by design (NumPy warns without numba)
+        n_rows = _follow(
+            f.x,
+            f.generators,
+            f.days,
+            f.client_id,
+            f.exit_step,
+            f.days_done,
+            f.live,
+            f.waiting,
+            f.in_aftercare,
+            f.logged,
+            model.steps,
+            PARAMETERS(model.p),
+            f.rows_i,
+            f.rows_f,
+            f.what,
+        )
     if n_rows:
         _log(model, f.rows_i[:n_rows].copy(), f.rows_f[:n_rows].copy())  # the log keeps what it is given
     for k in np.flatnonzero(f.what).tolist():  # in slot order (each slot's referral, outcome, end are its own)
@@ -290,12 +303,15 @@ def _log(model: MilieuModel, ints: np.ndarray, floats: np.ndarray) -> None:
 
 
 @kernel
-def _follow(x, draws, client_id, exit_step, days_done, live, waiting, in_aftercare, logged, step, parameters,
-            rows_i, rows_f, what):  # fmt: skip
+def _follow(x, generators, days, client_id, exit_step, days_done, live, waiting, in_aftercare, logged, step,
+            parameters, rows_i, rows_f, what):  # fmt: skip
     """One day of follow-up for every live follow-up slot (module docstring); fills the day's `followup` rows
-    and, per slot, bit flags of what happened (referred, day OUTSIDE_DAY reached, follow-up ended)."""
+    and, per slot, bit flags of what happened (referred, day OUTSIDE_DAY reached, follow-up ended).  Each day of a
+    slot takes the next N_DRAWS uniforms of its generator (``generators[k]``, :func:`pcg64_uniform`), for at most
+    ``days`` days."""
     q = parameters[0]
-    horizon = min(q.followup_days, draws.shape[1])
+    horizon = min(q.followup_days, days)
+    u = np.empty(N_DRAWS)
     disuse = np.exp(-1.0 / q.skill_disuse_days)
     fade = np.exp(-1.0 / q.token_fade_days)
     n = 0
@@ -306,7 +322,8 @@ def _follow(x, draws, client_id, exit_step, days_done, live, waiting, in_afterca
         elapsed = (step - exit_step[k]) // 24
         while days_done[k] < elapsed and days_done[k] < horizon:
             d = days_done[k]
-            u = draws[k, d]
+            for j in range(N_DRAWS):
+                u[j] = pcg64_uniform(generators, k)
             if d % 7 == 0:
                 in_aftercare[k] = u[AFTERCARE] < q.aftercare_attendance
             care = 1.0 if in_aftercare[k] else 0.0
