@@ -1139,6 +1139,15 @@ def test_6_15_climate_equations_as_written():
 
 
 # --- 6.24 Life after discharge: follow-up and readmission -------------------------------------------------
+def _first_day(wanted) -> np.ndarray:
+    """A follow-up generator (streams.KeyedGenerator.words) whose first day's draws (stressor, use of each skill,
+    aftercare, referral: NumPy's first six uniforms of it) are as ``wanted`` says."""
+    from milieu_sim.model.streams import KeyedGenerator
+
+    keyed = KeyedGenerator(0)
+    return next(keyed.words("day", k) for k in range(100_000) if wanted(keyed("day", k).random(6)))
+
+
 def test_6_24_one_day_outside_as_written():
     from milieu_sim.model.processes import aftercare
 
@@ -1147,8 +1156,8 @@ def test_6_24_one_day_outside_as_written():
     c.skills[:, 0], c.external_share[0], c.symptoms[0], c.support[0] = 0.5, 0.4, 0.3, 0.6
     flow.exit_client(model, 0, "completed")
     f = model.followup
-    f.draws[0, 0] = [0.0, 0.99, 0.99, 0.99, 0.99, 0.99]  # a stressor; no skill used; no aftercare; no referral
-    f.exit_step[0] -= 24
+    f.generators[0] = _first_day(lambda u: u[0] < 0.02 and min(u[4:]) > 0.9)  # a stressor; no skill used (no
+    f.exit_step[0] -= 24  # chance of use); no aftercare; no referral
     aftercare.follow_up(model)
     own = 0.5 * 0.6 * math.exp(-1 / p["skill_disuse_days"])
     token = 0.5 * 0.4 * math.exp(-1 / p["token_fade_days"])
