@@ -202,6 +202,48 @@ def test_a_phase_of_ones_own_at_the_ward_round_keeps_the_other_hours_quiet(place
     _same_tables(stepped, model)
 
 
+def _visit(model):
+    """A phase of one's own that acts every 30 hours and says so (``quiet_until``): a visitor calms everyone."""
+    if model.steps >= getattr(model, "next_visit", 30):
+        model.visits = [*getattr(model, "visits", []), model.steps]
+        model.clients.agitation[model.clients.present] *= 0.9
+        model.next_visit = model.steps + 30
+
+
+_visit.quiet_until = lambda model: getattr(model, "next_visit", 30)
+
+
+@pytest.mark.parametrize("place", [{"before": "movement"}, {"after": "followup"}])
+def test_a_phase_of_ones_own_that_says_when_it_acts_begins_runs_or_is_stepped(place, monkeypatch):
+    """Before the parts, the hour it acts in begins a quiet run (it runs from Python, then the hour's later parts
+    compiled); after the last part, that hour is stepped.  Either way it acts in its hours, and the tables are
+    stepping's."""
+
+    def build() -> MilieuModel:
+        return MilieuModel(rng=12, extra_phases=[Phase("visit", _visit, **place)])
+
+    stepped = build()
+    for _ in range(96):
+        stepped.step()
+    model = build()
+    begun: list[int] = []
+    original = MilieuModel._run_quiet
+
+    def spy(self, n_hours, due=False):
+        if due:
+            begun.append(self.steps + 1)
+        original(self, n_hours, due)
+
+    monkeypatch.setattr(MilieuModel, "_run_quiet", spy)
+    model.run(days=4)
+    assert model.visits == stepped.visits == [30, 60, 90]
+    if "before" in place:
+        assert set(model.visits) <= set(begun)
+    else:
+        assert not set(model.visits) & set(begun)
+    _same_tables(stepped, model)
+
+
 def test_a_user_who_never_calls_run_gets_the_same_model():
     """step() alone (the app, a notebook) and run() build the same state."""
     a = _stepped(48, rng=9)

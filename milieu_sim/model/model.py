@@ -338,6 +338,8 @@ class MilieuModel(mesa.Model):
             step = until(self)
             due = due or step <= first
             quiet = quiet if step <= first else min(quiet, step - first)
+        if due and plan.head_to is None:  # due after the last part: its hour is stepped
+            return 0, False
         if quiet < 1 or self._collects_hourly or not self.policy.quiet or not _steps_as_built(type(self)):
             return 0, False
         return (quiet, due) if can_skip_steps(self) else (0, False)

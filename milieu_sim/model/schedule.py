@@ -522,13 +522,14 @@ class Schedule:
         nothing to do, such as admission), each if its condition holds: what Python runs of an hour in which such
         a phase is due before a quiet run goes on with the hour's later parts."""
         plan = self.quiet_plan()
-        return self._functions(model.hour, 0, plan.head_to if plan is not None else len(self._phases))
+        head_to = plan.head_to if plan is not None else None
+        return self._functions(model.hour, 0, head_to if head_to is not None else len(self._phases))
 
     def after_head(self, model: MilieuModel) -> tuple[Callable[[MilieuModel], Any], ...]:
         """The phases of this hour from ``QuietPlan.head_to`` on, each if its condition holds: the rest of an hour
         begun with :meth:`head`."""
         plan = self.quiet_plan()
-        return self._functions(model.hour, plan.head_to if plan is not None else 0)
+        return self._functions(model.hour, (plan.head_to or 0) if plan is not None else 0)
 
     def tail(self, model: MilieuModel) -> tuple[Callable[[MilieuModel], Any], ...]:
         """The phases of this hour after the schedule's last compiled part (``QuietPlan.tail_from`` on: those
@@ -583,7 +584,8 @@ class QuietPlan:
       come after the schedule's last part, so the compiled call runs the hour's parts and Python the phases from
       ``tail_from`` on (:meth:`Schedule.tail`);
     - ``tail_from``: the place in the schedule of the first phase after its last part;
-    - ``head_to``: the place in the schedule after its last phase with a ``quiet_until`` (0: there is none);
+    - ``head_to``: the place in the schedule after its last phase with a ``quiet_until`` (0: there is none;
+      None: one comes after the last part, and an hour in which it is due is stepped);
     - ``quiet_until``: the functions giving the step at which a phase next has something to do.
     """
 
@@ -592,7 +594,7 @@ class QuietPlan:
     hours_to_stop: tuple[int, ...]
     tails: tuple[bool, ...]
     tail_from: int
-    head_to: int
+    head_to: int | None
     quiet_until: tuple[Callable[[MilieuModel], int], ...]
 
 
@@ -629,6 +631,8 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
     for index, when in bound:
         (tails if index > last_part else stops).update(when.hours())
     tails -= stops
+    if head_to > last_part + 1:  # a phase with quiet_until after the last part: its hour is stepped, not begun
+        head_to = None
 
     masks = np.zeros((8, len(order)), dtype=np.bool_)
     for awake in (0, 1):
@@ -640,7 +644,7 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
                 masks[2 * awake + new_shift, k] = when.holds(hour)  # type: ignore[arg-type]
     masks[4:] = masks[:4]
     for (k, _), index in zip(running, placed, strict=True):
-        if index < head_to:  # run in Python before the first hour goes on compiled
+        if head_to is not None and index < head_to:  # run in Python before the first hour goes on compiled
             masks[4:, k] = False
 
     def reach(hour: int) -> int:  # how many hours from this clock hour on a quiet run may take
