@@ -47,6 +47,11 @@ def test_each_call_starts_its_keys_sequence_afresh_and_large_keys_go_the_plain_w
     np.testing.assert_array_equal(big.random(3), stream(42, "arrivals", 2**40, 3).random(3))
 
 
+def test_a_negative_entropy_is_refused_as_numpy_refuses_it():
+    with pytest.raises(ValueError, match="non-negative"):
+        KeyedGenerator(-1)
+
+
 def test_a_model_keeps_its_keyed_generator_through_pickling():
     model = MilieuModel(rng=3, days=2).run()
     copy = pickle.loads(pickle.dumps(model))

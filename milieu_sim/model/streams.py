@@ -135,6 +135,8 @@ def _seed_words(entropy, spawn_key):
 
 def _words(value: int) -> list[int]:
     """NumPy's 32-bit words of a non-negative integer, lowest first (``[0]`` for 0)."""
+    if value < 0:
+        raise ValueError(f"a stream's entropy must be a non-negative integer, not {value}")
     words = [value & 0xFFFFFFFF]
     value >>= 32
     while value:
@@ -187,15 +189,12 @@ class KeyedGenerator:
         self.generator = np.random.Generator(np.random.PCG64(0))  # its state is set anew at each call
 
     def __call__(self, name: str, *key: int) -> np.random.Generator:
-        code = self._names.get(name)
-        if code is None:
-            code = self._names[name] = zlib.crc32(name.encode("utf-8"))
-        if not all(0 <= k <= 0xFFFFFFFF for k in key):
+        state = self._state(name, key)
+        if state is None:
             return stream(self.entropy, name, *key)
-        seed, sequence = _pcg64_seed(_seed_words(self._entropy, np.array((code, *key), dtype=np.uint64)).tolist())
         self.generator.bit_generator.state = {
             "bit_generator": "PCG64",
-            "state": {"state": seed, "inc": sequence},
+            "state": {"state": state[0], "inc": state[1]},
             "has_uint32": 0,
             "uinteger": 0,
         }
@@ -204,8 +203,21 @@ class KeyedGenerator:
     def words(self, name: str, *key: int) -> np.ndarray:
         """The starting state of ``stream(entropy, name, *key)`` as :func:`pcg64_uniform` reads it (four uint64
         words), for compiled code to draw from: the same uniforms, one at a time."""
-        state = self(name, *key).bit_generator.state["state"]
-        return _as_words(state["state"], state["inc"])
+        state = self._state(name, key)
+        if state is None:
+            numpy_state = stream(self.entropy, name, *key).bit_generator.state["state"]
+            state = (numpy_state["state"], numpy_state["inc"])
+        return _as_words(*state)
+
+    def _state(self, name: str, key: tuple[int, ...]) -> tuple[int, int] | None:
+        """The PCG64 (state, increment) that ``stream(entropy, name, *key)`` starts in; None for keys of more than
+        one 32-bit word (NumPy's own SeedSequence is asked then)."""
+        code = self._names.get(name)
+        if code is None:
+            code = self._names[name] = zlib.crc32(name.encode("utf-8"))
+        if not all(0 <= k <= 0xFFFFFFFF for k in key):
+            return None
+        return _pcg64_seed(_seed_words(self._entropy, np.array((code, *key), dtype=np.uint64)).tolist())
 
 
 def _as_words(state: int, increment: int) -> np.ndarray:
