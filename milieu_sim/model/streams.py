@@ -16,8 +16,10 @@ makes.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 
+import numba
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
@@ -61,8 +63,13 @@ def root_entropy(seed: int | None) -> int:
 
 def stream(entropy: int, name: str, *key: int) -> np.random.Generator:
     """The generator for process ``name`` (and optional sub-keys) of a run with this entropy."""
-    sequence = np.random.SeedSequence(entropy, spawn_key=(zlib.crc32(name.encode("utf-8")), *key))
+    sequence = np.random.SeedSequence(entropy, spawn_key=(name_code(name), *key))
     return np.random.Generator(np.random.PCG64(sequence))
+
+
+def name_code(name: str) -> int:
+    """The stable code of a stream's name, the first word of its spawn key (``zlib.crc32``, not ``hash()``)."""
+    return zlib.crc32(name.encode("utf-8"))
 
 
 # --- keyed generators for one use, set up fast -------------------------------------------------------------
@@ -177,6 +184,13 @@ def pcg64_uniform(generators, k):
     return np.float64(output >> _S11) * (1.0 / 9007199254740992.0)
 
 
+def wrapping_products() -> contextlib.AbstractContextManager:
+    """What to run :func:`pcg64_uniform` under from Python: where it runs as plain Python (``NUMBA_DISABLE_JIT=1``),
+    NumPy would warn of its 64-bit products, which wrap by design, so they are silenced there; compiled, nothing
+    (``np.errstate`` costs about 9 µs a call)."""
+    return np.errstate(over="ignore") if numba.config.DISABLE_JIT else contextlib.nullcontext()
+
+
 class KeyedGenerator:
     """``stream(entropy, name, *key)`` for one use, fast: ``keyed(name, *key)`` returns this object's one
     generator, set to the state that generator starts in (the same numbers), so draw from it at once, before
@@ -214,7 +228,7 @@ class KeyedGenerator:
         one 32-bit word (NumPy's own SeedSequence is asked then)."""
         code = self._names.get(name)
         if code is None:
-            code = self._names[name] = zlib.crc32(name.encode("utf-8"))
+            code = self._names[name] = name_code(name)
         if not all(0 <= k <= 0xFFFFFFFF for k in key):
             return None
         return _pcg64_seed(_seed_words(self._entropy, np.array((code, *key), dtype=np.uint64)).tolist())

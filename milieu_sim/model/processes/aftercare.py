@@ -49,13 +49,11 @@ meets the same days outside.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numba
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
@@ -75,7 +73,7 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
-from milieu_sim.model.streams import pcg64_uniform
+from milieu_sim.model.streams import pcg64_uniform, wrapping_products
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -258,7 +256,7 @@ def follow_up(model: MilieuModel) -> None:
     f = model.followup
     if not f.live.any():
         return
-    with _wrapping():
+    with wrapping_products():
         n_rows = _follow(
             f.x,
             f.generators,
@@ -289,13 +287,6 @@ def follow_up(model: MilieuModel) -> None:
             if row is not None:
                 row["followup_days"] = float(model.p["followup_days"])
             f.release(k)
-
-
-def _wrapping() -> contextlib.AbstractContextManager:
-    """Where the follow-up's generators run as plain Python (``NUMBA_DISABLE_JIT=1``), NumPy would warn of their
-    64-bit products, which wrap by design: silenced there (``np.errstate``, about 9 µs a call, is left out when
-    compiled)."""
-    return np.errstate(over="ignore") if numba.config.DISABLE_JIT else contextlib.nullcontext()
 
 
 def _outside_outcome(row: dict[str, Any] | None, functioning: float) -> None:
