@@ -203,3 +203,43 @@ def test_clients_away_from_the_unit_are_not_occupied_bed_days():
     tables = _ward(present, [(1, 0.0, np.nan)], [])
     got = measure(tables, 0, ["bed_hours", "bed_hours_first_week", "bed_hours_later"])
     assert got["bed_hours"] == 14 * 8 and got["bed_hours_first_week"] == got["bed_hours_later"] == 7 * 8
+
+
+def _admitted_by_hand(stays: pd.DataFrame, client: int, day: float) -> float:
+    """The admitted_day of the client's last stay admitted on or before the day, one stay at a time."""
+    days = [a for c, a in zip(stays["client_id"], stays["admitted_day"], strict=True) if c == client and a <= day]
+    return max(days) if days else math.nan
+
+
+def test_an_event_belongs_to_the_last_stay_admitted_before_it():
+    # person 7 readmitted twice (stays listed out of order), person 3 once; events on an admission's own day,
+    # between stays, before any stay, and of someone with no stay
+    stays = pd.DataFrame({"client_id": [7, 3, 7, 7], "admitted_day": [40.0, 5.0, 0.0, 12.5]})
+    events = [(7, 0.0), (7, 12.4), (7, 12.5), (7, 39.0), (7, 41.0), (3, 4.9), (3, 5.0), (9, 20.0)]
+    clients = pd.Series([c for c, _ in events])
+    days = pd.Series([d for _, d in events])
+    got = outcomes.stay_admitted_day(stays, clients, days)
+    expected = [0.0, 0.0, 12.5, 12.5, 40.0, math.nan, 5.0, math.nan]
+    np.testing.assert_array_equal(got, expected)
+    # many people with several stays each, queried at random times (stays on the same day included)
+    rng = np.random.default_rng(5)
+    stays = pd.DataFrame({"client_id": rng.integers(0, 30, 120), "admitted_day": rng.integers(0, 50, 120) / 2.0})
+    clients, days = pd.Series(rng.integers(0, 35, 2000)), pd.Series(rng.uniform(-5, 60, 2000).round(1))
+    by_hand = [_admitted_by_hand(stays, c, d) for c, d in zip(clients, days, strict=True)]
+    np.testing.assert_array_equal(outcomes.stay_admitted_day(stays, clients, days), by_hand)
+
+
+@pytest.mark.parametrize("categorical", [True, False])
+def test_labels_are_counted_alike_in_categorical_and_plain_columns(categorical):
+    values = ["completed", "dropout", None, "completed", "transfer", "completed"]
+    column = pd.Series(values, dtype="category" if categorical else object)
+    if categorical:  # a label the column may hold but no row does
+        column = column.cat.add_categories(["still_present"])
+    assert outcomes.label_counts(column) == {"completed": 3, "dropout": 1, "transfer": 1}
+    assert outcomes.label_counts(column, np.array([True, True, True, False, False, False])) == {
+        "completed": 1,
+        "dropout": 1,
+    }
+    assert outcomes.labels_are(column, "completed").tolist() == [True, False, False, True, False, True]
+    assert not outcomes.labels_are(column, "still_present").any()
+    assert not outcomes.labels_are(column, "no such label").any()

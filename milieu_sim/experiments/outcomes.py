@@ -34,6 +34,7 @@ from milieu_sim.errors import ParameterError
 
 EARLY_DAYS = 7.0  # "early" dropout: within the first week of a stay (Darke, Campbell & Popple)
 REPEAT_HOURS = 24  # the follow-up of a transgression: the same client's transgressions in the day after it
+ANSWERS = ("punished", "seen_unpunished", "unseen")  # how a transgression was answered (transgression_repeats)
 ROLES = ("summary", "count", "pattern")
 
 # Warm-up rules (which rows of the tables count), named once and quoted by the outcomes.
@@ -78,6 +79,30 @@ WEIGHTING_UNITS = {  # denominator -> what counts once
 SUMMED = "per run; a sum over the run, kept so that rates and shares can be pooled over runs"
 
 
+def labels_are(column: pd.Series, label: str) -> np.ndarray:
+    """``column == label`` as a NumPy array; a categorical column is compared by its codes (its labels are
+    never turned into strings)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        labels = column.cat.categories.tolist()
+        if label not in labels:
+            return np.zeros(len(column), dtype=bool)
+        return column.cat.codes.to_numpy() == labels.index(label)
+    return column.to_numpy(dtype=object) == label
+
+
+def label_counts(column: pd.Series, where: np.ndarray | None = None) -> dict[str, int]:
+    """How many rows (of those ``where`` holds, default all) hold each label of ``column``; missing values and
+    labels no row holds are not counted."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        codes = codes if where is None else codes[where]
+        counts = np.bincount(codes + 1, minlength=len(column.cat.categories) + 1)[1:]
+        return {label: int(n) for label, n in zip(column.cat.categories.tolist(), counts, strict=True) if n}
+    column = column if where is None else column[where]
+    labels, counts = np.unique(column.dropna().to_numpy(dtype=str), return_counts=True)
+    return dict(zip(labels.tolist(), counts.tolist(), strict=True))
+
+
 class MeasuredRun:
     """One run's tables cut to the measured period (after ``warmup_days``): what the outcomes are computed from."""
 
@@ -85,38 +110,54 @@ class MeasuredRun:
         self.tables = tables
         self.warmup_days = warmup_days
 
+    @staticmethod
+    def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+        """The rows of ``frame`` where ``keep`` holds (the frame itself when every row is kept: no copy)."""
+        return frame if keep.all() else frame[keep]
+
     @cached_property
     def steps(self) -> pd.DataFrame:
         steps = self.tables["steps"]
-        return steps[steps["day"] >= self.warmup_days]
+        return self._rows(steps, steps["day"].to_numpy() >= self.warmup_days)
 
     @cached_property
     def shifts(self) -> pd.DataFrame:
         shifts = self.tables["shifts"]
-        return shifts[shifts["day"] >= self.warmup_days]
+        return self._rows(shifts, shifts["day"].to_numpy() >= self.warmup_days)
 
     @cached_property
     def shifts_with_clients(self) -> pd.DataFrame:
         """Shifts after the warm-up with a client on the unit in some hour (``census`` > 0): what the per-shift
         rates count.  On a ward that is every shift; a day programme's or an outpatient group's shifts with
         everyone at home (nights, weekends, the days between groups) have no conflict to count."""
-        return self.shifts[self.shifts["census"] > 0]
+        return self._rows(self.shifts, self.shifts["census"].to_numpy() > 0)
 
     @cached_property
     def events(self) -> pd.DataFrame:
         events = self.tables["events"]
-        return events[events["day"] >= self.warmup_days]
+        return self._rows(events, events["day"].to_numpy() >= self.warmup_days)
 
     @cached_property
     def feedback(self) -> pd.DataFrame:
         feedback = self.tables["feedback"]
-        return feedback[feedback["step"] > self.warmup_days * 24]
+        return self._rows(feedback, feedback["step"].to_numpy() > self.warmup_days * 24)
 
     @cached_property
     def ended(self) -> pd.DataFrame:
         """Stays that ended (any reason) on or after the warm-up day."""
         stays = self.tables["stays"]
-        return stays[(stays["exit_reason"] != "still_present") & (stays["exit_day"] >= self.warmup_days)]
+        still_present = labels_are(stays["exit_reason"], "still_present")
+        return self._rows(stays, ~still_present & (stays["exit_day"].to_numpy() >= self.warmup_days))
+
+    @cached_property
+    def exit_reasons(self) -> dict[str, int]:
+        """How many stays of :attr:`ended` ended for each reason."""
+        return label_counts(self.ended["exit_reason"])
+
+    def exit_share(self, reason: str) -> float:
+        """The share of :attr:`ended` that ended for ``reason`` (NaN if none ended)."""
+        ended = len(self.ended)
+        return self.exit_reasons.get(reason, 0) / ended if ended else math.nan
 
     @cached_property
     def bed_days(self) -> float:
@@ -160,12 +201,13 @@ class MeasuredRun:
         return first_hours / 24.0, (census_hours - first_hours) / 24.0
 
     @cached_property
-    def events_first_week(self) -> pd.Series:
-        """For each event after the warm-up: whether it fell in the first week of its client's stay (a readmitted
-        person has several stays under one ``client_id``: the event belongs to the last one admitted before it)."""
+    def events_first_week(self) -> np.ndarray:
+        """For each event after the warm-up, in the order of :attr:`events`: whether it fell in the first week of
+        its client's stay (a readmitted person has several stays under one ``client_id``: the event belongs to the
+        last one admitted before it)."""
         admitted = stay_admitted_day(self.tables["stays"], self.events["client_id"], self.events["step"] / 24.0)
         day_of_stay = self.events["step"].to_numpy(dtype=float) / 24.0 - admitted
-        return pd.Series(day_of_stay < EARLY_DAYS, index=self.events.index)
+        return day_of_stay < EARLY_DAYS
 
     @cached_property
     def run_end_day(self) -> float:
@@ -179,6 +221,20 @@ class MeasuredRun:
         ended = self.ended
         readmitted = ended["days_to_readmission"] <= days
         return ended[readmitted | (ended["followup_days"] >= days)]
+
+    def readmissions(self, days: float) -> tuple[int, int]:
+        """(stays of :meth:`followed`, those readmitted within ``days``), counted without building the table."""
+        readmitted = self._readmission_days <= days
+        followed = readmitted | (self._followup_days >= days)
+        return int(followed.sum()), int(readmitted.sum())
+
+    @cached_property
+    def _readmission_days(self) -> np.ndarray:
+        return self.ended["days_to_readmission"].to_numpy(dtype=float)
+
+    @cached_property
+    def _followup_days(self) -> np.ndarray:
+        return self.ended["followup_days"].to_numpy(dtype=float)
 
     @cached_property
     def readmission_bed_days(self) -> float:
@@ -194,56 +250,60 @@ class MeasuredRun:
 
     def phase_count(self, category: str, first_week: bool) -> int:
         """Events of ``category`` after the warm-up in the first week of the stay (or later)."""
-        events = self.events
-        in_category = events["category"] == category
-        phase = self.events_first_week if first_week else ~self.events_first_week
-        return int((in_category & phase).sum())
+        return self._phase_counts.get((category, first_week), 0)
+
+    @cached_property
+    def _phase_counts(self) -> dict[tuple[str, bool], int]:
+        """:meth:`phase_count` of every category and phase, worked out once (eight outcomes read them)."""
+        categories = self.events["category"]
+        early = label_counts(categories, self.events_first_week)
+        counts = {}
+        for category, n in label_counts(categories).items():
+            counts[category, True] = early.get(category, 0)
+            counts[category, False] = n - counts[category, True]
+        return counts
 
     @cached_property
     def transgression_repeats(self) -> pd.DataFrame:
         """For each transgression after the warm-up with a full day of follow-up before the run's end: how it was
         answered (``answer``: punished, seen_unpunished, unseen) and ``repeats``, the same client's
         transgressions in the :data:`REPEAT_HOURS` hours after it (``step`` + 1 ... ``step`` + 24)."""
+        answer, repeats = self._judged_transgressions
+        return pd.DataFrame({"answer": np.asarray(ANSWERS, dtype=object)[answer], "repeats": repeats.astype(float)})
+
+    @cached_property
+    def _judged_transgressions(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`transgression_repeats` as arrays: each answer's place in :data:`ANSWERS`, and the repeats."""
         events = self.events
-        done = events[events["kind"] == "transgression"]
-        if done.empty:
-            return pd.DataFrame({"answer": pd.Series(dtype=object), "repeats": pd.Series(dtype=float)})
+        done = labels_are(events["kind"], "transgression")
+        if not done.any():
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
         last_step = int(self.tables["steps"]["step"].max())
-        clients = done["client_id"].to_numpy()
-        steps = done["step"].to_numpy()
+        clients = events["client_id"].to_numpy()[done]
+        steps = events["step"].to_numpy()[done]
         order = np.lexsort((steps, clients))
         clients, steps = clients[order], steps[order]
         key = clients.astype(np.int64) * (last_step + REPEAT_HOURS + 2) + steps  # sorted: client, then step
         repeats = np.searchsorted(key, key + REPEAT_HOURS, side="right") - np.searchsorted(key, key, side="right")
-        outcome = done["outcome"].astype(str).to_numpy()[order]
-        seen = done["staff_id"].notna().to_numpy()[order]
-        answer = np.where(outcome == "punished", "punished", np.where(seen, "seen_unpunished", "unseen"))
+        punished = labels_are(events["outcome"], "punished")[done][order]
+        seen = events["staff_id"].notna().to_numpy()[done][order]
+        answer = np.where(punished, 0, np.where(seen, 1, 2))  # ANSWERS
         judged = steps + REPEAT_HOURS <= last_step
-        return pd.DataFrame({"answer": answer[judged], "repeats": repeats[judged].astype(float)})
+        return answer[judged], repeats[judged]
 
     def repeats_after(self, answer: str) -> tuple[int, int]:
         """(transgressions answered so, the same clients' transgressions in the day after them)."""
-        return self._repeats_by_answer.get(answer, (0, 0))
-
-    @cached_property
-    def _repeats_by_answer(self) -> dict[str, tuple[int, int]]:
-        """:meth:`repeats_after` of every answer, worked out once (nine outcomes read them)."""
-        table = self.transgression_repeats
-        answers = table["answer"].to_numpy(dtype=object)
-        repeats = table["repeats"].to_numpy(dtype=float)
-        totals = {}
-        for answer in set(answers.tolist()):
-            chosen = answers == answer
-            totals[answer] = (int(chosen.sum()), int(repeats[chosen].sum()))
-        return totals
+        answers, repeats = self._judged_transgressions
+        chosen = answers == ANSWERS.index(answer)
+        return int(chosen.sum()), int(repeats[chosen].sum())
 
     @cached_property
     def judged_admissions(self) -> pd.DataFrame:
         """Admissions on or after the warm-up day that could have lasted a week before the run ended."""
         stays = self.tables["stays"]
         run_end = self.tables["steps"]["step"].max() / 24.0
-        admitted = stays[stays["admitted_day"] >= self.warmup_days]
-        return admitted[admitted["admitted_day"] <= run_end - EARLY_DAYS]
+        admitted = stays["admitted_day"].to_numpy()
+        return self._rows(stays, (admitted >= self.warmup_days) & (admitted <= run_end - EARLY_DAYS))
 
 
 @dataclass(frozen=True)
@@ -266,25 +326,36 @@ class Outcome:
 
 def stay_admitted_day(stays: pd.DataFrame, client_id: pd.Series, day: pd.Series) -> np.ndarray:
     """For each (client_id, day): the ``admitted_day`` of that client's last stay admitted on or before the day
-    (NaN if none).  A person readmitted has several stays under one id."""
+    (NaN if none).  A person readmitted has several stays under one id.
+
+    The stays are sorted by client, then day; each query starts at its client's last stay and steps back over
+    those admitted after its day (a person has a few stays: a few steps)."""
     if len(client_id) == 0 or stays.empty:
         return np.full(len(client_id), np.nan)
-    admitted = stays[["client_id", "admitted_day"]].sort_values("admitted_day", kind="stable")
-    query = pd.DataFrame({"client_id": client_id.to_numpy(), "day": day.to_numpy(dtype=float),
-                          "order": np.arange(len(client_id))}).sort_values("day", kind="stable")  # fmt: skip
-    joined = pd.merge_asof(query, admitted, left_on="day", right_on="admitted_day", by="client_id",
-                           direction="backward", allow_exact_matches=True)  # fmt: skip
-    out = np.full(len(client_id), np.nan)
-    out[joined["order"].to_numpy()] = joined["admitted_day"].to_numpy(dtype=float)
-    return out
+    stay_clients = stays["client_id"].to_numpy()
+    stay_days = stays["admitted_day"].to_numpy(dtype=float)
+    order = np.lexsort((stay_days, stay_clients))
+    stay_clients, stay_days = stay_clients[order], stay_days[order]
+    clients, days = np.asarray(client_id), np.asarray(day, dtype=float)
+    first = np.searchsorted(stay_clients, clients, side="left")
+    last = np.searchsorted(stay_clients, clients, side="right") - 1  # the client's last stay (< first: none)
+    later = (last >= first) & (stay_days[np.maximum(last, 0)] > days)
+    while later.any():
+        last = last - later
+        later = (last >= first) & (stay_days[np.maximum(last, 0)] > days)
+    return np.where(last >= first, stay_days[np.maximum(last, 0)], np.nan)
 
 
 def _readmitted(days: float) -> Callable[[MeasuredRun], int]:
-    return lambda r: int((r.followed(days)["days_to_readmission"] <= days).sum())
+    return lambda r: r.readmissions(days)[1]
 
 
 def _readmission_share(days: float) -> Callable[[MeasuredRun], float]:
-    return lambda r: _share(r.followed(days)["days_to_readmission"] <= days)
+    def share(run: MeasuredRun) -> float:
+        followed, readmitted = run.readmissions(days)
+        return readmitted / followed if followed else math.nan
+
+    return share
 
 
 def _per_year(value: Callable[[MeasuredRun], float]) -> Callable[[MeasuredRun], float]:
@@ -394,7 +465,7 @@ def _later_days(run: MeasuredRun) -> float:
 
 
 def _ended(reason: str) -> Callable[[MeasuredRun], int]:
-    return lambda r: int((r.ended["exit_reason"] == reason).sum())
+    return lambda r: r.exit_reasons.get(reason, 0)
 
 
 def _transgressions(run: MeasuredRun) -> int:
@@ -495,14 +566,14 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
             lambda r: _mean(r.ended["skill_at_exit"] - r.ended["skill_at_admission"]), undefined_when=NO_STAY_ENDED),
     Outcome("completion_share", "share of ended stays that completed treatment", "stays ended `completed`",
             "stays ended", "share", STAYS_ENDED_AFTER_WARM_UP,
-            lambda r: _share(r.ended["exit_reason"] == "completed"), undefined_when=NO_STAY_ENDED,
+            lambda r: r.exit_share("completed"), undefined_when=NO_STAY_ENDED,
             pooled_from=("completed_stays", "stays_ended")),
     Outcome("dropout_share", "share of ended stays that ended in dropout", "stays ended `dropout`", "stays ended",
-            "share", STAYS_ENDED_AFTER_WARM_UP, lambda r: _share(r.ended["exit_reason"] == "dropout"),
+            "share", STAYS_ENDED_AFTER_WARM_UP, lambda r: r.exit_share("dropout"),
             undefined_when=NO_STAY_ENDED, pooled_from=("dropout_stays", "stays_ended")),
     Outcome("transfer_share", "share of ended stays that ended in transfer (stay limit reached)",
             "stays ended `transfer`", "stays ended", "share", STAYS_ENDED_AFTER_WARM_UP,
-            lambda r: _share(r.ended["exit_reason"] == "transfer"), undefined_when=NO_STAY_ENDED,
+            lambda r: r.exit_share("transfer"), undefined_when=NO_STAY_ENDED,
             pooled_from=("transfer_stays", "stays_ended")),
     Outcome("median_stay_days", "median length of ended stays", "median of `length_of_stay_days`", "stays ended",
             "days", STAYS_ENDED_AFTER_WARM_UP,
@@ -641,12 +712,12 @@ _OUTCOME_LIST: tuple[Outcome, ...] = (
     Outcome("early_dropouts", f"of those, dropouts within {EARLY_DAYS:g} days", "rows of `stays`", "(a count)",
             "admissions", ADMISSIONS_JUDGED, _early_dropouts, role="count", weighting=SUMMED),
     Outcome("followed_30d", "ended stays whose readmission within 30 days is known (the denominator)",
-            "rows of `stays`", "(a count)", "stays", FOLLOWED_RULE_30, lambda r: len(r.followed(30.0)),
+            "rows of `stays`", "(a count)", "stays", FOLLOWED_RULE_30, lambda r: r.readmissions(30.0)[0],
             role="count", weighting=SUMMED),
     Outcome("readmitted_30d", "of those, readmitted within 30 days", "rows of `stays`", "(a count)", "stays",
             FOLLOWED_RULE_30, _readmitted(30.0), role="count", weighting=SUMMED),
     Outcome("followed_90d", "ended stays whose readmission within 90 days is known (the denominator)",
-            "rows of `stays`", "(a count)", "stays", FOLLOWED_RULE_90, lambda r: len(r.followed(90.0)),
+            "rows of `stays`", "(a count)", "stays", FOLLOWED_RULE_90, lambda r: r.readmissions(90.0)[0],
             role="count", weighting=SUMMED),
     Outcome("readmitted_90d", "of those, readmitted within 90 days", "rows of `stays`", "(a count)", "stays",
             FOLLOWED_RULE_90, _readmitted(90.0), role="count", weighting=SUMMED),
