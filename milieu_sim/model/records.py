@@ -8,6 +8,8 @@ costs little in the hourly step.  Column lists are documented in
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,18 @@ from milieu_sim.model.state import (
     clock_hour,
     shift_of_hour,
 )
+
+
+@functools.cache
+def labels(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical type of a column whose labels are ``names`` (made once per vocabulary)."""
+    return pd.CategoricalDtype(list(names))
+
+
+def coded(codes: np.ndarray, names: tuple[str, ...]) -> pd.Categorical:
+    """A categorical column from its codes (-1: missing) and its vocabulary."""
+    return pd.Categorical.from_codes(codes, dtype=labels(names))
+
 
 CONFLICT_KINDS: tuple[str, ...] = (
     "refusing_rules",
@@ -303,21 +317,30 @@ class StepLog:
 
     def frame(self, activities: tuple[str, ...]) -> pd.DataFrame:
         data = self._data[: self.rows]
-        frame = pd.DataFrame(data, columns=list(STEP_COLUMNS))
-        for column in (
-            "step",
-            "day",
-            "hour",
-            "census",
-            "staff_on_duty",
-            "n_isolated",
-            "conflict_events",
-            "containment_events",
-        ):  # the climate columns stay float
-            frame[column] = frame[column].astype(np.int64)
-        frame["shift"] = pd.Categorical.from_codes(data[:, 3].astype(np.int64), categories=list(SHIFTS))
-        frame["activity"] = pd.Categorical.from_codes(data[:, 4].astype(np.int64), categories=list(activities))
-        return frame
+        columns: dict[str, Any] = {}
+        for k, name in enumerate(STEP_COLUMNS):
+            if name == "shift":
+                columns[name] = coded(data[:, k].astype(np.int64), SHIFTS)
+            elif name == "activity":
+                columns[name] = coded(data[:, k].astype(np.int64), tuple(activities))
+            elif name in STEP_COUNT_COLUMNS:
+                columns[name] = data[:, k].astype(np.int64)
+            else:  # the means and the climate stay float
+                columns[name] = data[:, k].copy()
+        return pd.DataFrame(columns)
+
+
+#: The steps table's whole-number columns (the rest but shift and activity are floats).
+STEP_COUNT_COLUMNS = (
+    "step",
+    "day",
+    "hour",
+    "census",
+    "staff_on_duty",
+    "n_isolated",
+    "conflict_events",
+    "containment_events",
+)
 
 
 class Records:
@@ -345,15 +368,15 @@ class Records:
             {
                 "step": a["step"],
                 "day": (a["step"] - 1) // 24,
-                "shift": pd.Categorical.from_codes(shift, categories=list(SHIFTS)),
+                "shift": coded(shift, SHIFTS),
                 "client_id": a["client_id"],
                 "staff_id": pd.arrays.IntegerArray(np.where(staff >= 0, staff, 0), staff < 0),
-                "kind": pd.Categorical.from_codes(a["kind"], categories=list(KIND_NAMES)),
-                "category": pd.Categorical.from_codes(CATEGORY_CODE[a["kind"]], categories=list(CATEGORIES)),
+                "kind": coded(a["kind"], KIND_NAMES),
+                "category": coded(CATEGORY_CODE[a["kind"]], CATEGORIES),
                 "severity": a["severity"],
-                "antecedent": pd.Categorical.from_codes(a["antecedent"], categories=list(ANTECEDENTS)),
-                "outcome": pd.Categorical.from_codes(a["outcome"], categories=list(OUTCOMES)),
-                "target_role": pd.Categorical.from_codes(a["target_role"], categories=list(TARGET_ROLES)),
+                "antecedent": coded(a["antecedent"], ANTECEDENTS),
+                "outcome": coded(a["outcome"], OUTCOMES),
+                "target_role": coded(a["target_role"], TARGET_ROLES),
                 "target_id": a["target_id"],
                 "witnesses": a["witnesses"],
             }
@@ -366,8 +389,8 @@ class Records:
                 "step": a["step"],
                 "sender_id": a["sender_id"],
                 "receiver_id": a["receiver_id"],
-                "sender_role": pd.Categorical.from_codes(a["sender_role"], categories=list(SENDER_ROLES)),
-                "kind": pd.Categorical.from_codes(a["kind"], categories=list(FEEDBACK_KINDS)),
+                "sender_role": coded(a["sender_role"], SENDER_ROLES),
+                "kind": coded(a["kind"], FEEDBACK_KINDS),
                 "behaviour_change": a["behaviour_change"],
             }
         )
@@ -383,7 +406,7 @@ class Records:
         block = (steps["step"].to_numpy() - 1) // HOURS_PER_SHIFT
         starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
         first = block[starts]
-        columns: dict[str, Any] = {"day": first // 3, "shift": pd.Categorical.from_codes(first % 3, list(SHIFTS))}
+        columns: dict[str, Any] = {"day": first // 3, "shift": coded(first % 3, SHIFTS)}
         for column, reduce in (("census", np.maximum), ("staff_on_duty", np.maximum)):
             columns[column] = reduce.reduceat(steps[column].to_numpy(), starts)
         for column in ("conflict_events", "containment_events"):
@@ -397,7 +420,7 @@ class Records:
         hours = np.diff(np.r_[starts, len(block)])
         for column in (*CLIMATE_COLUMNS, *NORM_COLUMNS):  # the mean over the shift's hours
             columns[column] = np.add.reduceat(steps[column].to_numpy(), starts) / hours
-        return pd.DataFrame(columns)[list(TABLE_COLUMNS["shifts"])]
+        return pd.DataFrame({name: columns[name] for name in TABLE_COLUMNS["shifts"]})
 
     def plans_frame(self) -> pd.DataFrame:
         """The `plans` table: one row per goal or part of a treatment plan set, met or changed."""
@@ -406,36 +429,52 @@ class Records:
             {
                 "client_id": a["client_id"],
                 "day": (np.maximum(a["step"], 1) - 1) // 24,
-                "goal": pd.Categorical.from_codes(a["goal"], categories=list(PLAN_ITEMS)),
+                "goal": coded(a["goal"], PLAN_ITEMS),
                 "target": a["target"],
-                "status": pd.Categorical.from_codes(a["status"], categories=list(PLAN_STATUSES)),
-                "change": pd.Categorical.from_codes(a["change"], categories=list(PLAN_CHANGES)),
-                "reason": pd.Categorical.from_codes(a["reason"], categories=list(PLAN_REASONS)),
+                "status": coded(a["status"], PLAN_STATUSES),
+                "change": coded(a["change"], PLAN_CHANGES),
+                "reason": coded(a["reason"], PLAN_REASONS),
             }
         )
 
     def stays_frame(self, still_present: list[dict[str, Any]]) -> pd.DataFrame:
         rows = self.stays + still_present
-        frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS["stays"]))
-        frame["exit_reason"] = pd.Categorical(frame["exit_reason"], categories=list(EXIT_REASONS))
-        frame["diagnosis"] = pd.Categorical(frame["diagnosis"], categories=list(DIAGNOSES))
-        frame["previous_stays"] = frame["previous_stays"].astype(np.int64)
+        if not rows:
+            frame = pd.DataFrame(columns=list(TABLE_COLUMNS["stays"]))
+            frame["exit_reason"] = pd.Categorical(frame["exit_reason"], dtype=labels(EXIT_REASONS))
+            frame["diagnosis"] = pd.Categorical(frame["diagnosis"], dtype=labels(DIAGNOSES))
+            frame["previous_stays"] = frame["previous_stays"].astype(np.int64)
+            return frame
         # a person's stays share their admission_number (the readmitted keep it): then by admission
-        return frame.sort_values(["admission_number", "admitted_day"], kind="stable").reset_index(drop=True)
+        order = np.lexsort(([r["admitted_day"] for r in rows], [r["admission_number"] for r in rows]))
+        rows = [rows[i] for i in order.tolist()]
+        columns: dict[str, Any] = {}
+        for name in TABLE_COLUMNS["stays"]:
+            values = [r.get(name, math.nan) for r in rows]  # a key a row lacks is missing (NaN)
+            if name == "exit_reason":
+                columns[name] = pd.Categorical(values, dtype=labels(EXIT_REASONS))
+            elif name == "diagnosis":
+                columns[name] = pd.Categorical(values, dtype=labels(DIAGNOSES))
+            elif name == "previous_stays":
+                columns[name] = np.array(values, dtype=np.int64)
+            else:
+                columns[name] = np.array(values)
+        return pd.DataFrame(columns)
 
     def followup_frame(self) -> pd.DataFrame:
         """The `followup` table: one row per discharged client per complete week of follow-up (and the week
         of a readmission), ordered by the stay it follows (exit time, client) and week."""
         a = self.followup.arrays()
-        frame = pd.DataFrame(
+        exit_day = a["exit_step"] / 24.0
+        order = np.lexsort((a["week"], a["client_id"], exit_day))
+        return pd.DataFrame(
             {
-                "client_id": a["client_id"],
-                "exit_day": a["exit_step"] / 24.0,
-                "week": a["week"],
-                "symptoms": a["symptoms"],
-                "skill": a["skill"],
-                "in_aftercare": a["in_aftercare"].astype(bool),
-                "readmitted": a["readmitted"].astype(bool),
+                "client_id": a["client_id"][order],
+                "exit_day": exit_day[order],
+                "week": a["week"][order],
+                "symptoms": a["symptoms"][order],
+                "skill": a["skill"][order],
+                "in_aftercare": a["in_aftercare"][order].astype(bool),
+                "readmitted": a["readmitted"][order].astype(bool),
             }
         )
-        return frame.sort_values(["exit_day", "client_id", "week"], kind="stable").reset_index(drop=True)
