@@ -197,3 +197,17 @@ def test_a_finished_model_is_freed_with_its_grid():
     del model
     gc.collect()
     assert reference() is None
+
+
+@pytest.mark.parametrize("dimensions", [(1, 1), (2, 3), (16, 32), (7, 5)])
+def test_the_ward_grid_connects_its_cells_as_mesas_moore_grid_does(dimensions):
+    from milieu_sim.model.positions import MesaPositions, WardGrid
+
+    model = MilieuModel(rng=0)
+    ward = WardGrid(dimensions, MesaPositions(model, 1, 1), torus=False, random=model.random)
+    mesas = mesa.discrete_space.OrthogonalMooreGrid(dimensions, torus=False, random=model.random)
+    for coordinate, cell in mesas._cells.items():
+        ours = ward._cells[coordinate]
+        assert list(ours.connections) == list(cell.connections)  # the same offsets, in Mesa's order
+        assert [c.coordinate for c in ours.connections.values()] == [c.coordinate for c in cell.connections.values()]
+        assert sorted(c.coordinate for c in ours.neighborhood) == sorted(c.coordinate for c in cell.neighborhood)

@@ -54,9 +54,10 @@ def test_resolution_order_schema_setting_policy_keyword():
         ({"days": 0}, ["'days' = 0", "from 1"]),
     ],
 )
-def test_bad_input_is_refused_in_one_line_naming_parameter_value_and_allowed(kwargs, words):
+@pytest.mark.parametrize("make", [MilieuModel, MilieuModel.check], ids=["build", "check"])
+def test_bad_input_is_refused_in_one_line_naming_parameter_value_and_allowed(kwargs, words, make):
     with pytest.raises(MilieuInputError) as caught:
-        MilieuModel(**kwargs)
+        make(**kwargs)
     message = str(caught.value)
     assert "\n" not in message
     for word in words:
@@ -84,11 +85,12 @@ def test_policy_file_is_a_preset_plus_overrides(tmp_path):
         ("[parameters\n", ["not valid TOML"]),
     ],
 )
-def test_bad_policy_files_name_the_file_and_key(tmp_path, text, words):
+@pytest.mark.parametrize("make", [MilieuModel, MilieuModel.check], ids=["build", "check"])
+def test_bad_policy_files_name_the_file_and_key(tmp_path, text, words, make):
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(PolicyError) as caught:
-        MilieuModel(policy=str(path))
+        make(policy=str(path))
     message = str(caught.value)
     assert str(path) in message and "\n" not in message
     for word in words:
@@ -109,22 +111,39 @@ def test_policy_object_cannot_set_the_setting():
         ("#####\n#bDS\n#####\n", ["row 2 has 4 cells"]),
     ],
 )
-def test_bad_ward_maps_are_refused(tmp_path, ward, words):
+@pytest.mark.parametrize("make", [MilieuModel, MilieuModel.check], ids=["build", "check"])
+def test_bad_ward_maps_are_refused(tmp_path, ward, words, make):
     path = tmp_path / "ward.txt"
     path.write_text(ward)
     with pytest.raises(WardMapError) as caught:
-        MilieuModel(ward_map=str(path), n_clients=2)
+        make(ward_map=str(path), n_clients=2)
     message = str(caught.value)
     assert "\n" not in message
     for word in words:
         assert word.replace("fewer", "more than") in message or word in message
 
 
-def test_a_ward_missing_a_routine_zone_is_refused(tmp_path):
+@pytest.mark.parametrize("make", [MilieuModel, MilieuModel.check], ids=["build", "check"])
+def test_a_ward_missing_a_routine_zone_is_refused(tmp_path, make):
     path = tmp_path / "ward.txt"
     path.write_text("#######\n#bbDS.#\n#######\n")
     with pytest.raises(ParameterError, match="group_room"):
-        MilieuModel(ward_map=str(path), n_clients=2)
+        make(ward_map=str(path), n_clients=2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[groups\n", "[groups.psychosis]\nshare = 2.0\n"],
+)
+def test_checking_refuses_a_bad_case_mix_file_as_building_does(tmp_path, text):
+    path = tmp_path / "mix.toml"
+    path.write_text(text)
+    with pytest.raises(ParameterError) as built:
+        MilieuModel(case_mix=str(path))
+    with pytest.raises(ParameterError) as checked:
+        MilieuModel.check(case_mix=str(path))
+    assert str(checked.value) == str(built.value) and "\n" not in str(built.value)
+    MilieuModel.check(policy="safewards", rng=3, days=5)  # good input: nothing raised, nothing built
 
 
 def test_assumed_defaults_state_a_plausible_range_that_holds_the_default():

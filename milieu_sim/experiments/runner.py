@@ -45,19 +45,26 @@ class InjectedFailure(RuntimeError):
     """Raised by the test hook (``MILIEU_SIM_FAIL_RUNS``)."""
 
 
+def _model_arguments(params: Mapping[str, Any]) -> dict[str, Any]:
+    """MilieuModel's keyword arguments from a flat parameter dict (``seed`` is accepted as an alias of ``rng``;
+    ``warmup_days`` is a measuring rule, not a model parameter, and is left out)."""
+    params = dict(params)
+    seed = params.pop("seed", None)
+    params["rng"] = params.pop("rng", seed)
+    params.pop("warmup_days", None)
+    return params
+
+
 def build_model(params: Mapping[str, Any]) -> MilieuModel:
     """A MilieuModel from a flat parameter dict (``seed`` is accepted as an alias of ``rng``; ``warmup_days``
     is a measuring rule, not a model parameter, and is ignored here)."""
-    params = dict(params)
-    seed = params.pop("seed", None)
-    rng = params.pop("rng", seed)
-    params.pop("warmup_days", None)
-    return MilieuModel(rng=rng, **params)
+    return MilieuModel(**_model_arguments(params))
 
 
 def check_params(params: Mapping[str, Any]) -> None:
-    """Refuse bad parameters before any work starts (builds, but does not run, the model)."""
-    build_model(params)
+    """Refuse bad parameters before any work starts: every check the model makes (``MilieuModel.check``),
+    with nothing built."""
+    MilieuModel.check(**_model_arguments(params))
 
 
 def shift_series(tables: Mapping[str, Any]) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ import pandas as pd
 from milieu_sim.errors import ParameterError
 from milieu_sim.model import processes
 from milieu_sim.model.agents import Client, Staff
+from milieu_sim.model.casemix import load_case_mix
 from milieu_sim.model.collector import RecordsCollector
 from milieu_sim.model.compiled_hour import HEADROOM_HOURS, CompiledHour
 from milieu_sim.model.hours import can_skip_steps, count_hour, set_clock, skip_steps
@@ -63,6 +64,33 @@ class HourCount:
 
     def __set__(self, model: MilieuModel, value: Any) -> None:
         raise AttributeError(f"'{self.name}' is read-only: the model counts it after each hour")
+
+
+def _checked(setting: Any, policy: Any, rng: Any, parameters: dict[str, Any]) -> tuple:
+    """The model's arguments checked and resolved, before anything is built: (setting, policy, the user's
+    parameters, every parameter's value, routine, floor plan).  Bad input raises one line here."""
+    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
+        raise ParameterError(f"parameter 'rng' = {rng!r} is not allowed; allowed: a non-negative integer seed")
+    user = check_values(parameters)
+    setting = SCHEMA["setting"].check(setting)
+    policy = resolve_policy(policy)
+    values = setting_defaults(setting)
+    values.update(policy.parameters)
+    values.update(user)
+    check_combinations(values)  # impossible combinations (min_stay_days > max_stay_days, ...)
+    values["policy"] = policy.name
+    load_case_mix(values["case_mix"], setting)  # a case-mix file that cannot be read or is wrong (model.casemix)
+    routine = load_routine(SETTING_ROUTINE[setting])
+    plan = load_floor_plan(values["ward_map"], values["n_clients"], routine.needs_beds)
+    missing = [z for z in routine.zones_used() if z not in plan.zone_cells]
+    if missing:
+        from milieu_sim.model.ward import ZONES
+
+        raise ParameterError(
+            f"parameter 'ward_map' = {values['ward_map']!r}: the map has no "
+            f"{', '.join(ZONES[z] for z in missing)}, which the {setting} routine uses"
+        )
+    return setting, policy, user, values, routine, plan
 
 
 class MilieuModel(mesa.Model):
@@ -121,32 +149,13 @@ class MilieuModel(mesa.Model):
         extra_phases: Iterable[Phase] = (),
         **parameters: Any,
     ) -> None:
-        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
-            raise ParameterError(f"parameter 'rng' = {rng!r} is not allowed; allowed: a non-negative integer seed")
-        user = check_values(parameters)
-        self.setting = SCHEMA["setting"].check(setting)
-        self.policy = resolve_policy(policy)
-        self.user_parameters = user
-        values = setting_defaults(self.setting)
-        values.update(self.policy.parameters)
-        values.update(user)
-        check_combinations(values)  # impossible combinations (min_stay_days > max_stay_days, ...)
-        values["policy"] = self.policy.name
+        checked = _checked(setting, policy, rng, parameters)
+        self.setting, self.policy, self.user_parameters, values, self.routine, self.plan = checked
         self.p: dict[str, Any] = RunParameters(values)  # counts its changes (params.RunParameters)
-        self.routine = load_routine(SETTING_ROUTINE[self.setting])
-        self.plan = load_floor_plan(values["ward_map"], values["n_clients"], self.routine.needs_beds)
         r = self.routine
         # the routine of each hour of the week: activity, kind (its code, routine.KINDS), zone, structured, trained
         # skill (hours.set_clock reads it)
         self._week = np.column_stack([r.activity, r.kind, r.zone, r.structured, r.trains]).astype(np.int64)
-        missing = [z for z in self.routine.zones_used() if z not in self.plan.zone_cells]
-        if missing:
-            from milieu_sim.model.ward import ZONES
-
-            raise ParameterError(
-                f"parameter 'ward_map' = {values['ward_map']!r}: the map has no "
-                f"{', '.join(ZONES[z] for z in missing)}, which the {self.setting} routine uses"
-            )
         self.schedule = Schedule(SCHEDULE)
         for phase in (*extra_phases, *_policy_phases(self.policy)):
             self.schedule.insert(phase)
@@ -190,6 +199,19 @@ class MilieuModel(mesa.Model):
         self.running = True
         if self.clock_start:
             self._warm_up()
+
+    @classmethod
+    def check(
+        cls,
+        setting: str = SCHEMA["setting"].default,
+        policy: str | Policy | Path = SCHEMA["policy"].default,
+        rng: int | None = None,
+        **parameters: Any,
+    ) -> None:
+        """Make every check the model makes of its arguments, and build nothing: raises the one-line
+        :class:`~milieu_sim.errors.MilieuInputError` that ``MilieuModel(...)`` would raise, without its cost
+        (no agents, no grid, no compiled code loaded)."""
+        _checked(setting, policy, rng, parameters)
 
     def _warm_up(self) -> None:
         """Run the hours before the clock starts (part of the seeded run), then drop what they recorded.
