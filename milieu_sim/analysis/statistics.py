@@ -66,9 +66,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from milieu_sim.experiments.outcomes import OUTCOMES
+
+
+def _stats():
+    """``scipy.stats``, imported on first use (it takes about a second to import; the estimates need it, the
+    runs of a sweep do not)."""
+    from scipy import stats
+
+    return stats
+
 
 FEW = 3  # under this many replicates (or pairs) an estimate is flagged
 FLAG_FEW = f"n < {FEW}"
@@ -138,7 +146,7 @@ def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float,
     mean = float(x.mean())
     if n == 1:
         return mean, math.nan, math.nan, 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(_stats().t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return mean, mean - half, mean + half, n
 
 
@@ -146,7 +154,7 @@ def wilson_interval(successes: float, trials: float, level: float = 0.95) -> tup
     """Wilson score interval of a proportion (stays in [0, 1]; treats the trials as independent)."""
     if trials <= 0:
         return math.nan, math.nan
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = _stats().norm.ppf(0.5 + level / 2)
     p = successes / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
@@ -178,7 +186,7 @@ def pooled_ratio_ci(
     if n < 2 or ratio <= 0.0:
         return ratio, math.nan, math.nan, n
     se = math.sqrt(float(np.sum((y - ratio * m) ** 2)) / (n * (n - 1))) / float(m.mean())
-    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    t = float(_stats().t.ppf(0.5 + level / 2, n - 1))
     if share:
         centre, scale = math.log(ratio / (1 - ratio)), se / (ratio * (1 - ratio))
         low, high = (1 / (1 + math.exp(-(centre + s * t * scale))) for s in (-1, 1))
@@ -250,8 +258,8 @@ def _pooled_difference(
         return diff, math.nan, math.nan, math.nan
     z = (y_new - r_new * m_new) / m_new.mean() - (y_ref - r_ref * m_ref) / m_ref.mean()
     se = math.sqrt(float(np.sum(z**2)) / (s * (s - 1)))
-    t = float(stats.t.ppf(0.5 + level / 2, s - 1))
-    p = float(2 * stats.t.sf(abs(diff) / se, s - 1)) if se > 0 else math.nan
+    t = float(_stats().t.ppf(0.5 + level / 2, s - 1))
+    p = float(2 * _stats().t.sf(abs(diff) / se, s - 1)) if se > 0 else math.nan
     return diff, diff - t * se, diff + t * se, p
 
 
@@ -311,7 +319,7 @@ def paired_contrasts(
                 d = (other.loc[common, outcome] - ref.loc[common, outcome]).to_numpy(dtype=float)
                 d = d[np.isfinite(d)]
                 mean, low, high, n = mean_ci(d, level)
-                p_value = float(stats.ttest_1samp(d, 0.0).pvalue) if n > 1 and np.std(d) > 0 else math.nan
+                p_value = float(_stats().ttest_1samp(d, 0.0).pvalue) if n > 1 and np.std(d) > 0 else math.nan
                 weighting = "per run"
             rows.append(
                 {
@@ -495,13 +503,13 @@ def paired_rate_ratio_arrays(
         leverage = variance / np.where(info > 0, info, 1.0)[:, None]
         corrected = np.where(informative & (leverage < 1), residual / (1 - np.minimum(leverage, 1 - 1e-12)), 0.0)
         se = np.sqrt(np.sum(corrected**2, axis=1)) / info  # robust by pair, Mancl-DeRouen small-sample correction
-        t = stats.t.ppf(0.5 + level / 2, np.maximum(df, 1))
+        t = _stats().t.ppf(0.5 + level / 2, np.maximum(df, 1))
         usable = finite & (df > 0) & np.isfinite(se) & (se > 0)
         rate_ratio = np.where(finite, np.exp(beta), np.where(sum_new > 0, np.inf, 0.0))
         rate_ratio = np.where((sum_new == 0) & (sum_ref == 0), np.nan, rate_ratio)
         low = np.where(usable, np.exp(beta - t * se), np.nan)
         high = np.where(usable, np.exp(beta + t * se), np.nan)
-        p_value = np.where(usable, 2 * stats.t.sf(np.abs(beta) / se, np.maximum(df, 1)), np.nan)
+        p_value = np.where(usable, 2 * _stats().t.sf(np.abs(beta) / se, np.maximum(df, 1)), np.nan)
     return {
         "rate_ratio": rate_ratio,
         "ci_low": low,
@@ -675,7 +683,7 @@ def negative_binomial_rate_ratios(
     if not levels or reference not in set(groups):
         return pd.DataFrame(columns=["group", "rate_ratio", "ci_low", "ci_high", "p_value", "alpha", "model"])
     design = np.column_stack([np.ones(len(counts))] + [(groups == g).astype(float) for g in levels])
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = _stats().norm.ppf(0.5 + level / 2)
     params = se = pvalues = None
     alpha = math.nan
     model_name = "negative binomial (NB2)"
@@ -728,8 +736,8 @@ def replicates_for_half_width(sd: float, half_width: float, level: float = 0.95)
     if sd <= 0:
         return 2
     q = 0.5 + level / 2
-    n = max(2, math.ceil((stats.norm.ppf(q) * sd / half_width) ** 2))
-    while stats.t.ppf(q, n - 1) * sd / math.sqrt(n) > half_width:
+    n = max(2, math.ceil((_stats().norm.ppf(q) * sd / half_width) ** 2))
+    while _stats().t.ppf(q, n - 1) * sd / math.sqrt(n) > half_width:
         n += 1
     return n
 
@@ -818,7 +826,7 @@ def replicate_check(
                 "compared": f"{name} - {reference}" if paired else str(name),
                 "replicates": n,
                 "estimate": float(d.mean()),
-                "half_width": float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)),
+                "half_width": float(_stats().t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)),
                 "target": target,
                 "replicates_needed": replicates_for_half_width(sd, target, level),
             }

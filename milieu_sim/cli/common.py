@@ -8,10 +8,12 @@ extra, 130 interrupted.  Relative paths are taken relative to the folder the com
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -54,6 +56,26 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+@contextlib.contextmanager
+def imported_meanwhile(*modules: str) -> Iterator[None]:
+    """Import ``modules`` in a thread while the block runs (a command's runs, which go on in worker processes),
+    and wait for the thread at the end, so that what the results need (SciPy's statistics, matplotlib: about 2 s
+    of imports) is loaded by the time the runs are in rather than after them.  A module that cannot be imported is
+    left for the command's own import to report."""
+
+    def load() -> None:
+        for name in modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="imports", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def print_error(message: str) -> None:

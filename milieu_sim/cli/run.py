@@ -19,6 +19,7 @@ from milieu_sim.cli.common import (
     CliError,
     add_schema_options,
     announce_kernel_compilation,
+    imported_meanwhile,
     non_negative,
     out_dir,
     positive,
@@ -142,7 +143,6 @@ def _policies(raw: str) -> list[str]:
 def cmd_compare(args: argparse.Namespace) -> int:
     """A policy comparison as a one-point sweep (milieu_sim.experiments): resumable, optionally parallel."""
     from milieu_sim.analysis.comparison import comparison_spec, comparison_tables, comparison_text, run_comparison
-    from milieu_sim.analysis.figures import comparison
     from milieu_sim.experiments.executors import default_workers
     from milieu_sim.experiments.outcomes import KEY_OUTCOMES
     from milieu_sim.experiments.runner import check_params
@@ -181,7 +181,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         shutil.rmtree(out / "sweep")  # the comparison's own runs, which the user asked to run again
     announce_kernel_compilation()
     try:
-        result = run_comparison(spec, out, workers=workers)
+        with imported_meanwhile("scipy.stats", "milieu_sim.analysis.figures"):  # for the tables and the figure
+            result = run_comparison(spec, out, workers=workers)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the finished runs are kept in out/sweep
         return interrupted(out / "sweep", exc)
     earlier = result.runs_done + result.runs_failed - result.ran_now
@@ -225,6 +226,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             default=str,
         ),
     )
+    from milieu_sim.analysis.figures import comparison  # (matplotlib, imported during the runs)
+
     figure = comparison(means, list(KEY_OUTCOMES), contrasts=contrasts, days=spec.days, warmup_days=warmup)
     write_figure(figure, out / "comparison.png")
 
