@@ -218,15 +218,18 @@ class MeasuredRun:
     def followed(self, days: float) -> pd.DataFrame:
         """Ended stays (after the warm-up) whose readmission within ``days`` is known: readmitted within them,
         or followed at least that long (a follow-up cut short by the run's end is censored, not counted)."""
-        ended = self.ended
-        readmitted = ended["days_to_readmission"] <= days
-        return ended[readmitted | (ended["followup_days"] >= days)]
+        return self.ended[self._followed_rows(days)[0]]
 
     def readmissions(self, days: float) -> tuple[int, int]:
         """(stays of :meth:`followed`, those readmitted within ``days``), counted without building the table."""
-        readmitted = self._readmission_days <= days
-        followed = readmitted | (self._followup_days >= days)
+        followed, readmitted = self._followed_rows(days)
         return int(followed.sum()), int(readmitted.sum())
+
+    def _followed_rows(self, days: float) -> tuple[np.ndarray, np.ndarray]:
+        """Which stays of :attr:`ended` are followed (:meth:`followed`), and which were readmitted within ``days``
+        (all of them followed)."""
+        readmitted = self._readmission_days <= days
+        return readmitted | (self._followup_days >= days), readmitted
 
     @cached_property
     def _readmission_days(self) -> np.ndarray:
