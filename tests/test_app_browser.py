@@ -357,20 +357,31 @@ def test_the_client_page_is_the_tables(session):
     page.screenshot(path=str(ARTIFACTS / "app-client-stay.png"), full_page=True)
 
 
-def _close_lesson(page: Page, name: str, attempts: int = 3) -> None:
-    """Go back to the Lessons tab, close the open lesson and wait for the list of lessons.  On a loaded machine
-    (the suite on two busy cores) a click can land while Solara is still rendering the tab left behind, on a
-    button about to be replaced, and do nothing; as a person would, click again while the lesson is still open
-    (a lesson that cannot be closed still fails: its button stays after every attempt)."""
+def _click_until(page: Page, button: str, done, before=None, attempts: int = 3) -> None:
+    """Click ``button`` and wait for ``done()`` (an ``expect``).  On a loaded machine (the suite on two busy cores)
+    a click can land while Solara is still re-rendering, on a button about to be replaced, and do nothing; as a
+    person would, click again while the button is still there (``before()`` first, e.g. the tab it is on).  A
+    button that never does its work still fails: it stays after every attempt."""
     for attempt in range(attempts):
-        page.get_by_role("tab", name="Lessons").click()
-        page.locator(".close-lesson").click()
+        if before is not None:
+            before()
+        page.locator(button).click()
         try:
-            expect(page.locator(f".lesson-{name} .open-lesson")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            done()
             return
         except AssertionError:
-            if attempt == attempts - 1 or not page.locator(".close-lesson").is_visible():
+            if attempt == attempts - 1 or not page.locator(button).is_visible():
                 raise
+
+
+def _close_lesson(page: Page, name: str) -> None:
+    """Go back to the Lessons tab, close the open lesson and wait for the list of lessons."""
+    _click_until(
+        page,
+        ".close-lesson",
+        lambda: expect(page.locator(f".lesson-{name} .open-lesson")).to_be_visible(timeout=UI_TIMEOUT_MS),
+        before=lambda: page.get_by_role("tab", name="Lessons").click(),
+    )
 
 
 def test_every_shipped_lesson_opens_and_steps(session):
@@ -383,8 +394,11 @@ def test_every_shipped_lesson_opens_and_steps(session):
         page.locator(f".lesson-{name} .open-lesson").click()
         expect(page.locator(".lesson-title")).to_have_text(lesson.title, timeout=UI_TIMEOUT_MS)
         for k in range(len(lesson.steps)):
-            page.locator(".lesson-next").click()
-            expect(page.locator(".lesson-step-done")).to_have_count(k + 1, timeout=UI_TIMEOUT_MS)
+            _click_until(
+                page,
+                ".lesson-next",
+                lambda k=k: expect(page.locator(".lesson-step-done")).to_have_count(k + 1, timeout=UI_TIMEOUT_MS),
+            )
         expect(page.locator(".lesson-finished")).to_be_visible()
         days = sum(s.days for s in lesson.steps)
         expect(page.locator(".lesson-clock")).to_contain_text(f"Day {days - 1} ·")
