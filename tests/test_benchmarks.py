@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -67,3 +68,41 @@ def test_profile_year_times_every_phase_of_the_schedule():
     assert set(SCHEDULE_NAMES := {p.name for p in SCHEDULE}) <= set(rows), SCHEDULE_NAMES - set(rows)
     total = float(re.search(r"default ward ([0-9.]+)", done.stdout).group(1))
     assert 0 < sum(rows[name] for name in SCHEDULE_NAMES) <= total  # the phases are part of the hour
+
+
+def test_profile_parts_times_every_part_of_the_stretch():
+    """profile_parts.py: a row for each part of the stretch, the clock and the hour's counts, the shares adding up
+    to the whole (run as plain Python here: compiling its timed copy takes minutes, and its figures are not
+    asserted)."""
+    import importlib.util
+    import os
+
+    from milieu_sim.model.processes import stretch
+
+    spec = importlib.util.spec_from_file_location("profile_parts", BENCHMARKS / "profile_parts.py")
+    profile_parts = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile_parts)
+    order = stretch.parts_in_order()
+    source, parts = profile_parts.timed_source(
+        inspect.getsource(getattr(stretch.run_hours, "py_func", stretch.run_hours))
+    )
+    assert parts == list(range(len(order)))  # every part of the stretch, in its order, timed once
+    assert source.count("cycles()") == 2 * (2 * len(order) + 2)
+
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "profile_parts.py"), "--years", "1", "--days", "2"],
+                          capture_output=True, text=True, timeout=600, check=True, env=env)  # fmt: skip
+    rows = {}
+    for line in done.stdout.splitlines():
+        match = re.match(r"^(.+?)\s+([0-9.]+)\s+([0-9.]+)%\s+([0-9]+)\s+([0-9]+)$", line)
+        if match:
+            rows[match.group(1)] = (float(match.group(3)), int(match.group(4)))
+    names = {f"{p.function.__module__.rsplit('.', 1)[-1]}.{p.function.__name__}" for p in order}
+    assert set(rows) == names | {
+        "the clock (set_clock)",
+        "the hour's counts (count_hour)",
+        "appending a part's rows (_log)",
+    }, done.stdout
+    assert rows["escalation._hour"][1] == 48  # every hour of the 2 days
+    assert rows["interaction._hour"][1] < 48  # awake hours only
+    assert abs(sum(share for share, _ in rows.values()) - 100) < 1.0

@@ -1,0 +1,181 @@
+"""Where the compiled hour's time goes: CPU cycles spent in each part of the stretch over simulated years.
+
+    .venv/bin/python benchmarks/profile_parts.py [--years 4] [--days 365]
+
+cProfile (``profile_year.py``) sees the compiled hour as one call, ``stretch.run_hours``, about two
+fifths of a year.  This script compiles, in this process and not into the kernel cache, a copy of
+``run_hours`` (milieu_sim/model/processes/stretch.py) that reads the processor's cycle counter
+(LLVM's ``readcyclecounter``) around each part's call, the appending of the rows it logged
+(``_log``), the clock (``set_clock``) and the hour's counts (``count_hour``), and runs the default
+ward for ``--years`` years (seeds 100, 101, ...) with it in place of the cached one.  The parts'
+rules and random numbers are the same, so are the runs; only the counter reads are added.
+Compiling the copy takes two or three minutes.
+
+First runs the same years with the cached stretch and prints its time, then the timed copy's.  Each
+row's time includes its two counter reads (and ``_log``'s, a call between compiled functions, and
+the row's allocation): small rows are read as upper bounds.  The cycles outside the rows (the gap
+between the stretch's time and the rows' sum) are the call into compiled code, the loop over the
+hours and dropping the parts' returned arrays.  What removing a cost saves is known only from the
+year's time measured side by side, before and after.
+
+Prints, per part: milliseconds per run (a simulated year by default), its share of the stretch's
+counted cycles, calls per run and nanoseconds per call; the counter's rate is measured against
+``time.perf_counter``.
+Under ``NUMBA_DISABLE_JIT=1`` the copy runs as plain Python and the counter is ``perf_counter_ns``
+(for checking this script, not for its figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import textwrap
+import time
+
+import numba
+import numpy as np
+
+#: Slots of the counts array after the parts' (parts are 0 ... n - 1; their calls are counted at CALLS + k).
+LOG_SLOT, CLOCK_SLOT, COUNT_SLOT, CALLS, SLOTS = 97, 98, 99, 100, 200
+
+_PART = re.compile(r"^( +)if mask\[(\d+)\]:\n\1    logged = (.+)\n", re.MULTILINE)
+
+
+def timed_source(source: str) -> tuple[str, list[int]]:
+    """The source of ``stretch.run_hours`` made into ``run_hours_timed(..., spent)``: each part's call, the
+    appending of its rows, the clock and the hour's counts between two ``cycles()`` reads, added into
+    ``spent`` (a part's calls counted too).  Returns the source and the mask positions of the parts timed, in order."""
+    source = textwrap.dedent(source).replace("@kernel\n", "", 1)
+    head = "def run_hours(clock, masks, held, first_step, rows, started):"
+    if head not in source:
+        raise ValueError("run_hours's signature has changed: update benchmarks/profile_parts.py")
+    source = source.replace(head, "def run_hours_timed(clock, masks, held, first_step, rows, started, spent):")
+    parts: list[int] = []
+
+    def timed(match: re.Match) -> str:
+        pad, k, call = match.group(1), int(match.group(2)), match.group(3)
+        parts.append(k)
+        inner = pad + "    "
+        return (f"{pad}if mask[{k}]:\n{inner}start = cycles()\n{inner}logged = {call}\n"
+                f"{inner}spent[{k}] += cycles() - start\n{inner}spent[{CALLS + k}] += 1\n")  # fmt: skip
+
+    source = _PART.sub(timed, source)
+    appends = re.findall(r"^( +)(logs = _log\(logs, .*logged\))\n", source, re.MULTILINE)
+    if len(appends) != len(parts):
+        raise ValueError("run_hours no longer appends each part's rows with _log: update benchmarks/profile_parts.py")
+    for pad, line in set(appends):
+        source = source.replace(
+            f"{pad}{line}\n",
+            f"{pad}start = cycles()\n{pad}{line}\n{pad}spent[{LOG_SLOT}] += cycles() - start\n"
+            f"{pad}spent[{CALLS + LOG_SLOT}] += 1\n",
+        )
+    for name, slot in (("set_clock", CLOCK_SLOT), ("count_hour", COUNT_SLOT)):
+        call = re.search(rf"^( +){name}\(.*?\)\n", source, re.MULTILINE | re.DOTALL)
+        if call is None:
+            raise ValueError(f"run_hours no longer calls {name}: update benchmarks/profile_parts.py")
+        pad = call.group(1)
+        counted = f"{pad}start = cycles()\n{call.group(0)}{pad}spent[{slot}] += cycles() - start\n"
+        source = source.replace(call.group(0), f"{counted}{pad}spent[{CALLS + slot}] += 1\n")
+    return source, parts
+
+
+def cycle_counter():
+    """A compiled function's read of the cycle counter (``cycles()``), and a Python function reading it."""
+    if numba.config.DISABLE_JIT:
+        return time.perf_counter_ns, time.perf_counter_ns
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.core.extending import intrinsic
+
+    @intrinsic
+    def cycles(typingctx):
+        def codegen(context, builder, signature, args):
+            counter = ir.FunctionType(ir.IntType(64), [])
+            return builder.call(cgutils.get_or_insert_function(builder.module, counter, "llvm.readcyclecounter"), [])
+
+        return types.int64(), codegen
+
+    return cycles, numba.njit(lambda: cycles())
+
+
+def counter_rate(read) -> float:
+    """Counts per second of ``read`` (a Python function reading the counter), against ``time.perf_counter``."""
+    read()
+    start, count = time.perf_counter(), read()
+    time.sleep(0.25)
+    return (read() - count) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=int, default=4, help="simulated years to time (default 4)")
+    parser.add_argument("--days", type=int, default=365, help="days in each (default 365)")
+    args = parser.parse_args()
+
+    from milieu_sim import MilieuModel
+    from milieu_sim.model.processes import stretch
+
+    cycles, read = cycle_counter()
+    source, parts = timed_source(inspect.getsource(getattr(stretch.run_hours, "py_func", stretch.run_hours)))
+    namespace = {**vars(stretch), "cycles": cycles}
+    exec(compile(source, "<timed run_hours>", "exec"), namespace)
+    timed = numba.njit(nogil=True, error_model="numpy")(namespace["run_hours_timed"])
+    spent = np.zeros(SLOTS, dtype=np.int64)
+    seconds = [0.0]
+
+    def run_hours(clock, masks, held, first_step, rows, started):
+        start = time.perf_counter()
+        done = timed(clock, masks, held, first_step, rows, started, spent)
+        seconds[0] += time.perf_counter() - start
+        return done
+
+    cached = stretch.run_hours
+    plain = [0.0]
+
+    def run_hours_cached(clock, masks, held, first_step, rows, started):
+        start = time.perf_counter()
+        done = cached(clock, masks, held, first_step, rows, started)
+        plain[0] += time.perf_counter() - start
+        return done
+
+    stretch.run_hours = run_hours_cached  # this process only: model.py and compiled_hour.py call it through the module
+    MilieuModel(rng=0).run(days=2)  # loads the cached kernels
+    plain[0] = 0.0
+    start = time.perf_counter()
+    for seed in range(100, 100 + args.years):  # the same runs without the counters, for comparison
+        MilieuModel(rng=seed).run(days=args.days)
+    plain_wall = (time.perf_counter() - start) / args.years
+    print(f"without the counters: {plain_wall:.3f} s a run, the compiled stretch {plain[0] / args.years:.3f} s of it")
+    stretch.run_hours = run_hours
+    start = time.perf_counter()
+    MilieuModel(rng=0).run(days=2)  # compiles the timed copy
+    print(f"compiled the timed stretch in {time.perf_counter() - start:.0f} s")
+    spent[:], seconds[0] = 0, 0.0
+    start = time.perf_counter()
+    for seed in range(100, 100 + args.years):
+        MilieuModel(rng=seed).run(days=args.days)
+    wall = (time.perf_counter() - start) / args.years
+    rate = counter_rate(read)
+    per_run = 1e3 / rate / args.years  # counts to milliseconds per run
+    counted = spent[:CALLS].sum()
+    print(f"with the counters: {wall:.3f} s a run ({args.years} runs of {args.days} days of the default ward), the "
+          f"compiled stretch {seconds[0] / args.years:.3f} s of it, {counted * per_run / 1e3:.3f} s counted in the "
+          "rows below")  # fmt: skip
+    names = {k: f"{p.function.__module__.rsplit('.', 1)[-1]}.{p.function.__name__}" for k, p in
+             zip(parts, stretch.parts_in_order(), strict=True)}  # fmt: skip
+    names |= {
+        CLOCK_SLOT: "the clock (set_clock)",
+        COUNT_SLOT: "the hour's counts (count_hour)",
+        LOG_SLOT: "appending a part's rows (_log)",
+    }
+    print(f"{'part':36s} {'ms/run':>8s} {'share':>6s} {'calls/run':>10s} {'ns/call':>8s}")
+    for k in sorted(names, key=lambda k: -spent[k]):
+        calls = spent[CALLS + k] / args.years
+        print(f"{names[k]:36s} {spent[k] * per_run:8.2f} {100 * spent[k] / max(counted, 1):5.1f}% {calls:10.0f} "
+              f"{spent[k] * per_run * 1e6 / max(calls, 1):8.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
