@@ -1,14 +1,16 @@
 """Where the compiled hour's time goes: CPU cycles spent in each part of the stretch over simulated years.
 
-    .venv/bin/python benchmarks/profile_parts.py [--years 4] [--days 365]
+    .venv/bin/python benchmarks/profile_parts.py [--years 4] [--days 365] [--set NAME=VALUE ...]
+    .venv/bin/python benchmarks/profile_parts.py --years 1 --days 10 --set n_clients=1000 --set ward_map=auto \
+        --set staff_early=250 --set staff_late=200 --set staff_night=100   # bench_model.py's 1,000-client ward
 
 cProfile (``profile_year.py``) sees the compiled hour as one call, ``stretch.run_hours``, about two
 fifths of a year.  This script compiles, in this process and not into the kernel cache, a copy of
 ``run_hours`` (milieu_sim/model/processes/stretch.py) that reads the processor's cycle counter
 (LLVM's ``readcyclecounter``) around each part's call, the appending of the rows it logged
 (``_log``), the clock (``set_clock``) and the hour's counts (``count_hour``), and runs the default
-ward for ``--years`` years (seeds 100, 101, ...) with it in place of the cached one.  The parts'
-rules and random numbers are the same, so are the runs; only the counter reads are added.
+ward (or the one ``--set`` describes) for ``--years`` years (seeds 100, 101, ...) with it in place
+of the cached one.  The parts' rules and random numbers are the same, so are the runs; only the counter reads are added.
 Compiling the copy takes two or three minutes.
 
 First runs the same years with the cached stretch and prints its time, then the timed copy's.  Each
@@ -108,14 +110,36 @@ def counter_rate(read) -> float:
     return (read() - count) / (time.perf_counter() - start)
 
 
+def setting(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` as (name, value): a whole number, else a number, else the text."""
+    name, _, value = text.partition("=")
+    if not name or not value:
+        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, got {text!r}")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", type=int, default=4, help="simulated years to time (default 4)")
     parser.add_argument("--days", type=int, default=365, help="days in each (default 365)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", type=setting,
+                        help="a model parameter or argument of MilieuModel (repeatable): n_clients=1000")  # fmt: skip
     args = parser.parse_args()
+    ward = dict(args.set)
 
     from milieu_sim import MilieuModel
+    from milieu_sim.errors import MilieuInputError
     from milieu_sim.model.processes import stretch
+
+    try:
+        MilieuModel.check(**ward)  # one line for a bad --set, before anything is compiled
+    except (MilieuInputError, TypeError) as error:
+        parser.error(str(error))
 
     cycles, read = cycle_counter()
     source, parts = timed_source(inspect.getsource(getattr(stretch.run_hours, "py_func", stretch.run_hours)))
@@ -145,7 +169,7 @@ def main() -> None:
     plain[0] = 0.0
     start = time.perf_counter()
     for seed in range(100, 100 + args.years):  # the same runs without the counters, for comparison
-        MilieuModel(rng=seed).run(days=args.days)
+        MilieuModel(rng=seed, **ward).run(days=args.days)
     plain_wall = (time.perf_counter() - start) / args.years
     print(f"without the counters: {plain_wall:.3f} s a run, the compiled stretch {plain[0] / args.years:.3f} s of it")
     stretch.run_hours = run_hours
@@ -155,12 +179,13 @@ def main() -> None:
     spent[:], seconds[0] = 0, 0.0
     start = time.perf_counter()
     for seed in range(100, 100 + args.years):
-        MilieuModel(rng=seed).run(days=args.days)
+        MilieuModel(rng=seed, **ward).run(days=args.days)
     wall = (time.perf_counter() - start) / args.years
     rate = counter_rate(read)
     per_run = 1e3 / rate / args.years  # counts to milliseconds per run
     counted = spent[:CALLS].sum()
-    print(f"with the counters: {wall:.3f} s a run ({args.years} runs of {args.days} days of the default ward), the "
+    runs = f"{args.years} runs of {args.days} days" + (f" with {ward}" if ward else "")
+    print(f"with the counters: {wall:.3f} s a run ({runs}), the "
           f"compiled stretch {seconds[0] / args.years:.3f} s of it, {counted * per_run / 1e3:.3f} s counted in the "
           "rows below")  # fmt: skip
     names = {k: f"{p.function.__module__.rsplit('.', 1)[-1]}.{p.function.__name__}" for k, p in

@@ -106,3 +106,11 @@ def test_profile_parts_times_every_part_of_the_stretch():
     assert rows["escalation._hour"][1] == 48  # every hour of the 2 days
     assert rows["interaction._hour"][1] < 48  # awake hours only
     assert abs(sum(share for share, _ in rows.values()) - 100) < 1.0
+
+
+def test_profile_parts_refuses_a_bad_setting_in_one_line_before_compiling():
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "profile_parts.py"), "--set", "n_clients=-3"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "n_clients" in done.stderr.splitlines()[-1] and "-3" in done.stderr.splitlines()[-1]
+    assert done.stdout == ""  # nothing run, nothing compiled
