@@ -1,6 +1,6 @@
 """Where the compiled hour's time goes: CPU cycles spent in each part of the stretch over simulated years.
 
-    .venv/bin/python benchmarks/profile_parts.py [--years 4] [--days 365] [--set NAME=VALUE ...]
+    .venv/bin/python benchmarks/profile_parts.py [--years 4] [--days 365] [--set NAME=VALUE ...] [--inside PART]
     .venv/bin/python benchmarks/profile_parts.py --years 1 --days 10 --set n_clients=1000 --set ward_map=auto \
         --set staff_early=250 --set staff_late=200 --set staff_night=100   # bench_model.py's 1,000-client ward
 
@@ -20,6 +20,9 @@ between the stretch's time and the rows' sum) are the call into compiled code, t
 hours and dropping the parts' returned arrays.  What removing a cost saves is known only from the
 year's time measured side by side, before and after.
 
+``--inside PART`` (a part as the table names it, ``escalation._hour``) also times each top-level
+statement of that part's function (statements_source), and prints them after the table.
+
 Prints, per part: milliseconds per run (a simulated year by default), its share of the stretch's
 counted cycles, calls per run and nanoseconds per call; the counter's rate is measured against
 ``time.perf_counter``.
@@ -30,16 +33,19 @@ Under ``NUMBA_DISABLE_JIT=1`` the copy runs as plain Python and the counter is `
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import re
+import sys
 import textwrap
 import time
 
 import numba
 import numpy as np
 
-#: Slots of the counts array after the parts' (parts are 0 ... n - 1; their calls are counted at CALLS + k).
-LOG_SLOT, CLOCK_SLOT, COUNT_SLOT, CALLS, SLOTS = 97, 98, 99, 100, 200
+#: Slots of the counts array after the parts' (parts are 0 ... n - 1; their calls are counted at CALLS + k); the
+#: statements of ``--inside``'s function from STATEMENTS on.
+LOG_SLOT, CLOCK_SLOT, COUNT_SLOT, CALLS, STATEMENTS, SLOTS = 97, 98, 99, 100, 200, 400
 
 _PART = re.compile(r"^( +)if mask\[(\d+)\]:\n\1    logged = (.+)\n", re.MULTILINE)
 
@@ -80,6 +86,36 @@ def timed_source(source: str) -> tuple[str, list[int]]:
         counted = f"{pad}start = cycles()\n{call.group(0)}{pad}spent[{slot}] += cycles() - start\n"
         source = source.replace(call.group(0), f"{counted}{pad}spent[{CALLS + slot}] += 1\n")
     return source, parts
+
+
+def statements_source(source: str) -> tuple[str, str, list[str]]:
+    """A part's hourly function (``_hour(clock, arguments)``) made into ``<name>_timed(clock, arguments, spent)``:
+    each of its top-level statements between two ``cycles()`` reads, added into ``spent[STATEMENTS + k]``.
+    Returns the source, the new function's name and each statement's first line."""
+    source = textwrap.dedent(source)
+    tree = ast.parse(source)
+    function = tree.body[0]
+    if not isinstance(function, ast.FunctionDef):
+        raise ValueError("not a function's source")
+    function.decorator_list = []
+    function.name += "_timed"
+    function.args.args.append(ast.arg(arg="spent"))
+    body, labels = [], []
+    for statement in function.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # the docstring
+        slot = STATEMENTS + len(labels)
+        labels.append(ast.get_source_segment(source, statement).splitlines()[0].strip())
+        if isinstance(statement, ast.Return):  # time the returned value's making, then return it
+            result = ast.parse("timed_result = 0").body[0]
+            result.value = statement.value
+            body += [*ast.parse("start = cycles()").body, result,
+                     *ast.parse(f"spent[{slot}] += cycles() - start\nreturn timed_result").body]  # fmt: skip
+        else:
+            body += [*ast.parse("start = cycles()").body, statement,
+                     *ast.parse(f"spent[{slot}] += cycles() - start").body]  # fmt: skip
+    function.body = body
+    return ast.unparse(ast.fix_missing_locations(tree)), function.name, labels
 
 
 def cycle_counter():
@@ -129,6 +165,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365, help="days in each (default 365)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", type=setting,
                         help="a model parameter or argument of MilieuModel (repeatable): n_clients=1000")  # fmt: skip
+    parser.add_argument("--inside", metavar="PART", help="also time each statement of this part (escalation._hour)")
     args = parser.parse_args()
     ward = dict(args.set)
 
@@ -140,10 +177,25 @@ def main() -> None:
         MilieuModel.check(**ward)  # one line for a bad --set, before anything is compiled
     except (MilieuInputError, TypeError) as error:
         parser.error(str(error))
+    order = stretch.parts_in_order()
+    names = [f"{p.function.__module__.rsplit('.', 1)[-1]}.{p.function.__name__}" for p in order]
+    if args.inside is not None and args.inside not in names:
+        parser.error(f"--inside {args.inside!r} is not a part of the stretch; the parts: {', '.join(names)}")
 
     cycles, read = cycle_counter()
     source, parts = timed_source(inspect.getsource(getattr(stretch.run_hours, "py_func", stretch.run_hours)))
     namespace = {**vars(stretch), "cycles": cycles}
+    labels: list[str] = []
+    if args.inside is not None:
+        function = order[names.index(args.inside)].function
+        inside, inside_name, labels = statements_source(inspect.getsource(getattr(function, "py_func", function)))
+        module = sys.modules[function.__module__]
+        module_namespace = {**vars(module), "cycles": cycles}
+        exec(compile(inside, f"<timed {args.inside}>", "exec"), module_namespace)
+        namespace["inside_timed"] = numba.njit(nogil=True, error_model="numpy", inline="always")(
+            module_namespace[inside_name]
+        )
+        source = re.sub(rf"\b{re.escape(args.inside)}\(clock, (a_\w+)\)", r"inside_timed(clock, \1, spent)", source)
     exec(compile(source, "<timed run_hours>", "exec"), namespace)
     timed = numba.njit(nogil=True, error_model="numpy")(namespace["run_hours_timed"])
     spent = np.zeros(SLOTS, dtype=np.int64)
@@ -188,18 +240,21 @@ def main() -> None:
     print(f"with the counters: {wall:.3f} s a run ({runs}), the "
           f"compiled stretch {seconds[0] / args.years:.3f} s of it, {counted * per_run / 1e3:.3f} s counted in the "
           "rows below")  # fmt: skip
-    names = {k: f"{p.function.__module__.rsplit('.', 1)[-1]}.{p.function.__name__}" for k, p in
-             zip(parts, stretch.parts_in_order(), strict=True)}  # fmt: skip
-    names |= {
+    rows = dict(zip(parts, names, strict=True))
+    rows |= {
         CLOCK_SLOT: "the clock (set_clock)",
         COUNT_SLOT: "the hour's counts (count_hour)",
         LOG_SLOT: "appending a part's rows (_log)",
     }
     print(f"{'part':36s} {'ms/run':>8s} {'share':>6s} {'calls/run':>10s} {'ns/call':>8s}")
-    for k in sorted(names, key=lambda k: -spent[k]):
+    for k in sorted(rows, key=lambda k: -spent[k]):
         calls = spent[CALLS + k] / args.years
-        print(f"{names[k]:36s} {spent[k] * per_run:8.2f} {100 * spent[k] / max(counted, 1):5.1f}% {calls:10.0f} "
+        print(f"{rows[k]:36s} {spent[k] * per_run:8.2f} {100 * spent[k] / max(counted, 1):5.1f}% {calls:10.0f} "
               f"{spent[k] * per_run * 1e6 / max(calls, 1):8.0f}")  # fmt: skip
+    if labels:
+        print(f"\ninside {args.inside}, statement by statement (ms/run; a return from inside one is not counted)")
+        for k, label in enumerate(labels):
+            print(f"{spent[STATEMENTS + k] * per_run:8.2f}  {label}")
 
 
 if __name__ == "__main__":

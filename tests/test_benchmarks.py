@@ -114,3 +114,23 @@ def test_profile_parts_refuses_a_bad_setting_in_one_line_before_compiling():
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "n_clients" in done.stderr.splitlines()[-1] and "-3" in done.stderr.splitlines()[-1]
     assert done.stdout == ""  # nothing run, nothing compiled
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "profile_parts.py"), "--inside", "escalation"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
+    assert "escalation._hour" in done.stderr.splitlines()[-1]  # the parts it may be
+
+
+def test_profile_parts_inside_a_part_times_each_statement_within_the_part():
+    """--inside: a row per top-level statement of the part's function, which together take no more than the part."""
+    import os
+
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    command = [sys.executable, str(BENCHMARKS / "profile_parts.py"), "--years", "1", "--days", "2", "--inside",
+               "escalation._hour"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True, env=env)
+    table, _, inside = done.stdout.partition("inside escalation._hour, statement by statement")
+    part = float(re.search(r"^escalation\._hour\s+([0-9.]+)", table, re.MULTILINE).group(1))
+    statements = {m.group(2): float(m.group(1)) for m in re.finditer(r"^\s+([0-9.]+)  (.+)$", inside, re.MULTILINE)}
+    assert "observer = observers_now(clock, seen)" in statements, inside
+    assert "return events, nothing[1], nothing[2]" in statements
+    assert 0 < sum(statements.values()) <= part
