@@ -50,6 +50,12 @@ LOG_SLOT, CLOCK_SLOT, COUNT_SLOT, CALLS, STATEMENTS, SLOTS = 97, 98, 99, 100, 20
 _PART = re.compile(r"^( +)if mask\[(\d+)\]:\n\1    logged = (.+)\n", re.MULTILINE)
 
 
+def counted(pad: str, lines: str, slot: int) -> str:
+    """``lines`` (source lines at indent ``pad``) between two ``cycles()`` reads, the difference added into
+    ``spent[slot]`` and one more call counted at ``spent[CALLS + slot]``."""
+    return f"{pad}start = cycles()\n{lines}{pad}spent[{slot}] += cycles() - start\n{pad}spent[{CALLS + slot}] += 1\n"
+
+
 def timed_source(source: str) -> tuple[str, list[int]]:
     """The source of ``stretch.run_hours`` made into ``run_hours_timed(..., spent)``: each part's call, the
     appending of its rows, the clock and the hour's counts between two ``cycles()`` reads, added into
@@ -64,27 +70,19 @@ def timed_source(source: str) -> tuple[str, list[int]]:
     def timed(match: re.Match) -> str:
         pad, k, call = match.group(1), int(match.group(2)), match.group(3)
         parts.append(k)
-        inner = pad + "    "
-        return (f"{pad}if mask[{k}]:\n{inner}start = cycles()\n{inner}logged = {call}\n"
-                f"{inner}spent[{k}] += cycles() - start\n{inner}spent[{CALLS + k}] += 1\n")  # fmt: skip
+        return f"{pad}if mask[{k}]:\n" + counted(pad + "    ", f"{pad}    logged = {call}\n", k)
 
     source = _PART.sub(timed, source)
     appends = re.findall(r"^( +)(logs = _log\(logs, .*logged\))\n", source, re.MULTILINE)
     if len(appends) != len(parts):
         raise ValueError("run_hours no longer appends each part's rows with _log: update benchmarks/profile_parts.py")
     for pad, line in set(appends):
-        source = source.replace(
-            f"{pad}{line}\n",
-            f"{pad}start = cycles()\n{pad}{line}\n{pad}spent[{LOG_SLOT}] += cycles() - start\n"
-            f"{pad}spent[{CALLS + LOG_SLOT}] += 1\n",
-        )
+        source = source.replace(f"{pad}{line}\n", counted(pad, f"{pad}{line}\n", LOG_SLOT))
     for name, slot in (("set_clock", CLOCK_SLOT), ("count_hour", COUNT_SLOT)):
         call = re.search(rf"^( +){name}\(.*?\)\n", source, re.MULTILINE | re.DOTALL)
         if call is None:
             raise ValueError(f"run_hours no longer calls {name}: update benchmarks/profile_parts.py")
-        pad = call.group(1)
-        counted = f"{pad}start = cycles()\n{call.group(0)}{pad}spent[{slot}] += cycles() - start\n"
-        source = source.replace(call.group(0), f"{counted}{pad}spent[{CALLS + slot}] += 1\n")
+        source = source.replace(call.group(0), counted(call.group(1), call.group(0), slot))
     return source, parts
 
 
@@ -146,6 +144,20 @@ def counter_rate(read) -> float:
     return (read() - count) / (time.perf_counter() - start)
 
 
+def clocked(run_hours, *extra):
+    """``run_hours`` as the model calls it (``run_hours(clock, masks, held, first_step, rows, started)``), its
+    ``extra`` arguments added, with the seconds spent in it added up: (the function, [seconds])."""
+    seconds = [0.0]
+
+    def clocked_run_hours(*arguments):
+        start = time.perf_counter()
+        done = run_hours(*arguments, *extra)
+        seconds[0] += time.perf_counter() - start
+        return done
+
+    return clocked_run_hours, seconds
+
+
 def setting(text: str) -> tuple[str, object]:
     """``NAME=VALUE`` as (name, value): a whole number, else a number, else the text."""
     name, _, value = text.partition("=")
@@ -199,23 +211,8 @@ def main() -> None:
     exec(compile(source, "<timed run_hours>", "exec"), namespace)
     timed = numba.njit(nogil=True, error_model="numpy")(namespace["run_hours_timed"])
     spent = np.zeros(SLOTS, dtype=np.int64)
-    seconds = [0.0]
-
-    def run_hours(clock, masks, held, first_step, rows, started):
-        start = time.perf_counter()
-        done = timed(clock, masks, held, first_step, rows, started, spent)
-        seconds[0] += time.perf_counter() - start
-        return done
-
-    cached = stretch.run_hours
-    plain = [0.0]
-
-    def run_hours_cached(clock, masks, held, first_step, rows, started):
-        start = time.perf_counter()
-        done = cached(clock, masks, held, first_step, rows, started)
-        plain[0] += time.perf_counter() - start
-        return done
-
+    run_hours_timed, seconds = clocked(timed, spent)
+    run_hours_cached, plain = clocked(stretch.run_hours)
     stretch.run_hours = run_hours_cached  # this process only: model.py and compiled_hour.py call it through the module
     MilieuModel(rng=0).run(days=2)  # loads the cached kernels
     plain[0] = 0.0
@@ -224,7 +221,7 @@ def main() -> None:
         MilieuModel(rng=seed, **ward).run(days=args.days)
     plain_wall = (time.perf_counter() - start) / args.years
     print(f"without the counters: {plain_wall:.3f} s a run, the compiled stretch {plain[0] / args.years:.3f} s of it")
-    stretch.run_hours = run_hours
+    stretch.run_hours = run_hours_timed
     start = time.perf_counter()
     MilieuModel(rng=0).run(days=2)  # compiles the timed copy
     print(f"compiled the timed stretch in {time.perf_counter() - start:.0f} s")
@@ -235,10 +232,10 @@ def main() -> None:
     wall = (time.perf_counter() - start) / args.years
     rate = counter_rate(read)
     per_run = 1e3 / rate / args.years  # counts to milliseconds per run
-    counted = spent[:CALLS].sum()
+    total = spent[:CALLS].sum()
     runs = f"{args.years} runs of {args.days} days" + (f" with {ward}" if ward else "")
     print(f"with the counters: {wall:.3f} s a run ({runs}), the "
-          f"compiled stretch {seconds[0] / args.years:.3f} s of it, {counted * per_run / 1e3:.3f} s counted in the "
+          f"compiled stretch {seconds[0] / args.years:.3f} s of it, {total * per_run / 1e3:.3f} s counted in the "
           "rows below")  # fmt: skip
     rows = dict(zip(parts, names, strict=True))
     rows |= {
@@ -249,7 +246,7 @@ def main() -> None:
     print(f"{'part':36s} {'ms/run':>8s} {'share':>6s} {'calls/run':>10s} {'ns/call':>8s}")
     for k in sorted(rows, key=lambda k: -spent[k]):
         calls = spent[CALLS + k] / args.years
-        print(f"{rows[k]:36s} {spent[k] * per_run:8.2f} {100 * spent[k] / max(counted, 1):5.1f}% {calls:10.0f} "
+        print(f"{rows[k]:36s} {spent[k] * per_run:8.2f} {100 * spent[k] / max(total, 1):5.1f}% {calls:10.0f} "
               f"{spent[k] * per_run * 1e6 / max(calls, 1):8.0f}")  # fmt: skip
     if labels:
         print(f"\ninside {args.inside}, statement by statement (ms/run; a return from inside one is not counted)")
