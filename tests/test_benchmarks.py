@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -11,11 +12,14 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
-    """Run a benchmark script as a user would; it must exit 0."""
+def run_script(name: str, *args: str, plain_python: bool = False) -> subprocess.CompletedProcess:
+    """Run a benchmark script as a user would; it must exit 0.  ``plain_python``: with ``NUMBA_DISABLE_JIT=1``,
+    for a script whose figures are not asserted and whose compiled code is not otherwise in the kernel cache."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"} if plain_python else None
     return subprocess.run(
-        [sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True, timeout=600, check=True
-    )
+        [sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True, timeout=600, check=True,
+        env=env,
+    )  # fmt: skip
 
 
 def test_bench_model_prints_every_measure_with_a_median_and_a_best_value():
@@ -60,10 +64,12 @@ def test_profile_year_prints_the_unprofiled_time_and_the_profile():
 
 
 def test_profile_year_times_every_phase_of_the_schedule():
-    """--phases: one row per phase of the default schedule, each with the default ward's and 2 clients' time."""
+    """--phases: one row per phase of the default schedule, each with the default ward's and 2 clients' time (run
+    as plain Python: each phase runs alone there, a compiled part of its own that ``milieu-sim warm-up`` does not
+    compile, which takes a minute or more; the figures are not asserted)."""
     from milieu_sim.model.schedule import SCHEDULE
 
-    done = run_script("profile_year.py", "--phases", "--days", "2")
+    done = run_script("profile_year.py", "--phases", "--days", "2", plain_python=True)
     rows = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\w+)\s+([0-9.]+)\s+[0-9.]+$", done.stdout, re.M)}
     assert set(SCHEDULE_NAMES := {p.name for p in SCHEDULE}) <= set(rows), SCHEDULE_NAMES - set(rows)
     total = float(re.search(r"default ward ([0-9.]+)", done.stdout).group(1))
@@ -75,7 +81,6 @@ def test_profile_parts_times_every_part_of_the_stretch():
     to the whole (run as plain Python here: compiling its timed copy takes minutes, and its figures are not
     asserted)."""
     import importlib.util
-    import os
 
     from milieu_sim.model.processes import stretch
 
@@ -89,9 +94,7 @@ def test_profile_parts_times_every_part_of_the_stretch():
     assert parts == list(range(len(order)))  # every part of the stretch, in its order, timed once
     assert source.count("cycles()") == 2 * (2 * len(order) + 2)
 
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "profile_parts.py"), "--years", "1", "--days", "2"],
-                          capture_output=True, text=True, timeout=600, check=True, env=env)  # fmt: skip
+    done = run_script("profile_parts.py", "--years", "1", "--days", "2", plain_python=True)
     rows = {}
     for line in done.stdout.splitlines():
         match = re.match(r"^(.+?)\s+([0-9.]+)\s+([0-9.]+)%\s+([0-9]+)\s+([0-9]+)$", line)
@@ -122,12 +125,8 @@ def test_profile_parts_refuses_a_bad_setting_in_one_line_before_compiling():
 
 def test_profile_parts_inside_a_part_times_each_statement_within_the_part():
     """--inside: a row per top-level statement of the part's function, which together take no more than the part."""
-    import os
-
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    command = [sys.executable, str(BENCHMARKS / "profile_parts.py"), "--years", "1", "--days", "2", "--inside",
-               "escalation._hour"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True, env=env)
+    done = run_script("profile_parts.py", "--years", "1", "--days", "2", "--inside", "escalation._hour",
+                      plain_python=True)  # fmt: skip
     table, _, inside = done.stdout.partition("inside escalation._hour, statement by statement")
     part = float(re.search(r"^escalation\._hour\s+([0-9.]+)", table, re.MULTILINE).group(1))
     statements = {m.group(2): float(m.group(1)) for m in re.finditer(r"^\s+([0-9.]+)  (.+)$", inside, re.MULTILINE)}

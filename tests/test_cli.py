@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from milieu_sim import MilieuModel, __version__
+from milieu_sim.model import kernels
 from milieu_sim.model.params import SCHEMA
 from milieu_sim.model.policies import PRESETS
 
@@ -272,9 +273,30 @@ def test_the_milieu_script_writes_relative_paths_in_the_callers_folder(tmp_path)
     assert not (ROOT / "rel").exists()
 
 
+def _unmarked_copy_of_the_kernels(cache_home: Path) -> None:
+    """Copy this code's warmed kernel folder into ``cache_home`` as a fresh install finds its cache folder, but
+    with the kernels already in it: without the warm-up mark, which is what the announcement and the warm-up
+    go by (``kernels.kernels_cached``).  Compiling every kernel from nothing takes minutes on a slow machine;
+    ``./milieu`` does exactly that when it installs (``milieu-sim warm-up``), before the suite runs.  With no
+    warmed folder to copy (a bare ``pytest``), nothing is copied and the run compiles from nothing."""
+    warmed = kernels._own_folders()[1][-1]
+    if not (warmed / kernels.WARM_MARKER).is_file():
+        return
+    ours = cache_home / "milieu-sim" / "kernels"
+    ours.mkdir(parents=True, mode=kernels.PRIVATE)
+    (cache_home / "milieu-sim").chmod(kernels.PRIVATE)
+    shutil.copytree(warmed, ours / warmed.name, ignore=shutil.ignore_patterns(kernels.WARM_MARKER))
+    for folder, _, _ in os.walk(ours / warmed.name):
+        Path(folder).chmod(kernels.PRIVATE)
+
+
 def test_a_fresh_install_says_once_that_it_compiles_the_kernels(tmp_path):
+    """A cache folder without the warm-up mark (a fresh install's): the first command says in one line, first,
+    that it compiles the kernels, and warms them up; later commands and ``milieu-sim warm-up`` say nothing of
+    it, and warm-up names the folder."""
     env = {k: v for k, v in SUBPROCESS_ENV.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    _unmarked_copy_of_the_kernels(tmp_path / "cache")
 
     def milieu_sim(*args: str) -> subprocess.CompletedProcess:
         result = subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=600)
@@ -288,6 +310,7 @@ def test_a_fresh_install_says_once_that_it_compiles_the_kernels(tmp_path):
     warm = milieu_sim("warm-up")  # what ./milieu runs after installing
     assert "compiling" not in warm.stderr and "RuntimeWarning" not in warm.stderr
     assert str(tmp_path / "cache" / "milieu-sim" / "kernels") in warm.stdout
+    assert list((tmp_path / "cache" / "milieu-sim" / "kernels").glob(f"*/{kernels.WARM_MARKER}"))  # the mark is written
 
 
 COMPILING = "compiling the model's kernels (once, a minute or two; later runs load them from the cache) ..."

@@ -1,14 +1,15 @@
 """Fuzz: every command and every file format, fed bad input, answers in one line and never a traceback.
 
-Runs in-process through :func:`milieu_sim.cli.main.main` (fast enough for CI: about 30 s).  Inputs are a
-table of bad values for every option of every command (generated from the parser, so a new option is
-covered without editing this file), plus seeded random mutations of experiment files, policy files, floor
-plans, manifests and Parquet parts.  A command that accepts its input stops where the work would start
-(the kernel-compilation notice is replaced by a :class:`Reached` exception, and sweeps run a stub that
-returns at once), so no model runs.  The test fails on any traceback, on any "internal error" line (an
-unexpected exception that ``main`` caught), and on an exit status other than 0, 1 or 2.
+Runs in-process through :func:`milieu_sim.cli.main.main`, with one parser built for each test (fast enough for
+CI). Inputs are a table of bad values for every option of every command (generated from the parser, so a new
+option is covered without editing this file), plus seeded random mutations of experiment files, policy files,
+floor plans, manifests and Parquet parts. A command that accepts its input stops where the work would start
+(the kernel-compilation notice is replaced by a :class:`Reached` exception, and sweeps run a stub that returns
+at once), so no model runs. The test fails on any traceback, on any "internal error" line (an unexpected
+exception that ``main`` caught), and on an exit status other than 0, 1 or 2.
 """
 
+import functools
 import json
 import random
 import shutil
@@ -79,7 +80,12 @@ def _stub_task(task, series=False):
 
 @pytest.fixture
 def no_work(monkeypatch):
-    """Accepted input stops before work: no kernel compiles, no model runs."""
+    """Accepted input stops before work: no kernel compiles, no model runs.  The parser is built once for the
+    test and reused by every command it drives (building it adds some 900 options, most of this test's time when
+    built anew for each of its 2,700 commands; parsing leaves a parser as it was)."""
+    from milieu_sim.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main, "build_parser", functools.cache(cli_main.build_parser))
     for module in ("run", "sweep", "validate", "calibrate", "app", "story"):
         try:
             imported = __import__(f"milieu_sim.cli.{module}", fromlist=["x"])
