@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/profile_year.py [--sort tottime|cumtime] [--lines 30] [--days 365]
     .venv/bin/python benchmarks/profile_year.py --phases [--days 120]
+    .venv/bin/python benchmarks/profile_year.py --split [--years 4] [--days 365]
 
 Prints the year's time without the profiler, then the profile's top lines.  The
 profiler slows the Python side more than the compiled side, so read its shares as
@@ -15,6 +16,15 @@ when a phase of one's own separates it from its neighbours); in a default hour t
 consecutive parts run as one call (milieu_sim/model/compiled_hour.py), and ``run()``
 runs each run of quiet hours as one call (milieu_sim/model/hours.py), so the hour
 itself costs less than these rows add up to; the hours are stepped one by one here.
+
+``--split`` instead times, without the profiler, where the time of ``run()`` goes (milliseconds per
+simulated year, averaged over ``--years`` runs of seeds 1, 2, ...; building the model is not timed):
+the compiled runs of quiet hours (``stretch.run_hours``), filling the random buffers they read
+(``CompiledHour._top_up``), and each function the schedule runs from Python between them (the ward
+round's discharge, admission, the follow-up day, the plan's day, ...; each stay's work is in
+discharge and admission); "the rest" is the year's time outside these (the quiet runs' own Python,
+logging their rows, the clock). Each row is timed around its calls, so its time includes what the
+call waits for (a cold cache after a compiled run), and the rows add up to the year's time.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ import time
 from collections import Counter
 
 from milieu_sim import MilieuModel
+from milieu_sim.model import compiled_hour, schedule
+from milieu_sim.model.processes import stretch
 from milieu_sim.model.schedule import WHEN
 
 
@@ -61,14 +73,90 @@ def print_phases(days: int) -> None:
     print(f"{'all phases':24s} {sum(default.values()):9.1f} {sum(few.values()):10.1f}")
 
 
+def timed(function, spent: Counter[str], calls: Counter[str], name: str):
+    """``function`` with its time added to ``spent[name]`` and its calls counted in ``calls[name]``."""
+
+    def run_timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += time.perf_counter() - start
+            calls[name] += 1
+
+    return run_timed
+
+
+def split_year(years: int, days: int) -> tuple[float, Counter[str], Counter[str]]:
+    """Seconds per ``run()`` of ``days`` days (seeds 1 .. ``years``; the model built before the clock starts), and the
+    seconds and calls per run of the compiled quiet runs, the buffers' top-ups and each function the schedule
+    runs from Python (see the module docstring). Patches this process's classes for the timing (the runs are the
+    same: only the clock is read)."""
+    spent: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    functions = schedule.Schedule._functions
+    wrapped: dict[int, tuple[object, object]] = {}  # id -> (the function, its timed version): one per function
+
+    def timed_functions(self, *args, **kwargs):
+        out = []
+        for function in functions(self, *args, **kwargs):
+            kept = wrapped.get(id(function))
+            if kept is None or kept[0] is not function:
+                name = getattr(function, "__name__", None)
+                name = f"{name} (Python)" if name else f"an hour's parts, stepped ({type(function).__name__})"
+                kept = wrapped[id(function)] = (function, timed(function, spent, calls, name))
+            out.append(kept[1])
+        return tuple(out)
+
+    patches = [
+        (schedule.Schedule, "_functions", timed_functions),
+        (stretch, "run_hours", timed(stretch.run_hours, spent, calls, "quiet hours, compiled (run_hours)")),
+        (compiled_hour.CompiledHour, "_top_up",
+         timed(compiled_hour.CompiledHour._top_up, spent, calls, "random buffers (_top_up)")),
+    ]  # fmt: skip
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    try:
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
+        total = 0.0
+        for seed in range(1, years + 1):
+            model = MilieuModel(rng=seed)
+            start = time.perf_counter()
+            model.run(days=days)
+            total += time.perf_counter() - start
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+    for counter in (spent, calls):
+        for name in counter:
+            counter[name] /= years
+    return total / years, spent, calls
+
+
+def print_split(years: int, days: int) -> None:
+    total, spent, calls = split_year(years, days)
+    print(f"where run()'s time goes: {days} days of the default ward, {total:.3f} s a run (mean of {years})")
+    print(f"{'':40s} {'ms/run':>9s} {'share':>7s} {'calls':>7s} {'us/call':>8s}")
+    for name, seconds in spent.most_common():
+        per_call = seconds / calls[name] * 1e6
+        print(f"{name:40s} {seconds * 1e3:9.1f} {seconds / total:7.1%} {calls[name]:7.0f} {per_call:8.1f}")
+    rest = total - sum(spent.values())
+    print(f"{'the rest':40s} {rest * 1e3:9.1f} {rest / total:7.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumtime"))
     parser.add_argument("--lines", type=int, default=30)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--phases", action="store_true", help="time each phase (default ward and 2 clients)")
+    parser.add_argument("--split", action="store_true", help="time where run()'s time goes, without the profiler")
+    parser.add_argument("--years", type=int, default=4, help="runs timed with --split (seeds 1, 2, ...)")
     args = parser.parse_args()
     MilieuModel(rng=0).run(days=2)  # load (or compile) the kernels outside the profile
+    if args.split:
+        print_split(args.years, args.days)
+        return
     if args.phases:
         phase_times(1)  # the parts run alone here: load their compiled code too, outside the timing
         print_phases(args.days)

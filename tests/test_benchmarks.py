@@ -76,6 +76,56 @@ def test_profile_year_times_every_phase_of_the_schedule():
     assert 0 < sum(rows[name] for name in SCHEDULE_NAMES) <= total  # the phases are part of the hour
 
 
+def test_profile_year_split_adds_up_to_the_run_and_leaves_the_model_as_it_was():
+    """--split: the compiled quiet runs, the buffers' top-ups and the schedule's Python functions (the ward round's
+    discharge once a day), and the rest, adding up to the run's time; the timing patches are undone after, and
+    a run under them has the same tables as one without."""
+    import importlib.util
+
+    import pandas as pd
+
+    from milieu_sim import MilieuModel
+    from milieu_sim.model import compiled_hour, schedule
+    from milieu_sim.model.processes import stretch
+
+    done = run_script("profile_year.py", "--split", "--years", "1", "--days", "3")
+    total = float(re.search(r"3 days of the default ward, ([0-9.]+) s a run", done.stdout).group(1))
+    rows = {}
+    for line in done.stdout.splitlines()[2:]:
+        match = re.match(r"^(.+?)\s+([0-9.]+)\s+([0-9.]+)%(?:\s+([0-9]+)\s+[0-9.]+)?$", line)
+        assert match, line
+        rows[match.group(1)] = (float(match.group(2)), float(match.group(3)), match.group(4))
+    assert {"quiet hours, compiled (run_hours)", "random buffers (_top_up)", "discharge (Python)", "the rest"} <= set(
+        rows
+    ), rows
+    assert rows["discharge (Python)"][2] == "3"  # the ward round, once a day
+    assert abs(sum(ms for ms, _, _ in rows.values()) - 1e3 * total) <= 0.1 * len(rows)  # printed to 0.1 ms
+    assert abs(sum(share for _, share, _ in rows.values()) - 100.0) <= 0.1 * len(rows)
+
+    spec = importlib.util.spec_from_file_location("profile_year", BENCHMARKS / "profile_year.py")
+    profile_year = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile_year)
+    originals = (schedule.Schedule._functions, stretch.run_hours, compiled_hour.CompiledHour._top_up)
+    tables = []
+
+    def keep_tables(self, days):  # the run split_year times, with its tables kept
+        ran(self, days=days)
+        tables.append(self.tables())
+
+    ran = MilieuModel.run
+    MilieuModel.run = keep_tables
+    try:
+        _, spent, calls = profile_year.split_year(1, 2)
+    finally:
+        MilieuModel.run = ran
+    assert (schedule.Schedule._functions, stretch.run_hours, compiled_hour.CompiledHour._top_up) == originals
+    assert calls["discharge (Python)"] == 2 and spent["quiet hours, compiled (run_hours)"] > 0
+    plain = MilieuModel(rng=1)
+    plain.run(days=2)
+    for name, table in plain.tables().items():
+        pd.testing.assert_frame_equal(tables[0][name], table)
+
+
 def test_profile_parts_times_every_part_of_the_stretch():
     """profile_parts.py: a row for each part of the stretch, the clock and the hour's counts, the shares adding up
     to the whole (run as plain Python here: compiling its timed copy takes minutes, and its figures are not
