@@ -128,6 +128,50 @@ def test_bed_pressure_discharges_the_readiest_client_first():
     assert list(c.present) == [True, False, True, True]
 
 
+def test_bed_pressure_makes_room_only_where_other_exits_have_not_and_breaks_ties_by_slot():
+    """Two referrals wait; a transfer already frees one bed, so one client leaves sooner: of two equally ready
+    clients the lower slot, never the secluded one (readier still) and never one who is not ready enough."""
+    model = ward(5, waiting_referrals=2, bed_pressure_relax=0.2, min_stay_days=3, max_stay_days=60)
+    c = model.clients
+    c.admitted_step[:] = -24 * 10
+    c.admitted_step[0] = -24 * 61  # past the stay limit: a transfer
+    c.symptom_target[:] = 0.4
+    c.risk_target[:] = 1
+    c.incidents_week[:] = 0
+    c.symptoms[:] = [0.9, 0.5, 0.5, 0.42, 0.7]  # 1 and 2 tie; 3 the readiest but secluded; 4 beyond the relax
+    c.isolated[3] = True
+    set_clock(model, WARD_ROUND_STEP)
+    before = flow.ready_for_discharge(model, 0.2)
+    assert list(before) == [False, True, True, True, False]  # secluded or not, the thresholds alone
+    flow.discharge(model)
+    assert list(c.present) == [False, False, True, True, True]
+    reasons = {row["exit_reason"]: row["bed_pressure"] for row in model.records.stays}
+    assert reasons == {"transfer": False, "completed": True}
+
+
+def test_graduation_needs_every_skill_goal_and_the_senior_phase_served():
+    """Under ``plan_goals``, the symptom and risk targets are not enough: every skill the plan names must be at
+    its target (a skill the plan leaves out does not count), in the senior phase for ``graduation_days``."""
+    model = ward(3, discharge_rule="plan_goals", graduation_days=14, waiting_referrals=0)
+    c = model.clients
+    set_clock(model, WARD_ROUND_STEP)
+    c.symptom_target[:] = 0.4
+    c.symptoms[:] = 0.3
+    c.risk_target[:] = 1
+    c.incidents_week[:] = 0
+    c.phase[:] = SENIOR
+    c.senior_step[:] = model.steps - 24 * 20
+    c.plan_skill[:, :] = False
+    c.plan_skill[0, :] = True
+    c.skill_target[0, :] = 0.6
+    c.values[0, :] = [0.6, 0.59, 0.6]
+    c.values[1, :] = 0.0  # not a goal of the plan
+    c.senior_step[2] = model.steps - 24 * 13  # a day short of the re-entry phase
+    assert list(flow.ready_for_discharge(model)) == [True, False, False]
+    c.phase[0] = PRIMARY
+    assert not flow.ready_for_discharge(model)[0]
+
+
 def test_without_waiting_referrals_nobody_leaves_sooner():
     model = ward(4, waiting_referrals=0, bed_pressure_relax=0.2, min_stay_days=3)
     c = model.clients

@@ -36,7 +36,7 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
   ``min_stay_days`` and the client is ready (:func:`ready_for_discharge`: under ``discharge_rule`` =
   ``symptoms_and_risk`` symptoms <= the plan's symptom target and incidents in the last 7 days <= its
   risk target; under ``plan_goals`` also every skill goal at its target, in the senior phase); bed
-  pressure (:func:`pressure_discharges`): while every bed is taken, up to ``waiting_referrals`` of the
+  pressure (in :func:`_leavers`): while every bed is taken, up to ``waiting_referrals`` of the
   readiest clients (within ``bed_pressure_relax`` of the symptom target) leave sooner, *completed*;
   *transfer* after ``max_stay_days`` (with ``stay_limit_exit`` =
   ``completed``, an outpatient group's course of ``max_stay_days``, *completed*).  Secluded clients
@@ -59,7 +59,7 @@ Rules (docs/ODD.md, "Admission, discharge and dropout"):
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -68,7 +68,7 @@ from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import aftercare, planning
 from milieu_sim.model.processes.climate import dropout_factor
-from milieu_sim.model.processes.common import clipped, mean_skill
+from milieu_sim.model.processes.common import ParameterRecord, clipped, mean_skill
 from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS, TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -78,6 +78,7 @@ from milieu_sim.model.state import (
     PRIMARY,
     REPORTED_STATES,
     SENIOR,
+    SYMPTOMS,
     TRUST,
 )
 
@@ -418,59 +419,119 @@ def ready_for_discharge(model: MilieuModel, relax: float = 0.0) -> np.ndarray:
 
     ``symptoms_and_risk`` (an acute ward): symptoms <= the plan's symptom target and incidents in the last 7 days
     <= its risk target.  ``plan_goals`` (graduation through the phases): those and every skill goal at its
-    target, after at least ``graduation_days`` in the senior phase.
+    target, after at least ``graduation_days`` in the senior phase.  The rule is :func:`_ready`, which the ward
+    round (:func:`_leavers`) applies.
     """
-    c, p = model.clients, model.p
-    ready = (c.symptoms <= c.symptom_target + relax) & (c.incidents_week <= c.risk_target)
-    if p["discharge_rule"] == "plan_goals":
-        skills_met = np.all(~c.plan_skill | (c.skills >= c.skill_target - 1e-12), axis=0)
-        as_senior = (model.steps - c.senior_step) / 24.0 >= p["graduation_days"]  # the re-entry phase served
-        ready &= skills_met & (c.phase == SENIOR) & as_senior
-    return ready & c.present
+    return _all_ready(model.clients.packed(WardRoundClients), relax, model.steps, WARD_ROUND(model.p))
+
+
+class WardRoundClients(NamedTuple):
+    """The client arrays the ward round's decisions read (``_leavers``), and the one they write
+    (``pressure_discharge``)."""
+
+    values: np.ndarray
+    present: np.ndarray
+    isolated: np.ndarray
+    detained: np.ndarray
+    admitted_step: np.ndarray
+    symptom_target: np.ndarray
+    incidents_week: np.ndarray
+    risk_target: np.ndarray
+    plan_skill: np.ndarray
+    skill_target: np.ndarray
+    phase: np.ndarray
+    senior_step: np.ndarray
+    pressure_discharge: np.ndarray
+
+
+#: The parameters of the ward round's decisions (``plan_goals``: ``discharge_rule`` is ``plan_goals``).
+_WARD_ROUND_READS = ("dropout_early_factor", "dropout_early_days", "dropout_trust_effect", "min_stay_days",
+                     "max_stay_days", "discharge_rule", "graduation_days", "waiting_referrals",
+                     "bed_pressure_relax")  # fmt: skip
+WARD_ROUND = ParameterRecord(
+    _WARD_ROUND_READS,
+    {name: float for name in _WARD_ROUND_READS if name not in ("discharge_rule", "waiting_referrals")}
+    | {"waiting_referrals": int, "plan_goals": bool},
+    lambda v: {**v, "plan_goals": v["discharge_rule"] == "plan_goals"},
+)
+
+
+@kernel(inline=True)
+def _ready(c, i, relax, step, q):
+    """Whether client ``i`` (present) meets the plan's discharge thresholds, the symptom target raised by
+    ``relax`` (the rule of :func:`ready_for_discharge`)."""
+    if not c.present[i]:
+        return False
+    if not (c.values[SYMPTOMS, i] <= c.symptom_target[i] + relax and c.incidents_week[i] <= c.risk_target[i]):
+        return False
+    if q.plan_goals:
+        for k in range(3):  # every skill goal of the plan at its target
+            if c.plan_skill[k, i] and not c.values[k, i] >= c.skill_target[k, i] - 1e-12:
+                return False
+        return c.phase[i] == SENIOR and (step - c.senior_step[i]) / 24.0 >= q.graduation_days  # re-entry served
+    return True
 
 
 @kernel
-def _leavers(u, x, present, isolated, detained, ready, admitted_step, step, dropout_per_day, early_factor,
-             early_days, trust_effect, min_stay_days, max_stay_days):  # fmt: skip
+def _all_ready(clients, relax, step, parameters):
+    c = WardRoundClients(*clients)
+    ready = np.zeros(c.present.size, dtype=np.bool_)
+    for i in range(c.present.size):
+        ready[i] = _ready(c, i, relax, step, parameters[0])
+    return ready
+
+
+@kernel
+def _leavers(u, clients, step, dropout_per_day, parameters):
     """Who leaves at this ward round: (dropouts, completed, transfers), each in slot order, each client at most once.
 
     Secluded clients stay.  Dropout (voluntary clients only) with probability 1 - exp(-24 h); then completion
-    when the client is ready (``ready_for_discharge``) and the stay is >= min_stay_days; then transfer after
-    max_stay_days.
+    when the client is ready (:func:`_ready`) and the stay is >= min_stay_days; then transfer after
+    max_stay_days.  Then bed pressure: while every bed is taken and ``waiting_referrals`` referrals wait for a
+    bed, the readiest clients (least above their symptom target, within ``bed_pressure_relax`` of it, risk target
+    met, stay >= min_stay_days, not secluded, not already leaving; ties in slot order) complete sooner, one per
+    waiting referral that the other exits have not already made room for (marked ``pressure_discharge``).
     """
-    n = present.size
+    c = WardRoundClients(*clients)
+    q = parameters[0]
+    n = c.present.size
     reason = np.full(n, -1, dtype=np.int64)
+    leaving = 0
     for i in range(n):
-        if not present[i] or isolated[i]:
+        if not c.present[i] or c.isolated[i]:
             continue
-        days = (step - admitted_step[i]) / 24.0
+        days = (step - c.admitted_step[i]) / 24.0
         hazard = 0.0
-        if not detained[i]:
-            hazard = _hazard(x, i, admitted_step, step, dropout_per_day, early_factor, early_days, trust_effect)
+        if not c.detained[i]:
+            hazard = _hazard(c.values, i, c.admitted_step, step, dropout_per_day, q.dropout_early_factor,
+                             q.dropout_early_days, q.dropout_trust_effect)  # fmt: skip
         if u[i] < 1.0 - np.exp(-24.0 * hazard):
             reason[i] = 0
-        elif ready[i] and days >= min_stay_days:
+        elif _ready(c, i, 0.0, step, q) and days >= q.min_stay_days:
             reason[i] = 1
-        elif days >= max_stay_days:
+        elif days >= q.max_stay_days:
             reason[i] = 2
+        if reason[i] >= 0:
+            leaving += 1
+    room = q.waiting_referrals - leaving
+    if room > 0 and c.present.all():
+        candidates = np.empty(n, dtype=np.int64)
+        m = 0
+        for i in range(n):
+            days = (step - c.admitted_step[i]) / 24.0
+            if reason[i] < 0 and not c.isolated[i] and days >= q.min_stay_days and _ready(c, i, q.bed_pressure_relax,
+                                                                                           step, q):  # fmt: skip
+                candidates[m] = i
+                m += 1
+        above = np.empty(m)
+        for j in range(m):
+            above[j] = c.values[SYMPTOMS, candidates[j]] - c.symptom_target[candidates[j]]
+        order = np.argsort(above, kind="mergesort")  # stable: ties in slot order
+        for j in range(min(room, m)):
+            i = candidates[order[j]]
+            reason[i] = 1
+            c.pressure_discharge[i] = True
     return np.flatnonzero(reason == 0), np.flatnonzero(reason == 1), np.flatnonzero(reason == 2)
-
-
-def pressure_discharges(model: MilieuModel, leaving: np.ndarray) -> np.ndarray:
-    """Bed pressure: while the unit is full and ``waiting_referrals`` referrals wait for a bed, the readiest
-    clients (least above their symptom target, within ``bed_pressure_relax`` of it, risk target met, stay >=
-    min_stay_days, not secluded, not already leaving) leave sooner, one per waiting referral that today's
-    other exits have not already made room for."""
-    c, p = model.clients, model.p
-    room_needed = p["waiting_referrals"] - leaving.size
-    if room_needed <= 0 or not c.present.all():
-        return np.zeros(0, dtype=np.int64)
-    days = (model.steps - c.admitted_step) / 24.0
-    candidate = ready_for_discharge(model, p["bed_pressure_relax"]) & ~c.isolated & (days >= p["min_stay_days"])
-    candidate[leaving] = False
-    slots = np.flatnonzero(candidate)
-    order = np.argsort(c.symptoms[slots] - c.symptom_target[slots], kind="stable")
-    return np.sort(slots[order[:room_needed]])
 
 
 def discharge(model: MilieuModel) -> None:
@@ -481,24 +542,11 @@ def discharge(model: MilieuModel) -> None:
     u = model.streams["dropout"].random(c.n)
     dropouts, completed, transfers = _leavers(
         u,
-        c.values,
-        c.present,
-        c.isolated,
-        c.detained,
-        ready_for_discharge(model),
-        c.admitted_step,
+        c.packed(WardRoundClients),
         model.steps,
         p["dropout_per_day"] * dropout_factor(model),  # the ward climate's cohesion (processes.climate)
-        p["dropout_early_factor"],
-        p["dropout_early_days"],
-        p["dropout_trust_effect"],
-        p["min_stay_days"],
-        p["max_stay_days"],
+        WARD_ROUND(p),
     )
-    sooner = pressure_discharges(model, np.concatenate((dropouts, completed, transfers)))
-    if sooner.size:
-        c.pressure_discharge[sooner] = True
-        completed = np.union1d(completed, sooner)
     limit = p["stay_limit_exit"]  # the stay limit: a transfer on, or an outpatient course completed
     for slots, reason in ((dropouts, "dropout"), (completed, "completed"), (transfers, limit)):
         for slot in slots.tolist():
