@@ -20,9 +20,10 @@ itself costs less than these rows add up to; the hours are stepped one by one he
 ``--split`` instead times, without the profiler, where the time of ``run()`` goes (milliseconds per
 simulated year, averaged over ``--years`` runs of seeds 1, 2, ...; building the model is not timed):
 the compiled runs of quiet hours (``stretch.run_hours``), filling the random buffers they read
-(``CompiledHour._top_up``), and each function the schedule runs from Python between them (the ward
-round's discharge, admission, the follow-up day, the plan's day, ...; each stay's work is in
-discharge and admission); "the rest" is the year's time outside these (the quiet runs' own Python,
+(``CompiledHour._top_up``), each function the schedule runs from Python between them (the ward
+round's discharge, admission, the plan's day, ...; each stay's work is in discharge and admission),
+the phases done right after a quiet run that went through their hour (the follow-up day:
+``MilieuModel._do_later``); "the rest" is the year's time outside these (the quiet runs' own Python,
 logging their rows, the clock). Each row is timed around its calls, so its time includes what the
 call waits for (a cold cache after a compiled run), and the rows add up to the year's time.
 """
@@ -113,6 +114,8 @@ def split_year(years: int, days: int) -> tuple[float, Counter[str], Counter[str]
         (stretch, "run_hours", timed(stretch.run_hours, spent, calls, "quiet hours, compiled (run_hours)")),
         (compiled_hour.CompiledHour, "_top_up",
          timed(compiled_hour.CompiledHour._top_up, spent, calls, "random buffers (_top_up)")),
+        (MilieuModel, "_do_later",
+         timed(MilieuModel._do_later, spent, calls, "done after quiet runs (the follow-up day)")),
     ]  # fmt: skip
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     try:

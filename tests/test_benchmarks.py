@@ -105,7 +105,9 @@ def test_profile_year_split_adds_up_to_the_run_and_leaves_the_model_as_it_was():
     spec = importlib.util.spec_from_file_location("profile_year", BENCHMARKS / "profile_year.py")
     profile_year = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(profile_year)
-    originals = (schedule.Schedule._functions, stretch.run_hours, compiled_hour.CompiledHour._top_up)
+    originals = (
+        schedule.Schedule._functions, stretch.run_hours, compiled_hour.CompiledHour._top_up, MilieuModel._do_later
+    )  # fmt: skip
     tables = []
 
     def keep_tables(self, days):  # the run split_year times, with its tables kept
@@ -118,8 +120,11 @@ def test_profile_year_split_adds_up_to_the_run_and_leaves_the_model_as_it_was():
         _, spent, calls = profile_year.split_year(1, 2)
     finally:
         MilieuModel.run = ran
-    assert (schedule.Schedule._functions, stretch.run_hours, compiled_hour.CompiledHour._top_up) == originals
+    assert (
+        schedule.Schedule._functions, stretch.run_hours, compiled_hour.CompiledHour._top_up, MilieuModel._do_later
+    ) == originals  # fmt: skip
     assert calls["discharge (Python)"] == 2 and spent["quiet hours, compiled (run_hours)"] > 0
+    assert spent["done after quiet runs (the follow-up day)"] > 0  # the follow-up days the runs went through
     plain = MilieuModel(rng=1)
     plain.run(days=2)
     for name, table in plain.tables().items():

@@ -74,11 +74,14 @@ def test_run_gives_the_tables_and_the_clock_of_stepping_hour_by_hour(kwargs, mon
     _same_tables(stepped, fast)
 
 
-def test_quiet_runs_end_with_the_ward_round_or_the_community_day_and_admit_only_in_their_first_hour(monkeypatch):
-    """The ward round's phases and the community model's day come after every part: a quiet run may end with
-    their hour (its parts compiled, its own phases from Python), never go past it.  Admission comes before the
-    hour's parts: a run may begin with an hour in which it is due (admission from Python, then the hour's later
-    parts compiled), and no admission is due in the rest of the run."""
+def test_quiet_runs_end_with_the_ward_round_go_through_the_community_day_and_admit_only_in_their_first_hour(
+    monkeypatch,
+):
+    """The ward round's phases come after every part: a quiet run may end with their hour (its parts compiled, its
+    own phases from Python), never go past it.  The community model's day may be done after the parts of later
+    hours: runs go through its hour.  Admission comes before the hour's parts: a run may begin with an hour in
+    which it is due (admission from Python, then the hour's later parts compiled), and no admission is due in the
+    rest of the run."""
     model = MilieuModel(rng=1, admission_delay_hours=6.0)
     cohort = model.admissions
     starts: list[tuple[int, int, int, bool, int]] = []  # (first step, hours, admission due, begun, admissions)
@@ -95,13 +98,88 @@ def test_quiet_runs_end_with_the_ward_round_or_the_community_day_and_admit_only_
     assert starts
     for first, n_hours, due_after, begun, admitted in starts:
         hours = [clock_hour(step) for step in range(first, first + n_hours)]
-        assert 11 not in hours[:-1] and 12 not in hours[:-1]  # the ward round, the community model's day: last
+        assert 11 not in hours[:-1]  # the ward round: last
         assert first + n_hours - 1 < due_after  # no admission due in the rest of the run
         assert (admitted > 0) == begun  # admitted only in the first hour, when it began with admission due
     ends = [clock_hour(first + n_hours - 1) for first, n_hours, *_ in starts]
-    assert 11 in ends and 12 in ends
+    inside = [clock_hour(step) for first, n_hours, *_ in starts for step in range(first, first + n_hours - 1)]
+    assert 11 in ends and 12 in inside  # runs end with the ward round and go on through the community day
     assert sum(admitted for *_, admitted in starts) == model.admissions - cohort >= 3  # every admission began a run
     _same_tables(model, _stepped(240, rng=1, admission_delay_hours=6.0))
+
+
+#: Many referrals back from follow-up, and beds filled within hours: the follow-up day's results (the readmission
+#: queue, the slots it frees) are read by the admissions and discharges soon after it.
+READMITTING = {"readmission_chance": 1.0, "relapse_symptoms": 0.15, "followup_days": 20, "admission_delay_hours": 2.0}
+
+
+def test_the_follow_up_day_is_done_after_the_quiet_run_with_its_own_hours_step(monkeypatch):
+    """The follow-up day, passed by a quiet run, is done once a day with the step of its hour (12:00), right after
+    the run's compiled call and before any phase runs from Python (the ward round, the next admission); the
+    referrals it makes are admitted as when stepping hour by hour, and the tables are stepping's."""
+    from milieu_sim.model.processes import aftercare, flow
+
+    log: list[tuple[str, int, int]] = []  # (what, its step, model.steps when it ran)
+    day, discharge, admit_client = aftercare.follow_up_day, flow.discharge, flow.admit_client
+
+    def followed(model, step):
+        log.append(("followup", step, model.steps))
+        day(model, step)
+
+    def discharged(model):
+        if model.hour.hour == flow.WARD_ROUND_HOUR:
+            log.append(("discharge", model.steps, model.steps))
+        discharge(model)
+
+    def admitted(model, slot, prior_days=None):
+        log.append(("admission", model.steps, model.steps))
+        return admit_client(model, slot, prior_days)
+
+    monkeypatch.setattr(aftercare.follow_up, "later", followed)
+    monkeypatch.setattr(flow, "discharge", discharged)
+    monkeypatch.setattr(flow, "admit_client", admitted)
+    days = 30
+    model = MilieuModel(rng=7, **READMITTING)
+    log.clear()  # the first cohort's admissions
+    runs = _quiet_runs(model, monkeypatch)
+    model.run(days=days)
+    followups = [(step, at) for what, step, at in log if what == "followup"]
+    assert [step for step, _ in followups] == [s for s in range(1, 24 * days + 1) if clock_hour(s) == 12]
+    assert all(at >= step for step, at in followups)  # in its hour, or after the run that went through it
+    assert sum(at > step for step, at in followups) >= days // 2  # mostly the latter
+    for k, (what, step, at) in enumerate(log):
+        if what == "followup":  # nothing ran from Python between its hour and it
+            assert all(other == "followup" or s <= step for other, s, _ in log[:k]), log[max(0, k - 3) : k + 1]
+            assert all(s >= at for _, s, _ in log[k + 1 :])
+    assert max(runs) > 12  # runs longer than from one community day to the next ward round
+
+    stepped = _stepped(24 * days, rng=7, **READMITTING)
+    _same_tables(stepped, model)
+    stays = model.tables()["stays"]
+    assert (stays["previous_stays"] > 0).sum() >= 10  # readmitted people: the queue the follow-up day fills was read
+
+
+def test_a_phase_of_ones_own_after_the_follow_up_day_sees_that_days_follow_up(monkeypatch):
+    """A phase of one's own at 12:00 after the follow-up day ends quiet runs with that hour: the follow-up day is
+    then done in its place among the hour's phases, before it, as when stepping hour by hour."""
+    from milieu_sim.model.processes import aftercare
+
+    def build() -> MilieuModel:
+        note = Phase("note", lambda m: m.seen.append((m.steps, aftercare.waiting_count(m), len(m.records.stays))),
+                     when="daily", after="followup")  # fmt: skip
+        model = MilieuModel(rng=11, extra_phases=[note], **READMITTING)
+        model.seen = []
+        return model
+
+    stepped = build()
+    for _ in range(24 * 12):
+        stepped.step()
+    model = build()
+    runs = _quiet_runs(model, monkeypatch)
+    model.run(days=12)
+    assert runs and model.seen == stepped.seen and len(model.seen) == 12
+    assert any(waiting for _, waiting, _ in model.seen)  # referrals the day's follow-up made, waiting for a bed
+    _same_tables(stepped, model)
 
 
 def test_a_year_of_quiet_runs_is_a_year_of_steps():

@@ -2,8 +2,8 @@
 
 An hour of :meth:`MilieuModel.step <milieu_sim.model.model.MilieuModel.step>` is the clock, the phases of the
 schedule, and the hour's counts.  Most hours of a run hold nothing but compiled parts
-(:mod:`milieu_sim.model.compiled_hour`): no admission is due, it is not the hour of the ward round or of the
-community model's day, and no phase or hook of one's own is in the hour.  :meth:`MilieuModel.run` hands each run
+(:mod:`milieu_sim.model.compiled_hour`): no admission is due, it is not the hour of the ward round, and no
+phase or hook of one's own is in the hour.  :meth:`MilieuModel.run` hands each run
 of such *quiet hours* to ``run_hours`` (:mod:`milieu_sim.model.processes.stretch`), one compiled call that does,
 hour after hour, exactly what ``step`` does: :func:`set_clock`, the parts the hour's conditions call for, and
 :func:`count_hour`.  ``step`` calls the same two kernels, so the clock and the counts are written once; a run's
@@ -15,7 +15,10 @@ clock hours (``When.hours``: the ward round, the community model's day) or say u
 nothing to do (``quiet_until``: admission, until the next admission is due).  A run may end with an hour of the
 first kind whose phases all come after the schedule's last part (``QuietPlan.tails``): the call runs its parts,
 and :meth:`MilieuModel._run_quiet <milieu_sim.model.model.MilieuModel._run_quiet>` the rest of the hour; and it may
-begin with an hour of the second kind, the phases up to it run from Python first (``Schedule.head``).
+begin with an hour of the second kind, the phases up to it run from Python first (``Schedule.head``).  A phase
+of the first kind may also say that its work can be done after later hours' parts (a ``later(model, step)``
+attribute: the community model's day, ``aftercare.follow_up``): a run goes through its hour, and ``_run_quiet``
+does that work right after the compiled call, with the hour's step (``QuietPlan.later``).
 """
 
 from __future__ import annotations

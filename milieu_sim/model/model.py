@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from milieu_sim.model.positions import MesaPositions, WardGrid
 from milieu_sim.model.processes import stretch  # the module, not its names: it is written from the schedule
 from milieu_sim.model.records import STEP_COLUMNS, TABLE_COLUMNS, Records, shift_of_hour
 from milieu_sim.model.routine import load_routine
-from milieu_sim.model.schedule import SCHEDULE, Phase, Schedule
+from milieu_sim.model.schedule import SCHEDULE, Phase, QuietPlan, Schedule
 from milieu_sim.model.state import (
     SHIFTS,
     ClientArrays,
@@ -402,6 +402,8 @@ class MilieuModel(mesa.Model):
             self.records.feedback.add_rows(feedback, change)
         if moved:
             self.positions.moved()
+        if plan.later:
+            self._do_later(plan, first, due)
         if plan.tails[self.hour.hour]:  # the last hour's own phases, then its counts
             self.records.steps.add_rows(rows[:-1])
             for function in self.schedule.tail(self):
@@ -411,6 +413,26 @@ class MilieuModel(mesa.Model):
             self.records.steps.add_rows(rows)
             self._summary[:] = rows[-1]
         self._stop_at_end()
+
+    def _do_later(self, plan: QuietPlan, first: int, due: bool) -> None:
+        """What the phases a quiet run went through (``QuietPlan.later``: the follow-up day) do, for each hour of the
+        run (``first`` to the present step) in which they held, in hour then schedule order, with that hour's step.
+        Not where Python runs them in their place among the hour's phases: in a first hour begun in Python
+        (``due``: ``Schedule.head``, the phases before ``head_to``) and in a last hour that is a tail
+        (``Schedule.tail``, the phases from ``tail_from`` on)."""
+        last = self.steps
+        first_hour = clock_hour(first - self.clock_start)
+        done: list[tuple[int, int, Callable[[MilieuModel, int], Any]]] = []
+        for index, hours, function in plan.later:
+            for hour in hours:
+                for step in range(first + (hour - first_hour) % 24, last + 1, 24):
+                    if step == first and due and plan.head_to is not None and index < plan.head_to:
+                        continue
+                    if step == last and plan.tails[hour] and index >= plan.tail_from:
+                        continue
+                    done.append((step, index, function))
+        for step, _, function in sorted(done, key=lambda item: item[:2]):
+            function(self, step)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tidy tables: steps, shifts, events, feedback, stays, followup (see docs/outputs.md)."""

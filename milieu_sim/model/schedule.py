@@ -141,6 +141,9 @@ class When:
     #: The clock hours at which it can hold (a function giving them); None: it may hold in any hour and reads only
     #: the clock's ``awake`` and ``new_shift`` (so that a run of quiet hours can tell it in compiled code).
     hours: Callable[[], tuple[int, ...]] | None = None
+    #: Whether it holds in every hour at those clock hours, and in no other: the clock hour alone tells it (so that
+    #: the steps of a run of quiet hours in which it held are known from their clock hours).
+    by_hour: bool = False
 
 
 #: The conditions a phase can run under (``Phase.when`` is one of these names).
@@ -167,6 +170,7 @@ WHEN: dict[str, When] = {
             "at the daily ward round, {ward_round:02d}:00 (`hour.hour`)",
             _ward_round,
             lambda: (_ward_round_hour(),),
+            by_hour=True,
         ),
         When(
             "ward_round_review",
@@ -182,6 +186,7 @@ WHEN: dict[str, When] = {
             f"once a day, at {DAILY_HOUR:02d}:00 (`hour.hour`): the community model's day",
             _daily,
             lambda: (DAILY_HOUR,),
+            by_hour=True,
         ),
     )
 }
@@ -560,11 +565,14 @@ class Schedule:
         An hour is quiet when every phase that is not a compiled part has nothing to do in it: its condition holds
         only at certain clock hours (``When.hours``: the ward round, the community model's day), which a quiet run
         stops before, or its function says until which step it has nothing to do (a ``quiet_until(model)``
-        attribute: admission, until the next admission is due).  Where every phase bound to such a clock hour
-        comes after the last part of the schedule, a quiet run may end with that hour instead: its parts in the
-        compiled call, then those phases from Python (:meth:`tail`), then the hour's counts.  And a quiet run may
-        begin with an hour in which such a phase is due: Python sets the clock and runs the phases up to it
-        (:meth:`head`), the compiled call the hour's later parts and the hours after."""
+        attribute: admission, until the next admission is due), or its function says that its work may be done
+        after the compiled parts of later hours (a ``later(model, step)`` attribute, for a condition that the clock
+        hour alone tells: the follow-up day), which a quiet run goes through (``QuietPlan.later``).  Where every
+        phase bound to such a clock hour comes after the last part of the schedule, a quiet run may end with that
+        hour instead: its parts in the compiled call, then those phases from Python (:meth:`tail`), then the
+        hour's counts.  And a quiet run may begin with an hour in which such a phase is due: Python sets the clock
+        and runs the phases up to it (:meth:`head`), the compiled call the hour's later parts and the hours
+        after."""
         if self._quiet is None:
             self._quiet = (_quiet_plan(self._phases),)
         return self._quiet[0]
@@ -586,7 +594,13 @@ class QuietPlan:
     - ``tail_from``: the place in the schedule of the first phase after its last part;
     - ``head_to``: the place in the schedule after its last phase with a ``quiet_until`` (0: there is none;
       None: one comes after the last part, and an hour in which it is due is stepped);
-    - ``quiet_until``: the functions giving the step at which a phase next has something to do.
+    - ``quiet_until``: the functions giving the step at which a phase next has something to do;
+    - ``later``: the phases bound to clock hours that a quiet run goes through rather than stopping at, since they
+      may be done after it (their function's ``later`` attribute: the follow-up day): (place in the schedule, clock
+      hours, ``later(model, step)``, which does the phase's work of hour ``step``).  They read nothing that the
+      compiled parts or the hour's counts write and write nothing that they read, so ``MilieuModel._run_quiet``
+      does them right after the compiled call, for each hour of the run in which they held, in hour then schedule
+      order, before any other Python runs.
     """
 
     order: tuple
@@ -596,6 +610,7 @@ class QuietPlan:
     tail_from: int
     head_to: int | None
     quiet_until: tuple[Callable[[MilieuModel], int], ...]
+    later: tuple[tuple[int, tuple[int, ...], Callable[[MilieuModel, int], Any]], ...] = ()
 
 
 def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
@@ -608,12 +623,17 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
     running: list[tuple[int, When]] = []  # (position in the order, condition) of the parts that may run
     placed: list[int] = []  # their places in the schedule
     until = []
+    later: list[tuple[int, tuple[int, ...], Callable[[MilieuModel, int], Any]]] = []
     for index, phase in enumerate(phases):
         when = WHEN[phase.when]
-        if when.hours is not None:  # never in a quiet hour but, after every part, in a run's last
-            bound.append((index, when))
-            continue
         entry = phase.entry
+        if when.hours is not None:
+            deferred = getattr(entry, "later", None)
+            if when.by_hour and callable(deferred):  # done after the quiet run that goes through its hour
+                later.append((index, tuple(when.hours()), deferred))
+            else:  # never in a quiet hour but, after every part, in a run's last
+                bound.append((index, when))
+            continue
         part = getattr(entry, "part", None)
         if part is not None and id(part) in position:
             if running and position[id(part)] <= running[-1][0]:
@@ -656,7 +676,8 @@ def _quiet_plan(phases: Iterable[Phase]) -> QuietPlan | None:
         return 1 << 62
 
     to_stop = tuple(reach(hour) for hour in range(24))
-    return QuietPlan(order, masks, to_stop, tuple(h in tails for h in range(24)), last_part + 1, head_to, tuple(until))
+    tails_of_hour = tuple(h in tails for h in range(24))
+    return QuietPlan(order, masks, to_stop, tails_of_hour, last_part + 1, head_to, tuple(until), tuple(later))
 
 
 class Stretch:

@@ -252,7 +252,17 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
 
 # --- the daily step ------------------------------------------------------------------------------------
 def follow_up(model: MilieuModel) -> None:
-    """One day of everyone in follow-up (rules in the module docstring)."""
+    """One day of everyone in follow-up (rules in the module docstring), in the hour of the community model's day."""
+    follow_up_day(model, model.steps)
+
+
+def follow_up_day(model: MilieuModel, step: int) -> None:
+    """The follow-up day whose hour is ``step``: what :func:`follow_up` does in that hour.
+
+    It writes only the follow-up's own arrays, the readmission queue, the stays' rows and the `followup` log, which
+    no compiled part and not the hour's counts read, and reads nothing they write; so a quiet run of hours goes
+    through the follow-up's hour and this runs right after it, with that hour's step, before anything else runs
+    from Python (``follow_up.later``; ``schedule.QuietPlan.later``).  The same days, the same tables."""
     f = model.followup
     if not f.live.any():
         return
@@ -268,7 +278,7 @@ def follow_up(model: MilieuModel) -> None:
             f.waiting,
             f.in_aftercare,
             f.logged,
-            model.steps,
+            step,
             PARAMETERS(model.p),
             f.rows_i,
             f.rows_f,
@@ -287,6 +297,9 @@ def follow_up(model: MilieuModel) -> None:
             if row is not None:
                 row["followup_days"] = float(model.p["followup_days"])
             f.release(k)
+
+
+follow_up.later = follow_up_day  # type: ignore[attr-defined]  # may be done after a quiet run (schedule.QuietPlan)
 
 
 def _outside_outcome(row: dict[str, Any] | None, functioning: float) -> None:
