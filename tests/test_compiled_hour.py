@@ -225,3 +225,35 @@ def test_a_model_copied_mid_run_goes_on_exactly_as_the_original(how):
     for name, frame in never.tables().items():
         pd.testing.assert_frame_equal(frame, model.tables()[name], check_exact=True, obj=name)
         pd.testing.assert_frame_equal(frame, copied.tables()[name], check_exact=True, obj=name)
+
+
+def test_the_stretchs_log_keeps_every_row_in_order_and_grows_its_buffers_only_when_full():
+    """``stretch._log`` appends each part's rows to buffers that double when full: after blocks of any size (rows of
+    events alone, of feedback alone, of both, of neither) the rows held are the blocks joined in order; a block that
+    fits is written into the buffer it already has (no new buffer, so a run of hours copies each row about twice)."""
+    from milieu_sim.model.processes import stretch
+
+    rng = np.random.default_rng(3)
+    events_width, feedback_width = compiled_hour.NOTHING[0].shape[1], compiled_hour.NOTHING[1].shape[1]
+    logs = (*compiled_hour.NOTHING, np.int64(0), np.int64(0))
+    blocks = []
+    for events, feedback in ((3, 0), (0, 2), (1, 1), (7, 5), (0, 0), (40, 1), (1, 30), (2, 2), (1, 0), (0, 1)):
+        block = (
+            rng.integers(0, 99, (events, events_width)),
+            rng.integers(0, 99, (feedback, feedback_width)),
+            rng.random(feedback),
+        )
+        before = logs
+        logs = stretch._log(logs, block)
+        blocks.append(block)
+        n_events, n_feedback = int(before[3]), int(before[4])
+        if n_events + events <= before[0].shape[0] and events:
+            assert logs[0].ctypes.data == before[0].ctypes.data  # written into the buffer it had
+        if n_feedback + feedback <= before[1].shape[0] and feedback:
+            assert logs[1].ctypes.data == before[1].ctypes.data and logs[2].ctypes.data == before[2].ctypes.data
+        assert logs[0].shape[0] >= logs[3] and logs[1].shape[0] == logs[2].shape[0] >= logs[4]
+    joined = [np.concatenate([block[k] for block in blocks]) for k in range(3)]
+    assert (int(logs[3]), int(logs[4])) == (joined[0].shape[0], joined[1].shape[0])
+    np.testing.assert_array_equal(logs[0][: logs[3]], joined[0])
+    np.testing.assert_array_equal(logs[1][: logs[4]], joined[1])
+    np.testing.assert_array_equal(logs[2][: logs[4]], joined[2])

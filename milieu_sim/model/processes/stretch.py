@@ -63,18 +63,43 @@ def parts_in_order() -> tuple[Part, ...]:
     )
 
 
+@kernel(inline=True)
+def _room(rows, filled, more):
+    """``rows`` (a buffer of logged rows, its first ``filled`` taken) with room for ``more`` rows:
+    itself, or a buffer twice as large as needed with the rows taken copied into it."""
+    if filled + more <= rows.shape[0]:
+        return rows
+    grown = np.empty((2 * (filled + more), rows.shape[1]), dtype=rows.dtype)
+    grown[:filled] = rows[:filled]
+    return grown
+
+
 @kernel
 def _log(logs, part_logs):
     """Append one part's logged rows to the stretch's (called only when there are some: a call
-    between compiled functions costs about 10 ns for each array it passes)."""
-    events, feedback, change = logs
+    between compiled functions costs about 10 ns for each array it passes).  ``logs``: the buffers of
+    event, feedback and feedback-change rows and how many rows of events and of feedback they hold;
+    a buffer too small for the new rows is replaced by one twice as large as they need (:func:`_room`),
+    so that a run of hours copies each row about twice, not once per later append."""
+    events, feedback, change, n_events, n_feedback = logs
     more_events, more_feedback, more_change = part_logs
-    if more_events.shape[0]:
-        events = np.concatenate((events, more_events))
-    if more_feedback.shape[0]:
-        feedback = np.concatenate((feedback, more_feedback))
-        change = np.concatenate((change, more_change))
-    return events, feedback, change
+    m = more_events.shape[0]
+    if m:
+        events = _room(events, n_events, m)
+        events[n_events : n_events + m] = more_events
+        n_events += m
+    m = more_feedback.shape[0]
+    if m:
+        grown = _room(feedback, n_feedback, m)
+        if grown.shape[0] != feedback.shape[0]:  # the change of each feedback row, alongside
+            longer = np.empty(grown.shape[0], dtype=change.dtype)
+            longer[:n_feedback] = change[:n_feedback]
+            change = longer
+        feedback = grown
+        feedback[n_feedback : n_feedback + m] = more_feedback
+        change[n_feedback : n_feedback + m] = more_change
+        n_feedback += m
+    return events, feedback, change, n_events, n_feedback
 
 
 @kernel
@@ -118,7 +143,8 @@ def run_hours(clock, masks, held, first_step, rows, started):
     clock_start, week, shift_of_hour, (addressed, punished, active), counted = held.args[1]
     x, present, on_unit, isolated, on_duty, climate_values, community_values = counted
     clock, masks, rows = unowned((clock, masks, rows))  # the caller keeps them: no counts in the hours
-    logs = held.args[2]
+    nothing = held.args[2]
+    logs = (nothing[0], nothing[1], nothing[2], np.int64(0), np.int64(0))  # the rows logged: see _log
     moved = False
     hours = rows.shape[0]
     for k in range(max(hours, 1)):
@@ -217,4 +243,5 @@ def run_hours(clock, masks, held, first_step, rows, started):
         moved = moved or clock[MOVED] != 0.0
         if hours:
             count_hour(rows[k], clock, x, present, on_unit, isolated, on_duty, climate_values, community_values)
-    return logs[0], logs[1], logs[2], moved
+    events, feedback_rows, change, n_events, n_feedback = logs  # (the module feedback is a part's)
+    return events[:n_events], feedback_rows[:n_feedback], change[:n_feedback], moved
