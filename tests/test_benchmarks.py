@@ -188,3 +188,25 @@ def test_profile_parts_inside_a_part_times_each_statement_within_the_part():
     assert "observer = observers_now(clock, seen)" in statements, inside
     assert "return events, nothing[1], nothing[2]" in statements
     assert 0 < sum(statements.values()) <= part
+
+
+def test_ab_versions_times_two_versions_in_turn_and_refuses_a_base_it_cannot_find():
+    """ab_versions.py: processes of the base and of this tree in turn, each running its own source, then the
+    medians and the paired ratios (run as plain Python, its figures not asserted); a BASE that is neither a git
+    revision nor a source tree is refused before anything runs."""
+    root = BENCHMARKS.parent
+    done = run_script("ab_versions.py", str(root), "--pairs", "1", "--years", "1", "--days", "1", "--big-weeks",
+                      "0", plain_python=True)  # fmt: skip
+    assert f"base: {root}" in done.stdout and f"this: {root}" in done.stdout
+    assert "pair 1: run " in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("a run of 1 days of the default ward"))
+    assert re.search(r"\s[0-9.]+ \[[0-9.]+, [0-9.]+\], [01] of 1$", row), row
+    refused = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "ab_versions.py"), "no-such-revision-anywhere"], capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"ab_versions.py: error: BASE = 'no-such-revision-anywhere' is not allowed; allowed: a git revision of "
+        f"{root} or the folder of a milieu-sim source tree"
+    )
