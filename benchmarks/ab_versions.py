@@ -35,12 +35,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIG_WARD = {"n_clients": 1000, "ward_map": "auto", "staff_early": 250, "staff_late": 200, "staff_night": 100}
 
 
 def measure(years: int, days: int, big_weeks: int) -> dict[str, float | str]:
     """This process's medians: seconds per run of ``days`` days of the default ward, and per week of the 1,000-client
     ward (after its first day); and where milieu_sim was imported from."""
+    from bench_model import BIG_WARD  # this script's folder: bench_model.py's 1,000-client ward
+
     import milieu_sim
     from milieu_sim import MilieuModel
 
