@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/profile_year.py [--sort tottime|cumtime] [--lines 30] [--days 365]
     .venv/bin/python benchmarks/profile_year.py --phases [--days 120]
-    .venv/bin/python benchmarks/profile_year.py --split [--years 4] [--days 365]
+    .venv/bin/python benchmarks/profile_year.py --split [--years 4] [--days 365] [--set NAME=VALUE ...]
+    .venv/bin/python benchmarks/profile_year.py --split --years 1 --days 10 --set n_clients=1000 --set ward_map=auto \
+        --set staff_early=250 --set staff_late=200 --set staff_night=100   # bench_model.py's 1,000-client ward
 
 Prints the year's time without the profiler, then the profile's top lines.  The
 profiler slows the Python side more than the compiled side, so read its shares as
@@ -23,9 +25,10 @@ the compiled runs of quiet hours (``stretch.run_hours``), filling the random buf
 (``CompiledHour._top_up``), each function the schedule runs from Python between them (the ward
 round's discharge, admission, the plan's day, ...; each stay's work is in discharge and admission),
 the phases done right after a quiet run that went through their hour (the follow-up day:
-``MilieuModel._do_later``); "the rest" is the year's time outside these (the quiet runs' own Python,
-logging their rows, the clock). Each row is timed around its calls, so its time includes what the
-call waits for (a cold cache after a compiled run), and the rows add up to the year's time.
+``MilieuModel._do_later``), on the default ward or the one ``--set`` describes; "the rest" is the
+year's time outside these (the quiet runs' own Python, logging their rows, the clock). Each row is
+timed around its calls, so its time includes what the call waits for (a cold cache after a compiled
+run), and the rows add up to the year's time.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import time
 from collections import Counter
 
 from milieu_sim import MilieuModel
+from milieu_sim.errors import MilieuInputError
 from milieu_sim.model import compiled_hour, schedule
 from milieu_sim.model.processes import stretch
 from milieu_sim.model.schedule import WHEN
@@ -88,8 +92,9 @@ def timed(function, spent: Counter[str], calls: Counter[str], name: str):
     return run_timed
 
 
-def split_year(years: int, days: int) -> tuple[float, Counter[str], Counter[str]]:
-    """Seconds per ``run()`` of ``days`` days (seeds 1 .. ``years``; the model built before the clock starts), and the
+def split_year(years: int, days: int, **ward: object) -> tuple[float, Counter[str], Counter[str]]:
+    """Seconds per ``run()`` of ``days`` days of the default ward, or of the one the parameters ``ward`` describe
+    (seeds 1 .. ``years``; the model built before the clock starts), and the
     seconds and calls per run of the compiled quiet runs, the buffers' top-ups and each function the schedule
     runs from Python (see the module docstring). Patches this process's classes for the timing (the runs are the
     same: only the clock is read)."""
@@ -123,7 +128,7 @@ def split_year(years: int, days: int) -> tuple[float, Counter[str], Counter[str]
             setattr(owner, name, replacement)
         total = 0.0
         for seed in range(1, years + 1):
-            model = MilieuModel(rng=seed)
+            model = MilieuModel(rng=seed, **ward)
             start = time.perf_counter()
             model.run(days=days)
             total += time.perf_counter() - start
@@ -136,9 +141,10 @@ def split_year(years: int, days: int) -> tuple[float, Counter[str], Counter[str]
     return total / years, spent, calls
 
 
-def print_split(years: int, days: int) -> None:
-    total, spent, calls = split_year(years, days)
-    print(f"where run()'s time goes: {days} days of the default ward, {total:.3f} s a run (mean of {years})")
+def print_split(years: int, days: int, **ward: object) -> None:
+    total, spent, calls = split_year(years, days, **ward)
+    which = f"the ward {ward}" if ward else "the default ward"
+    print(f"where run()'s time goes: {days} days of {which}, {total:.3f} s a run (mean of {years})")
     print(f"{'':40s} {'ms/run':>9s} {'share':>7s} {'calls':>7s} {'us/call':>8s}")
     for name, seconds in spent.most_common():
         per_call = seconds / calls[name] * 1e6
@@ -148,6 +154,8 @@ def print_split(years: int, days: int) -> None:
 
 
 def main() -> None:
+    from profile_parts import setting  # this script's folder: --set as profile_parts.py reads it
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumtime"))
     parser.add_argument("--lines", type=int, default=30)
@@ -155,10 +163,25 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true", help="time each phase (default ward and 2 clients)")
     parser.add_argument("--split", action="store_true", help="time where run()'s time goes, without the profiler")
     parser.add_argument("--years", type=int, default=4, help="runs timed with --split (seeds 1, 2, ...)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=setting,
+        help="with --split: a parameter of the ward timed (repeatable; default: the default ward)",
+    )
     args = parser.parse_args()
-    MilieuModel(rng=0).run(days=2)  # load (or compile) the kernels outside the profile
+    if args.set and not args.split:
+        parser.error("--set is read only with --split")
+    ward = dict(args.set)
+    try:
+        MilieuModel.check(**ward)  # one line for a bad --set, before any work
+    except (MilieuInputError, TypeError) as error:
+        parser.error(str(error))
+    MilieuModel(rng=0, **ward).run(days=2)  # load (or compile) the kernels outside the profile
     if args.split:
-        print_split(args.years, args.days)
+        print_split(args.years, args.days, **ward)
         return
     if args.phases:
         phase_times(1)  # the parts run alone here: load their compiled code too, outside the timing

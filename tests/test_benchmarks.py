@@ -131,6 +131,18 @@ def test_profile_year_split_adds_up_to_the_run_and_leaves_the_model_as_it_was():
         pd.testing.assert_frame_equal(tables[0][name], table)
 
 
+def test_profile_year_split_times_another_ward_and_refuses_a_bad_setting_in_one_line():
+    done = run_script("profile_year.py", "--split", "--years", "1", "--days", "2", "--set", "n_clients=40",
+                      "--set", "ward_map=auto")  # fmt: skip
+    assert "2 days of the ward {'n_clients': 40, 'ward_map': 'auto'}" in done.stdout.splitlines()[0]
+    assert "quiet hours, compiled (run_hours)" in done.stdout
+    for bad in (["--split", "--set", "n_clients=-3"], ["--set", "n_clients=40"]):  # a bad value; --set without --split
+        done = subprocess.run([sys.executable, str(BENCHMARKS / "profile_year.py"), *bad],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
+        assert "--set" in done.stderr.splitlines()[-1] or "n_clients" in done.stderr.splitlines()[-1]
+
+
 def test_profile_parts_times_every_part_of_the_stretch():
     """profile_parts.py: a row for each part of the stretch, the clock and the hour's counts, the shares adding up
     to the whole (run as plain Python here: compiling its timed copy takes minutes, and its figures are not

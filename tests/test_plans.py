@@ -307,3 +307,28 @@ def test_staff_reinforce_what_the_plan_works_on_outside_a_training_activity():
     spread_rise = c.skills[:, 1] - 0.4
     assert focus_rise[DAILY_LIVING] > 0 and focus_rise[[k for k in range(3) if k != DAILY_LIVING]].max() == 0
     assert (spread_rise > 0).all() and spread_rise.max() < focus_rise[DAILY_LIVING]
+
+
+def test_the_review_the_app_and_the_stays_row_read_the_goals_alike():
+    """One rule decides whether a goal is at its target (``planning.goals_of``): a skill a hair under its target
+    (within 1e-12) is met, symptoms above theirs are not, support counts only when in the plan; the review marks
+    the goals it finds met, the app shows them so, and the `stays` row counts them so at exit."""
+    model = ward(2, skill_goal=0.9)
+    c = model.clients
+    c.skills[:, 0] = 0.3
+    planning.set_plan(model, 0)
+    c.plan_support[0] = False
+    c.support[0] = 0.0  # far below the support target, but not in the plan
+    c.skills[:, 0] = c.skill_target[:, 0] - 1e-13  # at the targets, to within rounding
+    c.symptoms[0] = c.symptom_target[0] + 0.05  # above the symptom target
+    c.incidents_week[0] = 0
+    in_plan = {name: bool(c.plan_skill[k, 0]) for k, name in enumerate(planning.SKILL_GOALS)}
+    expected = {name for name, planned in in_plan.items() if planned} | {"risk"}
+    assert {row["goal"] for row in planning.plan_summary(model, 0) if row["status"] == "met"} == expected
+    set_clock(model, REVIEW_STEP)
+    planning.review(model)
+    rows = history(model, 0)
+    assert set(rows.loc[rows["change"] == "met", "goal"]) == expected
+    row = flow.stay_row(model, 0, "completed")
+    assert (row["plan_goals"], row["plan_goals_met"]) == (sum(in_plan.values()) + 2, len(expected))
+    assert np.isnan(flow.stay_row(model, 0, "still_present")["exit_day"])

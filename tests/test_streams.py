@@ -1,4 +1,5 @@
-"""Keyed generators for one use (streams.KeyedGenerator): the numbers of NumPy's own SeedSequence and PCG64."""
+"""Keyed generators for one use (streams.KeyedGenerator): the numbers of NumPy's own SeedSequence and PCG64, drawn
+from NumPy's generator set to a key's state or in compiled code from its words (streams.pcg64_uniform, keyed_draws)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from milieu_sim import MilieuModel
-from milieu_sim.model.streams import KeyedGenerator, pcg64_uniform, stream, wrapping_products
+from milieu_sim.model import keyed_draws
+from milieu_sim.model.processes.flow import admission_chance, admission_draws, schedule_admission
+from milieu_sim.model.streams import NORMAL, UNIFORM, KeyedGenerator, pcg64_uniform, stream, wrapping_products
 
 SEEDS = [0, 1, 7, 2**31, 2**32 - 1, 2**32, 2**64 + 5, 2**127 + 3, 2**128 - 1, 2**160 + 11]
 
@@ -71,3 +74,43 @@ def test_compiled_draws_continue_a_keyed_generator_as_numpy_does():
         drawn = np.array([[pcg64_uniform(generators, k) for k in range(len(keys))] for _ in range(3000)])
     for k, key in enumerate(keys):
         np.testing.assert_array_equal(drawn[:, k], stream(2**64 + 17, "aftercare", *key).random(3000))
+
+
+def test_compiled_normals_exponentials_and_geometrics_are_numpys():
+    """keyed_draws gives, from a key's words, the numbers NumPy's generator of that key gives: normals mixed with
+    uniforms (tens of thousands, so that the ziggurat's wedges and tail are drawn too), exponentials, and
+    geometric draws by search (p >= 1/3, and p = 1) and by inversion (smaller p)."""
+    keyed = KeyedGenerator(2**70 + 5)
+    kinds = np.array([NORMAL, NORMAL, UNIFORM, NORMAL, UNIFORM] * 4000)
+    for key in range(6):
+        drawn = keyed_draws.numbers(keyed.words("admissions", key), kinds)
+        plain = stream(2**70 + 5, "admissions", key)
+        expected = [plain.standard_normal() if kind == NORMAL else plain.random() for kind in kinds.tolist()]
+        np.testing.assert_array_equal(drawn, expected)
+    generators = np.array([keyed.words("arrivals", key, 3) for key in range(3)])
+    with wrapping_products():
+        drawn = [[keyed_draws.standard_exponential(generators, k) for k in range(3)] for _ in range(20000)]
+    for k in range(3):
+        np.testing.assert_array_equal(
+            np.array(drawn)[:, k], stream(2**70 + 5, "arrivals", k, 3).standard_exponential(20000)
+        )
+    for p in (1.0, 0.9, 0.5, 1 / 3, 0.3333, 0.2, 0.01, 1e-5):
+        drawn = [keyed_draws.one_geometric(keyed.words("arrivals", slot, 7), p) for slot in range(300)]
+        assert drawn == [int(stream(2**70 + 5, "arrivals", slot, 7).geometric(p)) for slot in range(300)], p
+
+
+def test_a_stays_keyed_draws_are_the_first_numbers_of_its_numpy_stream():
+    """The admitted client's draws (8 normals, 5 uniforms, a normal) and the hours until a free bed is filled (a
+    geometric draw) are those of ``stream(seed, name, *key)``, whatever the model drew before."""
+    model = MilieuModel(rng=11, days=2).run()
+    for number in (0, 5, 4000):
+        plain = stream(11, "admissions", number)
+        expected = np.concatenate(
+            (plain.standard_normal(8), plain.random(1), plain.random(4), plain.standard_normal(1))
+        )
+        np.testing.assert_array_equal(admission_draws(model, number), expected)
+    c, slot = model.clients, 3
+    vacancies, steps = int(c.vacancies[slot]), model.steps
+    schedule_admission(model, slot)
+    hours = stream(11, "arrivals", slot, vacancies).geometric(admission_chance(model.p))
+    assert c.next_admission_step[slot] == steps + hours and c.vacancies[slot] == vacancies + 1

@@ -88,7 +88,6 @@ _INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)  # SeedSequence'
 _INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)  # and of the pool into a seed
 _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 _PCG_MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG64's 128-bit LCG multiplier
-_M128 = (1 << 128) - 1
 _POOL = 4  # SeedSequence's default pool size (32-bit words)
 
 
@@ -166,22 +165,35 @@ def _high_product(a, b):
 
 
 @kernel(inline=True)
-def pcg64_uniform(generators, k):
-    """The next uniform of PCG64 generator ``k``, ``generators[k]`` = (state high, state low, increment high,
-    increment low) as uint64, moved on one step: what ``Generator.random()`` gives from that state.  The 128-bit
-    LCG step (state times PCG64's multiplier plus the increment, modulo 2**128), the XSL-RR output (the state's
-    halves xor-ed, rotated right by its top six bits), then the top 53 bits as a double in [0, 1)
-    (numpy/random/src/pcg64; tests/test_streams.py checks thousands of draws against NumPy's)."""
+def pcg64_step(generators, k):
+    """Move PCG64 generator ``k`` on one step: its 128-bit state (``generators[k]`` = state high, state low,
+    increment high, increment low, as uint64) times PCG64's multiplier plus the increment, modulo 2**128."""
     high, low = generators[k, 0], generators[k, 1]
     product = low * _PCG_LOW  # the low 64 bits (modulo 2**64)
     high = _high_product(low, _PCG_LOW) + low * _PCG_HIGH + high * _PCG_LOW
     low = product + generators[k, 3]
     high += generators[k, 2] + (np.uint64(1) if low < product else np.uint64(0))
     generators[k, 0], generators[k, 1] = high, low
+
+
+@kernel(inline=True)
+def pcg64_next(generators, k):
+    """The next 64-bit output of PCG64 generator ``k`` (see :func:`pcg64_step`): a step, then the XSL-RR output of
+    the new state (its halves xor-ed, rotated right by its top six bits), what NumPy's ``next_uint64`` gives."""
+    pcg64_step(generators, k)
+    high, low = generators[k, 0], generators[k, 1]
     mixed = high ^ low
     turn = high >> _S58
-    output = (mixed >> turn) | (mixed << ((_S64 - turn) & _S63))
-    return np.float64(output >> _S11) * (1.0 / 9007199254740992.0)
+    return (mixed >> turn) | (mixed << ((_S64 - turn) & _S63))
+
+
+@kernel(inline=True)
+def pcg64_uniform(generators, k):
+    """The next uniform of PCG64 generator ``k``, ``generators[k]`` = (state high, state low, increment high,
+    increment low) as uint64, moved on one step: what ``Generator.random()`` gives from that state, the top 53 bits
+    of :func:`pcg64_next` as a double in [0, 1) (numpy/random/src/pcg64; tests/test_streams.py checks thousands of
+    draws against NumPy's)."""
+    return np.float64(pcg64_next(generators, k) >> _S11) * (1.0 / 9007199254740992.0)
 
 
 def wrapping_products() -> contextlib.AbstractContextManager:
@@ -203,12 +215,13 @@ class KeyedGenerator:
         self.generator = np.random.Generator(np.random.PCG64(0))  # its state is set anew at each call
 
     def __call__(self, name: str, *key: int) -> np.random.Generator:
-        state = self._state(name, key)
-        if state is None:
+        words = self._words(name, key)
+        if words is None:
             return stream(self.entropy, name, *key)
+        high, low, increment_high, increment_low = words.tolist()
         self.generator.bit_generator.state = {
             "bit_generator": "PCG64",
-            "state": {"state": state[0], "inc": state[1]},
+            "state": {"state": (high << 64) | low, "inc": (increment_high << 64) | increment_low},
             "has_uint32": 0,
             "uinteger": 0,
         }
@@ -216,22 +229,24 @@ class KeyedGenerator:
 
     def words(self, name: str, *key: int) -> np.ndarray:
         """The starting state of ``stream(entropy, name, *key)`` as :func:`pcg64_uniform` reads it (four uint64
-        words), for compiled code to draw from: the same uniforms, one at a time."""
-        state = self._state(name, key)
-        if state is None:
+        words), for compiled code to draw from: the same uniforms, one at a time (and with
+        :mod:`milieu_sim.model.keyed_draws`, the same normals, exponentials and geometric draws)."""
+        words = self._words(name, key)
+        if words is None:
             numpy_state = stream(self.entropy, name, *key).bit_generator.state["state"]
-            state = (numpy_state["state"], numpy_state["inc"])
-        return _as_words(*state)
+            words = _as_words(numpy_state["state"], numpy_state["inc"])
+        return words
 
-    def _state(self, name: str, key: tuple[int, ...]) -> tuple[int, int] | None:
-        """The PCG64 (state, increment) that ``stream(entropy, name, *key)`` starts in; None for keys of more than
-        one 32-bit word (NumPy's own SeedSequence is asked then)."""
+    def _words(self, name: str, key: tuple[int, ...]) -> np.ndarray | None:
+        """The PCG64 state that ``stream(entropy, name, *key)`` starts in, as four words (:func:`_seeded`); None for
+        keys of more than one 32-bit word (NumPy's own SeedSequence is asked then)."""
         code = self._names.get(name)
         if code is None:
             code = self._names[name] = name_code(name)
         if not all(0 <= k <= 0xFFFFFFFF for k in key):
             return None
-        return _pcg64_seed(_seed_words(self._entropy, np.array((code, *key), dtype=np.uint64)).tolist())
+        with wrapping_products():
+            return _seeded(self._entropy, np.array((code, *key), dtype=np.uint64))
 
 
 def _as_words(state: int, increment: int) -> np.ndarray:
@@ -240,13 +255,20 @@ def _as_words(state: int, increment: int) -> np.ndarray:
     return np.array([state >> 64, state & mask, increment >> 64, increment & mask], dtype=np.uint64)
 
 
-def _pcg64_seed(words: list[int]) -> tuple[int, int]:
-    """PCG64's (state, increment) seeded with four 64-bit words: initial state and sequence as 128-bit numbers
-    (high word first), the increment ``2 sequence + 1``, then step, add the initial state, step."""
-    initial, sequence = (words[0] << 64) | words[1], (words[2] << 64) | words[3]
-    increment = ((sequence << 1) | 1) & _M128
-    state = (((increment + initial) & _M128) * _PCG_MULTIPLIER + increment) & _M128
-    return state, increment
+@kernel
+def _seeded(entropy, spawn_key):
+    """PCG64 seeded from ``SeedSequence(entropy, spawn_key=spawn_key)`` (:func:`_seed_words`), as four words (state
+    high, state low, increment high, increment low): initial state and sequence the seed's 128-bit halves (high word
+    first), the increment ``2 sequence + 1``, then step, add the initial state, step (numpy/random/src/pcg64)."""
+    seed = _seed_words(entropy, spawn_key)
+    words = np.empty((1, 4), dtype=np.uint64)
+    words[0, 2] = (seed[2] << np.uint64(1)) | (seed[3] >> _S63)  # the increment, modulo 2**128
+    words[0, 3] = (seed[3] << np.uint64(1)) | np.uint64(1)
+    low = words[0, 3] + seed[1]  # one step from 0 is the increment; plus the initial state
+    words[0, 0] = words[0, 2] + seed[0] + (np.uint64(1) if low < seed[1] else np.uint64(0))
+    words[0, 1] = low
+    pcg64_step(words, 0)
+    return words[0]
 
 
 class Stream:

@@ -63,12 +63,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from milieu_sim.model import keyed_draws
 from milieu_sim.model.agents import Client
 from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.processes import aftercare, planning
 from milieu_sim.model.processes.climate import dropout_factor
 from milieu_sim.model.processes.common import ParameterRecord, clipped, mean_skill
+from milieu_sim.model.processes.planning import GoalClients, goal_arrays, goals_of
 from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS, TABLE_COLUMNS
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -81,6 +83,7 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
+from milieu_sim.model.streams import NORMAL, UNIFORM
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -228,11 +231,13 @@ def set_staff_attributes(model: MilieuModel) -> None:
 def admission_draws(model: MilieuModel, number: int) -> np.ndarray:
     """The draws that define the ``number``-th admitted client: 8 standard normals (state), a uniform (prior stay),
     4 uniforms (diagnosis, detained, violence history, self-harm history) and a standard normal (support); the
-    profile's draws come after the older ones, so those are unchanged."""
-    generator = model.streams.keyed("admissions", number)  # stream(seed, "admissions", number), for one use
-    return np.concatenate(
-        (generator.standard_normal(8), generator.random(1), generator.random(4), generator.standard_normal(1))
-    )
+    profile's draws come after the older ones, so those are unchanged.  They are the first numbers of
+    ``stream(seed, "admissions", number)``, drawn in compiled code from its starting state (keyed_draws)."""
+    return keyed_draws.numbers(model.streams.keyed.words("admissions", number), _ADMISSION_KINDS)
+
+
+#: The kinds of the admission draws, in order (``admission_draws``).
+_ADMISSION_KINDS = np.array([NORMAL] * 8 + [UNIFORM] * 5 + [NORMAL], dtype=np.int64)
 
 
 def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None) -> Client:
@@ -364,9 +369,9 @@ def schedule_admission(model: MilieuModel, slot: int) -> None:
     fallen free, so the timing does not depend on what happened elsewhere.
     """
     c = model.clients
-    generator = model.streams.keyed("arrivals", slot, int(c.vacancies[slot]))  # stream(seed, "arrivals", ...)
+    words = model.streams.keyed.words("arrivals", slot, int(c.vacancies[slot]))  # stream(seed, "arrivals", ...)
     c.vacancies[slot] += 1
-    c.next_admission_step[slot] = model.steps + int(generator.geometric(admission_chance(model.p)))
+    c.next_admission_step[slot] = model.steps + keyed_draws.one_geometric(words, admission_chance(model.p))
     model.next_admission_due = min(model.next_admission_due, int(c.next_admission_step[slot]))
 
 
@@ -555,47 +560,95 @@ def discharge(model: MilieuModel) -> None:
 
 
 def reported_states_of(c: Any, slot: int) -> np.ndarray:
-    """One slot's column of ``c.reported_states()``, the same values without the whole ward's matrix: the
-    skill as NumPy's ``mean(axis=0)`` computes it, ((S_coping + S_social) + S_daily) / 3, then the state rows
-    3 to 7 (``ClientArrays.reported_states``; tests/test_processes.py checks that the two agree)."""
-    v = c.values
+    """One slot's column of ``c.reported_states()``, the same values without the whole ward's matrix
+    (:func:`reported_states_into`; tests/test_processes.py checks that the two agree)."""
     states = np.empty(len(REPORTED_STATES))
-    states[0] = (v[0, slot] + v[1, slot] + v[2, slot]) / 3.0
-    states[1:] = v[3:8, slot]
+    reported_states_into(c.values, slot, states, 0)
     return states
 
 
+@kernel(inline=True)
+def reported_states_into(v, slot, out, start):
+    """A slot's reported states into ``out`` from ``start`` on: the skill as NumPy's ``mean(axis=0)`` computes it,
+    ((S_coping + S_social) + S_daily) / 3, then the state rows 3 to 7 (``ClientArrays.reported_states``)."""
+    out[start] = (v[0, slot] + v[1, slot] + v[2, slot]) / 3.0
+    for r in range(3, 8):
+        out[start + r - 2] = v[r, slot]
+
+
+class StayClients(NamedTuple):
+    """The client arrays a stay's `stays` row reads besides its plan's goals and its counters (:func:`stay_row`)."""
+
+    values: np.ndarray
+    client_id: np.ndarray
+    admission_number: np.ndarray
+    admitted_step: np.ndarray
+    diagnosis: np.ndarray
+    detained: np.ndarray
+    pressure_discharge: np.ndarray
+    previous_stays: np.ndarray
+    external_share: np.ndarray
+    at_admission: np.ndarray
+
+
+#: The per-stay counters (records.STAY_COUNTERS), as a record of the client arrays that hold them.
+StayCounters = NamedTuple("StayCounters", [(name, np.ndarray) for name in STAY_COUNTERS])  # type: ignore[misc]
 _AT_ADMISSION = tuple(f"{name}_at_admission" for name in REPORTED_STATES)  # the `stays` columns of the states
 _AT_EXIT = tuple(f"{name}_at_exit" for name in REPORTED_STATES)
+#: The `stays` columns :func:`_stay_numbers` works out, whole numbers then the others, in its order.
+_STAY_INTS = ("client_id", "admission_number", "plan_goals", "plan_goals_met", "diagnosis", "detained", "bed_pressure",
+              "previous_stays", *STAY_COUNTERS)  # fmt: skip
+_STAY_FLOATS = ("admitted_day", "exit_day", "length_of_stay_days", "external_share", *_AT_ADMISSION, *_AT_EXIT)
 
 
 def stay_row(model: MilieuModel, slot: int, reason: str) -> dict[str, Any]:
     """The `stays` table row of the stay in a slot."""
     c = model.clients
-    still_present = reason == "still_present"
-    exit_step = model.steps
-    admitted_step = int(c.admitted_step[slot])
-    row: dict[str, Any] = {
-        "client_id": int(c.client_id[slot]),
-        "admission_number": int(c.admission_number[slot]),
-        "admitted_day": admitted_step / 24.0,
-        "exit_day": math.nan if still_present else exit_step / 24.0,
-        "exit_reason": reason,
-        "length_of_stay_days": (exit_step - admitted_step) / 24.0,
-    }
-    goals, met = planning.plan_goals_met(model, slot)  # issue 13: the profile and the plan at exit
-    row.update(diagnosis=DIAGNOSES[int(c.diagnosis[slot])], detained=bool(c.detained[slot]), plan_goals=goals,
-               plan_goals_met=met, bed_pressure=bool(c.pressure_discharge[slot]))  # fmt: skip
-    row.update(zip(_AT_ADMISSION, c.at_admission[:, slot].tolist(), strict=True))
-    now = [math.nan] * len(REPORTED_STATES) if still_present else reported_states_of(c, slot).tolist()
-    row.update(zip(_AT_EXIT, now, strict=True))
-    for name in STAY_COUNTERS:
-        row[name] = int(getattr(c, name)[slot])
-    row["external_share"] = float(c.external_share[slot])
-    row["previous_stays"] = int(c.previous_stays[slot])
+    goals, support_target = planning.goal_inputs(model)
+    ints, floats = _stay_numbers(c.packed(StayClients), goals, c.packed(StayCounters), slot, model.steps,
+                                 reason == "still_present", support_target)  # fmt: skip
+    row: dict[str, Any] = dict(zip(_STAY_INTS, ints.tolist(), strict=True))
+    row.update(zip(_STAY_FLOATS, floats.tolist(), strict=True))
+    row["exit_reason"] = reason
+    # issue 13: the profile and the plan at exit
+    row["diagnosis"], row["detained"] = DIAGNOSES[row["diagnosis"]], bool(row["detained"])
+    row["bed_pressure"] = bool(row["bed_pressure"])
     # the follow-up fills the outcomes outside (processes.aftercare.start_followup); NaN for a stay still open
     row["days_to_readmission"] = row["outside_functioning"] = row["outside_gain"] = math.nan
     return row
+
+
+@kernel
+def _stay_numbers(stay, goals, counters, slot, exit_step, still_present, support_target):
+    """The numbers of a stay's row (``_STAY_INTS``, ``_STAY_FLOATS``): who, the plan's goals and how many are at
+    their targets (``planning.goals_of``), the profile, the counters; the days of admission, exit (NaN while the
+    stay is open) and the stay's length, and the reported states at admission and at exit (NaN while open)."""
+    c = StayClients(*stay)
+    in_plan, value, target, met = goal_arrays()
+    goals_of(GoalClients(*goals), slot, support_target, in_plan, value, target, met)
+    ints = np.empty(8 + len(counters), dtype=np.int64)
+    ints[0], ints[1], ints[2], ints[3] = c.client_id[slot], c.admission_number[slot], 0, 0
+    for g in range(in_plan.size):
+        if in_plan[g]:
+            ints[2] += 1
+            ints[3] += met[g]
+    ints[4], ints[5], ints[6] = c.diagnosis[slot], c.detained[slot], c.pressure_discharge[slot]
+    ints[7] = c.previous_stays[slot]
+    for j in range(len(counters)):
+        ints[8 + j] = counters[j][slot]
+    n_states = c.at_admission.shape[0]
+    floats = np.empty(4 + 2 * n_states)
+    floats[0] = c.admitted_step[slot] / 24.0
+    floats[1] = np.nan if still_present else exit_step / 24.0
+    floats[2] = (exit_step - c.admitted_step[slot]) / 24.0
+    floats[3] = c.external_share[slot]
+    for r in range(n_states):
+        floats[4 + r] = c.at_admission[r, slot]
+    if still_present:
+        floats[4 + n_states :] = np.nan
+    else:
+        reported_states_into(c.values, slot, floats, 4 + n_states)
+    return ints, floats
 
 
 def exit_client(model: MilieuModel, slot: int, reason: str) -> None:

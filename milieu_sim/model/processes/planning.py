@@ -329,18 +329,63 @@ def _daily(clients, ring, working_day, one_to_one_learning, leave_independence):
 # --- the weekly review ----------------------------------------------------------------------------------------------
 def goals_now(c: Any, slot: int, p: dict[str, Any]) -> list[tuple[bool, float, float, bool]]:
     """Each plan goal of the client in a slot (PLAN_GOALS order): (in the plan, present value, target, at its
-    target now).  The plan has the chosen skills, symptoms, risk, and support if set; a goal is at its target
-    when skills and support are at or above it, symptoms and risk (incidents in the last 7 days) at or below."""
-    in_plan = [*c.plan_skill[:, slot].tolist(), True, True, bool(c.plan_support[slot])]
-    values = [*c.skills[:, slot].tolist(), float(c.symptoms[slot]), float(c.incidents_week[slot]),
-              float(c.support[slot])]  # fmt: skip
-    targets = [*c.skill_target[:, slot].tolist(), float(c.symptom_target[slot]), float(c.risk_target[slot]),
-               float(p["support_target"])]  # fmt: skip
-    return [
-        (in_plan[g], values[g], targets[g],
-         values[g] <= targets[g] if g in (GOAL_SYMPTOMS, GOAL_RISK) else values[g] >= targets[g] - 1e-12)
-        for g in range(len(PLAN_GOALS))
-    ]  # fmt: skip
+    target now), by :func:`goals_of`."""
+    in_plan, value, target, met = goal_arrays()
+    _goals_now(c.packed(GoalClients), slot, float(p["support_target"]), in_plan, value, target, met)
+    return list(zip(in_plan.tolist(), value.tolist(), target.tolist(), met.tolist(), strict=True))
+
+
+class GoalClients(NamedTuple):
+    """The client arrays a plan's goals are read from (:func:`goals_of`)."""
+
+    values: np.ndarray
+    plan_skill: np.ndarray
+    plan_support: np.ndarray
+    skill_target: np.ndarray
+    symptom_target: np.ndarray
+    risk_target: np.ndarray
+    incidents_week: np.ndarray
+    support: np.ndarray
+
+
+def goal_inputs(model: MilieuModel) -> tuple[tuple, float]:
+    """What :func:`goals_of` reads, for a kernel of another process: the clients' goal arrays (packed, see
+    :class:`GoalClients`) and the support target."""
+    return model.clients.packed(GoalClients), float(model.p["support_target"])
+
+
+@kernel(inline=True)
+def goal_arrays():
+    """Empty (in the plan, value, target, met) arrays, one entry per goal, for :func:`goals_of` to fill."""
+    n = len(PLAN_GOALS)
+    return np.empty(n, dtype=np.bool_), np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_)
+
+
+@kernel(inline=True)
+def goals_of(c, i, support_target, in_plan, value, target, met):
+    """Each plan goal of the client in slot i (PLAN_GOALS order), into the arrays: whether it is in the plan, its
+    present value, its target, and whether it is at its target now.  The plan has the chosen skills, symptoms,
+    risk, and support if set; a goal is at its target when skills and support are at or above it (to within
+    1e-12), symptoms and risk (incidents in the last 7 days) at or below.  ``c``: a record with the fields of
+    :class:`GoalClients`."""
+    x = c.values
+    for k in range(3):
+        in_plan[k], value[k], target[k] = c.plan_skill[k, i], x[k, i], c.skill_target[k, i]
+        met[k] = x[k, i] >= target[k] - 1e-12
+    in_plan[GOAL_SYMPTOMS], in_plan[GOAL_RISK], in_plan[GOAL_SUPPORT] = True, True, c.plan_support[i]
+    value[GOAL_SYMPTOMS] = x[SYMPTOMS, i]
+    value[GOAL_RISK] = float(c.incidents_week[i])
+    value[GOAL_SUPPORT] = c.support[i]
+    target[GOAL_SYMPTOMS], target[GOAL_RISK] = c.symptom_target[i], float(c.risk_target[i])
+    target[GOAL_SUPPORT] = support_target
+    met[GOAL_SYMPTOMS] = value[GOAL_SYMPTOMS] <= target[GOAL_SYMPTOMS]
+    met[GOAL_RISK] = value[GOAL_RISK] <= target[GOAL_RISK]
+    met[GOAL_SUPPORT] = value[GOAL_SUPPORT] >= target[GOAL_SUPPORT] - 1e-12
+
+
+@kernel
+def _goals_now(clients, i, support_target, in_plan, value, target, met):
+    goals_of(GoalClients(*clients), i, support_target, in_plan, value, target, met)
 
 
 def review(model: MilieuModel) -> None:
@@ -386,7 +431,7 @@ ROWS_PER_REVIEW = len(PLAN_GOALS) + len(SKILL_GOALS) + 5
 @kernel
 def _review(clients, step, parameters):
     """Review every present client's plan, in slot order (rules in the module docstring): mark goals met (as
-    ``goals_now`` reads them), change what stalled (with the reason), update the parts.  Returns the `plans` rows
+    :func:`goals_of` reads them), change what stalled (with the reason), update the parts.  Returns the `plans` rows
     (see ``_plan_row``), in the order the rules are applied."""
     q = parameters[0]
     c = ReviewClients(*clients)
@@ -396,26 +441,14 @@ def _review(clients, step, parameters):
     targets = np.empty(ROWS_PER_REVIEW * n)
     row = 0
     n_goals = len(PLAN_GOALS)
-    in_plan = np.empty(n_goals, dtype=np.bool_)
-    met = np.empty(n_goals, dtype=np.bool_)
-    target = np.empty(n_goals)
+    in_plan, value, target, met = goal_arrays()
     for i in range(n):
         if not c.present[i]:
             continue
         client = c.client_id[i]
         if c.medication_review[i]:
             x[SYMPTOMS, i] *= 1.0 - q.medication_review_effect
-        # goals_now
-        for k in range(3):
-            in_plan[k] = c.plan_skill[k, i]
-            target[k] = c.skill_target[k, i]
-            met[k] = x[k, i] >= target[k] - 1e-12
-        in_plan[GOAL_SYMPTOMS], in_plan[GOAL_RISK], in_plan[GOAL_SUPPORT] = True, True, c.plan_support[i]
-        target[GOAL_SYMPTOMS], target[GOAL_RISK] = c.symptom_target[i], float(c.risk_target[i])
-        target[GOAL_SUPPORT] = q.support_target
-        met[GOAL_SYMPTOMS] = x[SYMPTOMS, i] <= target[GOAL_SYMPTOMS]
-        met[GOAL_RISK] = float(c.incidents_week[i]) <= target[GOAL_RISK]
-        met[GOAL_SUPPORT] = c.support[i] >= target[GOAL_SUPPORT] - 1e-12
+        goals_of(c, i, q.support_target, in_plan, value, target, met)
         for g in range(n_goals):
             if in_plan[g] and met[g] != c.goal_met[g, i]:
                 c.goal_met[g, i] = met[g]
@@ -475,12 +508,6 @@ def _review(clients, step, parameters):
 
 
 # --- what the app and the discharge rule read -----------------------------------------------------------------------
-def plan_goals_met(model: MilieuModel, slot: int) -> tuple[int, int]:
-    """(goals in the plan, goals at their targets now) of the client in a slot."""
-    goals = [met for in_plan, _, _, met in goals_now(model.clients, slot, model.p) if in_plan]
-    return len(goals), sum(goals)
-
-
 def plan_summary(model: MilieuModel, slot: int) -> list[dict[str, Any]]:
     """The current plan of the client in a bed slot: one dict per goal (goal, role, target, current, status) and
     per part in the plan (target and current None, status ``in_plan``)."""
