@@ -235,19 +235,30 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     if p["followup_days"] <= 0:
         return
     k = f.take_slot()
-    values = c.values[:, slot]
-    f.carried[:, k] = values
-    state = values.tolist()
-    skills = state[SKILL_ROWS]
-    e = clipped(state[EXTERNAL_SHARE], 0.0, 1.0)
-    own, token = [(1.0 - e) * skill for skill in skills], [e * skill for skill in skills]
-    # the rows OWN (3), TOKEN (3), Y, IND, INS, SUP, FUNCTIONING
-    f.x[:, k] = [*own, *token, state[SYMPTOMS], state[INDEPENDENCE], state[INSIGHT], float(c.support[slot]), math.nan]
-    f.generators[k] = model.streams.keyed.words("aftercare", number, stays)  # stream(seed, "aftercare", ...)
-    f.client_id[k], f.exit_step[k], f.days_done[k] = client, model.steps, 0
-    f.live[k], f.waiting[k], f.in_aftercare[k] = True, False, False
-    f.logged[k] = model.steps > model.clock_start  # the warm start's stays are not in the tables
+    words = model.streams.keyed.words("aftercare", number, stays)  # stream(seed, "aftercare", ...)
+    logged = model.steps > model.clock_start  # the warm start's stays are not in the tables
+    _enter(f.x, f.carried, f.generators, f.client_id, f.exit_step, f.days_done, f.live, f.waiting, f.in_aftercare,
+           f.logged, k, c.values, c.support, slot, words, client, model.steps, logged)  # fmt: skip
     f.rows[k] = row
+
+
+@kernel
+def _enter(x, carried, generators, client_id, exit_step, days_done, live, waiting, in_aftercare, logged, k, values,
+           support, slot, words, client, step, is_logged):  # fmt: skip
+    """Follow-up slot ``k`` takes the client leaving bed slot ``slot``: the state rows as they leave (``carried``),
+    the community model's rows (module docstring) OWN and TOKEN (each goal skill split by the external share E,
+    clipped to [0, 1]: (1 - E) S and E S), Y, IND, INS, SUP, and FUNCTIONING not yet known (NaN); the aftercare
+    generator's starting state ``words``; who, when, no day done, live, not waiting, not in aftercare."""
+    carried[:, k] = values[:, slot]
+    e = clipped(values[EXTERNAL_SHARE, slot], 0.0, 1.0)
+    for s in range(3):  # the goal skills (SKILL_ROWS)
+        x[OWN + s, k] = (1.0 - e) * values[s, slot]
+        x[TOKEN + s, k] = e * values[s, slot]
+    x[Y, k], x[IND, k], x[INS, k] = values[SYMPTOMS, slot], values[INDEPENDENCE, slot], values[INSIGHT, slot]
+    x[SUP, k], x[FUNCTIONING, k] = support[slot], np.nan
+    generators[k, :] = words
+    client_id[k], exit_step[k], days_done[k] = client, step, 0
+    live[k], waiting[k], in_aftercare[k], logged[k] = True, False, False, is_logged
 
 
 # --- the daily step ------------------------------------------------------------------------------------

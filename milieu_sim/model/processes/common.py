@@ -124,7 +124,8 @@ def write_event(events, row, step, client, staff, kind, severity, antecedent, ou
     events[row, 7], events[row, 8], events[row, 9] = 0, -1, 0
 
 
-def clipped(value: float, low: float, high: float) -> float:
+@kernel(inline=True)
+def clipped(value, low, high):
     """One number clipped to [low, high], as NumPy's ``clip`` gives it (NaN stays NaN, -0.0 stays -0.0)."""
     return low if value < low else high if value > high else value
 

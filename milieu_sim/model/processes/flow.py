@@ -75,10 +75,13 @@ from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS, TABLE_COLUMN
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
     AGITATION,
+    BASELINE_TRUST,
     DIAGNOSES,
+    INDEPENDENCE,
     ORIENTATION,
     PRIMARY,
     REPORTED_STATES,
+    SELF_CONTROL,
     SENIOR,
     SYMPTOMS,
     TRUST,
@@ -252,43 +255,9 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     mix = case_mix_of(model)
     diagnosis, detained, violent, self_harm, support = draw_traits(mix, z[9:13], z[13], spread)
     set_traits(model, slot, diagnosis, detained, violent, self_harm, support)
-    means = (
-        [float(p["admission_skill"] + mix.skills[diagnosis])] * 3
-        + [p["admission_self_control"], p["admission_trust"] - p["detained_trust"] * detained,
-           p["admission_independence"], float(p["admission_symptoms"] + mix.symptoms[diagnosis])]
-    )  # fmt: skip
-    normals = z[:8].tolist()
-    state = [clipped(mean + spread * normal, 0.01, 0.99) for mean, normal in zip(means, normals[:7], strict=True)]
-    c.values[:, slot] = 0.0
-    c.values[0:4, slot] = state[0:4]  # skills and self-control
-    c.trust[slot] = state[4]
-    c.independence[slot] = state[5]
-    c.symptoms[slot] = state[6]
-    agitation = p["admission_agitation"] + p["admission_agitation_symptoms"] * state[6]
-    c.agitation[slot] = clipped(agitation + spread * normals[7], 0.01, 0.99)
-    hope = p["discharge_messages"]  # Safewards discharge messages (0 under usual care: no change)
-    if hope > 0.0:
-        c.agitation[slot] *= 1.0 - hope * p["discharge_message_calm"]
-        c.trust[slot] += hope * p["discharge_message_trust"] * (1.0 - c.trust[slot])
-    c.baseline_trust[slot] = c.trust[slot]
-    c.skill_goal[slot] = p["skill_goal"]
-    step = model.steps
-    if prior_days is not None:
-        prior = z[8] * min(p["initial_stay_days"], p["max_stay_days"])
-        step -= int(prior * 24)
-    c.admitted_step[slot] = step
-    c.admission_number[slot] = number
-    c.present[slot] = True
-    c.on_unit[slot] = c.bed[slot] >= 0  # until movement sends a day-programme client home (no bed: at home)
-    c.phase[slot] = ORIENTATION
-    c.isolated[slot] = False
-    c.isolated_until[slot] = 0
-    c.time_out_until[slot] = 0
-    c.observation_until[slot] = 0
-    c.attending[slot] = False
-    c.antecedent_step[slot] = -(10**9)
-    for name in (*STAY_COUNTERS, "open_transgressions", "progress_acts"):
-        getattr(c, name)[slot] = 0
+    _admitted(c.packed(AdmittedClients), c.packed(StayCounters), slot, z, float(mix.skills[diagnosis]),
+              float(mix.symptoms[diagnosis]), detained, model.steps, prior_days is not None, number,
+              ADMISSION(p))  # fmt: skip
     aftercare.admit_person(model, slot, returning)  # a readmitted person: the same person, state from outside
     c.at_admission[:, slot] = reported_states_of(c, slot)
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
@@ -302,6 +271,81 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     model.policy.on_admission(model, agent)
     planning.set_plan(model, slot)  # the team's plan at admission (processes.planning)
     return agent
+
+
+class AdmittedClients(NamedTuple):
+    """The client arrays an admission sets (:func:`_admitted`), besides the per-stay counters."""
+
+    values: np.ndarray
+    skill_goal: np.ndarray
+    admitted_step: np.ndarray
+    admission_number: np.ndarray
+    present: np.ndarray
+    on_unit: np.ndarray
+    bed: np.ndarray
+    phase: np.ndarray
+    isolated: np.ndarray
+    isolated_until: np.ndarray
+    time_out_until: np.ndarray
+    observation_until: np.ndarray
+    attending: np.ndarray
+    antecedent_step: np.ndarray
+    open_transgressions: np.ndarray
+    progress_acts: np.ndarray
+
+
+_ADMISSION_READS = ("admission_spread", "admission_skill", "admission_self_control", "admission_trust",
+                    "detained_trust", "admission_independence", "admission_symptoms", "admission_agitation",
+                    "admission_agitation_symptoms", "discharge_messages", "discharge_message_calm",
+                    "discharge_message_trust", "skill_goal", "initial_stay_days", "max_stay_days")  # fmt: skip
+ADMISSION = ParameterRecord(_ADMISSION_READS, dict.fromkeys(_ADMISSION_READS, float))
+
+
+@kernel
+def _admitted(clients, counters, slot, z, skill_shift, symptom_shift, detained, step, initial, number, parameters):
+    """The admitted client's state and stay (rules in the module docstring): each state N(mean, spread) from the
+    normals ``z[:7]``, clipped to [0.01, 0.99] (the skills' mean shifted by the diagnosis group, ``skill_shift``,
+    the symptoms' by ``symptom_shift``, trust lowered for a detained client), agitation from the symptoms and
+    ``z[7]``, then the discharge messages' hope; every other state row 0.  The stay starts now, or with
+    ``initial`` (the first cohort) ``z[8]`` of the way through a first stay; in orientation, nothing under way,
+    every per-stay counter 0."""
+    q = parameters[0]
+    c = AdmittedClients(*clients)
+    v = c.values
+    spread = q.admission_spread
+    v[:, slot] = 0.0
+    skill = q.admission_skill + skill_shift
+    means = (skill, skill, skill, q.admission_self_control, q.admission_trust - q.detained_trust * detained,
+             q.admission_independence, q.admission_symptoms + symptom_shift)  # fmt: skip
+    rows = (0, 1, 2, SELF_CONTROL, TRUST, INDEPENDENCE, SYMPTOMS)  # the skills, self-control, trust, ...
+    for r in range(7):
+        v[rows[r], slot] = clipped(means[r] + spread * z[r], 0.01, 0.99)
+    agitation = q.admission_agitation + q.admission_agitation_symptoms * v[SYMPTOMS, slot]
+    v[AGITATION, slot] = clipped(agitation + spread * z[7], 0.01, 0.99)
+    hope = q.discharge_messages  # Safewards discharge messages (0 under usual care: no change)
+    if hope > 0.0:
+        v[AGITATION, slot] *= 1.0 - hope * q.discharge_message_calm
+        v[TRUST, slot] += hope * q.discharge_message_trust * (1.0 - v[TRUST, slot])
+    v[BASELINE_TRUST, slot] = v[TRUST, slot]
+    c.skill_goal[slot] = q.skill_goal
+    if initial:
+        prior = z[8] * min(q.initial_stay_days, q.max_stay_days)
+        step -= int(prior * 24)
+    c.admitted_step[slot] = step
+    c.admission_number[slot] = number
+    c.present[slot] = True
+    c.on_unit[slot] = c.bed[slot] >= 0  # until movement sends a day-programme client home (no bed: at home)
+    c.phase[slot] = ORIENTATION
+    c.isolated[slot] = False
+    c.isolated_until[slot] = 0
+    c.time_out_until[slot] = 0
+    c.observation_until[slot] = 0
+    c.attending[slot] = False
+    c.antecedent_step[slot] = -(10**9)
+    for j in range(len(counters)):
+        counters[j][slot] = 0
+    c.open_transgressions[slot] = 0
+    c.progress_acts[slot] = 0
 
 
 def set_traits(model: MilieuModel, slot: int, diagnosis: int, detained: bool, violence_history: bool,
