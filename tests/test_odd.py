@@ -16,6 +16,7 @@ import pytest
 from conftest import FixedStream, set_clock
 
 from milieu_sim import MilieuModel
+from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.processes import (
     climate,
     escalation,
@@ -32,7 +33,7 @@ from milieu_sim.model.processes import (
     recovery,
     staff_response,
 )
-from milieu_sim.model.records import CONFLICT_KINDS
+from milieu_sim.model.records import CONFLICT_KINDS, STAY_COUNTERS
 from milieu_sim.model.state import (
     ARMS_LENGTH,
     CLIENT_PARTNER,
@@ -96,6 +97,51 @@ def test_6_1_clock_hour_day_weekday_and_shift_as_written():
 
 
 # --- 6.2 Admission, discharge and dropout ---------------------------------------------------------------
+
+
+def test_6_2_an_admitted_clients_state_as_written_and_nothing_left_of_the_last_stay():
+    """The state from the admission draws z (keyed by k): N(mean, s) clipped, agitation from the symptoms drawn,
+    trust lowered for a detained client, then the discharge messages' calm and hope; the bed's last stay leaves
+    nothing behind (counters, isolation, special observation, phase)."""
+    p = dict(admission_spread=0.3, detained_trust=0.25, discharge_messages=0.5, discharge_message_calm=0.4,
+             discharge_message_trust=0.3, dropout_per_day=0.0)  # fmt: skip
+    model = ward(3, **p)
+    c, slot = model.clients, 1
+    flow.exit_client(model, slot, "completed")  # the bed falls free
+    for name in (*STAY_COUNTERS, "open_transgressions", "progress_acts"):
+        getattr(c, name)[slot] = 7  # what the last stay in this bed left
+    c.isolated[slot], c.isolated_until[slot], c.observation_until[slot] = True, 10**6, 10**6
+    c.phase[slot] = SENIOR
+    mix = case_mix_of(model)
+    number = next(
+        k
+        for k in range(model.admissions, 10**4)  # the next admission of a detained client
+        if draw_traits(mix, (z := flow.admission_draws(model, k))[9:13], z[13], p["admission_spread"])[1]
+    )
+    model.admissions = number
+    flow.admit_client(model, slot)
+    q = model.p
+    d, detained = int(c.diagnosis[slot]), bool(c.detained[slot])
+    assert detained
+    s = p["admission_spread"]
+
+    def clip(value):
+        return min(max(value, 0.01), 0.99)
+
+    skill = q["admission_skill"] + mix.skills[d]
+    for k in range(3):
+        assert c.values[k, slot] == clip(skill + s * z[k])
+    assert c.self_control[slot] == clip(q["admission_self_control"] + s * z[3])
+    symptoms = clip(q["admission_symptoms"] + mix.symptoms[d] + s * z[6])
+    assert c.symptoms[slot] == symptoms and c.independence[slot] == clip(q["admission_independence"] + s * z[5])
+    trust = clip(q["admission_trust"] - p["detained_trust"] * detained + s * z[4])
+    agitation = clip(q["admission_agitation"] + q["admission_agitation_symptoms"] * symptoms + s * z[7])
+    assert c.agitation[slot] == pytest.approx(agitation * (1 - 0.5 * 0.4))
+    assert c.trust[slot] == pytest.approx(trust + 0.5 * 0.3 * (1 - trust)) == c.baseline_trust[slot]
+    assert c.admission_number[slot] == number and c.admitted_step[slot] == model.steps and c.present[slot]
+    assert all(getattr(c, name)[slot] == 0 for name in (*STAY_COUNTERS, "open_transgressions", "progress_acts"))
+    assert not c.isolated[slot] and c.isolated_until[slot] == 0 and c.observation_until[slot] == 0
+    assert c.phase[slot] == ORIENTATION
 
 
 def test_6_2_admission_discharge_dropout_hazard_as_written():
