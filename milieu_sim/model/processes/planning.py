@@ -327,11 +327,11 @@ def _daily(clients, ring, working_day, one_to_one_learning, leave_independence):
 
 
 # --- the weekly review ----------------------------------------------------------------------------------------------
-def goals_now(c: Any, slot: int, p: dict[str, Any]) -> list[tuple[bool, float, float, bool]]:
+def goals_now(model: MilieuModel, slot: int) -> list[tuple[bool, float, float, bool]]:
     """Each plan goal of the client in a slot (PLAN_GOALS order): (in the plan, present value, target, at its
     target now), by :func:`goals_of`."""
     in_plan, value, target, met = goal_arrays()
-    _goals_now(c.packed(GoalClients), slot, float(p["support_target"]), in_plan, value, target, met)
+    _goals_now(*goal_inputs(model), slot, in_plan, value, target, met)
     return list(zip(in_plan.tolist(), value.tolist(), target.tolist(), met.tolist(), strict=True))
 
 
@@ -384,7 +384,7 @@ def goals_of(c, i, support_target, in_plan, value, target, met):
 
 
 @kernel
-def _goals_now(clients, i, support_target, in_plan, value, target, met):
+def _goals_now(clients, support_target, i, in_plan, value, target, met):
     goals_of(GoalClients(*clients), i, support_target, in_plan, value, target, met)
 
 
@@ -513,7 +513,7 @@ def plan_summary(model: MilieuModel, slot: int) -> list[dict[str, Any]]:
     per part in the plan (target and current None, status ``in_plan``)."""
     c = model.clients
     rows: list[dict[str, Any]] = []
-    for g, (name, (in_plan, value, target, met)) in enumerate(zip(PLAN_GOALS, goals_now(c, slot, model.p),
+    for g, (name, (in_plan, value, target, met)) in enumerate(zip(PLAN_GOALS, goals_now(model, slot),
                                                                      strict=True)):  # fmt: skip
         if in_plan:
             current: float | int = int(value) if g == GOAL_RISK else value
