@@ -56,6 +56,53 @@ def test_compiled_code_takes_the_same_numbers_and_python_draws_keep_the_reserve(
     assert buffered.buffer is kept  # refilled in place: compiled code may keep hold of it
 
 
+@pytest.mark.parametrize("seed", [0, 7, 2**64 + 5, 2**128 - 1])
+def test_a_buffer_filled_in_compiled_code_holds_the_generators_next_numbers(seed):
+    """keyed_draws.refill fills a buffer from the generator's four words (the 128-bit step in one product): a
+    hundred thousand uniforms, then as many normals (the ziggurat's wedges and tail drawn too), then uniforms again,
+    each the generator's own numbers in turn, whatever its seed."""
+    buffered, plain = Stream(stream(seed, "movement")), stream(seed, "movement")
+    buffered.ensure(100_000)
+    _same(buffered.random(100_000), plain.random(100_000))
+    buffered.ensure(100_000, NORMAL)
+    _same(buffered.standard_normal(100_000), plain.standard_normal(100_000))
+    buffered.ensure(10_000)
+    _same(buffered.random(10_000), plain.random(10_000))
+    _same(buffered.integers(0, 2**40, 10), plain.integers(0, 2**40, 10))  # the generator brought level, after both
+
+
+def test_one_compiled_call_refills_the_streams_short_of_their_reserve_and_leaves_the_rest_to_python():
+    """refill_short refills a buffer that holds fewer unread numbers than it must, leaves one that holds enough as
+    it is, and counts, untouched, those that Stream.ensure must see to: no buffer yet, a buffer of the other kind,
+    a buffer smaller than the reserve; the numbers read afterwards are still the generators'."""
+    from milieu_sim.model.keyed_draws import refill_short
+
+    seeds = range(5)
+    streams = [Stream(stream(seed, "feedback")) for seed in seeds]
+    plains = [stream(seed, "feedback") for seed in seeds]
+    short, ample, unbuffered, normals, small = streams
+    for buffered in (short, ample, small):
+        buffered.ensure(10)
+    normals.ensure(10, NORMAL)
+    for buffered, plain, read in ((short, plains[0], 4090), (ample, plains[1], 5)):
+        _same(buffered.random(read), plain.random(read))
+    reserves = [100, 100, 100, 100, 2 * Stream.CHUNK]
+    before = [(s.buffer.copy(), int(s.position[0])) for s in streams]
+    holder = compiled_hour.held((
+        tuple(s.buffer for s in streams), tuple(s.position for s in streams), tuple(s.tally for s in streams),
+        tuple(s.words for s in streams), np.full(5, UNIFORM, dtype=np.int64), np.array(reserves, dtype=np.int64),
+    ))  # fmt: skip
+    assert refill_short(holder) == 3
+    assert short.position[0] == 0 and short.end - short.position[0] >= 100
+    for k in (1, 2, 3, 4):
+        _same(streams[k].buffer, before[k][0])
+        assert streams[k].position[0] == before[k][1]
+    assert unbuffered.end == 0
+    for buffered, plain, reserve in zip(streams, plains, reserves, strict=True):
+        buffered.ensure(reserve, UNIFORM)
+        _same(buffered.random(300), plain.random(300))
+
+
 def test_a_stream_survives_pickling_with_its_place_in_the_sequence():
     buffered, plain = _pair(11)
     buffered.ensure(10)

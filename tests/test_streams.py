@@ -1,5 +1,5 @@
 """Keyed generators for one use (streams.KeyedGenerator): the numbers of NumPy's own SeedSequence and PCG64, drawn
-from NumPy's generator set to a key's state or in compiled code from its words (streams.pcg64_uniform, keyed_draws)."""
+from NumPy's generator set to a key's state or in compiled code from its words (keyed_draws)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 from milieu_sim import MilieuModel
 from milieu_sim.model import keyed_draws
+from milieu_sim.model.keyed_draws import NORMAL, UNIFORM, pcg64_uniform, wrapping_products
 from milieu_sim.model.processes.flow import admission_chance, admission_draws, schedule_admission
-from milieu_sim.model.streams import NORMAL, UNIFORM, KeyedGenerator, pcg64_uniform, stream, wrapping_products
+from milieu_sim.model.streams import KeyedGenerator, stream
 
 SEEDS = [0, 1, 7, 2**31, 2**32 - 1, 2**32, 2**64 + 5, 2**127 + 3, 2**128 - 1, 2**160 + 11]
 
@@ -40,14 +41,30 @@ def test_random_seeds_and_keys_match_numpy():
         np.testing.assert_array_equal(keyed("k", *key).random(3), stream(entropy, "k", *key).random(3))
 
 
-def test_each_call_starts_its_keys_sequence_afresh_and_large_keys_go_the_plain_way():
+def test_each_call_starts_its_keys_sequence_afresh_and_keys_beyond_int64_go_the_plain_way():
     keyed = KeyedGenerator(42)
     first = keyed("aftercare", 5, 1).random(4)
     keyed("aftercare", 6, 1).random(100)  # another key's draws in between
     np.testing.assert_array_equal(keyed("aftercare", 5, 1).random(4), first)  # the same key: the same numbers
-    big = keyed("arrivals", 2**40, 3)  # two words: numpy's own SeedSequence
+    two_words = keyed("arrivals", 2**40, 3)  # SeedSequence reads it as two 32-bit words; so does keyed_state
+    assert two_words is keyed.generator
+    np.testing.assert_array_equal(two_words.random(3), stream(42, "arrivals", 2**40, 3).random(3))
+    big = keyed("arrivals", 2**64 + 1, 3)  # more than int64: numpy's own SeedSequence
     assert big is not keyed.generator
-    np.testing.assert_array_equal(big.random(3), stream(42, "arrivals", 2**40, 3).random(3))
+    np.testing.assert_array_equal(big.random(3), stream(42, "arrivals", 2**64 + 1, 3).random(3))
+
+
+def test_keys_of_one_and_two_words_match_numpy():
+    """Sub-keys below 2**32 are one 32-bit word, larger ones (up to int64) two, as SeedSequence splits them."""
+    draw = random.Random(16)
+    for _ in range(300):
+        entropy = draw.getrandbits(draw.choice([1, 32, 64, 128]))
+        key = tuple(draw.randrange(2 ** draw.choice([8, 32, 33, 63])) for _ in range(draw.randint(1, 3)))
+        numpy_state = stream(entropy, "k", *key).bit_generator.state["state"]
+        assert KeyedGenerator(entropy).words("k", *key).tolist() == [
+            numpy_state["state"] >> 64, numpy_state["state"] & (2**64 - 1),
+            numpy_state["inc"] >> 64, numpy_state["inc"] & (2**64 - 1),
+        ], key  # fmt: skip
 
 
 def test_a_negative_entropy_is_refused_as_numpy_refuses_it():

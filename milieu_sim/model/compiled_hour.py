@@ -48,6 +48,7 @@ from numba.core.extending import intrinsic, overload
 from numba.experimental import structref
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.keyed_draws import refill_short, wrapping_products
 from milieu_sim.model.records import EVENT_COLUMNS, STEP_COLUMNS, TABLE_COLUMNS
 from milieu_sim.model.routine import KINDS
 from milieu_sim.model.state import CLOCK_FIELDS
@@ -118,11 +119,12 @@ class CompiledHour:
         self._masks: dict[tuple[Part, ...], np.ndarray] = {}  # parts -> which of the stretch order run
         self._streams: dict[str, tuple[int, int]] = {}  # the parts' streams made ready: name -> (reserve, kind)
         self._calls_left = 0  # calls before the buffers are topped up again
+        self._fills: tuple[tuple, Any] | None = None  # (key, the parts' streams held for refill_short)
 
     def __getstate__(self) -> dict[str, Any]:
         """Copied or pickled without the kept arguments (compiled objects, and references to the old model's
         arrays), which are built again on first use."""
-        return {**self.__dict__, "_alone": {}, "_held": None, "_masks": {}}
+        return {**self.__dict__, "_alone": {}, "_held": None, "_masks": {}, "_fills": None}
 
     def _rows(self, rows: str) -> int:
         return self.model.clients.n if rows == "clients" else self.model.staff.n if rows == "staff" else 1
@@ -151,13 +153,37 @@ class CompiledHour:
         return tuple(pairs), own
 
     def _top_up(self) -> None:
-        """Fill every part's stream for HEADROOM_HOURS more calls (each call draws at most an hour of each)."""
-        streams = self.model.streams
-        for name, (reserve, kind) in self._streams.items():
-            stream = streams[name]
-            if type(stream) is Stream:
-                stream.ensure(reserve, kind)
+        """Fill every part's stream for HEADROOM_HOURS more calls (each call draws at most an hour of each): all in
+        one compiled call (``keyed_draws.refill_short``, the streams' buffers held as :func:`held` holds a stretch's
+        arguments), and from Python (``Stream.ensure``) any stream it could not refill there."""
+        key = (self.model.streams.version[0], len(self._streams))  # a stream or buffer replaced, a stream added
+        if self._fills is None or self._fills[0] != key:
+            self._fills = (key, self._held_streams())
+        with wrapping_products():
+            missed = refill_short(self._fills[1]) if self._fills[1] is not None else 0
+        if missed:
+            streams = self.model.streams
+            for name, (reserve, kind) in self._streams.items():
+                stream = streams[name]
+                if type(stream) is Stream:
+                    stream.ensure(reserve, kind)
         self._calls_left = HEADROOM_HOURS
+
+    def _held_streams(self) -> Any:
+        """The parts' own streams (not stand-ins) as ``refill_short`` reads them, held (None: there are none)."""
+        streams = self.model.streams
+        own = [(streams[name], reserve, kind) for name, (reserve, kind) in self._streams.items()
+               if type(streams[name]) is Stream]  # fmt: skip
+        if not own:
+            return None
+        return held((
+            tuple(stream.buffer for stream, _, _ in own),
+            tuple(stream.position for stream, _, _ in own),
+            tuple(stream.tally for stream, _, _ in own),
+            tuple(stream.words for stream, _, _ in own),
+            np.array([kind for _, _, kind in own], dtype=np.int64),
+            np.array([reserve for _, reserve, _ in own], dtype=np.int64),
+        ))  # fmt: skip
 
     def _key(self) -> tuple:
         p = self.model.p

@@ -16,13 +16,21 @@ makes.
 
 from __future__ import annotations
 
-import contextlib
 import zlib
 
-import numba
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.keyed_draws import (
+    DRAWN,
+    END,
+    KIND,
+    NORMAL,
+    UNIFORM,
+    pcg64_step,
+    refill_stream,
+    wrapping_products,
+)
 
 STREAM_NAMES: tuple[str, ...] = (
     "admissions",  # who is admitted: the k-th admitted client's initial state
@@ -48,10 +56,6 @@ STREAM_NAMES: tuple[str, ...] = (
     "initiative",  # whether an independent client practises a daily-living task unprompted (initiative)
     "aftercare",  # life after discharge: one generator per follow-up, keyed by person and stay (aftercare)
 )
-
-
-#: The kinds of number a stream's buffer holds (``Stream.kind``).
-UNIFORM, NORMAL = 0, 1
 
 
 def root_entropy(seed: int | None) -> int:
@@ -84,10 +88,10 @@ _M32 = np.uint64(0xFFFFFFFF)
 _B32 = np.uint64(1 << 32)
 _S16 = np.uint64(16)
 _S32 = np.uint64(32)
+_S63 = np.uint64(63)
 _INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)  # SeedSequence's hash of entropy into the pool
 _INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)  # and of the pool into a seed
 _MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
-_PCG_MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG64's 128-bit LCG multiplier
 _POOL = 4  # SeedSequence's default pool size (32-bit words)
 
 
@@ -151,66 +155,15 @@ def _words(value: int) -> list[int]:
     return words
 
 
-_PCG_HIGH, _PCG_LOW = np.uint64(_PCG_MULTIPLIER >> 64), np.uint64(_PCG_MULTIPLIER & 0xFFFFFFFFFFFFFFFF)
-_S58, _S63, _S64, _S11 = np.uint64(58), np.uint64(63), np.uint64(64), np.uint64(11)
-
-
-@kernel(inline=True)
-def _high_product(a, b):
-    """The high 64 bits of the 128-bit product of two 64-bit numbers (from their 32-bit halves: no overflow)."""
-    a0, a1, b0, b1 = a & _M32, a >> _S32, b & _M32, b >> _S32
-    cross, other = a0 * b1, a1 * b0
-    middle = ((a0 * b0) >> _S32) + (cross & _M32) + (other & _M32)
-    return a1 * b1 + (cross >> _S32) + (other >> _S32) + (middle >> _S32)
-
-
-@kernel(inline=True)
-def pcg64_step(generators, k):
-    """Move PCG64 generator ``k`` on one step: its 128-bit state (``generators[k]`` = state high, state low,
-    increment high, increment low, as uint64) times PCG64's multiplier plus the increment, modulo 2**128."""
-    high, low = generators[k, 0], generators[k, 1]
-    product = low * _PCG_LOW  # the low 64 bits (modulo 2**64)
-    high = _high_product(low, _PCG_LOW) + low * _PCG_HIGH + high * _PCG_LOW
-    low = product + generators[k, 3]
-    high += generators[k, 2] + (np.uint64(1) if low < product else np.uint64(0))
-    generators[k, 0], generators[k, 1] = high, low
-
-
-@kernel(inline=True)
-def pcg64_next(generators, k):
-    """The next 64-bit output of PCG64 generator ``k`` (see :func:`pcg64_step`): a step, then the XSL-RR output of
-    the new state (its halves xor-ed, rotated right by its top six bits), what NumPy's ``next_uint64`` gives."""
-    pcg64_step(generators, k)
-    high, low = generators[k, 0], generators[k, 1]
-    mixed = high ^ low
-    turn = high >> _S58
-    return (mixed >> turn) | (mixed << ((_S64 - turn) & _S63))
-
-
-@kernel(inline=True)
-def pcg64_uniform(generators, k):
-    """The next uniform of PCG64 generator ``k``, ``generators[k]`` = (state high, state low, increment high,
-    increment low) as uint64, moved on one step: what ``Generator.random()`` gives from that state, the top 53 bits
-    of :func:`pcg64_next` as a double in [0, 1) (numpy/random/src/pcg64; tests/test_streams.py checks thousands of
-    draws against NumPy's)."""
-    return np.float64(pcg64_next(generators, k) >> _S11) * (1.0 / 9007199254740992.0)
-
-
-def wrapping_products() -> contextlib.AbstractContextManager:
-    """What to run :func:`pcg64_uniform` under from Python: where it runs as plain Python (``NUMBA_DISABLE_JIT=1``),
-    NumPy would warn of its 64-bit products, which wrap by design, so they are silenced there; compiled, nothing
-    (``np.errstate`` costs about 9 µs a call)."""
-    return np.errstate(over="ignore") if numba.config.DISABLE_JIT else contextlib.nullcontext()
-
-
 class KeyedGenerator:
     """``stream(entropy, name, *key)`` for one use, fast: ``keyed(name, *key)`` returns this object's one
     generator, set to the state that generator starts in (the same numbers), so draw from it at once, before
-    the next call.  Keys must be non-negative; keys of 2**32 or more (more than one word) go the plain way."""
+    the next call.  Keys must be non-negative; keys of 2**63 or more go the plain way.  Compiled code seeds a key's
+    generator itself (:func:`keyed_state`) from ``entropy_words`` and the name's :meth:`code`."""
 
     def __init__(self, entropy: int) -> None:
         self.entropy = entropy
-        self._entropy = np.array(_words(entropy), dtype=np.uint64)
+        self.entropy_words = np.array(_words(entropy), dtype=np.uint64)  # the run's entropy as SeedSequence reads it
         self._names: dict[str, int] = {}
         self.generator = np.random.Generator(np.random.PCG64(0))  # its state is set anew at each call
 
@@ -228,7 +181,7 @@ class KeyedGenerator:
         return self.generator
 
     def words(self, name: str, *key: int) -> np.ndarray:
-        """The starting state of ``stream(entropy, name, *key)`` as :func:`pcg64_uniform` reads it (four uint64
+        """The starting state of ``stream(entropy, name, *key)`` as ``keyed_draws.pcg64_uniform`` reads it (four uint64
         words), for compiled code to draw from: the same uniforms, one at a time (and with
         :mod:`milieu_sim.model.keyed_draws`, the same normals, exponentials and geometric draws)."""
         words = self._words(name, key)
@@ -237,20 +190,51 @@ class KeyedGenerator:
             words = _as_words(numpy_state["state"], numpy_state["inc"])
         return words
 
-    def _words(self, name: str, key: tuple[int, ...]) -> np.ndarray | None:
-        """The PCG64 state that ``stream(entropy, name, *key)`` starts in, as four words (:func:`_seeded`); None for
-        keys of more than one 32-bit word (NumPy's own SeedSequence is asked then)."""
+    def code(self, name: str) -> int:
+        """The stable code of a stream's name (:func:`name_code`), worked out once."""
         code = self._names.get(name)
         if code is None:
             code = self._names[name] = name_code(name)
-        if not all(0 <= k <= 0xFFFFFFFF for k in key):
+        return code
+
+    def _words(self, name: str, key: tuple[int, ...]) -> np.ndarray | None:
+        """The PCG64 state that ``stream(entropy, name, *key)`` starts in, as four words (:func:`keyed_state`); None
+        for keys of 2**63 or more (NumPy's own SeedSequence is asked then)."""
+        if not all(0 <= k < _KEY_LIMIT for k in key):
             return None
         with wrapping_products():
-            return _seeded(self._entropy, np.array((code, *key), dtype=np.uint64))
+            return _keyed_state(self.entropy_words, self.code(name), np.array(key, dtype=np.int64))
+
+
+_KEY_LIMIT = 1 << 63  # keys compiled code takes (int64)
+
+
+@kernel(inline=True)
+def keyed_state(entropy, code, key):
+    """The PCG64 state that ``stream(entropy, name, *key)`` starts in, as four words (:func:`_seeded`), in compiled
+    code: ``entropy`` the run's entropy words (``KeyedGenerator.entropy_words``), ``code`` the name's
+    (:func:`name_code`), ``key`` the sub-keys (non-negative int64), each read as SeedSequence reads a number: its
+    32-bit words, lowest first (one word below 2**32)."""
+    words = np.empty(1 + 2 * key.size, dtype=np.uint64)
+    words[0] = np.uint64(code)
+    n = 1
+    for j in range(key.size):
+        value = np.uint64(key[j])
+        words[n] = value & _M32
+        n += 1
+        if value >> _S32:
+            words[n] = value >> _S32
+            n += 1
+    return _seeded(entropy, words[:n])
+
+
+@kernel
+def _keyed_state(entropy, code, key):
+    return keyed_state(entropy, code, key)
 
 
 def _as_words(state: int, increment: int) -> np.ndarray:
-    """A PCG64 (state, increment) as :func:`pcg64_uniform` holds it: four uint64 words, high word first."""
+    """A PCG64 (state, increment) as ``keyed_draws.pcg64_uniform`` holds it: four uint64 words, high word first."""
     mask = 0xFFFFFFFFFFFFFFFF
     return np.array([state >> 64, state & mask, increment >> 64, increment & mask], dtype=np.uint64)
 
@@ -282,25 +266,41 @@ class Stream:
     buffer's position, so every sequence of calls gives the numbers the plain generator gives.  Until something
     asks for a buffer (:meth:`ensure`), ``random`` and ``standard_normal`` are the generator's own methods.
 
+    The buffer is filled in compiled code (:func:`milieu_sim.model.keyed_draws.refill`) from ``words``, the
+    generator's state after the buffer's last number as four words, set from the generator's own state when
+    buffering begins; NumPy's generator stays where it was then (``_start``) until something other than the buffer
+    is asked of it (:meth:`sync`).  ``tally`` holds how many numbers were read before the buffer's first, the
+    buffer's end (0: no buffer) and its kind (positions ``keyed_draws.DRAWN``, ``END``, ``KIND``).
+
     Compiled code (:func:`take`) reads ``buffer`` from ``position[0]`` on and moves the position on; Python keeps
-    enough in the buffer before such code runs (:meth:`ensure`), and a draw made from Python leaves at least
-    ``reserve`` numbers in it.  The buffer is refilled in place, so compiled code can keep hold of it; when it
-    must be replaced (a larger draw than it holds), ``version[0]`` (shared by a run's streams) goes up.
+    enough in the buffer before such code runs (:meth:`ensure`, or for all the hour's streams in one call
+    ``keyed_draws.refill_short``), and a draw made from Python leaves at least ``reserve`` numbers in it.  The
+    buffer is refilled in place, so compiled code can keep hold of it; when it must be replaced (a larger draw
+    than it holds), ``version[0]`` (shared by a run's streams) goes up.
     """
 
     CHUNK = 4096  # the smallest buffer
 
     def __init__(self, generator: np.random.Generator, version: list[int] | None = None) -> None:
         self.generator = generator
-        self.kind = UNIFORM
         self.buffer = np.empty(0)
         self.position = np.zeros(1, dtype=np.int64)
-        self.end = 0  # numbers in the buffer (0: none, else its size)
+        self.tally = np.zeros(3, dtype=np.int64)  # numbers read before the buffer's first, its end, its kind
+        self.words = np.zeros((1, 4), dtype=np.uint64)  # the generator's state after the buffer's last number
         self.reserve = 0
         self.version = [0] if version is None else version
         self._start = generator.bit_generator.state  # the generator's state when the first buffered number was drawn
-        self._drawn = 0  # numbers of the buffer's kind drawn since _start, before the buffer's first
         self._direct()
+
+    @property
+    def kind(self) -> int:
+        """The kind of number the buffer holds (UNIFORM or NORMAL)."""
+        return int(self.tally[KIND])
+
+    @property
+    def end(self) -> int:
+        """Numbers in the buffer: 0 (no buffer), else its size."""
+        return int(self.tally[END])
 
     def __getstate__(self) -> dict:
         """Copied or pickled without the bound methods (rebound to the copy's own generator)."""
@@ -324,35 +324,35 @@ class Stream:
     # --- the buffer ---------------------------------------------------------------------------
     def ensure(self, n: int, kind: int = UNIFORM) -> None:
         """Make sure the buffer holds at least ``n`` unread numbers of ``kind`` (UNIFORM or NORMAL)."""
-        if kind != self.kind:
+        tally = self.tally
+        if kind != tally[KIND]:
             self.sync()
-            self.kind = kind
+            tally[KIND] = kind
         start = int(self.position[0])
-        left = self.end - start
-        if left >= n:
+        end = int(tally[END])
+        if end - start >= n:
             return
-        draw = self.generator.random if kind == UNIFORM else self.generator.standard_normal
-        if self.end == 0:  # empty: start buffering from the generator's present state
-            self._start, self._drawn, left = self.generator.bit_generator.state, 0, 0
+        if end == 0:  # empty: start buffering from the generator's present state
+            self._start = state = self.generator.bit_generator.state
+            self.words[0] = _as_words(state["state"]["state"], state["state"]["inc"])
+            tally[DRAWN] = 0
             self.random, self.standard_normal = self._random, self._standard_normal
-        else:
-            self._drawn += start
-        if n > self.buffer.size:
+        if n > self.buffer.size:  # a larger buffer, holding the unread numbers
             fresh = np.empty(max(2 * n, self.CHUNK))
-            fresh[:left] = self.buffer[start : self.end]
+            fresh[: end - start] = self.buffer[start:end]
             self.buffer = fresh
             self.version[0] += 1
-        else:
-            self.buffer[:left] = self.buffer[start : self.end].copy()
-        draw(out=self.buffer[left:])
-        self.end = self.buffer.size
-        self.position[0] = 0
+            tally[DRAWN] += start
+            tally[END] = end - start
+            self.position[0] = 0
+        with wrapping_products():
+            refill_stream(self.buffer, self.position, tally, self.words)
 
     def sync(self) -> None:
         """Bring the generator to the buffer's position (the numbers read so far) and empty the buffer."""
         if self.end == 0:
             return
-        read = self._drawn + int(self.position[0])
+        read = int(self.tally[DRAWN]) + int(self.position[0])
         bits = self.generator.bit_generator
         bits.state = self._start
         if self.kind == UNIFORM:
@@ -363,7 +363,7 @@ class Stream:
         else:
             for start in range(0, read, self.CHUNK):  # normals take a varying number of outputs: draw them again
                 self.generator.standard_normal(min(self.CHUNK, read - start))
-        self.end = 0
+        self.tally[END] = 0
         self.position[0] = 0
         self._direct()
 
@@ -397,7 +397,7 @@ class Stream:
 
     def __getattr__(self, name: str):
         """Any other method of the generator, after bringing it to the buffer's position."""
-        if name.startswith("_") or name in ("generator", "kind", "buffer", "position", "end", "reserve", "version",
+        if name.startswith("_") or name in ("generator", "buffer", "position", "tally", "words", "reserve", "version",
                                             "random", "standard_normal"):  # fmt: skip
             raise AttributeError(name)  # not set yet (while unpickling)
         self.sync()

@@ -43,7 +43,7 @@ and agitation follows the admission rule from their symptoms
 
 Random draws: each follow-up draws its daily block (stressor, use of each skill, aftercare, readmission) day
 after day from a generator keyed by the person's number and their stay count (stream ``aftercare``), kept as
-its PCG64 state in compiled code (``streams.pcg64_uniform``), so the same person discharged under two policies
+its PCG64 state in compiled code (``keyed_draws.pcg64_uniform``), so the same person discharged under two policies
 meets the same days outside.
 """
 
@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.keyed_draws import pcg64_uniform, wrapping_products
 from milieu_sim.model.processes.common import ParameterRecord, clipped
 from milieu_sim.model.schedule import Owns
 from milieu_sim.model.state import (
@@ -73,7 +74,7 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
-from milieu_sim.model.streams import pcg64_uniform, wrapping_products
+from milieu_sim.model.streams import keyed_state
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -235,20 +236,23 @@ def start_followup(model: MilieuModel, slot: int, row: dict[str, Any]) -> None:
     if p["followup_days"] <= 0:
         return
     k = f.take_slot()
-    words = model.streams.keyed.words("aftercare", number, stays)  # stream(seed, "aftercare", ...)
+    keyed = model.streams.keyed
     logged = model.steps > model.clock_start  # the warm start's stays are not in the tables
-    _enter(f.x, f.carried, f.generators, f.client_id, f.exit_step, f.days_done, f.live, f.waiting, f.in_aftercare,
-           f.logged, k, c.values, c.support, slot, words, client, model.steps, logged)  # fmt: skip
+    with wrapping_products():
+        _enter(f.x, f.carried, f.generators, f.client_id, f.exit_step, f.days_done, f.live, f.waiting, f.in_aftercare,
+               f.logged, k, c.values, c.support, slot, keyed.entropy_words, keyed.code("aftercare"), number, stays,
+               client, model.steps, logged)  # fmt: skip
     f.rows[k] = row
 
 
 @kernel
 def _enter(x, carried, generators, client_id, exit_step, days_done, live, waiting, in_aftercare, logged, k, values,
-           support, slot, words, client, step, is_logged):  # fmt: skip
+           support, slot, entropy, code, number, stays, client, step, is_logged):  # fmt: skip
     """Follow-up slot ``k`` takes the client leaving bed slot ``slot``: the state rows as they leave (``carried``),
     the community model's rows (module docstring) OWN and TOKEN (each goal skill split by the external share E,
     clipped to [0, 1]: (1 - E) S and E S), Y, IND, INS, SUP, and FUNCTIONING not yet known (NaN); the aftercare
-    generator's starting state ``words``; who, when, no day done, live, not waiting, not in aftercare."""
+    generator's starting state, that of ``stream(seed, "aftercare", number, stays)`` (``entropy``: the run's words,
+    ``code``: the name's, streams.keyed_state); who, when, no day done, live, not waiting, not in aftercare."""
     carried[:, k] = values[:, slot]
     e = clipped(values[EXTERNAL_SHARE, slot], 0.0, 1.0)
     for s in range(3):  # the goal skills (SKILL_ROWS)
@@ -256,7 +260,7 @@ def _enter(x, carried, generators, client_id, exit_step, days_done, live, waitin
         x[TOKEN + s, k] = e * values[s, slot]
     x[Y, k], x[IND, k], x[INS, k] = values[SYMPTOMS, slot], values[INDEPENDENCE, slot], values[INSIGHT, slot]
     x[SUP, k], x[FUNCTIONING, k] = support[slot], np.nan
-    generators[k, :] = words
+    generators[k, :] = keyed_state(entropy, code, np.array([number, stays], dtype=np.int64))
     client_id[k], exit_step[k], days_done[k] = client, step, 0
     live[k], waiting[k], in_aftercare[k], logged[k] = True, False, False, is_logged
 

@@ -67,6 +67,7 @@ from milieu_sim.model import keyed_draws
 from milieu_sim.model.agents import Client
 from milieu_sim.model.casemix import case_mix_of, draw_traits
 from milieu_sim.model.kernels import kernel
+from milieu_sim.model.keyed_draws import NORMAL, UNIFORM, wrapping_products
 from milieu_sim.model.processes import aftercare, planning
 from milieu_sim.model.processes.climate import dropout_factor
 from milieu_sim.model.processes.common import ParameterRecord, clipped, mean_skill
@@ -86,7 +87,7 @@ from milieu_sim.model.state import (
     SYMPTOMS,
     TRUST,
 )
-from milieu_sim.model.streams import NORMAL, UNIFORM
+from milieu_sim.model.streams import keyed_state
 
 if TYPE_CHECKING:
     from milieu_sim.model.model import MilieuModel
@@ -235,8 +236,17 @@ def admission_draws(model: MilieuModel, number: int) -> np.ndarray:
     """The draws that define the ``number``-th admitted client: 8 standard normals (state), a uniform (prior stay),
     4 uniforms (diagnosis, detained, violence history, self-harm history) and a standard normal (support); the
     profile's draws come after the older ones, so those are unchanged.  They are the first numbers of
-    ``stream(seed, "admissions", number)``, drawn in compiled code from its starting state (keyed_draws)."""
-    return keyed_draws.numbers(model.streams.keyed.words("admissions", number), _ADMISSION_KINDS)
+    ``stream(seed, "admissions", number)``, seeded and drawn in one compiled call (streams.keyed_state,
+    keyed_draws)."""
+    keyed = model.streams.keyed
+    with wrapping_products():
+        return _admission_numbers(keyed.entropy_words, keyed.code("admissions"), number, _ADMISSION_KINDS)
+
+
+@kernel
+def _admission_numbers(entropy, code, number, kinds):
+    generators = keyed_state(entropy, code, np.array([number], dtype=np.int64)).reshape((1, 4))
+    return keyed_draws.numbers_of(generators, kinds)
 
 
 #: The kinds of the admission draws, in order (``admission_draws``).
@@ -412,11 +422,20 @@ def schedule_admission(model: MilieuModel, slot: int) -> None:
     The draw comes from a generator keyed by the bed and how often it has
     fallen free, so the timing does not depend on what happened elsewhere.
     """
-    c = model.clients
-    words = model.streams.keyed.words("arrivals", slot, int(c.vacancies[slot]))  # stream(seed, "arrivals", ...)
-    c.vacancies[slot] += 1
-    c.next_admission_step[slot] = model.steps + keyed_draws.one_geometric(words, admission_chance(model.p))
+    c, keyed = model.clients, model.streams.keyed
+    with wrapping_products():
+        wait = _arrival_wait(keyed.entropy_words, keyed.code("arrivals"), slot, c.vacancies, admission_chance(model.p))
+    c.next_admission_step[slot] = model.steps + wait
     model.next_admission_due = min(model.next_admission_due, int(c.next_admission_step[slot]))
+
+
+@kernel
+def _arrival_wait(entropy, code, slot, vacancies, chance):
+    """The first ``geometric(chance)`` draw of ``stream(seed, "arrivals", slot, vacancies[slot])``, seeded here
+    (streams.keyed_state); the vacancy is counted."""
+    key = np.array([slot, vacancies[slot]], dtype=np.int64)
+    vacancies[slot] += 1
+    return keyed_draws.geometric(keyed_state(entropy, code, key).reshape((1, 4)), 0, chance)
 
 
 # --- phases, discharge and dropout ----------------------------------------------------------
