@@ -282,7 +282,7 @@ def follow_up_day(model: MilieuModel, step: int) -> None:
     if not f.live.any():
         return
     with wrapping_products():
-        n_rows = _follow(
+        n_rows, flagged = _follow(
             f.x,
             f.generators,
             f.days,
@@ -301,7 +301,7 @@ def follow_up_day(model: MilieuModel, step: int) -> None:
         )
     if n_rows:
         _log(model, f.rows_i[:n_rows].copy(), f.rows_f[:n_rows].copy())  # the log keeps what it is given
-    for k in np.flatnonzero(f.what).tolist():  # in slot order (each slot's referral, outcome, end are its own)
+    for k in flagged.tolist():  # in slot order (each slot's referral, outcome, end are its own)
         what = int(f.what[k])
         if what & REFERRED:
             f.queue.append(k)
@@ -318,7 +318,7 @@ follow_up.later = follow_up_day  # type: ignore[attr-defined]  # may be done aft
 
 
 def _outside_outcome(row: dict[str, Any] | None, functioning: float) -> None:
-    if row is None or np.isfinite(row["outside_functioning"]):
+    if row is None or math.isfinite(row["outside_functioning"]):
         return
     row["outside_functioning"] = functioning
     row["outside_gain"] = functioning - row["skill_at_admission"] * (1.0 - row["symptoms_at_admission"])
@@ -336,7 +336,7 @@ def _follow(x, generators, days, client_id, exit_step, days_done, live, waiting,
     """One day of follow-up for every live follow-up slot (module docstring); fills the day's `followup` rows
     and, per slot, bit flags of what happened (referred, day OUTSIDE_DAY reached, follow-up ended).  Each day of a
     slot takes the next N_DRAWS uniforms of its generator (``generators[k]``, :func:`pcg64_uniform`), for at most
-    ``days`` days."""
+    ``days`` days.  Returns the number of rows and the slots with a flag, in slot order."""
     q = parameters[0]
     horizon = min(q.followup_days, days)
     u = np.empty(N_DRAWS)
@@ -387,7 +387,7 @@ def _follow(x, generators, days, client_id, exit_step, days_done, live, waiting,
                 n += 1
         if days_done[k] >= horizon and not waiting[k]:
             what[k] |= ENDED
-    return n
+    return n, np.flatnonzero(what)
 
 
 # --- readmission ----------------------------------------------------------------------------------------
