@@ -41,7 +41,7 @@ from numba.np.random._constants import (
 
 from milieu_sim.model.kernels import kernel
 
-#: The kinds of number a stream's buffer holds (``Stream.kind``), and a stay's draws are listed by (``numbers``).
+#: The kinds of number: what a stream's buffer holds (``Stream.kind``), what :func:`numbers` draws in turn.
 UNIFORM, NORMAL = 0, 1
 
 _MASK64 = (1 << 64) - 1
