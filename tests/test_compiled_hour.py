@@ -103,6 +103,30 @@ def test_one_compiled_call_refills_the_streams_short_of_their_reserve_and_leaves
         _same(buffered.random(300), plain.random(300))
 
 
+@pytest.mark.parametrize("kind", [UNIFORM, NORMAL])
+def test_compiled_code_reads_the_generators_next_numbers_after_any_draw_from_python(kind):
+    """A stream that compiled code reads (``Stream.serve``) and that Python draws from by another method
+    (``integers``, ``normal``, the other kind, a dtype of its own, the bit generator) is filled again right after:
+    what compiled code takes next are the generator's next numbers, not numbers of the buffer read before."""
+    buffered, plain = _pair(21)
+    buffered.serve(12, kind)
+    block = plain.random if kind == UNIFORM else plain.standard_normal
+    _same(take(buffered.buffer, buffered.position, 2, 3), block((2, 3)))
+    for python_draw in (
+        lambda g: g.integers(0, 2**40, 3),
+        lambda g: g.normal(1.0, 2.0, 2),
+        lambda g: g.random(4) if kind == NORMAL else g.standard_normal(4),  # the other kind
+        lambda g: g.random(2, dtype=np.float32),
+        lambda g: g.choice(10, 3),
+    ):
+        _same(python_draw(buffered), python_draw(plain))
+        _same(take(buffered.buffer, buffered.position, 2, 3), block((2, 3)))
+        assert buffered.end - buffered.position[0] >= 12 - 6
+    state = buffered.bit_generator.state  # an attribute, not a draw: the buffer is ready again too
+    assert state["bit_generator"] == "PCG64"
+    _same(take(buffered.buffer, buffered.position, 1, 4), block((1, 4)))
+
+
 def test_a_stream_survives_pickling_with_its_place_in_the_sequence():
     buffered, plain = _pair(11)
     buffered.ensure(10)

@@ -145,10 +145,8 @@ class CompiledHour:
                 own = False
                 continue
             if name not in self._streams:
-                reserve = HEADROOM_HOURS * per_row * self._rows(rows)
-                stream.reserve = max(stream.reserve, reserve)
+                stream.serve(HEADROOM_HOURS * per_row * self._rows(rows), kind)
                 self._streams[name] = (stream.reserve, kind)
-                stream.ensure(stream.reserve, kind)
             pairs.append((stream.buffer, stream.position))
         return tuple(pairs), own
 

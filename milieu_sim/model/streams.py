@@ -288,6 +288,7 @@ class Stream:
         self.tally = np.zeros(3, dtype=np.int64)  # numbers read before the buffer's first, its end, its kind
         self.words = np.zeros((1, 4), dtype=np.uint64)  # the generator's state after the buffer's last number
         self.reserve = 0
+        self.served: int | None = None  # the kind of number compiled code reads from the buffer (serve), if any
         self.version = [0] if version is None else version
         self._start = generator.bit_generator.state  # the generator's state when the first buffered number was drawn
         self._direct()
@@ -322,6 +323,20 @@ class Stream:
         self.standard_normal = self.generator.standard_normal
 
     # --- the buffer ---------------------------------------------------------------------------
+    def serve(self, reserve: int, kind: int) -> None:
+        """Keep the buffer ready for compiled code that reads numbers of ``kind`` from it (:func:`take`): at least
+        ``reserve`` unread now and after each draw made from Python; a use of the generator that empties the
+        buffer (another method, the other kind, a dtype of one's own: :meth:`sync`) fills it again right after,
+        so that compiled code never reads a number of the buffer that something else has read."""
+        self.reserve = max(self.reserve, reserve)
+        self.served = kind
+        self.ensure(self.reserve, kind)
+
+    def _ready(self) -> None:
+        """The buffer filled again for the compiled code it serves, after a use of the generator that emptied it."""
+        if self.served is not None:
+            self.ensure(self.reserve, self.served)
+
     def ensure(self, n: int, kind: int = UNIFORM) -> None:
         """Make sure the buffer holds at least ``n`` unread numbers of ``kind`` (UNIFORM or NORMAL)."""
         tally = self.tally
@@ -368,6 +383,12 @@ class Stream:
         self._direct()
 
     def _take(self, size, kind: int) -> np.ndarray | float:
+        if self.served is not None and kind != self.served:  # the other kind: the generator's own, then the buffer
+            self.sync()
+            try:
+                return (self.generator.random if kind == UNIFORM else self.generator.standard_normal)(size)
+            finally:
+                self._ready()
         if size is None or isinstance(size, (int, np.integer)):
             count = 1 if size is None else int(size)
         else:
@@ -385,23 +406,45 @@ class Stream:
         """``Generator.random`` while there is a buffer: the next uniforms in [0, 1), from it."""
         if (dtype is not np.float64 and np.dtype(dtype) != np.float64) or out is not None:
             self.sync()
-            return self.generator.random(size, dtype=dtype, out=out)
+            try:
+                return self.generator.random(size, dtype=dtype, out=out)
+            finally:
+                self._ready()
         return self._take(size, UNIFORM)
 
     def _standard_normal(self, size=None, dtype=np.float64, out=None):
         """``Generator.standard_normal`` while there is a buffer: the next standard normals, from it."""
         if (dtype is not np.float64 and np.dtype(dtype) != np.float64) or out is not None:
             self.sync()
-            return self.generator.standard_normal(size, dtype=dtype, out=out)
+            try:
+                return self.generator.standard_normal(size, dtype=dtype, out=out)
+            finally:
+                self._ready()
         return self._take(size, NORMAL)
 
     def __getattr__(self, name: str):
-        """Any other method of the generator, after bringing it to the buffer's position."""
-        if name.startswith("_") or name in ("generator", "buffer", "position", "tally", "words", "reserve", "version",
-                                            "random", "standard_normal"):  # fmt: skip
+        """Any other method or attribute of the generator, after bringing it to the buffer's position; for a
+        stream that compiled code reads (:meth:`serve`), the buffer is filled again right after the method's call
+        (at once, for an attribute that is not a method: the bit generator's state, say, is then where the buffer
+        begins; moving the bit generator on by hand is not seen)."""
+        if name.startswith("_") or name in ("generator", "buffer", "position", "tally", "words", "reserve", "served",
+                                            "version", "random", "standard_normal"):  # fmt: skip
             raise AttributeError(name)  # not set yet (while unpickling)
         self.sync()
-        return getattr(self.generator, name)
+        attribute = getattr(self.generator, name)
+        if self.served is None:
+            return attribute
+        if not callable(attribute):
+            self._ready()
+            return attribute
+
+        def then_ready(*args, **kwargs):
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                self._ready()
+
+        return then_ready
 
 
 @kernel(inline=True)
