@@ -313,4 +313,4 @@ def test_a_fresh_install_says_once_that_it_compiles_the_kernels(tmp_path):
     assert list((tmp_path / "cache" / "milieu-sim" / "kernels").glob(f"*/{kernels.WARM_MARKER}"))  # the mark is written
 
 
-COMPILING = "compiling the model's kernels (once, a minute or two; later runs load them from the cache) ..."
+COMPILING = "compiling the model's kernels (once, a few minutes; later runs load them from the cache) ..."

@@ -238,5 +238,5 @@ def announce_kernel_compilation() -> None:
     from milieu_sim.model.kernels import kernels_cached
 
     if not kernels_cached():
-        print_note("compiling the model's kernels (once, a minute or two; later runs load them from the cache) ...")
+        print_note("compiling the model's kernels (once, a few minutes; later runs load them from the cache) ...")
         warm_up()
