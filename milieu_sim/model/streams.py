@@ -16,6 +16,7 @@ makes.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -332,6 +333,15 @@ class Stream:
         self.served = kind
         self.ensure(self.reserve, kind)
 
+    def _generators_own(self, method: str, *args, **kwargs):
+        """The generator's own ``method`` called at the buffer's place (:meth:`sync`), the buffer filled again after
+        for the compiled code it serves (:meth:`_ready`), even when the call raises."""
+        self.sync()
+        try:
+            return getattr(self.generator, method)(*args, **kwargs)
+        finally:
+            self._ready()
+
     def _ready(self) -> None:
         """The buffer filled again for the compiled code it serves, after a use of the generator that emptied it."""
         if self.served is not None:
@@ -347,7 +357,8 @@ class Stream:
         end = int(tally[END])
         if end - start >= n:
             return
-        if end == 0:  # empty: start buffering from the generator's present state
+        if end == 0:  # empty: start buffering from the generator's present state, reading from the buffer's start
+            start = self.position[0] = 0
             self._start = state = self.generator.bit_generator.state
             self.words[0] = _as_words(state["state"]["state"], state["state"]["inc"])
             tally[DRAWN] = 0
@@ -384,11 +395,7 @@ class Stream:
 
     def _take(self, size, kind: int) -> np.ndarray | float:
         if self.served is not None and kind != self.served:  # the other kind: the generator's own, then the buffer
-            self.sync()
-            try:
-                return (self.generator.random if kind == UNIFORM else self.generator.standard_normal)(size)
-            finally:
-                self._ready()
+            return self._generators_own("random" if kind == UNIFORM else "standard_normal", size)
         if size is None or isinstance(size, (int, np.integer)):
             count = 1 if size is None else int(size)
         else:
@@ -405,21 +412,13 @@ class Stream:
     def _random(self, size=None, dtype=np.float64, out=None):
         """``Generator.random`` while there is a buffer: the next uniforms in [0, 1), from it."""
         if (dtype is not np.float64 and np.dtype(dtype) != np.float64) or out is not None:
-            self.sync()
-            try:
-                return self.generator.random(size, dtype=dtype, out=out)
-            finally:
-                self._ready()
+            return self._generators_own("random", size, dtype=dtype, out=out)
         return self._take(size, UNIFORM)
 
     def _standard_normal(self, size=None, dtype=np.float64, out=None):
         """``Generator.standard_normal`` while there is a buffer: the next standard normals, from it."""
         if (dtype is not np.float64 and np.dtype(dtype) != np.float64) or out is not None:
-            self.sync()
-            try:
-                return self.generator.standard_normal(size, dtype=dtype, out=out)
-            finally:
-                self._ready()
+            return self._generators_own("standard_normal", size, dtype=dtype, out=out)
         return self._take(size, NORMAL)
 
     def __getattr__(self, name: str):
@@ -434,17 +433,10 @@ class Stream:
         attribute = getattr(self.generator, name)
         if self.served is None:
             return attribute
-        if not callable(attribute):
-            self._ready()
-            return attribute
-
-        def then_ready(*args, **kwargs):
-            try:
-                return attribute(*args, **kwargs)
-            finally:
-                self._ready()
-
-        return then_ready
+        if callable(attribute):
+            return functools.partial(self._generators_own, name)
+        self._ready()
+        return attribute
 
 
 @kernel(inline=True)
