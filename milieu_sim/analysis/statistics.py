@@ -301,12 +301,13 @@ def paired_contrasts(
             continue
         other = frame.drop_duplicates(pair).set_index(pair)
         common = other.index.intersection(ref.index)
+        other, matched = other.loc[common], ref.loc[common]  # the pairs, aligned once: columns read by name below
         for outcome in outcomes:
             if outcome in pooled:
                 num, den, scale = pooled[outcome]
                 arrays = [
-                    np.nan_to_num(t.loc[common, c].to_numpy(dtype=float)) / k
-                    for t in (other, ref)
+                    np.nan_to_num(t[c].to_numpy(dtype=float)) / k
+                    for t in (other, matched)
                     for c, k in ((num, 1.0), (den, scale))
                 ]
                 n, weighting = len(common), "pooled"
@@ -316,7 +317,7 @@ def paired_contrasts(
                     mean, low, high, p_value = _rate_difference(*arrays, level)
                     weighting = "pooled; interval and p from the paired rate ratio"
             else:
-                d = (other.loc[common, outcome] - ref.loc[common, outcome]).to_numpy(dtype=float)
+                d = (other[outcome] - matched[outcome]).to_numpy(dtype=float)
                 d = d[np.isfinite(d)]
                 mean, low, high, n = mean_ci(d, level)
                 p_value = float(_stats().ttest_1samp(d, 0.0).pvalue) if n > 1 and np.std(d) > 0 else math.nan
@@ -623,16 +624,17 @@ def rate_ratios(
         groups = [g for g in dict.fromkeys(labels) if g != ref_name]
         if ref.empty or not groups:
             continue
+        pairs = {}  # each group's runs and the reference's, matched on the pair and aligned once
+        for name in groups:
+            other = frame[labels == name].drop_duplicates(pair).set_index(pair)
+            common = other.index.intersection(ref.index)
+            pairs[name] = (ref.loc[common], other.loc[common])
         for rate in rates:
             if rate.count not in frame.columns or rate.exposure not in frame.columns:
                 continue
             rows = []
             for name in groups:
-                other = frame[labels == name].drop_duplicates(pair).set_index(pair)
-                common = other.index.intersection(ref.index)
-                arrays = [
-                    t.loc[common, c].to_numpy(dtype=float) for t in (ref, other) for c in (rate.count, rate.exposure)
-                ]
+                arrays = [t[c].to_numpy(dtype=float) for t in pairs[name] for c in (rate.count, rate.exposure)]
                 result = paired_rate_ratio(*arrays, level=level)
                 y_ref, e_ref, y_new, e_new = arrays
                 e_ref, e_new = e_ref / rate.scale, e_new / rate.scale
