@@ -22,7 +22,6 @@ skills.  What reads each trait is listed in docs/ODD.md 6.22.
 
 from __future__ import annotations
 
-import bisect
 import math
 import tomllib
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from milieu_sim.errors import ParameterError
+from milieu_sim.model.kernels import kernel
 from milieu_sim.model.state import DIAGNOSES
 
 if TYPE_CHECKING:
@@ -72,9 +72,20 @@ class CaseMix:
         return np.cumsum(self.share)
 
     @cached_property
-    def _bounds(self) -> tuple[float, ...]:
-        """The cumulative shares as floats, worked out once (an admission looks its group up in them)."""
-        return tuple(self.cumulative.tolist())
+    def table(self) -> np.ndarray:
+        """The mix as one array for compiled code, worked out once: the rows of :data:`TABLE_ROWS`, one column per
+        diagnosis group (an admission draws its profile from it: :func:`traits_of`)."""
+        return np.ascontiguousarray(
+            np.vstack([self.cumulative, *(getattr(self, name) for name in TABLE_ROWS[1:])]), dtype=np.float64
+        )
+
+
+#: The rows of :attr:`CaseMix.table`: the cumulative shares, then the group keys.
+TABLE_ROWS = ("cumulative", *GROUP_KEYS)
+_CUMULATIVE, _SHARE, _DETAINED, _VIOLENCE, _SELF_HARM = (TABLE_ROWS.index(key) for key in
+                                                          ("cumulative", "share", "detained", "violence_history",
+                                                           "self_harm_history"))  # fmt: skip
+_SUPPORT = TABLE_ROWS.index("support")
 
 
 def default_file(setting: str) -> str:
@@ -166,20 +177,39 @@ def case_mix_of(model: MilieuModel) -> CaseMix:
 
 
 def draw_traits(mix: CaseMix, u: np.ndarray, z_support: float, spread: float) -> tuple[int, bool, bool, bool, float]:
-    """(diagnosis, detained, violence history, self-harm history, support) from four uniforms and a normal."""
-    # the first group whose cumulative share exceeds u[0] (NumPy's searchsorted, side "right", on plain floats)
-    diagnosis = min(bisect.bisect_right(mix._bounds, float(u[0])), len(DIAGNOSES) - 1)
-    while mix.share[diagnosis] == 0.0:  # a rounding edge landing on an empty group: the previous non-empty one
+    """(diagnosis, detained, violence history, self-harm history, support) from four uniforms and a normal
+    (:func:`traits_of`, the rule an admission runs in compiled code)."""
+    diagnosis, detained, violent, self_harm, support = _traits(mix.table, np.asarray(u, dtype=np.float64),
+                                                               float(z_support), float(spread))  # fmt: skip
+    return int(diagnosis), bool(detained), bool(violent), bool(self_harm), float(support)
+
+
+@kernel(inline=True)
+def traits_of(table, u_diagnosis, u_detained, u_violence, u_self_harm, z_support, spread):
+    """The profile drawn from a case mix's :attr:`~CaseMix.table`: (diagnosis, detained, violence history, self-harm
+    history, support).  The diagnosis is the first group whose cumulative share exceeds ``u_diagnosis`` (NumPy's
+    searchsorted, side "right"), or a rounding edge's previous non-empty group; support is clipped as NumPy's clip."""
+    groups = table.shape[1]
+    diagnosis = 0
+    for g in range(groups):
+        diagnosis += table[_CUMULATIVE, g] <= u_diagnosis
+    diagnosis = min(diagnosis, groups - 1)
+    while table[_SHARE, diagnosis] == 0.0:
         diagnosis -= 1
-    support = float(mix.support[diagnosis] + spread * z_support)
-    support = 0.01 if support < 0.01 else 0.99 if support > 0.99 else support  # as NumPy's clip
+    support = table[_SUPPORT, diagnosis] + spread * z_support
+    support = 0.01 if support < 0.01 else 0.99 if support > 0.99 else support
     return (
         diagnosis,
-        bool(u[1] < mix.detained[diagnosis]),
-        bool(u[2] < mix.violence_history[diagnosis]),
-        bool(u[3] < mix.self_harm_history[diagnosis]),
+        u_detained < table[_DETAINED, diagnosis],
+        u_violence < table[_VIOLENCE, diagnosis],
+        u_self_harm < table[_SELF_HARM, diagnosis],
         support,
     )
+
+
+@kernel
+def _traits(table, u, z_support, spread):
+    return traits_of(table, u[0], u[1], u[2], u[3], z_support, spread)
 
 
 def profile_of(model: MilieuModel, slot: int) -> dict[str, Any]:

@@ -65,7 +65,7 @@ import numpy as np
 
 from milieu_sim.model import keyed_draws
 from milieu_sim.model.agents import Client
-from milieu_sim.model.casemix import case_mix_of, draw_traits
+from milieu_sim.model.casemix import TABLE_ROWS, case_mix_of, traits_of
 from milieu_sim.model.kernels import kernel
 from milieu_sim.model.keyed_draws import NORMAL, UNIFORM, wrapping_products
 from milieu_sim.model.processes import aftercare, planning
@@ -237,16 +237,22 @@ def admission_draws(model: MilieuModel, number: int) -> np.ndarray:
     4 uniforms (diagnosis, detained, violence history, self-harm history) and a standard normal (support); the
     profile's draws come after the older ones, so those are unchanged.  They are the first numbers of
     ``stream(seed, "admissions", number)``, seeded and drawn in one compiled call (streams.keyed_state,
-    keyed_draws)."""
+    keyed_draws); an admission draws them inside its own call (:func:`_admission`)."""
     keyed = model.streams.keyed
     with wrapping_products():
         return _admission_numbers(keyed.entropy_words, keyed.code("admissions"), number, _ADMISSION_KINDS)
 
 
-@kernel
-def _admission_numbers(entropy, code, number, kinds):
+@kernel(inline=True)
+def admission_numbers(entropy, code, number, kinds):
+    """The admission draws of :func:`admission_draws`, in compiled code."""
     generators = keyed_state(entropy, code, np.array([number], dtype=np.int64)).reshape((1, 4))
     return keyed_draws.numbers_of(generators, kinds)
+
+
+@kernel
+def _admission_numbers(entropy, code, number, kinds):
+    return admission_numbers(entropy, code, number, kinds)
 
 
 #: The kinds of the admission draws, in order (``admission_draws``).
@@ -259,15 +265,12 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     returning = aftercare.next_readmission(model) if prior_days is None else None  # a readmission comes first
     number = model.admissions
     model.admissions += 1
-    z = admission_draws(model, number)
-    spread = p["admission_spread"]
-    # the profile (model.casemix): diagnosis group, legal status, risk histories, support outside
-    mix = case_mix_of(model)
-    diagnosis, detained, violent, self_harm, support = draw_traits(mix, z[9:13], z[13], spread)
-    set_traits(model, slot, diagnosis, detained, violent, self_harm, support)
-    _admitted(c.packed(AdmittedClients), c.packed(StayCounters), slot, z, float(mix.skills[diagnosis]),
-              float(mix.symptoms[diagnosis]), detained, model.steps, prior_days is not None, number,
-              ADMISSION(p))  # fmt: skip
+    keyed = model.streams.keyed
+    # the draws, the profile from the case mix (model.casemix), its traits, the state and the stay: one call
+    with wrapping_products():
+        _admission(keyed.entropy_words, keyed.code("admissions"), number, _ADMISSION_KINDS, case_mix_of(model).table,
+                   c.packed(AdmittedClients), c.packed(TraitClients), c.packed(StayCounters), slot, model.steps,
+                   prior_days is not None, ADMISSION(p))  # fmt: skip
     aftercare.admit_person(model, slot, returning)  # a readmitted person: the same person, state from outside
     c.at_admission[:, slot] = reported_states_of(c, slot)
     c.buddy[slot] = _buddy(model, slot) if p["senior_induction"] else -1
@@ -281,6 +284,24 @@ def admit_client(model: MilieuModel, slot: int, prior_days: float | None = None)
     model.policy.on_admission(model, agent)
     planning.set_plan(model, slot)  # the team's plan at admission (processes.planning)
     return agent
+
+
+@kernel
+def _admission(entropy, code, number, kinds, mix, clients, traits, counters, slot, step, initial, parameters):
+    """The ``number``-th admission into ``slot``, in one call: its draws (:func:`admission_numbers`), the profile
+    from the case mix's table (``casemix.traits_of``: diagnosis, legal status, risk histories, support outside),
+    the traits' factors on the conflict kinds (:func:`set_traits`), then the state and the stay (:func:`_admitted`,
+    with the group's shifts of skills and symptoms)."""
+    z = admission_numbers(entropy, code, number, kinds)
+    diagnosis, detained, violent, self_harm, support = traits_of(mix, z[9], z[10], z[11], z[12], z[13],
+                                                                 parameters[0].admission_spread)  # fmt: skip
+    set_traits(TraitClients(*traits), slot, diagnosis, detained, violent, self_harm, support, parameters[0])
+    _admitted(clients, counters, slot, z, mix[SKILLS_ROW, diagnosis], mix[SYMPTOMS_ROW, diagnosis], detained, step,
+              initial, number, parameters)  # fmt: skip
+
+
+#: The rows of the case mix's table with each group's shift of the admission skills and symptoms.
+SKILLS_ROW, SYMPTOMS_ROW = TABLE_ROWS.index("skills"), TABLE_ROWS.index("symptoms")
 
 
 class AdmittedClients(NamedTuple):
@@ -307,11 +328,12 @@ class AdmittedClients(NamedTuple):
 _ADMISSION_READS = ("admission_spread", "admission_skill", "admission_self_control", "admission_trust",
                     "detained_trust", "admission_independence", "admission_symptoms", "admission_agitation",
                     "admission_agitation_symptoms", "discharge_messages", "discharge_message_calm",
-                    "discharge_message_trust", "skill_goal", "initial_stay_days", "max_stay_days")  # fmt: skip
+                    "discharge_message_trust", "skill_goal", "initial_stay_days", "max_stay_days",
+                    "detained_absconding_factor", "violence_history_factor", "self_harm_history_factor")  # fmt: skip
 ADMISSION = ParameterRecord(_ADMISSION_READS, dict.fromkeys(_ADMISSION_READS, float))
 
 
-@kernel
+@kernel(inline=True)
 def _admitted(clients, counters, slot, z, skill_shift, symptom_shift, detained, step, initial, number, parameters):
     """The admitted client's state and stay (rules in the module docstring): each state N(mean, spread) from the
     normals ``z[:7]``, clipped to [0.01, 0.99] (the skills' mean shifted by the diagnosis group, ``skill_shift``,
@@ -358,17 +380,27 @@ def _admitted(clients, counters, slot, z, skill_shift, symptom_shift, detained, 
     c.progress_acts[slot] = 0
 
 
-def set_traits(model: MilieuModel, slot: int, diagnosis: int, detained: bool, violence_history: bool,
-               self_harm_history: bool, support: float) -> None:  # fmt: skip
+class TraitClients(NamedTuple):
+    """The client arrays of the profile's stable traits (:func:`set_traits`)."""
+
+    diagnosis: np.ndarray
+    detained: np.ndarray
+    support: np.ndarray
+    violence_history: np.ndarray
+    self_harm_history: np.ndarray
+    kind_factor: np.ndarray
+
+
+@kernel(inline=True)
+def set_traits(c, slot, diagnosis, detained, violence_history, self_harm_history, support, q):
     """Give the client in a slot their profile's stable traits and the factors they put on the kinds of incidents
-    (``clients.kind_factor``, read by escalation); a readmitted person's own traits can be given back this way."""
-    c, p = model.clients, model.p
+    (``clients.kind_factor``, read by escalation)."""
     c.diagnosis[slot], c.detained[slot], c.support[slot] = diagnosis, detained, support
     c.violence_history[slot], c.self_harm_history[slot] = violence_history, self_harm_history
     c.kind_factor[:, slot] = 1.0
-    c.kind_factor[ABSCONDING_KIND, slot] = p["detained_absconding_factor"] if detained else 1.0
-    c.kind_factor[PHYSICAL_KIND, slot] = p["violence_history_factor"] if violence_history else 1.0
-    c.kind_factor[SELF_HARM_KIND, slot] = p["self_harm_history_factor"] if self_harm_history else 1.0
+    c.kind_factor[ABSCONDING_KIND, slot] = q.detained_absconding_factor if detained else 1.0
+    c.kind_factor[PHYSICAL_KIND, slot] = q.violence_history_factor if violence_history else 1.0
+    c.kind_factor[SELF_HARM_KIND, slot] = q.self_harm_history_factor if self_harm_history else 1.0
 
 
 def _buddy(model: MilieuModel, slot: int) -> int:
