@@ -267,3 +267,31 @@ def test_the_executors_ordered_map_keeps_the_items_order_and_names_a_failed_task
             with pytest.raises(WorkerError, match="task 0"):
                 ex.map(os._exit, [3])
             assert ex.map(math.sqrt, [25.0]) == [5.0]  # a new pool after the lost worker
+
+
+def _where_a_worker_is(_: object) -> tuple[str | None, str, bool]:
+    """What a worker process sees: the probe variable, its working folder, and whether the runs' module is loaded
+    (a task of this module's own needs nothing of it: loaded, it came with the fork server)."""
+    return os.environ.get("MILIEU_SIM_PROBE"), os.getcwd(), "milieu_sim.experiments.runner" in sys.modules
+
+
+def test_workers_start_with_the_environment_and_folder_the_command_had_when_it_made_them(tmp_path, monkeypatch):
+    """Local workers are forked from a fork server started once, with that moment's environment and folder
+    (executors.worker_context); each pool's workers take this process's, as they are when the pool is made, so a
+    test hook or a relative path set later still reaches them."""
+    from milieu_sim.experiments.executors import worker_context
+
+    monkeypatch.setenv("MILIEU_SIM_PROBE", "first")
+    with ProcessExecutor(2) as ex:
+        first = ex.map(_where_a_worker_is, [0, 1])
+    assert [seen[:2] for seen in first] == [("first", os.getcwd())] * 2
+    monkeypatch.setenv("MILIEU_SIM_PROBE", "later")
+    monkeypatch.chdir(tmp_path)
+    with ProcessExecutor(2) as ex:
+        later = ex.map(_where_a_worker_is, [0, 1])
+    assert [seen[:2] for seen in later] == [("later", str(tmp_path))] * 2
+    monkeypatch.delenv("MILIEU_SIM_PROBE")
+    with ProcessExecutor(2) as ex:
+        assert [seen[0] for seen in ex.map(_where_a_worker_is, [0, 1])] == [None, None]
+    if worker_context().get_start_method() == "forkserver":  # the model came imported: no worker imports it again
+        assert all(seen[2] for seen in first + later)

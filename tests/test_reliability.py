@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from milieu_sim.cli.main import main
+from milieu_sim.experiments.executors import worker_context
 from milieu_sim.experiments.spec import load_spec
 from milieu_sim.experiments.storage import SweepLock, read_manifest, read_runs, read_series
 from milieu_sim.experiments.sweep import run_sweep
@@ -182,13 +183,15 @@ def test_a_signal_ends_a_sweep_with_workers_and_leaves_no_process(tmp_path, comm
     command = [sys.executable, "-m", "milieu_sim.cli.main", command, *arguments, "--workers", "2"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     descendants: set[int] = set()
+    # two workers and the resource tracker, and the fork server the workers are forked from (executors.worker_context)
+    expected = 3 + (worker_context().get_start_method() == "forkserver")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        children = _children(process.pid)
-        descendants |= children
-        for child in children:
-            descendants |= _children(child)
-        if len(children) >= 3:  # two workers and the resource tracker
+        now = _children(process.pid)
+        for child in list(now):
+            now |= _children(child)
+        descendants |= now
+        if len(now) >= expected:
             break
         time.sleep(0.2)
     time.sleep(1.0)
